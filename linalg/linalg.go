@@ -1,0 +1,79 @@
+// Package linalg is fenchel's single seam for dense linear algebra.
+//
+// Every matrix product in the engine goes through Gemm or Syrk here, which
+// dispatch to the gonum BLAS implementations held in Float32 and Float64.
+// A faster backend (for instance OpenBLAS behind a build tag) replaces those two
+// variables and nothing else changes.
+package linalg
+
+import (
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// Float is the set of element types the engine computes in.
+type Float interface{ ~float32 | ~float64 }
+
+// Float32 and Float64 are the BLAS implementations the engine calls. They are
+// variables so that a build-tagged backend can install itself in an init func.
+var (
+	Float32 blas.Float32 = gonum.Implementation{}
+	Float64 blas.Float64 = gonum.Implementation{}
+)
+
+// Backend names the BLAS backend in use, recorded with every result.
+var Backend = "gonum (pure Go)"
+
+// Gemm computes C = alpha·op(A)·op(B) + beta·C on row-major slices, where op(A)
+// is m×k, op(B) is k×n and C is m×n.
+func Gemm[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	ta, tb := trans(tA), trans(tB)
+	switch a := any(a).(type) {
+	case []float32:
+		Float32.Sgemm(ta, tb, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+	case []float64:
+		Float64.Dgemm(ta, tb, m, n, k, float64(alpha), a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
+	default:
+		panic("linalg: unsupported element type")
+	}
+}
+
+// Syrk computes the upper triangle of C = alpha·A·Aᵀ + beta·C (trans=false,
+// A is n×k) or C = alpha·Aᵀ·A + beta·C (trans=true, A is k×n), C n×n row-major.
+// Only the upper triangle of C is referenced and written; see Symmetrize.
+func Syrk[T Float](trans bool, n, k int, alpha T, a []T, lda int, beta T, c []T, ldc int) {
+	if n == 0 {
+		return
+	}
+	t := blas.NoTrans
+	if trans {
+		t = blas.Trans
+	}
+	switch a := any(a).(type) {
+	case []float32:
+		Float32.Ssyrk(blas.Upper, t, n, k, float32(alpha), a, lda, float32(beta), any(c).([]float32), ldc)
+	case []float64:
+		Float64.Dsyrk(blas.Upper, t, n, k, float64(alpha), a, lda, float64(beta), any(c).([]float64), ldc)
+	default:
+		panic("linalg: unsupported element type")
+	}
+}
+
+// Symmetrize copies the upper triangle of the n×n row-major matrix c into its lower triangle.
+func Symmetrize[T Float](n int, c []T, ldc int) {
+	for i := 0; i < n; i++ {
+		for j := 0; j < i; j++ {
+			c[i*ldc+j] = c[j*ldc+i]
+		}
+	}
+}
+
+func trans(t bool) blas.Transpose {
+	if t {
+		return blas.Trans
+	}
+	return blas.NoTrans
+}

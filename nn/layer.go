@@ -1,0 +1,102 @@
+package nn
+
+import "fmt"
+
+// Param is one parameter tensor of a layer, stored flat in row-major order
+// with PyTorch's layout (a Dense weight is out×in, a conv weight
+// out×in×kh×kw), so that state_dict tensors map onto it one to one.
+type Param[T Float] struct {
+	Name  string // e.g. "weight", "bias"; containers prefix a path like "0.", "block1.conv1."
+	Shape []int
+	Value []T
+	Grad  []T // accumulated by Backward; zeroed by the optimiser or the caller
+	// Tangent is the parameter direction used by Tangent (forward mode);
+	// nil means zero.
+	Tangent []T
+	// FanIn and FanOut as PyTorch computes them (in·kh·kw, out·kh·kw), for initialisers.
+	FanIn, FanOut int
+	// Bias marks bias vectors, which several initialisers treat differently.
+	Bias bool
+}
+
+// Len is the number of scalars in the parameter.
+func (p *Param[T]) Len() int { return len(p.Value) }
+
+// NewParam allocates a zero parameter of the given shape.
+func NewParam[T Float](name string, shape []int, fanIn, fanOut int, bias bool) *Param[T] {
+	n := Shape(shape).Size()
+	return &Param[T]{Name: name, Shape: append([]int(nil), shape...), Value: make([]T, n), Grad: make([]T, n), FanIn: fanIn, FanOut: fanOut, Bias: bias}
+}
+
+// Layer is the interface every layer kind and container implements.
+//
+// Buffers returned by Forward, Backward and Tangent belong to the layer and
+// stay valid until its next call of the same method. A layer keeps references
+// to the x of its last Forward and the dy of its last Backward; callers must
+// not modify them while the layer may still use them.
+type Layer[T Float] interface {
+	// Kind names the layer kind ("dense", "conv2d", ...), for messages and reports.
+	Kind() string
+	InShape() Shape
+	OutShape() Shape
+	// Params lists the layer's parameters in a fixed order (nil when it has none).
+	Params() []*Param[T]
+
+	// Forward computes the output for a batch x (x.Cols == InShape().Size()).
+	Forward(x *Mat[T]) *Mat[T]
+	// Backward takes dL/dy for the last Forward's batch, adds dL/dθ into
+	// each Param.Grad and returns dL/dx.
+	Backward(dy *Mat[T]) *Mat[T]
+	// Tangent is forward mode at the last Forward's point: given an input
+	// direction dx (nil means zero) and the parameter directions Param.Tangent
+	// (nil means zero), it returns the output direction dy = (∂y/∂x)dx + (∂y/∂θ)dθ.
+	Tangent(dx *Mat[T]) *Mat[T]
+
+	// PerSampleGrad writes, for every row r of the last Backward's batch, the
+	// gradient with respect to this layer's parameters (Params order, each
+	// flattened) of Σ_c dy[r,c]·y[r,c] with row r's input held alone, into
+	// dst.Row(r)[col : col+NumParams]. Containers recurse into their children.
+	PerSampleGrad(dst *Mat[T], col int)
+	// AddGram adds G Gᵀ to the rows×rows row-major matrix h (leading dimension
+	// ldh), where G is the matrix PerSampleGrad would write. Only the upper
+	// triangle (column ≥ row) needs to be updated. rep > 1 promises that the
+	// batch's inputs come in groups of rep identical consecutive rows, which
+	// layers may exploit (THEORY.md §6: Dense computes the input Gram on the
+	// distinct rows only).
+	AddGram(h []T, ldh int, rep int)
+}
+
+// NumParams counts the scalar parameters of a layer.
+func NumParams[T Float](l Layer[T]) int {
+	n := 0
+	for _, p := range l.Params() {
+		n += p.Len()
+	}
+	return n
+}
+
+// ZeroGrad clears every parameter gradient of a layer.
+func ZeroGrad[T Float](l Layer[T]) {
+	for _, p := range l.Params() {
+		clear(p.Grad)
+	}
+}
+
+// CopyParams copies parameter values from src to dst, converting the element
+// type (for instance a float32 training model into the float64 model the
+// structural engine measures). The two layers must have the same architecture.
+func CopyParams[D, S Float](dst Layer[D], src Layer[S]) error {
+	dp, sp := dst.Params(), src.Params()
+	if len(dp) != len(sp) {
+		return fmt.Errorf("nn: copy params: %d tensors into %d", len(sp), len(dp))
+	}
+	for i := range dp {
+		if len(dp[i].Value) != len(sp[i].Value) {
+			return fmt.Errorf("nn: copy params: %s has %d values, %s has %d", sp[i].Name, len(sp[i].Value), dp[i].Name, len(dp[i].Value))
+		}
+		for j, v := range sp[i].Value {
+			dp[i].Value[j] = D(v)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,74 @@
+package nn
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Sequential applies its layers in order. Parameter names are prefixed with
+// the layer's index ("0.weight", "2.bias"), as in PyTorch's nn.Sequential, so
+// a state_dict of a Sequential of Linear/ReLU maps onto it key for key.
+type Sequential[T Float] struct {
+	Layers []Layer[T]
+	params []*Param[T]
+	tang   *Mat[T]
+}
+
+// NewSequential chains layers, checking that each output shape feeds the next
+// input shape, and prefixes parameter names with the layer index.
+func NewSequential[T Float](layers ...Layer[T]) (*Sequential[T], error) {
+	if len(layers) == 0 {
+		return nil, fmt.Errorf("nn: sequential: no layers")
+	}
+	s := &Sequential[T]{Layers: layers}
+	for i, l := range layers {
+		if i > 0 && layers[i-1].OutShape().Size() != l.InShape().Size() {
+			return nil, fmt.Errorf("nn: sequential: layer %d (%s) outputs %v but layer %d (%s) takes %v",
+				i-1, layers[i-1].Kind(), layers[i-1].OutShape(), i, l.Kind(), l.InShape())
+		}
+		for _, p := range l.Params() {
+			p.Name = strconv.Itoa(i) + "." + p.Name
+			s.params = append(s.params, p)
+		}
+	}
+	return s, nil
+}
+
+func (s *Sequential[T]) Kind() string        { return "sequential" }
+func (s *Sequential[T]) InShape() Shape      { return s.Layers[0].InShape() }
+func (s *Sequential[T]) OutShape() Shape     { return s.Layers[len(s.Layers)-1].OutShape() }
+func (s *Sequential[T]) Params() []*Param[T] { return s.params }
+
+func (s *Sequential[T]) Forward(x *Mat[T]) *Mat[T] {
+	for _, l := range s.Layers {
+		x = l.Forward(x)
+	}
+	return x
+}
+
+func (s *Sequential[T]) Backward(dy *Mat[T]) *Mat[T] {
+	for i := len(s.Layers) - 1; i >= 0; i-- {
+		dy = s.Layers[i].Backward(dy)
+	}
+	return dy
+}
+
+func (s *Sequential[T]) Tangent(dx *Mat[T]) *Mat[T] {
+	for _, l := range s.Layers {
+		dx = l.Tangent(dx)
+	}
+	return dx
+}
+
+func (s *Sequential[T]) PerSampleGrad(dst *Mat[T], col int) {
+	for _, l := range s.Layers {
+		l.PerSampleGrad(dst, col)
+		col += NumParams(l)
+	}
+}
+
+func (s *Sequential[T]) AddGram(h []T, ldh int, rep int) {
+	for _, l := range s.Layers {
+		l.AddGram(h, ldh, rep)
+	}
+}

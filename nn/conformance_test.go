@@ -7,7 +7,7 @@ import (
 )
 
 // Tolerances for float64 central differences with step fdStep: truncation
-// error is O(step²)·|f'''| and rounding O(eps/step); 1e-6 relative (with an
+// error is O(step²)·|f”'| and rounding O(eps/step); 1e-6 relative (with an
 // absolute floor for near-zero entries) sits well above both for smooth
 // layers and inputs drawn away from kinks.
 const (
@@ -92,7 +92,7 @@ func objective(l Layer[float64], x, w *Mat[float64]) float64 {
 	return s
 }
 
-func close(a, b float64) bool {
+func near(a, b float64) bool {
 	return math.Abs(a-b) <= fdAbs+fdRel*math.Max(math.Abs(a), math.Abs(b))
 }
 
@@ -120,7 +120,7 @@ func checkLayer(t *testing.T, l Layer[float64], rng *rand.Rand) {
 		xp.Data[i] += fdStep
 		xm.Data[i] -= fdStep
 		fd := (objective(l, xp, w) - objective(l, xm, w)) / (2 * fdStep)
-		if !close(dx.Data[i], fd) {
+		if !near(dx.Data[i], fd) {
 			t.Errorf("dL/dx[%d] = %.12g, finite difference %.12g", i, dx.Data[i], fd)
 		}
 	}
@@ -133,7 +133,7 @@ func checkLayer(t *testing.T, l Layer[float64], rng *rand.Rand) {
 			fm := objective(l, x, w)
 			p.Value[i] = old
 			fd := (fp - fm) / (2 * fdStep)
-			if !close(grads[pi][i], fd) {
+			if !near(grads[pi][i], fd) {
 				t.Errorf("dL/d%s[%d] = %.12g, finite difference %.12g", p.Name, i, grads[pi][i], fd)
 			}
 		}
@@ -169,7 +169,7 @@ func checkLayer(t *testing.T, l Layer[float64], rng *rand.Rand) {
 	yp, ym := shift(fdStep), shift(-fdStep)
 	for i := range jvp.Data {
 		fd := (yp.Data[i] - ym.Data[i]) / (2 * fdStep)
-		if !close(jvp.Data[i], fd) {
+		if !near(jvp.Data[i], fd) {
 			t.Errorf("tangent[%d] = %.12g, finite difference %.12g", i, jvp.Data[i], fd)
 		}
 	}

@@ -1,0 +1,125 @@
+package structural
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/fenchel-ml/fenchel/linalg"
+	"github.com/fenchel-ml/fenchel/nn"
+)
+
+const (
+	// fdStep and fdTol: central differences of smooth (tanh) logits; the
+	// truncation error O(h²)·|f'''| ≈ 1e-10 and rounding O(eps/h) ≈ 1e-11 are
+	// both well below fdTol on the O(1) entries of J Jᵀ.
+	fdStep = 1e-5
+	fdTol  = 1e-8
+	// exactTol is for identities without differencing (structured Gram
+	// against the explicit J Jᵀ), which agree to a few ulps times the sums'
+	// length.
+	exactTol = 1e-12
+)
+
+// fdJacobian is J by central differences of the logits with respect to each
+// parameter, independent of Backward, PerSampleGrad and AddGram.
+func fdJacobian(model nn.Layer[float64], x *nn.Mat[float64]) *nn.Mat[float64] {
+	K := model.OutShape().Size()
+	n := x.Rows
+	P := nn.NumParams(model)
+	j := nn.NewMat[float64](n*K, P)
+	col := 0
+	for _, p := range model.Params() {
+		for e := range p.Value {
+			orig := p.Value[e]
+			p.Value[e] = orig + fdStep
+			plus := append([]float64(nil), model.Forward(x).Data...)
+			p.Value[e] = orig - fdStep
+			minus := model.Forward(x).Data
+			p.Value[e] = orig
+			for r := 0; r < n*K; r++ {
+				j.Data[r*P+col] = (plus[r] - minus[r]) / (2 * fdStep)
+			}
+			col++
+		}
+	}
+	return j
+}
+
+// gramOf returns J Jᵀ (rows×rows, full) by an explicit product.
+func gramOf(j *nn.Mat[float64]) []float64 {
+	h := make([]float64, j.Rows*j.Rows)
+	linalg.Gemm(false, true, j.Rows, j.Rows, j.Cols, 1, j.Data, j.Cols, j.Data, j.Cols, 0, h, j.Rows)
+	return h
+}
+
+func TestStructuralMatrixMatchesBruteForce(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		act   string
+		sizes []int
+		n     int
+	}{
+		{"tanh 6-5-4-3 n=3", "tanh", []int{6, 5, 4, 3}, 3},
+		{"tanh 4-7-2 n=5", "tanh", []int{4, 7, 2}, 5},
+		{"relu 6-5-4-3 n=3", "relu", []int{6, 5, 4, 3}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(3, 4))
+			model := mlp(rng, tc.act, tc.sizes...)
+			x := randomX(rng, tc.n, tc.sizes[0])
+			// Gradients already accumulated must survive the engine.
+			for _, p := range model.Params() {
+				for i := range p.Grad {
+					p.Grad[i] = float64(i) + 0.5
+				}
+			}
+			h := StructuralMatrix(model, x)
+			m := h.SymmetricDim()
+			if want := tc.n * tc.sizes[len(tc.sizes)-1]; m != want {
+				t.Fatalf("H is %d×%d, want %d", m, m, want)
+			}
+			got := h.RawSymmetric().Data
+			j := Jacobian(model, x)
+			if d := relDiff(got, gramOf(j)); d > exactTol {
+				t.Errorf("structured H vs Jacobian()·Jacobian()ᵀ: rel diff %.3g > %g", d, exactTol)
+			}
+			// ReLU kinks: the FD step may cross one with vanishing probability
+			// for Gaussian inputs; the relu case still checks the wiring.
+			if d := relDiff(got, gramOf(fdJacobian(model, x))); d > fdTol {
+				t.Errorf("structured H vs finite-difference J Jᵀ: rel diff %.3g > %g", d, fdTol)
+			}
+			for r := 0; r < m; r++ {
+				for c := 0; c < m; c++ {
+					if got[r*m+c] != got[c*m+r] {
+						t.Fatalf("H not symmetric at (%d,%d)", r, c)
+					}
+				}
+			}
+			for _, p := range model.Params() {
+				for i, g := range p.Grad {
+					if g != float64(i)+0.5 {
+						t.Fatalf("%s.Grad[%d] changed to %v", p.Name, i, g)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestGradientMatchesJacobian(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	model := mlp(rng, "tanh", 5, 6, 4)
+	n, K := 7, 4
+	x := randomX(rng, n, 5)
+	r := make([]float64, n*K)
+	for i := range r {
+		r[i] = rng.NormFloat64()
+	}
+	g := Gradient(model, x, r)
+	j := Jacobian(model, x)
+	want := make([]float64, j.Cols)
+	linalg.Gemm(true, false, j.Cols, 1, j.Rows, 1/float64(n), j.Data, j.Cols, r, 1, 0, want, 1)
+	if d := relDiff(g, want); d > exactTol {
+		t.Errorf("Gradient vs (1/n) Jᵀ r: rel diff %.3g > %g", d, exactTol)
+	}
+}

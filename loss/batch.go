@@ -1,0 +1,76 @@
+package loss
+
+import (
+	"fmt"
+
+	"github.com/fenchel-ml/fenchel/nn"
+)
+
+// BatchGrad evaluates loss l on a batch of logits z (one row of K logits per
+// sample) against integer labels with label smoothing s (targets from
+// Target). Every row is computed in float64 whatever T is (THEORY §3
+// "Numerics"). It writes dz = (p − q)/rows, the gradient of the batch-mean
+// loss, into dz (same shape as z; dz may be nil when only the loss is needed),
+// and returns the sum of the per-row losses and the number of rows whose
+// first largest logit is the label.
+//
+// It errors on a shape mismatch, a label outside [0, K), an invalid
+// smoothing, and any NaN/Inf logit or loss, naming the row and value.
+func BatchGrad[T nn.Float](l Loss, z *nn.Mat[T], labels []int, smoothing float64, dz *nn.Mat[T]) (lossSum float64, correct int, err error) {
+	rows, K := z.Rows, z.Cols
+	if len(z.Data) != rows*K || K < 1 {
+		return 0, 0, fmt.Errorf("loss: %s batch: logits %d×%d with %d values", l.Name(), rows, K, len(z.Data))
+	}
+	if len(labels) != rows {
+		return 0, 0, fmt.Errorf("loss: %s batch: %d labels for %d rows of logits", l.Name(), len(labels), rows)
+	}
+	if dz != nil && (dz.Rows != rows || dz.Cols != K || len(dz.Data) != rows*K) {
+		return 0, 0, fmt.Errorf("loss: %s batch: gradient %d×%d does not match logits %d×%d", l.Name(), dz.Rows, dz.Cols, rows, K)
+	}
+	if err := ValidateSmoothing(smoothing); err != nil {
+		return 0, 0, err
+	}
+	buf := make([]float64, 4*K)
+	z64, p, q, r := buf[:K], buf[K:2*K], buf[2*K:3*K], buf[3*K:]
+	// The one-hot identity of Residual needs Σp = 1 (simplex losses only).
+	useLabel := l.OnSimplex() && smoothing == 0
+	scale := 1 / float64(rows)
+	for i := 0; i < rows; i++ {
+		y := labels[i]
+		if y < 0 || y >= K {
+			return 0, 0, fmt.Errorf("loss: %s batch: row %d: label %d outside [0, %d)", l.Name(), i, y, K)
+		}
+		for k, v := range z.Row(i) {
+			z64[k] = float64(v)
+			if !finite(z64[k]) {
+				return 0, 0, fmt.Errorf("loss: %s batch: row %d: logit %d = %v", l.Name(), i, k, z64[k])
+			}
+		}
+		Target(q, y, K, smoothing)
+		v := l.Value(z64, q)
+		if !finite(v) {
+			return 0, 0, fmt.Errorf("loss: %s batch: row %d (label %d): loss = %v", l.Name(), i, y, v)
+		}
+		lossSum += v
+		if argmax(z64) == y {
+			correct++
+		}
+		if dz == nil {
+			continue
+		}
+		l.Predict(p, z64)
+		label := -1
+		if useLabel {
+			label = y
+		}
+		Residual(r, p, q, label)
+		row := dz.Row(i)
+		for k, rk := range r {
+			row[k] = T(rk * scale)
+		}
+	}
+	if !finite(lossSum) {
+		return 0, 0, fmt.Errorf("loss: %s batch: loss sum over %d rows = %v", l.Name(), rows, lossSum)
+	}
+	return lossSum, correct, nil
+}

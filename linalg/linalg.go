@@ -1,14 +1,14 @@
 // Package linalg is fenchel's single seam for dense linear algebra.
 //
 // Every matrix product in the engine goes through Gemm or Syrk here, which
-// dispatch to the gonum BLAS implementations held in Float32 and Float64.
-// A faster backend (for instance OpenBLAS behind a build tag) replaces those two
-// variables and nothing else changes.
+// dispatch to the BLAS implementations held in Float32 and Float64. By default
+// these are Kernels (gonum with fenchel's blocked, packed, multi-goroutine
+// GEMM/SYRK); with -tags openblas (cgo) OpenBLAS replaces them in an init func
+// and nothing else changes.
 package linalg
 
 import (
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/gonum"
 )
 
 // Float is the set of element types the engine computes in.
@@ -17,12 +17,12 @@ type Float interface{ ~float32 | ~float64 }
 // Float32 and Float64 are the BLAS implementations the engine calls. They are
 // variables so that a build-tagged backend can install itself in an init func.
 var (
-	Float32 blas.Float32 = gonum.Implementation{}
-	Float64 blas.Float64 = gonum.Implementation{}
+	Float32 blas.Float32 = Kernels{}
+	Float64 blas.Float64 = Kernels{}
 )
 
 // Backend names the BLAS backend in use, recorded with every result.
-var Backend = "gonum (pure Go)"
+var Backend = "fenchel pure-Go kernels (" + kernelName + ")"
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C on row-major slices, where op(A)
 // is m×k, op(B) is k×n and C is m×n.

@@ -1,0 +1,471 @@
+package linalg
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// Kernels is fenchel's pure-Go BLAS: gonum's implementation with blocked,
+// packed, multi-goroutine Sgemm, Dgemm, Ssyrk and Dsyrk (upper triangle).
+// Everything else is gonum's.
+//
+// The GEMM follows the GotoBLAS/BLIS scheme (Goto and van de Geijn, "Anatomy
+// of high-performance matrix multiplication", ACM TOMS 34(3), 2008): C is
+// swept in nc-wide column blocks, k in kc-deep slabs, a kc×nc slab of B is
+// packed into nr-wide micro-panels, an mc×kc block of A into mr-high
+// micro-panels, and a micro-kernel multiplies one mr×kc by one kc×nr panel
+// into an mr×nr tile of C held in registers. On amd64 with AVX2 and FMA the
+// micro-kernels are assembly (kernel_amd64.s); elsewhere a 4×4 Go kernel.
+type Kernels struct{ gonum.Implementation }
+
+var _ blas.Float32 = Kernels{}
+var _ blas.Float64 = Kernels{}
+
+// blocking holds the cache block sizes of the packed GEMM.
+type blocking struct{ kc, mc, nc int }
+
+// blockSizes are chosen so that a packed kc×nr panel of B stays in L1, an
+// mc×kc block of A in L2 and a kc×nc slab of B in L3. A variable so tests can
+// shrink it to exercise every blocking path on small sizes.
+var blockSizes = blocking{kc: 256, mc: 96, nc: 3072}
+
+// parallelFlops is the m·n·k below which a product runs on one goroutine.
+const parallelFlops = 1 << 18
+
+// microKernel computes C[0:mr, 0:nr] += alpha · Σ_p a[p·mr+i]·b[p·nr+j] for
+// packed panels a (k×mr) and b (k×nr), C row-major with stride ldc.
+type microKernel[T Float] struct {
+	mr, nr int
+	tile   func(k int, a, b, c []T, ldc int, alpha T)
+}
+
+func (Kernels) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkGemm(tA, tB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	gemm(&kernel32, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func (Kernels) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	checkGemm(tA, tB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	gemm(&kernel64, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func (im Kernels) Ssyrk(ul blas.Uplo, t blas.Transpose, n, k int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int) {
+	if ul != blas.Upper {
+		im.Implementation.Ssyrk(ul, t, n, k, alpha, a, lda, beta, c, ldc)
+		return
+	}
+	checkSyrk(t, n, k, len(a), lda, len(c), ldc)
+	syrk(&kernel32, t != blas.NoTrans, n, k, alpha, a, lda, beta, c, ldc)
+}
+
+func (im Kernels) Dsyrk(ul blas.Uplo, t blas.Transpose, n, k int, alpha float64, a []float64, lda int, beta float64, c []float64, ldc int) {
+	if ul != blas.Upper {
+		im.Implementation.Dsyrk(ul, t, n, k, alpha, a, lda, beta, c, ldc)
+		return
+	}
+	checkSyrk(t, n, k, len(a), lda, len(c), ldc)
+	syrk(&kernel64, t != blas.NoTrans, n, k, alpha, a, lda, beta, c, ldc)
+}
+
+// checkGemm panics, as gonum does, on arguments that are programmer errors.
+func checkGemm(tA, tB blas.Transpose, m, n, k, la, lda, lb, ldb, lc, ldc int) {
+	if !validTrans(tA) || !validTrans(tB) {
+		panic("blas: illegal transpose")
+	}
+	if m < 0 || n < 0 || k < 0 {
+		panic("blas: negative dimension")
+	}
+	ar, ac := m, k
+	if tA != blas.NoTrans {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tB != blas.NoTrans {
+		br, bc = n, k
+	}
+	if lda < max(1, ac) || ldb < max(1, bc) || ldc < max(1, n) {
+		panic("blas: bad leading dimension")
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if (ar > 0 && ac > 0 && la < (ar-1)*lda+ac) || (br > 0 && bc > 0 && lb < (br-1)*ldb+bc) {
+		panic("blas: insufficient length of a or b")
+	}
+	if lc < (m-1)*ldc+n {
+		panic("blas: insufficient length of c")
+	}
+}
+
+func checkSyrk(t blas.Transpose, n, k, la, lda, lc, ldc int) {
+	if !validTrans(t) {
+		panic("blas: illegal transpose")
+	}
+	if n < 0 || k < 0 {
+		panic("blas: negative dimension")
+	}
+	ar, ac := n, k
+	if t != blas.NoTrans {
+		ar, ac = k, n
+	}
+	if lda < max(1, ac) || ldc < max(1, n) {
+		panic("blas: bad leading dimension")
+	}
+	if n == 0 {
+		return
+	}
+	if ar > 0 && ac > 0 && la < (ar-1)*lda+ac {
+		panic("blas: insufficient length of a")
+	}
+	if lc < (n-1)*ldc+n {
+		panic("blas: insufficient length of c")
+	}
+}
+
+func validTrans(t blas.Transpose) bool {
+	return t == blas.NoTrans || t == blas.Trans || t == blas.ConjTrans
+}
+
+// scaleC sets C[0:m,0:n] = beta·C; beta = 0 overwrites (BLAS semantics: NaN in C is discarded).
+func scaleC[T Float](m, n int, beta T, c []T, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// gemm computes C = alpha·op(A)·op(B) + beta·C, splitting C over goroutines.
+func gemm[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	scaleC(m, n, beta, c, ldc)
+	if k == 0 || alpha == 0 {
+		return
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if m*n*k < parallelFlops {
+		workers = 1
+	}
+	// Split the longer side of C into aligned chunks; each goroutine owns its
+	// chunk of C, so no synchronisation is needed beyond the final wait.
+	byCols := n >= m
+	long, align := m, kern.mr
+	if byCols {
+		long, align = n, kern.nr
+	}
+	chunk := (long + workers - 1) / workers
+	chunk = (chunk + align - 1) / align * align
+	if chunk >= long {
+		gemmSerial(kern, tA, tB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+		return
+	}
+	var wg sync.WaitGroup
+	for lo := 0; lo < long; lo += chunk {
+		hi := min(lo+chunk, long)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if byCols {
+				bo := lo // B is k×n: column offset; Bᵀ stored n×k: row offset
+				if tB {
+					bo = lo * ldb
+				}
+				gemmSerial(kern, tA, tB, m, hi-lo, k, alpha, a, lda, b[bo:], ldb, c[lo:], ldc)
+				return
+			}
+			ao := lo * lda // A is m×k: row offset; Aᵀ stored k×m: column offset
+			if tA {
+				ao = lo
+			}
+			gemmSerial(kern, tA, tB, hi-lo, n, k, alpha, a[ao:], lda, b, ldb, c[lo*ldc:], ldc)
+		}()
+	}
+	wg.Wait()
+}
+
+// workspace holds the packing buffers of one goroutine.
+type workspace[T Float] struct{ a, b, tile []T }
+
+var pool32, pool64 sync.Pool
+
+func getWorkspace[T Float]() *workspace[T] {
+	p := &pool64
+	if _, ok := any(T(0)).(float32); ok {
+		p = &pool32
+	}
+	if w, ok := p.Get().(*workspace[T]); ok {
+		return w
+	}
+	return new(workspace[T])
+}
+
+func putWorkspace[T Float](w *workspace[T]) {
+	if _, ok := any(T(0)).(float32); ok {
+		pool32.Put(w)
+		return
+	}
+	pool64.Put(w)
+}
+
+func grow[T Float](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// gemmSerial computes C += alpha·op(A)·op(B) on the calling goroutine.
+func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, c []T, ldc int) {
+	bs := blockSizes
+	mr, nr := kern.mr, kern.nr
+	w := getWorkspace[T]()
+	defer putWorkspace(w)
+	kcMax := min(bs.kc, k)
+	w.a = grow(w.a, (min(bs.mc, m)+mr-1)/mr*mr*kcMax)
+	w.b = grow(w.b, (min(bs.nc, n)+nr-1)/nr*nr*kcMax)
+	w.tile = grow(w.tile, mr*nr)
+	for jc := 0; jc < n; jc += bs.nc {
+		nb := min(bs.nc, n-jc)
+		for pc := 0; pc < k; pc += bs.kc {
+			kb := min(bs.kc, k-pc)
+			packB(tB, b, ldb, pc, jc, kb, nb, nr, w.b)
+			for ic := 0; ic < m; ic += bs.mc {
+				mb := min(bs.mc, m-ic)
+				packA(tA, a, lda, ic, pc, mb, kb, mr, w.a)
+				for jr := 0; jr < nb; jr += nr {
+					bp := w.b[jr*kb:]
+					cols := min(nr, nb-jr)
+					for ir := 0; ir < mb; ir += mr {
+						ap := w.a[ir*kb:]
+						rows := min(mr, mb-ir)
+						ci := (ic+ir)*ldc + jc + jr
+						if rows == mr && cols == nr {
+							kern.tile(kb, ap, bp, c[ci:], ldc, alpha)
+							continue
+						}
+						// Edge tile: compute into a scratch tile, then add the valid part.
+						t := w.tile
+						clear(t)
+						kern.tile(kb, ap, bp, t, nr, alpha)
+						for i := 0; i < rows; i++ {
+							crow := c[ci+i*ldc : ci+i*ldc+cols]
+							trow := t[i*nr : i*nr+cols]
+							for j := range crow {
+								crow[j] += trow[j]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// packA packs op(A)[ic:ic+mb, pc:pc+kb] into mr-high micro-panels, each stored
+// p-major (dst[p·mr+i]) and zero-padded to mr rows.
+func packA[T Float](tA bool, a []T, lda, ic, pc, mb, kb, mr int, dst []T) {
+	for ir := 0; ir < mb; ir += mr {
+		rows := min(mr, mb-ir)
+		d := dst[ir*kb : ir*kb+mr*kb]
+		if tA {
+			// op(A)(i,p) = a[p·lda+i]: rows of the panel are contiguous in a.
+			for p := 0; p < kb; p++ {
+				src := a[(pc+p)*lda+ic+ir:]
+				copy(d[p*mr:p*mr+rows], src[:rows])
+				clear(d[p*mr+rows : p*mr+mr])
+			}
+			continue
+		}
+		for i := 0; i < rows; i++ {
+			src := a[(ic+ir+i)*lda+pc:]
+			src = src[:kb]
+			for p, v := range src {
+				d[p*mr+i] = v
+			}
+		}
+		for i := rows; i < mr; i++ {
+			for p := 0; p < kb; p++ {
+				d[p*mr+i] = 0
+			}
+		}
+	}
+}
+
+// packB packs op(B)[pc:pc+kb, jc:jc+nb] into nr-wide micro-panels, each stored
+// p-major (dst[p·nr+j]) and zero-padded to nr columns.
+func packB[T Float](tB bool, b []T, ldb, pc, jc, kb, nb, nr int, dst []T) {
+	for jr := 0; jr < nb; jr += nr {
+		cols := min(nr, nb-jr)
+		d := dst[jr*kb : jr*kb+nr*kb]
+		if !tB {
+			// op(B)(p,j) = b[p·ldb+j]: rows of the panel are contiguous in b.
+			for p := 0; p < kb; p++ {
+				src := b[(pc+p)*ldb+jc+jr:]
+				copy(d[p*nr:p*nr+cols], src[:cols])
+				clear(d[p*nr+cols : p*nr+nr])
+			}
+			continue
+		}
+		for j := 0; j < cols; j++ {
+			src := b[(jc+jr+j)*ldb+pc:]
+			src = src[:kb]
+			for p, v := range src {
+				d[p*nr+j] = v
+			}
+		}
+		for j := cols; j < nr; j++ {
+			for p := 0; p < kb; p++ {
+				d[p*nr+j] = 0
+			}
+		}
+	}
+}
+
+// syrk computes the upper triangle of C = alpha·op(A)·op(A)ᵀ + beta·C by GEMM
+// on square blocks of the upper triangle, shared among goroutines. Diagonal
+// blocks are computed in full into scratch and only their upper part is kept.
+func syrk[T Float](kern *microKernel[T], trans bool, n, k int, alpha T, a []T, lda int, beta T, c []T, ldc int) {
+	if n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		for i := 0; i < n; i++ {
+			scaleC(1, n-i, beta, c[i*ldc+i:], ldc)
+		}
+		return
+	}
+	nb := 128
+	if n > 1024 {
+		nb = 256
+	}
+	nblk := (n + nb - 1) / nb
+	type task struct{ bi, bj int }
+	var tasks []task
+	for bi := 0; bi < nblk; bi++ {
+		for bj := bi; bj < nblk; bj++ {
+			tasks = append(tasks, task{bi, bj})
+		}
+	}
+	// rowsOf returns op(A)[i0:, :] as a slice for A (trans=false, A n×k) or
+	// the columns i0: of A (trans=true, A k×n).
+	rowsOf := func(i0 int) []T {
+		if trans {
+			return a[i0:]
+		}
+		return a[i0*lda:]
+	}
+	var next atomic.Int64
+	work := func() {
+		var scratch []T
+		for {
+			ti := int(next.Add(1)) - 1
+			if ti >= len(tasks) {
+				return
+			}
+			t := tasks[ti]
+			i0, j0 := t.bi*nb, t.bj*nb
+			mi, nj := min(nb, n-i0), min(nb, n-j0)
+			if t.bi != t.bj {
+				// C_IJ = alpha·op(A)_I·op(A)_Jᵀ + beta·C_IJ.
+				scaleC(mi, nj, beta, c[i0*ldc+j0:], ldc)
+				gemmSerial(kern, trans, !trans, mi, nj, k, alpha, rowsOf(i0), lda, rowsOf(j0), lda, c[i0*ldc+j0:], ldc)
+				continue
+			}
+			scratch = grow(scratch, mi*mi)
+			clear(scratch)
+			gemmSerial(kern, trans, !trans, mi, mi, k, alpha, rowsOf(i0), lda, rowsOf(i0), lda, scratch, mi)
+			for i := 0; i < mi; i++ {
+				crow := c[(i0+i)*ldc+i0+i : (i0+i)*ldc+i0+mi]
+				srow := scratch[i*mi+i : i*mi+mi]
+				for j := range crow {
+					if beta == 0 {
+						crow[j] = srow[j]
+					} else {
+						crow[j] = beta*crow[j] + srow[j]
+					}
+				}
+			}
+		}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if n*n*k < 2*parallelFlops {
+		workers = 1
+	}
+	workers = min(workers, len(tasks))
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); work() }()
+	}
+	work()
+	wg.Wait()
+}
+
+// kernelGo4x4 is the portable micro-kernel: a 4×4 tile of C in sixteen locals.
+func kernelGo4x4[T Float](k int, a, b, c []T, ldc int, alpha T) {
+	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 T
+	a, b = a[:4*k], b[:4*k]
+	for p := 0; p+3 < len(a) && p+3 < len(b); p += 4 {
+		a0, a1, a2, a3 := a[p], a[p+1], a[p+2], a[p+3]
+		b0, b1, b2, b3 := b[p], b[p+1], b[p+2], b[p+3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	r := c[:4]
+	r[0] += alpha * c00
+	r[1] += alpha * c01
+	r[2] += alpha * c02
+	r[3] += alpha * c03
+	r = c[ldc : ldc+4]
+	r[0] += alpha * c10
+	r[1] += alpha * c11
+	r[2] += alpha * c12
+	r[3] += alpha * c13
+	r = c[2*ldc : 2*ldc+4]
+	r[0] += alpha * c20
+	r[1] += alpha * c21
+	r[2] += alpha * c22
+	r[3] += alpha * c23
+	r = c[3*ldc : 3*ldc+4]
+	r[0] += alpha * c30
+	r[1] += alpha * c31
+	r[2] += alpha * c32
+	r[3] += alpha * c33
+}
+
+// goKernel32 and goKernel64 are the portable kernels; kernel32/kernel64 are
+// the ones in use, assembly where the CPU allows (kernel_amd64.go).
+var (
+	goKernel32 = microKernel[float32]{mr: 4, nr: 4, tile: kernelGo4x4[float32]}
+	goKernel64 = microKernel[float64]{mr: 4, nr: 4, tile: kernelGo4x4[float64]}
+
+	kernel32, kernel64, kernelName = pickKernels()
+)

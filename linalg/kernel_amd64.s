@@ -1,0 +1,190 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Micro-kernels for the packed GEMM in gemm.go (AVX2 + FMA3).
+//
+// Each computes C[0:6, 0:NR] += alpha · Σ_p a[p·6+i]·b[p·NR+j] over k steps,
+// with a the packed 6-row panel of A and b the packed NR-column panel of B.
+// Twelve ymm accumulators hold the 6×NR tile; per step two ymm loads of b, six
+// broadcasts of a and twelve FMAs.
+
+// One k step: b row in Y12/Y13, a element broadcast into Y14.
+#define STEP32(aoff, boff) \
+	VMOVUPS boff(DI), Y12 \
+	VMOVUPS boff+32(DI), Y13 \
+	VBROADCASTSS aoff(SI), Y14 \
+	VFMADD231PS Y12, Y14, Y0 \
+	VFMADD231PS Y13, Y14, Y1 \
+	VBROADCASTSS aoff+4(SI), Y14 \
+	VFMADD231PS Y12, Y14, Y2 \
+	VFMADD231PS Y13, Y14, Y3 \
+	VBROADCASTSS aoff+8(SI), Y14 \
+	VFMADD231PS Y12, Y14, Y4 \
+	VFMADD231PS Y13, Y14, Y5 \
+	VBROADCASTSS aoff+12(SI), Y14 \
+	VFMADD231PS Y12, Y14, Y6 \
+	VFMADD231PS Y13, Y14, Y7 \
+	VBROADCASTSS aoff+16(SI), Y14 \
+	VFMADD231PS Y12, Y14, Y8 \
+	VFMADD231PS Y13, Y14, Y9 \
+	VBROADCASTSS aoff+20(SI), Y14 \
+	VFMADD231PS Y12, Y14, Y10 \
+	VFMADD231PS Y13, Y14, Y11
+
+// C row += alpha(Y15) · accumulators.
+#define ROW32(lo, hi) \
+	VMOVUPS (DX), Y12 \
+	VMOVUPS 32(DX), Y13 \
+	VFMADD231PS lo, Y15, Y12 \
+	VFMADD231PS hi, Y15, Y13 \
+	VMOVUPS Y12, (DX) \
+	VMOVUPS Y13, 32(DX) \
+	ADDQ R8, DX
+
+// func sgemmKernel6x16(k int, a, b, c *float32, ldc int, alpha float32)
+TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-44
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ   s32tail
+
+s32loop4:
+	STEP32(0, 0)
+	STEP32(24, 64)
+	STEP32(48, 128)
+	STEP32(72, 192)
+	ADDQ $96, SI
+	ADDQ $256, DI
+	DECQ BX
+	JNZ  s32loop4
+
+s32tail:
+	TESTQ CX, CX
+	JZ   s32store
+
+s32loop1:
+	STEP32(0, 0)
+	ADDQ $24, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  s32loop1
+
+s32store:
+	VBROADCASTSS alpha+40(FP), Y15
+	ROW32(Y0, Y1)
+	ROW32(Y2, Y3)
+	ROW32(Y4, Y5)
+	ROW32(Y6, Y7)
+	ROW32(Y8, Y9)
+	ROW32(Y10, Y11)
+	VZEROUPPER
+	RET
+
+#define STEP64(aoff, boff) \
+	VMOVUPD boff(DI), Y12 \
+	VMOVUPD boff+32(DI), Y13 \
+	VBROADCASTSD aoff(SI), Y14 \
+	VFMADD231PD Y12, Y14, Y0 \
+	VFMADD231PD Y13, Y14, Y1 \
+	VBROADCASTSD aoff+8(SI), Y14 \
+	VFMADD231PD Y12, Y14, Y2 \
+	VFMADD231PD Y13, Y14, Y3 \
+	VBROADCASTSD aoff+16(SI), Y14 \
+	VFMADD231PD Y12, Y14, Y4 \
+	VFMADD231PD Y13, Y14, Y5 \
+	VBROADCASTSD aoff+24(SI), Y14 \
+	VFMADD231PD Y12, Y14, Y6 \
+	VFMADD231PD Y13, Y14, Y7 \
+	VBROADCASTSD aoff+32(SI), Y14 \
+	VFMADD231PD Y12, Y14, Y8 \
+	VFMADD231PD Y13, Y14, Y9 \
+	VBROADCASTSD aoff+40(SI), Y14 \
+	VFMADD231PD Y12, Y14, Y10 \
+	VFMADD231PD Y13, Y14, Y11
+
+#define ROW64(lo, hi) \
+	VMOVUPD (DX), Y12 \
+	VMOVUPD 32(DX), Y13 \
+	VFMADD231PD lo, Y15, Y12 \
+	VFMADD231PD hi, Y15, Y13 \
+	VMOVUPD Y12, (DX) \
+	VMOVUPD Y13, 32(DX) \
+	ADDQ R8, DX
+
+// func dgemmKernel6x8(k int, a, b, c *float64, ldc int, alpha float64)
+TEXT ·dgemmKernel6x8(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $3, R8
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	MOVQ CX, BX
+	SHRQ $2, BX
+	ANDQ $3, CX
+	TESTQ BX, BX
+	JZ   d64tail
+
+d64loop4:
+	STEP64(0, 0)
+	STEP64(48, 64)
+	STEP64(96, 128)
+	STEP64(144, 192)
+	ADDQ $192, SI
+	ADDQ $256, DI
+	DECQ BX
+	JNZ  d64loop4
+
+d64tail:
+	TESTQ CX, CX
+	JZ   d64store
+
+d64loop1:
+	STEP64(0, 0)
+	ADDQ $48, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  d64loop1
+
+d64store:
+	VBROADCASTSD alpha+40(FP), Y15
+	ROW64(Y0, Y1)
+	ROW64(Y2, Y3)
+	ROW64(Y4, Y5)
+	ROW64(Y6, Y7)
+	ROW64(Y8, Y9)
+	ROW64(Y10, Y11)
+	VZEROUPPER
+	RET

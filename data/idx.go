@@ -87,7 +87,14 @@ func decodeIDX(name string, r io.Reader, magic uint32) (dims []int, payload []by
 		return nil, nil, fail(fmt.Errorf("after %d of %d payload bytes: %w", got, want, err))
 	}
 	if got < want {
-		return nil, nil, fmt.Errorf("data: read %s: truncated: header %v promises %d bytes of data, got %d", name, dims, want, got)
+		return nil, nil, fmt.Errorf("data: read %s: truncated: expected %d bytes of data for IDX dimensions %v, got %d", name, want, dims, got)
+	}
+	if got > want && compressed {
+		// Surplus bytes out of a damaged deflate stream are corruption,
+		// which the rest of the stream (or its CRC) reveals.
+		if _, err := io.Copy(io.Discard, src); err != nil {
+			return nil, nil, fail(fmt.Errorf("after the %d payload bytes: %w", want, err))
+		}
 	}
 	if got > want {
 		return nil, nil, fmt.Errorf("data: read %s: trailing data after the %d bytes promised by header %v", name, want, dims)

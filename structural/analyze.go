@@ -1,0 +1,413 @@
+package structural
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/fenchel-ml/fenchel/loss"
+	"github.com/fenchel-ml/fenchel/nn"
+)
+
+// BoundRelTol is the relative tolerance of the run-time checks of bounds
+// (A)(B)(C) (THEORY §4 P1): a bound failing by more is a bug, never noise.
+const BoundRelTol = 1e-6
+
+// DefaultFitTol is the fitting error below which Diagnosis calls E_f small.
+const DefaultFitTol = 1e-2
+
+// Probe is the labelled probe set of THEORY §1: inputs X (one row per
+// sample), integer labels, and optionally explicit targets Q (n rows of K
+// entries; nil means one-hot e_{Labels[i]}). With Q given, Labels may be nil;
+// when present they let the residual use the cancellation-safe one-hot form.
+type Probe struct {
+	X      *nn.Mat[float64]
+	Labels []int
+	Q      [][]float64
+}
+
+// Options tunes Analyze; the zero value gives the defaults.
+type Options struct {
+	// RankTol is the relative numerical-rank tolerance: eigenvalues above
+	// RankTol·λ_max count (default DefaultRankTol). λ_min at or below it
+	// makes E_s = +∞.
+	RankTol float64
+	// FullSpectrum keeps every eigenvalue in Spectrum.Values (dense only).
+	FullSpectrum bool
+	// Method is "auto" (default: dense up to DenseMax, Lanczos above),
+	// "dense" or "lanczos".
+	Method string
+	// DenseMax is the switch-over dimension of "auto" (default DefaultDenseMax).
+	DenseMax int
+	// LanczosTol is the relative accuracy of Lanczos extremes (default DefaultLanczosTol).
+	LanczosTol float64
+	// FitTol is the fitting error Diagnosis calls small (default DefaultFitTol).
+	FitTol float64
+	// Rng seeds Lanczos start vectors; nil means a fixed PCG(1, 1).
+	Rng *rand.Rand
+}
+
+func (o *Options) fill() error {
+	if o.RankTol == 0 {
+		o.RankTol = DefaultRankTol
+	}
+	if o.Method == "" {
+		o.Method = "auto"
+	}
+	if o.DenseMax == 0 {
+		o.DenseMax = DefaultDenseMax
+	}
+	if o.LanczosTol == 0 {
+		o.LanczosTol = DefaultLanczosTol
+	}
+	if o.FitTol == 0 {
+		o.FitTol = DefaultFitTol
+	}
+	if o.Rng == nil {
+		o.Rng = rand.New(rand.NewPCG(1, 1))
+	}
+	switch {
+	case !(o.RankTol > 0 && o.RankTol < 1):
+		return fmt.Errorf("structural: options: RankTol = %v, must lie in (0, 1)", o.RankTol)
+	case o.Method != "auto" && o.Method != "dense" && o.Method != "lanczos":
+		return fmt.Errorf("structural: options: Method = %q, want auto, dense or lanczos", o.Method)
+	case o.DenseMax < 0:
+		return fmt.Errorf("structural: options: DenseMax = %d, must be ≥ 0", o.DenseMax)
+	case !(o.LanczosTol > 0 && o.LanczosTol < 1):
+		return fmt.Errorf("structural: options: LanczosTol = %v, must lie in (0, 1)", o.LanczosTol)
+	case !(o.FitTol > 0):
+		return fmt.Errorf("structural: options: FitTol = %v, must be positive", o.FitTol)
+	}
+	return nil
+}
+
+// Bound is one inequality chain of THEORY §3, read
+// Lower ≤ Middle ≤ Value ≤ Upper with the missing ends at ∓Inf and Middle
+// NaN when the chain has no intermediate term:
+//
+//	A  λ_min·‖r‖² ≤ n²‖∇R‖² ≤ λ_max·‖r‖²              (Value = n²‖∇R‖²)
+//	B  (μn/2)‖∇R‖²/λ_max ≤ (μ/2n)‖r‖² ≤ E_f            (Value = E_f)
+//	C  E_f ≤ (1/n) rᵀD⁻¹r ≤ n‖∇R‖²/λ_min(H_p) (softmax), E_f ≤ (n/2)‖∇R‖²/λ_min(H) (squared)
+type Bound struct {
+	Name                        string // "A", "B" or "C"
+	Lower, Middle, Value, Upper float64
+	Valid                       bool // whether the bound exists for the loss (C: softmax and squared only)
+	Holds                       bool // meaningful only when Valid
+	Note                        string
+}
+
+// BoundViolation is returned by Analyze, together with the full report, when
+// a bound fails beyond BoundRelTol: a bug in the engine, never noise.
+type BoundViolation struct {
+	Bounds []Bound
+}
+
+func (e *BoundViolation) Error() string {
+	var parts []string
+	for _, b := range e.Bounds {
+		parts = append(parts, fmt.Sprintf("(%s) %.6g ≤ %.6g ≤ %.6g ≤ %.6g", b.Name, b.Lower, b.Middle, b.Value, b.Upper))
+	}
+	return "structural: bound violated beyond relative " + fmt.Sprint(BoundRelTol) + ": " + strings.Join(parts, "; ")
+}
+
+// Report holds the quantities of THEORY §2 on one probe set and the bounds
+// of §3 checked against them.
+type Report struct {
+	N, K, P int
+	Loss    string
+	// FittingError E_f, residual norm ‖r‖, gradient norm ‖∇R‖ (∇R = (1/n)Jᵀr
+	// from one backward pass).
+	FittingError, ResidualNorm, GradNorm float64
+	// Spectra of H (nK), H_S on range(Π) (n(K−1), simplex losses) and H_p
+	// (nK, softmax only); nil when not applicable.
+	H, HS, HP *Spectrum
+	// StructuralError E_s = n/λ_min(H̃), H̃ = H_p (softmax) or H (squared);
+	// +Inf when λ_min ≤ RankTol·λ_max; NaN for sparsemax/entmax15, where
+	// THEORY §3 (C) defines none.
+	StructuralError float64
+	Bounds          []Bound
+	// Indicator F = ‖∇R‖²·λ_max/λ_min with the spectrum of H_S (simplex
+	// losses) or H (squared): the n-sample version of THEORY §5; +Inf when
+	// λ_min is numerically zero.
+	Indicator float64
+	// ZeroProbabilities counts entries p_ik that are exactly 0 (underflow
+	// for softmax, a face of the simplex for sparsemax/entmax15).
+	ZeroProbabilities                      int
+	DeadUnits, DuplicateUnits, HiddenUnits int
+	Diagnosis                              []string
+	// Timings holds seconds per phase: "forward", "gradient", "H",
+	// "spectrum H", "spectrum H_S", "spectrum H_p", "units".
+	Timings map[string]float64
+}
+
+// Analyze measures every quantity of THEORY §2 for model on the probe set,
+// checks the bounds of §3 and explains the result in words. The model's
+// Param.Grad values are left unchanged. When a bound fails beyond
+// BoundRelTol it returns the report together with a *BoundViolation.
+func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*Report, error) {
+	if err := opts.fill(); err != nil {
+		return nil, err
+	}
+	if l == nil {
+		return nil, errors.New("structural: analyze: nil loss")
+	}
+	K := numClasses(model)
+	x := probe.X
+	if x == nil || x.Rows == 0 {
+		return nil, errors.New("structural: analyze: probe has no samples (Probe.X empty)")
+	}
+	n := x.Rows
+	if x.Cols != model.InShape().Size() || len(x.Data) != x.Rows*x.Cols {
+		return nil, fmt.Errorf("structural: analyze: Probe.X is %d×%d (len %d), the model takes %v per sample", x.Rows, x.Cols, len(x.Data), model.InShape())
+	}
+	if l.OnSimplex() && K < 2 {
+		return nil, fmt.Errorf("structural: analyze: %s needs K ≥ 2 classes, the model has %d outputs", l.Name(), K)
+	}
+	targets, labels, err := probeTargets(probe, n, K, l.OnSimplex())
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{N: n, K: K, P: nn.NumParams(model), Loss: l.Name(), Timings: map[string]float64{}}
+	clock := time.Now()
+	lap := func(phase string) {
+		now := time.Now()
+		rep.Timings[phase] = now.Sub(clock).Seconds()
+		clock = now
+	}
+
+	// E_f, p and r (THEORY §2), in float64 per sample.
+	z := model.Forward(x)
+	p := make([]float64, n*K)
+	r := make([]float64, n*K)
+	for i := 0; i < n; i++ {
+		zi, pi, ri := z.Row(i), p[i*K:(i+1)*K], r[i*K:(i+1)*K]
+		for k, v := range zi {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("structural: analyze: sample %d: logit %d = %v", i, k, v)
+			}
+		}
+		v := l.Value(zi, targets[i])
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("structural: analyze: sample %d: %s loss = %v", i, l.Name(), v)
+		}
+		rep.FittingError += v / float64(n)
+		l.Predict(pi, zi)
+		loss.Residual(ri, pi, targets[i], labels[i])
+	}
+	for _, v := range p {
+		if v == 0 {
+			rep.ZeroProbabilities++
+		}
+	}
+	rep.ResidualNorm = norm(r)
+	lap("forward")
+
+	grad := Gradient(model, x, r)
+	rep.GradNorm = norm(grad)
+	lap("gradient")
+
+	h := StructuralMatrix(model, x)
+	lap("H")
+
+	spectrum := func(a *mat.SymDense, phase string) (*Spectrum, error) {
+		var s Spectrum
+		var err error
+		if opts.Method == "dense" || (opts.Method == "auto" && a.SymmetricDim() <= opts.DenseMax) {
+			s, err = denseSpectrum(a, opts.FullSpectrum, opts.RankTol)
+		} else {
+			s, err = lanczosSpectrum(a, opts.RankTol, opts.LanczosTol, opts.Rng)
+		}
+		lap(phase)
+		if err != nil {
+			return nil, fmt.Errorf("structural: analyze: %s: %w", phase, err)
+		}
+		return &s, nil
+	}
+	if rep.H, err = spectrum(h, "spectrum H"); err != nil {
+		return nil, err
+	}
+	// spec is the spectrum of bounds (A), (B) and the indicator: H_S for the
+	// simplex losses (r ∈ range(Π)), H for squared.
+	spec := rep.H
+	if l.OnSimplex() {
+		if rep.HS, err = spectrum(RestrictSumZero(h, K), "spectrum H_S"); err != nil {
+			return nil, err
+		}
+		spec = rep.HS
+	}
+	softmax := l.Name() == "softmax"
+	if softmax {
+		if rep.HP, err = spectrum(ProbabilityWeighted(h, p), "spectrum H_p"); err != nil {
+			return nil, err
+		}
+	}
+	h = nil
+
+	rep.DeadUnits, rep.DuplicateUnits, rep.HiddenUnits = UnitStats(model, x)
+	lap("units")
+
+	nf := float64(n)
+	g2 := rep.GradNorm * rep.GradNorm
+	r2 := rep.ResidualNorm * rep.ResidualNorm
+	switch {
+	case softmax:
+		rep.StructuralError = structuralError(nf, rep.HP)
+	case !l.OnSimplex():
+		rep.StructuralError = structuralError(nf, rep.H)
+	default:
+		rep.StructuralError = math.NaN()
+	}
+	if spec.Singular() {
+		rep.Indicator = math.Inf(1)
+	} else {
+		rep.Indicator = g2 * spec.Max / spec.Min
+	}
+
+	// The bounds of THEORY §3. rᵀHr and the eigenvalues carry absolute
+	// rounding of order dim·eps·λ_max‖r‖², hence gramFloor in (A) and (B).
+	gramFloor := 16 * float64(spec.Dim) * 0x1p-52 * spec.Max * r2
+	mu := l.Mu()
+	a := Bound{Name: "A", Lower: spec.Min * r2, Middle: math.NaN(), Value: nf * nf * g2, Upper: spec.Max * r2, Valid: true}
+	a.Holds = le(a.Lower, a.Value, gramFloor) && le(a.Value, a.Upper, gramFloor)
+	a.Note = fmt.Sprintf("λ_min·‖r‖² ≤ n²‖∇R‖² ≤ λ_max·‖r‖² with λ of %s", specName(l))
+	b := Bound{Name: "B", Lower: mu * nf / 2 * g2 / spec.Max, Middle: mu / (2 * nf) * r2, Value: rep.FittingError, Upper: math.Inf(1), Valid: true}
+	b.Holds = le(b.Lower, b.Middle, gramFloor*mu/(2*nf)/spec.Max) && le(b.Middle, b.Value, 0)
+	b.Note = fmt.Sprintf("(μn/2)‖∇R‖²/λ_max ≤ (μ/2n)‖r‖² ≤ E_f, μ = %g, λ_max of %s", mu, specName(l))
+	c := Bound{Name: "C", Lower: math.Inf(-1), Middle: math.NaN(), Value: rep.FittingError, Upper: math.Inf(1)}
+	switch {
+	case softmax:
+		c.Valid = true
+		c.Middle = chiSquare(r, p, targets) / nf
+		c.Upper = nf * g2 / rep.HP.Min
+		if rep.HP.Singular() {
+			c.Upper = math.Inf(1)
+		}
+		c.Holds = le(c.Value, c.Middle, 0) && le(c.Middle, c.Upper, 0)
+		c.Note = "E_f ≤ (1/n)·rᵀD⁻¹r ≤ n‖∇R‖²/λ_min(H_p) = E_s·‖∇R‖²"
+		if rep.ZeroProbabilities > 0 {
+			c.Note += fmt.Sprintf("; %d probabilities underflowed to 0, so D⁻¹ and the bound may be +Inf (valid, vacuous)", rep.ZeroProbabilities)
+		}
+	case !l.OnSimplex():
+		c.Valid = true
+		c.Upper = nf / 2 * g2 / rep.H.Min
+		if rep.H.Singular() {
+			c.Upper = math.Inf(1)
+		}
+		c.Holds = le(c.Value, c.Upper, 0)
+		c.Note = "E_f = ‖r‖²/(2n) ≤ (n/2)‖∇R‖²/λ_min(H) = ½·E_s·‖∇R‖²"
+	default:
+		c.Note = "no upper bound in terms of r exists (THEORY §3 C)"
+	}
+	rep.Bounds = []Bound{a, b, c}
+	rep.Diagnosis = diagnose(rep, spec, l, opts)
+
+	var bad []Bound
+	for _, bd := range rep.Bounds {
+		if bd.Valid && !bd.Holds {
+			bad = append(bad, bd)
+		}
+	}
+	if len(bad) > 0 {
+		return rep, &BoundViolation{Bounds: bad}
+	}
+	return rep, nil
+}
+
+func specName(l loss.Loss) string {
+	if l.OnSimplex() {
+		return "H_S"
+	}
+	return "H"
+}
+
+func structuralError(n float64, s *Spectrum) float64 {
+	if s.Singular() {
+		return math.Inf(1)
+	}
+	return n / s.Min
+}
+
+// le reports a ≤ b up to BoundRelTol relative and an absolute floor; an
+// infinite b (a vacuous upper bound) always holds, NaN never does.
+func le(a, b, floor float64) bool {
+	if math.IsInf(b, 1) || math.IsInf(a, -1) {
+		return true
+	}
+	return a <= b+BoundRelTol*math.Max(math.Abs(a), math.Abs(b))+floor
+}
+
+// chiSquare returns rᵀD⁻¹r = Σ r_ik²/p_ik (THEORY §3 C, softmax). Where
+// q_ik = 0, r_ik = p_ik and the term is exactly p_ik (also when p_ik
+// underflowed to 0); where p_ik = 0 < q_ik the term is +Inf.
+func chiSquare(r, p []float64, q [][]float64) float64 {
+	K := len(q[0])
+	s := 0.0
+	for j, rj := range r {
+		switch {
+		case q[j/K][j%K] == 0:
+			s += p[j]
+		case p[j] == 0:
+			return math.Inf(1)
+		default:
+			s += rj * rj / p[j]
+		}
+	}
+	return s
+}
+
+// probeTargets validates the probe's labels and targets and returns one
+// target row per sample and the label to pass to loss.Residual (−1 when the
+// one-hot identity does not apply).
+func probeTargets(probe Probe, n, K int, simplex bool) ([][]float64, []int, error) {
+	if probe.Labels != nil && len(probe.Labels) != n {
+		return nil, nil, fmt.Errorf("structural: analyze: %d labels for %d probe samples", len(probe.Labels), n)
+	}
+	for i, y := range probe.Labels {
+		if y < 0 || y >= K {
+			return nil, nil, fmt.Errorf("structural: analyze: Probe.Labels[%d] = %d outside [0, %d)", i, y, K)
+		}
+	}
+	labels := make([]int, n)
+	for i := range labels {
+		labels[i] = -1
+		if simplex && probe.Labels != nil {
+			labels[i] = probe.Labels[i]
+		}
+	}
+	q := make([][]float64, n)
+	if probe.Q == nil {
+		if probe.Labels == nil {
+			return nil, nil, errors.New("structural: analyze: probe has neither Labels nor Q")
+		}
+		for i, y := range probe.Labels {
+			q[i] = make([]float64, K)
+			loss.Target(q[i], y, K, 0)
+		}
+		return q, labels, nil
+	}
+	if len(probe.Q) != n {
+		return nil, nil, fmt.Errorf("structural: analyze: %d target rows (Probe.Q) for %d probe samples", len(probe.Q), n)
+	}
+	for i, row := range probe.Q {
+		if len(row) != K {
+			return nil, nil, fmt.Errorf("structural: analyze: Probe.Q[%d] has %d entries, want K = %d", i, len(row), K)
+		}
+		sum := 0.0
+		for k, v := range row {
+			if math.IsNaN(v) || math.IsInf(v, 0) || (simplex && v < 0) {
+				return nil, nil, fmt.Errorf("structural: analyze: Probe.Q[%d][%d] = %v", i, k, v)
+			}
+			sum += v
+		}
+		if simplex && math.Abs(sum-1) > 1e-12*float64(K) {
+			return nil, nil, fmt.Errorf("structural: analyze: Probe.Q[%d] sums to %v, a target on the simplex must sum to 1", i, sum)
+		}
+		q[i] = append([]float64(nil), row...)
+	}
+	return q, labels, nil
+}

@@ -1,0 +1,106 @@
+package structural
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/fenchel-ml/fenchel/loss"
+)
+
+// diagnose puts the report into words following THEORY §3 "Reading": E_f is
+// small exactly when ‖∇R‖ is small and E_s is finite and small. A zero λ_min
+// makes the guarantee vacuous ("no guarantee"); only a large E_f together
+// with a small gradient is called stalled/degenerate.
+//
+// The gradient counts as small when (n/2)‖∇R‖²/λ_mean ≤ FitTol, i.e. when it
+// would certify a small E_f if H were as well conditioned as its mean
+// eigenvalue allows (the (C) bound with λ_min replaced by λ_mean).
+func diagnose(rep *Report, spec *Spectrum, l loss.Loss, opts Options) []string {
+	var out []string
+	for _, b := range rep.Bounds {
+		if b.Valid && !b.Holds {
+			out = append(out, fmt.Sprintf("BUG: bound (%s) violated beyond relative %g: %.6g ≤ %.6g ≤ %.6g ≤ %.6g (%s)",
+				b.Name, BoundRelTol, b.Lower, b.Middle, b.Value, b.Upper, b.Note))
+		}
+	}
+	name := specName(l)
+	nf := float64(rep.N)
+	g2 := rep.GradNorm * rep.GradNorm
+	smallFit := rep.FittingError <= opts.FitTol
+	smallGrad := nf/2*g2/spec.Mean <= opts.FitTol
+
+	if spec.Singular() {
+		rank := fmt.Sprintf("rank(%s) = %d of %d", name, spec.Rank, spec.Dim)
+		if spec.Rank < 0 {
+			rank = fmt.Sprintf("λ_min(%s) = %.3g ≤ %g·λ_max (dimension %d; rank not computed by Lanczos)", name, spec.Min, spec.RankTol, spec.Dim)
+		}
+		var why []string
+		if rep.P < spec.Dim {
+			why = append(why, fmt.Sprintf("too few parameters: P = %d < %d", rep.P, spec.Dim))
+		}
+		if rep.DuplicateUnits > 0 {
+			why = append(why, fmt.Sprintf("%d of %d hidden units duplicate an earlier unit (symmetric init?)", rep.DuplicateUnits, rep.HiddenUnits))
+		}
+		if rep.DeadUnits > 0 {
+			why = append(why, fmt.Sprintf("dead ReLUs: %d of %d hidden units never active on the probe", rep.DeadUnits, rep.HiddenUnits))
+		}
+		if len(why) == 0 {
+			why = append(why, "no parameter shortage, duplicate or dead unit found")
+		}
+		out = append(out, fmt.Sprintf("structural matrix degenerate: %s (tolerance %g·λ_max); likely causes: %s", rank, spec.RankTol, join(why)))
+	} else {
+		rank := ""
+		if spec.Rank >= 0 {
+			rank = fmt.Sprintf(", full rank %d", spec.Rank)
+		}
+		out = append(out, fmt.Sprintf("%s well defined: λ_min = %.4g, λ_max = %.4g, κ = %.4g, λ_min/λ_mean = %.4g%s",
+			name, spec.Min, spec.Max, spec.Cond, spec.NormFloor, rank))
+	}
+	switch {
+	case math.IsNaN(rep.StructuralError):
+		out = append(out, fmt.Sprintf("structural error not defined for %s: no upper bound in terms of r exists (THEORY §3 C); only the lower bound E_f ≥ %.4g holds",
+			l.Name(), rep.Bounds[1].Middle))
+	case math.IsInf(rep.StructuralError, 1):
+		why := ""
+		if l.Name() == "softmax" && rep.ZeroProbabilities > 0 && !rep.HS.Singular() {
+			why = fmt.Sprintf(" (%d probabilities underflowed to 0, so H_p is singular although H_S is not)", rep.ZeroProbabilities)
+		}
+		out = append(out, "structural error infinite"+why+": bound (C) is vacuous")
+	default:
+		out = append(out, fmt.Sprintf("structural error E_s = %.4g", rep.StructuralError))
+	}
+
+	c := rep.Bounds[2]
+	certified := c.Valid && !math.IsInf(c.Upper, 1)
+	switch {
+	case smallFit && certified:
+		out = append(out, fmt.Sprintf("near global optimum: E_f = %.4g ≤ %.4g certified by (C)", rep.FittingError, c.Upper))
+	case smallFit:
+		out = append(out, fmt.Sprintf("E_f = %.4g is small, but no guarantee from the bounds (the upper bound (C) is vacuous or undefined)", rep.FittingError))
+	case smallGrad && spec.Singular():
+		out = append(out, fmt.Sprintf("stalled: E_f = %.4g is large while the gradient is small (‖∇R‖ = %.3g) and %s is degenerate: a non-global stationary point",
+			rep.FittingError, rep.GradNorm, name))
+	case smallGrad:
+		out = append(out, fmt.Sprintf("stalled: E_f = %.4g is large while the gradient is small (‖∇R‖ = %.3g); %s is ill-conditioned (κ = %.4g)",
+			rep.FittingError, rep.GradNorm, name, spec.Cond))
+	default:
+		s := fmt.Sprintf("not yet fitted: E_f = %.4g ≥ %.4g (B), gradient still large (‖∇R‖ = %.3g): training can make progress",
+			rep.FittingError, rep.Bounds[1].Lower, rep.GradNorm)
+		if certified {
+			s += fmt.Sprintf("; (C) gives E_f ≤ %.4g", c.Upper)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func join(s []string) string {
+	out := ""
+	for i, v := range s {
+		if i > 0 {
+			out += "; "
+		}
+		out += v
+	}
+	return out
+}

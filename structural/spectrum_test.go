@@ -1,0 +1,201 @@
+package structural
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// lanczosTol is the agreement required between Lanczos extremes (converged
+// to DefaultLanczosTol) and the dense eigen-decomposition.
+const lanczosTol = 1e-8
+
+func rngFor(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 99)) }
+
+// randomPSD returns G Gᵀ/cols for a dim×cols Gaussian G: rank min(dim, cols).
+func randomPSD(rng *rand.Rand, dim, cols int) *mat.SymDense {
+	g := mat.NewDense(dim, cols, nil)
+	for i := 0; i < dim; i++ {
+		for j := 0; j < cols; j++ {
+			g.Set(i, j, rng.NormFloat64())
+		}
+	}
+	var s mat.SymDense
+	s.SymOuterK(1/float64(cols), g)
+	// SymOuterK fills the upper triangle; store both for the parallel product.
+	out := mat.NewSymDense(dim, nil)
+	for i := 0; i < dim; i++ {
+		for j := 0; j < dim; j++ {
+			out.RawSymmetric().Data[i*dim+j] = s.At(i, j)
+		}
+	}
+	return out
+}
+
+func TestLanczosMatchesDense(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		dim, cols int
+	}{
+		{"SPD 200", 200, 400},
+		{"SPD 60 ill-conditioned", 60, 70},
+		{"rank-deficient 150 rank 40", 150, 40},
+		{"tiny 3", 3, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rngFor(11)
+			a := randomPSD(rng, tc.dim, tc.cols)
+			d, err := DenseSpectrum(a, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lo, hi, it, err := LanczosExtremes(SymMul(a), tc.dim, DefaultLanczosTol, tc.dim, rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if relErr(hi, d.Max) > lanczosTol {
+				t.Errorf("λ_max: Lanczos %.15g, dense %.15g", hi, d.Max)
+			}
+			// A numerically zero eigenvalue (both solvers return rounding
+			// noise of order eps·λ_max) must be found numerically zero.
+			if d.Singular() {
+				if math.Abs(lo) > DefaultRankTol*d.Max {
+					t.Errorf("λ_min: Lanczos %.15g, dense %.15g: should be numerically zero", lo, d.Min)
+				}
+			} else if relErr(lo, d.Min) > lanczosTol {
+				t.Errorf("λ_min: Lanczos %.15g, dense %.15g", lo, d.Min)
+			}
+			t.Logf("%d Lanczos steps for dim %d", it, tc.dim)
+		})
+	}
+	// A non-converged run must report it.
+	rng := rngFor(12)
+	a := randomPSD(rng, 300, 300)
+	if _, _, _, err := LanczosExtremes(SymMul(a), 300, 1e-14, 5, rng); err == nil {
+		t.Error("5 Lanczos steps on a 300×300 matrix reported convergence to 1e-14")
+	}
+}
+
+func TestSymMulUpperOnly(t *testing.T) {
+	rng := rngFor(13)
+	a := randomPSD(rng, 40, 50)
+	upper := mat.NewSymDense(40, nil)
+	for i := 0; i < 40; i++ {
+		for j := i; j < 40; j++ {
+			upper.RawSymmetric().Data[i*40+j] = a.At(i, j) // lower triangle left 0
+		}
+	}
+	v := make([]float64, 40)
+	for i := range v {
+		v[i] = rng.NormFloat64()
+	}
+	got, want := make([]float64, 40), make([]float64, 40)
+	SymMul(upper)(got, v)
+	SymMul(a)(want, v)
+	if d := relDiff(got, want); d > exactTol {
+		t.Errorf("upper-only product differs from full product: %.3g", d)
+	}
+}
+
+// explicitPi returns Π = I_n ⊗ (I_K − 11ᵀ/K) as a dense matrix.
+func explicitPi(n, K int) *mat.Dense {
+	p := mat.NewDense(n*K, n*K, nil)
+	for i := 0; i < n; i++ {
+		for a := 0; a < K; a++ {
+			for b := 0; b < K; b++ {
+				v := -1 / float64(K)
+				if a == b {
+					v++
+				}
+				p.Set(i*K+a, i*K+b, v)
+			}
+		}
+	}
+	return p
+}
+
+func TestProjections(t *testing.T) {
+	rng := rngFor(14)
+	n, K := 4, 5
+	h := randomPSD(rng, n*K, 30)
+	pi := explicitPi(n, K)
+	var want mat.Dense
+	want.Product(pi, h, pi)
+	got := ProjectSumZero(h, K)
+	if d := relDiff(mat.NewDense(n*K, n*K, got.RawSymmetric().Data).RawMatrix().Data, want.RawMatrix().Data); d > exactTol {
+		t.Errorf("ProjectSumZero vs explicit Π H Π: %.3g", d)
+	}
+
+	// Helmert basis: VᵀV = I_{K−1} and V Vᵀ = I − 11ᵀ/K.
+	v := mat.NewDense(K, K-1, nil)
+	e := make([]float64, K)
+	row := make([]float64, K-1)
+	for k := 0; k < K; k++ {
+		clear(e)
+		e[k] = 1
+		helmert(row, e) // row k of V is Vᵀe_k
+		v.SetRow(k, row)
+	}
+	var vtv, vvt mat.Dense
+	vtv.Mul(v.T(), v)
+	vvt.Mul(v, v.T())
+	for a := 0; a < K-1; a++ {
+		for b := 0; b < K-1; b++ {
+			w := 0.0
+			if a == b {
+				w = 1
+			}
+			if math.Abs(vtv.At(a, b)-w) > exactTol {
+				t.Fatalf("VᵀV[%d,%d] = %v", a, b, vtv.At(a, b))
+			}
+		}
+	}
+	if d := relDiff(vvt.RawMatrix().Data, explicitPi(1, K).RawMatrix().Data); d > exactTol {
+		t.Errorf("V Vᵀ ≠ I − 11ᵀ/K: %.3g", d)
+	}
+
+	// RestrictSumZero equals (I_n ⊗ V)ᵀ H (I_n ⊗ V).
+	bigV := mat.NewDense(n*K, n*(K-1), nil)
+	for i := 0; i < n; i++ {
+		bigV.Slice(i*K, (i+1)*K, i*(K-1), (i+1)*(K-1)).(*mat.Dense).Copy(v)
+	}
+	var b mat.Dense
+	b.Product(bigV.T(), h, bigV)
+	r := RestrictSumZero(h, K)
+	if r.SymmetricDim() != n*(K-1) {
+		t.Fatalf("RestrictSumZero dimension %d, want %d", r.SymmetricDim(), n*(K-1))
+	}
+	if d := relDiff(r.RawSymmetric().Data, b.RawMatrix().Data); d > exactTol {
+		t.Errorf("RestrictSumZero vs explicit VᵀHV: %.3g", d)
+	}
+
+	// ProbabilityWeighted equals D^{1/2} H D^{1/2}.
+	p := make([]float64, n*K)
+	for i := range p {
+		p[i] = rng.Float64()
+	}
+	p[3] = 0
+	dh := mat.NewDiagDense(n*K, nil)
+	for i, pi := range p {
+		dh.SetDiag(i, math.Sqrt(pi))
+	}
+	var hp mat.Dense
+	hp.Product(dh, h, dh)
+	if d := relDiff(ProbabilityWeighted(h, p).RawSymmetric().Data, hp.RawMatrix().Data); d > exactTol {
+		t.Errorf("ProbabilityWeighted vs explicit D^½HD^½: %.3g", d)
+	}
+}
+
+func TestDenseSpectrumSummaries(t *testing.T) {
+	// diag(0, 1, 2, 3): rank 3, trace 6, mean 1.5, κ = ∞, floor 0.
+	a := mat.NewSymDense(4, []float64{0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 3})
+	s, err := DenseSpectrum(a, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Rank != 3 || s.Trace != 6 || s.Mean != 1.5 || !math.IsInf(s.Cond, 1) || s.NormFloor != 0 || s.Max != 3 || len(s.Values) != 4 || !s.Singular() {
+		t.Errorf("summary of diag(0,1,2,3): %+v", s)
+	}
+}

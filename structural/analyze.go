@@ -86,9 +86,9 @@ func (o *Options) fill() error {
 	return nil
 }
 
-// Bound is one inequality chain of THEORY §3, read
-// Lower ≤ Middle ≤ Value ≤ Upper with the missing ends at ∓Inf and Middle
-// NaN when the chain has no intermediate term:
+// Bound is one inequality chain of THEORY §3, read Lower ≤ Value ≤ Upper with
+// the missing ends at ∓Inf; Middle is the chain's intermediate term (between
+// Lower and Value for B, between Value and Upper for C; NaN when none):
 //
 //	A  λ_min·‖r‖² ≤ n²‖∇R‖² ≤ λ_max·‖r‖²              (Value = n²‖∇R‖²)
 //	B  (μn/2)‖∇R‖²/λ_max ≤ (μ/2n)‖r‖² ≤ E_f            (Value = E_f)
@@ -137,7 +137,10 @@ type Report struct {
 	Indicator float64
 	// ZeroProbabilities counts entries p_ik that are exactly 0 (underflow
 	// for softmax, a face of the simplex for sparsemax/entmax15).
-	ZeroProbabilities                      int
+	ZeroProbabilities int
+	// MinProbability is min_ik p_ik; λ_min(H_p) ≤ MinProbability·max_j H_jj,
+	// so H_p becomes numerically singular as a softmax fit sharpens.
+	MinProbability                         float64
 	DeadUnits, DuplicateUnits, HiddenUnits int
 	Diagnosis                              []string
 	// Timings holds seconds per phase: "forward", "gradient", "H",
@@ -199,7 +202,9 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 		l.Predict(pi, zi)
 		loss.Residual(ri, pi, targets[i], labels[i])
 	}
+	rep.MinProbability = math.Inf(1)
 	for _, v := range p {
+		rep.MinProbability = math.Min(rep.MinProbability, v)
 		if v == 0 {
 			rep.ZeroProbabilities++
 		}

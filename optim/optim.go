@@ -1,0 +1,342 @@
+// Package optim holds the optimisers of the training loop: plain SGD, SGD with
+// heavy-ball momentum and Adam, with exactly the update rules of
+// torch.optim.SGD and torch.optim.Adam (THEORY §5 trains with Adam), a step-decay
+// learning-rate schedule (torch.optim.lr_scheduler.StepLR) and serialisable
+// state so a checkpointed run resumes bit for bit.
+//
+// Moments are stored in the parameters' element type T, as PyTorch stores
+// them in the parameters' dtype; each element's update is computed in float64.
+package optim
+
+import (
+	"bytes"
+	"encoding/gob"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/fenchel-ml/fenchel/nn"
+)
+
+// Optimizer updates parameters from their gradients.
+type Optimizer[T nn.Float] interface {
+	// Step updates params in place from their Grad with learning rate lr; it
+	// does not zero Grad. The first Step fixes the parameter layout (count,
+	// names, lengths); Step panics when a later call, or a state restored by
+	// SetState, does not match it (use Check to get an error instead).
+	Step(params []*nn.Param[T], lr float64)
+	// Name is "sgd", "momentum" or "adam".
+	Name() string
+	// State serialises the internal state (step count, moments, layout) for a
+	// checkpoint.
+	State() ([]byte, error)
+	// SetState restores a state written by State. It errors on undecodable
+	// bytes, a state of another optimiser or other hyperparameters, and on a
+	// layout that differs from the one already fixed by Step.
+	SetState([]byte) error
+	// Check errors unless the optimiser's state (restored or built by Step)
+	// fits params; with no state yet any params fit.
+	Check(params []*nn.Param[T]) error
+}
+
+// Config selects and parameterises an optimiser. Zero values of Momentum,
+// Beta1, Beta2 and Eps mean PyTorch's defaults (momentum 0.9, β1 0.9,
+// β2 0.999, eps 1e-8); WeightDecay is an L2 penalty added to the gradient
+// (g + wd·θ, as torch.optim.SGD and Adam, not AdamW), default 0. Fields the
+// named optimiser does not use are validated but ignored.
+type Config struct {
+	Name                        string
+	Momentum, Beta1, Beta2, Eps float64
+	WeightDecay                 float64
+}
+
+// Default hyperparameters (PyTorch's).
+const (
+	DefaultMomentum = 0.9
+	DefaultBeta1    = 0.9
+	DefaultBeta2    = 0.999
+	DefaultEps      = 1e-8
+)
+
+var names = []string{"sgd", "momentum", "adam"}
+
+// Names lists the valid optimiser names.
+func Names() []string { return append([]string(nil), names...) }
+
+// withDefaults fills the zero fields with the defaults.
+func (c Config) withDefaults() Config {
+	if c.Momentum == 0 {
+		c.Momentum = DefaultMomentum
+	}
+	if c.Beta1 == 0 {
+		c.Beta1 = DefaultBeta1
+	}
+	if c.Beta2 == 0 {
+		c.Beta2 = DefaultBeta2
+	}
+	if c.Eps == 0 {
+		c.Eps = DefaultEps
+	}
+	return c
+}
+
+// Validate errors on an unknown name or an invalid hyperparameter (NaN, Inf,
+// negative, momentum or β outside [0, 1)). Zero fields are valid (defaults).
+func (c Config) Validate() error {
+	known := false
+	for _, n := range names {
+		known = known || c.Name == n
+	}
+	if !known {
+		return fmt.Errorf("optim: unknown optimiser %q (valid: %s)", c.Name, strings.Join(names, ", "))
+	}
+	for _, f := range []struct {
+		field string
+		v     float64
+		unit  bool // must lie in [0, 1)
+	}{{"momentum", c.Momentum, true}, {"beta1", c.Beta1, true}, {"beta2", c.Beta2, true}, {"eps", c.Eps, false}, {"weight decay", c.WeightDecay, false}} {
+		switch {
+		case math.IsNaN(f.v) || math.IsInf(f.v, 0):
+			return fmt.Errorf("optim: %s: %s = %v is not finite", c.Name, f.field, f.v)
+		case f.v < 0:
+			return fmt.Errorf("optim: %s: %s = %v is negative", c.Name, f.field, f.v)
+		case f.unit && f.v >= 1:
+			return fmt.Errorf("optim: %s: %s = %v must lie in [0, 1)", c.Name, f.field, f.v)
+		}
+	}
+	return nil
+}
+
+// New returns the optimiser named by c.Name ("sgd", "momentum", "adam").
+func New[T nn.Float](c Config) (Optimizer[T], error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	c = c.withDefaults()
+	o := &optimizer[T]{cfg: c}
+	switch c.Name {
+	case "momentum":
+		o.nMoments = 1
+	case "adam":
+		o.nMoments = 2
+	}
+	return o, nil
+}
+
+// optimizer implements all three rules; nMoments is 0 (sgd), 1 (momentum
+// buffer) or 2 (Adam's first and second moments).
+type optimizer[T nn.Float] struct {
+	cfg      Config
+	nMoments int
+	step     int
+	names    []string
+	lens     []int
+	moments  [][][]T // moments[j][i] is moment j of param i
+}
+
+func (o *optimizer[T]) Name() string { return o.cfg.Name }
+
+// Check implements Optimizer.
+func (o *optimizer[T]) Check(params []*nn.Param[T]) error {
+	if o.lens == nil {
+		return nil
+	}
+	if len(params) != len(o.lens) {
+		return fmt.Errorf("optim: %s: state has %d parameter tensors, model has %d", o.cfg.Name, len(o.lens), len(params))
+	}
+	for i, p := range params {
+		if p.Len() != o.lens[i] || p.Name != o.names[i] {
+			return fmt.Errorf("optim: %s: parameter %d is %q with %d values, state has %q with %d", o.cfg.Name, i, p.Name, p.Len(), o.names[i], o.lens[i])
+		}
+		if len(p.Grad) != p.Len() {
+			return fmt.Errorf("optim: %s: parameter %q has %d values but %d gradients", o.cfg.Name, p.Name, p.Len(), len(p.Grad))
+		}
+	}
+	return nil
+}
+
+// bind fixes the layout on first use and allocates zero moments (PyTorch's
+// lazily created buffers behave as zeros: the first momentum buffer μ·0 + g = g).
+func (o *optimizer[T]) bind(params []*nn.Param[T]) {
+	if o.lens != nil {
+		if err := o.Check(params); err != nil {
+			panic(err.Error())
+		}
+		return
+	}
+	o.names, o.lens = make([]string, len(params)), make([]int, len(params))
+	o.moments = make([][][]T, o.nMoments)
+	for j := range o.moments {
+		o.moments[j] = make([][]T, len(params))
+	}
+	for i, p := range params {
+		if len(p.Grad) != p.Len() {
+			panic(fmt.Sprintf("optim: %s: parameter %q has %d values but %d gradients", o.cfg.Name, p.Name, p.Len(), len(p.Grad)))
+		}
+		o.names[i], o.lens[i] = p.Name, p.Len()
+		for j := range o.moments {
+			o.moments[j][i] = make([]T, p.Len())
+		}
+	}
+}
+
+// Step implements Optimizer with the update rules of torch.optim:
+//
+//	sgd:       θ −= lr·g
+//	momentum:  b = μ·b + g;  θ −= lr·b
+//	adam:      m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;
+//	           θ −= (lr/(1−β1^t)) · m / (√v/√(1−β2^t) + eps)
+//
+// with g = ∇θ + wd·θ. lr must be finite and ≥ 0 (a programmer error otherwise).
+func (o *optimizer[T]) Step(params []*nn.Param[T], lr float64) {
+	if !(lr >= 0) || math.IsInf(lr, 0) {
+		panic(fmt.Sprintf("optim: %s: learning rate %v", o.cfg.Name, lr))
+	}
+	o.bind(params)
+	o.step++
+	wd := o.cfg.WeightDecay
+	switch o.cfg.Name {
+	case "sgd":
+		for _, p := range params {
+			for k, g := range p.Grad {
+				th := float64(p.Value[k])
+				p.Value[k] = T(th - lr*(float64(g)+wd*th))
+			}
+		}
+	case "momentum":
+		mu := o.cfg.Momentum
+		for i, p := range params {
+			buf := o.moments[0][i]
+			for k, g := range p.Grad {
+				th := float64(p.Value[k])
+				b := mu*float64(buf[k]) + float64(g) + wd*th
+				buf[k] = T(b)
+				p.Value[k] = T(th - lr*b)
+			}
+		}
+	case "adam":
+		b1, b2, eps := o.cfg.Beta1, o.cfg.Beta2, o.cfg.Eps
+		t := float64(o.step)
+		stepSize := lr / (1 - math.Pow(b1, t))
+		sqrtBC2 := math.Sqrt(1 - math.Pow(b2, t))
+		for i, p := range params {
+			m, v := o.moments[0][i], o.moments[1][i]
+			for k, g := range p.Grad {
+				th := float64(p.Value[k])
+				gk := float64(g) + wd*th
+				mk := b1*float64(m[k]) + (1-b1)*gk
+				vk := b2*float64(v[k]) + (1-b2)*gk*gk
+				m[k], v[k] = T(mk), T(vk)
+				p.Value[k] = T(th - stepSize*mk/(math.Sqrt(vk)/sqrtBC2+eps))
+			}
+		}
+	}
+}
+
+// savedState is the serialised form of an optimiser's state. Moments are
+// widened to float64, which is exact for float32.
+type savedState struct {
+	Config  Config
+	Step    int
+	Names   []string
+	Lens    []int
+	Moments [][][]float64
+}
+
+// State implements Optimizer (gob encoding).
+func (o *optimizer[T]) State() ([]byte, error) {
+	s := savedState{Config: o.cfg, Step: o.step, Names: o.names, Lens: o.lens}
+	s.Moments = make([][][]float64, len(o.moments))
+	for j, mj := range o.moments {
+		s.Moments[j] = make([][]float64, len(mj))
+		for i, m := range mj {
+			s.Moments[j][i] = make([]float64, len(m))
+			for k, v := range m {
+				s.Moments[j][i][k] = float64(v)
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(s); err != nil {
+		return nil, fmt.Errorf("optim: %s: encode state: %w", o.cfg.Name, err)
+	}
+	return b.Bytes(), nil
+}
+
+// SetState implements Optimizer.
+func (o *optimizer[T]) SetState(data []byte) error {
+	var s savedState
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&s); err != nil {
+		return fmt.Errorf("optim: %s: decode state (%d bytes): %w", o.cfg.Name, len(data), err)
+	}
+	if s.Config != o.cfg {
+		return fmt.Errorf("optim: state is for %+v, optimiser is %+v", s.Config, o.cfg)
+	}
+	if s.Step < 0 || len(s.Names) != len(s.Lens) {
+		return fmt.Errorf("optim: %s: corrupt state: step %d, %d names for %d lengths", o.cfg.Name, s.Step, len(s.Names), len(s.Lens))
+	}
+	if s.Lens != nil && len(s.Moments) != o.nMoments {
+		return fmt.Errorf("optim: %s: state has %d moment sets, want %d", o.cfg.Name, len(s.Moments), o.nMoments)
+	}
+	for j, mj := range s.Moments {
+		if len(mj) != len(s.Lens) {
+			return fmt.Errorf("optim: %s: moment set %d has %d tensors, layout has %d", o.cfg.Name, j, len(mj), len(s.Lens))
+		}
+		for i, m := range mj {
+			if len(m) != s.Lens[i] {
+				return fmt.Errorf("optim: %s: moment %d of %q has %d values, want %d", o.cfg.Name, j, s.Names[i], len(m), s.Lens[i])
+			}
+		}
+	}
+	// Once Step has fixed the layout, the restored one must match it.
+	if o.lens != nil && s.Lens != nil && (!slices.Equal(o.lens, s.Lens) || !slices.Equal(o.names, s.Names)) {
+		return fmt.Errorf("optim: %s: restored layout %v %v differs from the parameters in use %v %v", o.cfg.Name, s.Names, s.Lens, o.names, o.lens)
+	}
+	o.step, o.names, o.lens, o.moments = s.Step, s.Names, s.Lens, nil
+	if s.Lens == nil {
+		return nil // no Step taken yet: layout still free
+	}
+	o.moments = make([][][]T, o.nMoments)
+	for j := range o.moments {
+		o.moments[j] = make([][]T, len(s.Lens))
+		for i, n := range s.Lens {
+			o.moments[j][i] = make([]T, n)
+			for k := range o.moments[j][i] {
+				o.moments[j][i][k] = T(s.Moments[j][i][k])
+			}
+		}
+	}
+	return nil
+}
+
+// StepDecay is the step-decay schedule of torch.optim.lr_scheduler.StepLR:
+// the learning rate at epoch e (0-based) is Base·Gamma^⌊e/Every⌋; Every ≤ 0
+// means a constant Base.
+type StepDecay struct {
+	Base, Gamma float64
+	Every       int
+}
+
+// LR returns the learning rate for epoch (≥ 0).
+func (s StepDecay) LR(epoch int) float64 {
+	if epoch < 0 {
+		panic(fmt.Sprintf("optim: step decay: epoch %d", epoch))
+	}
+	if s.Every <= 0 {
+		return s.Base
+	}
+	return s.Base * math.Pow(s.Gamma, float64(epoch/s.Every))
+}
+
+// Validate errors unless Base is positive and finite and, when the schedule
+// decays (Every > 0), Gamma is positive and finite.
+func (s StepDecay) Validate() error {
+	if !(s.Base > 0) || math.IsInf(s.Base, 0) {
+		return fmt.Errorf("optim: step decay: base learning rate %v must be positive and finite", s.Base)
+	}
+	if s.Every > 0 && (!(s.Gamma > 0) || math.IsInf(s.Gamma, 0)) {
+		return fmt.Errorf("optim: step decay: gamma %v must be positive and finite (every %d epochs)", s.Gamma, s.Every)
+	}
+	return nil
+}

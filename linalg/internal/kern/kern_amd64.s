@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// Micro-kernels for the packed GEMM in gemm.go (AVX2 + FMA3).
+// Micro-kernels for the packed GEMM in package linalg (gemm.go) (AVX2 + FMA3).
 //
 // Each computes C[0:6, 0:NR] += alpha · Σ_p a[p·6+i]·b[p·NR+j] over k steps,
 // with a the packed 6-row panel of A and b the packed NR-column panel of B.
@@ -42,8 +42,8 @@
 	VMOVUPS Y13, 32(DX) \
 	ADDQ R8, DX
 
-// func sgemmKernel6x16(k int, a, b, c *float32, ldc int, alpha float32)
-TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-44
+// func Sgemm6x16(k int, a, b, c *float32, ldc int, alpha float32)
+TEXT ·Sgemm6x16(SB), NOSPLIT, $0-44
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
@@ -131,8 +131,8 @@ s32store:
 	VMOVUPD Y13, 32(DX) \
 	ADDQ R8, DX
 
-// func dgemmKernel6x8(k int, a, b, c *float64, ldc int, alpha float64)
-TEXT ·dgemmKernel6x8(SB), NOSPLIT, $0-48
+// func Dgemm6x8(k int, a, b, c *float64, ldc int, alpha float64)
+TEXT ·Dgemm6x8(SB), NOSPLIT, $0-48
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI

@@ -66,9 +66,48 @@ var paramCountCases = []struct {
 	{Spec{Name: ModelA, Depth: 3, LogitReLU: true}, 59210},
 	// width 8, K 3, input 1×4×4: (16·8+8) + (8·8+8) + (8·3+3) = 136 + 72 + 27.
 	{Spec{Name: ModelA, Depth: 2, Width: 8, Classes: 3, Input: nn.Shape{1, 4, 4}}, 235},
+
+	// Model b: first conv 1·8·9+8 = 80, each further conv 8·8·9+8 = 584,
+	// dense 8·28·28·10+10 = 62730; k = 1: 80 + 62730; k = 3: 80 + 2·584 + 62730.
+	{Spec{Name: ModelB, Depth: 1}, 62810},
+	{Spec{Name: ModelB, Depth: 3}, 63978},
+	// input 3×5×7: conv 3·8·9+8 = 224, dense 8·5·7·10+10 = 2810.
+	{Spec{Name: ModelB, Depth: 1, Input: nn.Shape{3, 5, 7}}, 3034},
+
+	// Model c: conv 80, dense 8·14·14·10+10 = 15690, k blocks of 10·10+10 = 110,
+	// output 110; skip adds no parameters (identity shortcut).
+	{Spec{Name: ModelC}, 15880},
+	{Spec{Name: ModelC, Depth: 2}, 16100},
+	{Spec{Name: ModelC, Depth: 2, Skip: true}, 16100},
+	// input 1×6×6: pool to 3×3, dense 8·3·3·10+10 = 730; 80 + 730 + 110 + 110.
+	{Spec{Name: ModelC, Depth: 1, Input: nn.Shape{1, 6, 6}}, 1030},
+
+	// Model d, k = 1 with skips:
+	//   stem conv 1·16·9+16                               =    160
+	//   stage 1, k blocks: 2 × 16·16·9 (no bias)          =  4 608 each
+	//   stage 2: 16·32·9 + 32·32·9 = 4608 + 9216          = 13 824
+	//            shortcut 16·32·9+32                       =  4 640
+	//   stage 3: 32·64·9 + 64·64·9 = 18432 + 36864        = 55 296
+	//            shortcut 32·64·9+64                       = 18 496
+	//   dense 64·10+10                                    =    650
+	//   total 160 + 4608 + 13824 + 4640 + 55296 + 18496 + 650 = 97 674.
+	// Skip off drops the two shortcuts: 97674 − 4640 − 18496 = 74 538.
+	// Each extra stage-1 block adds 4608. The spatial size does not enter.
+	{Spec{Name: ModelD, Depth: 1, Skip: true}, 97674},
+	{Spec{Name: ModelD, Depth: 1}, 74538},
+	{Spec{Name: ModelD, Depth: 2, Skip: true}, 102282},
+	{Spec{Name: ModelD, Depth: 2}, 79146},
+	{Spec{Name: ModelD, Depth: 1, Skip: true, Input: nn.Shape{1, 8, 8}}, 97674},
+
+	// resmlp, w = 64: 784·64+64 = 50240, L blocks of 64·64+64 = 4160, 64·10+10 = 650.
+	{Spec{Name: ResMLP, Depth: 3, Skip: true}, 63370},
+	{Spec{Name: ResMLP, Depth: 3}, 63370},
+	{Spec{Name: ResMLP}, 50890},
+	// w = 16, L = 2, K = 3: 784·16+16 + 2·(16·16+16) + 16·3+3 = 12560 + 544 + 51.
+	{Spec{Name: ResMLP, Depth: 2, Width: 16, Classes: 3}, 13155},
 }
 
-func TestParamCountsDense(t *testing.T) {
+func TestParamCounts(t *testing.T) {
 	for _, tc := range paramCountCases {
 		if got := nn.NumParams(build(t, tc.spec)); got != tc.want {
 			t.Errorf("%s: %d parameters, want %d", tc.spec, got, tc.want)
@@ -87,6 +126,39 @@ func TestMLPNames(t *testing.T) {
 	for i, p := range ps {
 		if p.Name != want[i] || !nn.Shape(p.Shape).Equal(shapes[i]) {
 			t.Errorf("param %d: %s %v, want %s %v", i, p.Name, p.Shape, want[i], shapes[i])
+		}
+	}
+}
+
+// TestNames checks the documented parameter names (doc.go) of the conv and
+// residual models, which safetensors import relies on.
+func TestNames(t *testing.T) {
+	tests := []struct {
+		spec Spec
+		want []string
+	}{
+		{Spec{Name: ModelB, Depth: 2}, []string{"0.weight", "0.bias", "3.weight", "3.bias", "7.weight", "7.bias"}},
+		{Spec{Name: ModelC, Depth: 2, Skip: true}, []string{"0.weight", "0.bias", "4.weight", "4.bias",
+			"6.body.0.weight", "6.body.0.bias", "7.body.0.weight", "7.body.0.bias", "8.weight", "8.bias"}},
+		{Spec{Name: ModelD, Depth: 2, Skip: true}, []string{"0.weight", "0.bias",
+			"3.body.0.weight", "3.body.2.weight", "5.body.0.weight", "5.body.2.weight",
+			"7.body.0.weight", "7.body.2.weight", "7.shortcut.weight", "7.shortcut.bias",
+			"9.body.0.weight", "9.body.2.weight", "9.shortcut.weight", "9.shortcut.bias",
+			"12.weight", "12.bias"}},
+		{Spec{Name: ModelD, Depth: 1}, []string{"0.weight", "0.bias",
+			"3.body.0.weight", "3.body.2.weight", "5.body.0.weight", "5.body.2.weight",
+			"7.body.0.weight", "7.body.2.weight", "10.weight", "10.bias"}},
+		{Spec{Name: ResMLP, Depth: 2}, []string{"0.weight", "0.bias",
+			"2.body.0.weight", "2.body.0.bias", "3.body.0.weight", "3.body.0.bias", "4.weight", "4.bias"}},
+	}
+	for _, tc := range tests {
+		ps := build(t, tc.spec).Params()
+		got := make([]string, len(ps))
+		for i, p := range ps {
+			got[i] = p.Name
+		}
+		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("%s: names\n%v\nwant\n%v", tc.spec, got, tc.want)
 		}
 	}
 }

@@ -40,6 +40,24 @@ func conformanceCases() []layerCase {
 			}
 			return s
 		}},
+		{"conv2d s1 p1 bias", func() Layer[float64] { return must(NewConv2D[float64](Shape{2, 4, 4}, 3, 3, 1, 1, true)) }},
+		{"conv2d s2 p1 no bias", func() Layer[float64] { return must(NewConv2D[float64](Shape{2, 5, 5}, 3, 3, 2, 1, false)) }},
+		{"conv2d 1x1", func() Layer[float64] { return must(NewConv2D[float64](Shape{3, 3, 2}, 2, 1, 1, 0, true)) }},
+		{"conv2d k2 s2 p0 non-square", func() Layer[float64] { return must(NewConv2D[float64](Shape{2, 5, 4}, 2, 2, 2, 0, true)) }},
+		{"maxpool2d k3 s1 p1", func() Layer[float64] { return must(NewMaxPool2D[float64](Shape{2, 4, 4}, 3, 1, 1)) }},
+		{"maxpool2d k2 s2 p0", func() Layer[float64] { return must(NewMaxPool2D[float64](Shape{2, 5, 5}, 2, 2, 0)) }},
+		{"avgpool2d k3 s1 p1", func() Layer[float64] { return must(NewAvgPool2D[float64](Shape{2, 4, 4}, 3, 1, 1)) }},
+		{"avgpool2d k2 s2", func() Layer[float64] { return must(NewAvgPool2D[float64](Shape{2, 5, 5}, 2, 2, 0)) }},
+		{"globalavgpool", func() Layer[float64] { return must(NewGlobalAvgPool[float64](Shape{3, 3, 2})) }},
+		{"flatten", func() Layer[float64] { return NewFlatten[float64](Shape{2, 3, 2}) }},
+		{"residual identity skip on", func() Layer[float64] { return denseSkipBlock(true) }},
+		{"residual identity skip off", func() Layer[float64] { return denseSkipBlock(false) }},
+		{"residual conv shortcut", func() Layer[float64] { return convResidual(true) }},
+		{"residual conv shortcut skip off", func() Layer[float64] { return convResidual(false) }},
+		{"basic block", func() Layer[float64] {
+			return must(NewSequential[float64](convResidual(true), NewReLU[float64](Shape{3, 3, 3})))
+		}},
+		{"tiny resnet", func() Layer[float64] { return tinyResNet(true) }},
 	}
 }
 

@@ -1,0 +1,127 @@
+package nn
+
+import "fmt"
+
+// Residual is the skip connection y = body(x) + shortcut(x) when Skip is on
+// (a nil shortcut is the identity) and y = body(x) when it is off, so the same
+// architecture can be trained with and without skips (THEORY §4 P4, §5 Models
+// c and d). Parameter names are prefixed "body." and "shortcut.".
+type Residual[T Float] struct {
+	Body, Shortcut Layer[T] // Shortcut nil: identity
+	Skip           bool
+
+	params      []*Param[T]
+	bodyParams  int // NumParams(Body): the column offset of the shortcut's gradients
+	y, dx, tang *Mat[T]
+}
+
+// NewResidual joins body and shortcut. Their input shapes must agree and so
+// must their output shapes (with a nil shortcut, body must preserve its input
+// shape); this is checked whether or not skip is on. With skip off the
+// shortcut is never run and its parameters are not part of Params.
+func NewResidual[T Float](body, shortcut Layer[T], skip bool) (*Residual[T], error) {
+	if body == nil {
+		return nil, fmt.Errorf("nn: residual: nil body")
+	}
+	if shortcut == nil {
+		if !body.OutShape().Equal(body.InShape()) {
+			return nil, fmt.Errorf("nn: residual: identity shortcut needs body (%s) to preserve its shape, but it maps %v to %v",
+				body.Kind(), body.InShape(), body.OutShape())
+		}
+	} else {
+		if !shortcut.InShape().Equal(body.InShape()) {
+			return nil, fmt.Errorf("nn: residual: body (%s) takes %v but shortcut (%s) takes %v",
+				body.Kind(), body.InShape(), shortcut.Kind(), shortcut.InShape())
+		}
+		if !shortcut.OutShape().Equal(body.OutShape()) {
+			return nil, fmt.Errorf("nn: residual: body (%s) outputs %v but shortcut (%s) outputs %v",
+				body.Kind(), body.OutShape(), shortcut.Kind(), shortcut.OutShape())
+		}
+	}
+	r := &Residual[T]{Body: body, Shortcut: shortcut, Skip: skip}
+	for _, p := range body.Params() {
+		p.Name = "body." + p.Name
+		r.params = append(r.params, p)
+	}
+	r.bodyParams = NumParams(body)
+	if shortcut != nil {
+		for _, p := range shortcut.Params() {
+			p.Name = "shortcut." + p.Name
+			if skip {
+				r.params = append(r.params, p)
+			}
+		}
+	}
+	return r, nil
+}
+
+func (r *Residual[T]) Kind() string        { return "residual" }
+func (r *Residual[T]) InShape() Shape      { return r.Body.InShape() }
+func (r *Residual[T]) OutShape() Shape     { return r.Body.OutShape() }
+func (r *Residual[T]) Params() []*Param[T] { return r.params }
+
+func (r *Residual[T]) Forward(x *Mat[T]) *Mat[T] {
+	yb := r.Body.Forward(x)
+	if !r.Skip {
+		return yb
+	}
+	r.y = copyInto(r.y, yb)
+	ys := x
+	if r.Shortcut != nil {
+		ys = r.Shortcut.Forward(x)
+	}
+	for i, v := range ys.Data {
+		r.y.Data[i] += v
+	}
+	return r.y
+}
+
+func (r *Residual[T]) Backward(dy *Mat[T]) *Mat[T] {
+	dxb := r.Body.Backward(dy)
+	if !r.Skip {
+		return dxb
+	}
+	// Copy the body's dx before the shortcut runs: with shared sub-layers or
+	// an aliasing child its buffer may be reused.
+	r.dx = copyInto(r.dx, dxb)
+	dxs := dy
+	if r.Shortcut != nil {
+		dxs = r.Shortcut.Backward(dy)
+	}
+	for i, v := range dxs.Data {
+		r.dx.Data[i] += v
+	}
+	return r.dx
+}
+
+func (r *Residual[T]) Tangent(dx *Mat[T]) *Mat[T] {
+	tb := r.Body.Tangent(dx)
+	if !r.Skip {
+		return tb
+	}
+	r.tang = copyInto(r.tang, tb)
+	ts := dx
+	if r.Shortcut != nil {
+		ts = r.Shortcut.Tangent(dx)
+	}
+	if ts != nil {
+		for i, v := range ts.Data {
+			r.tang.Data[i] += v
+		}
+	}
+	return r.tang
+}
+
+func (r *Residual[T]) PerSampleGrad(dst *Mat[T], col int) {
+	r.Body.PerSampleGrad(dst, col)
+	if r.Skip && r.Shortcut != nil {
+		r.Shortcut.PerSampleGrad(dst, col+r.bodyParams)
+	}
+}
+
+func (r *Residual[T]) AddGram(h []T, ldh int, rep int) {
+	r.Body.AddGram(h, ldh, rep)
+	if r.Skip && r.Shortcut != nil {
+		r.Shortcut.AddGram(h, ldh, rep)
+	}
+}

@@ -79,12 +79,13 @@ func TestNew(t *testing.T) {
 			t.Errorf("error %q does not name %q and the bad name", err, n)
 		}
 	}
-	want := map[string][3]bool{ // OnSimplex, HasUpperBound, (unused)
+	type props struct{ onSimplex, upperBound bool }
+	want := map[string]props{
 		"softmax": {true, true}, "sparsemax": {true, false}, "entmax15": {true, false}, "squared": {false, true},
 	}
 	for _, l := range allLosses(t) {
 		w := want[l.Name()]
-		if l.OnSimplex() != w[0] || l.HasUpperBound() != w[1] || l.Mu() != 1 {
+		if l.OnSimplex() != w.onSimplex || l.HasUpperBound() != w.upperBound || l.Mu() != 1 {
 			t.Errorf("%s: OnSimplex %v HasUpperBound %v Mu %v", l.Name(), l.OnSimplex(), l.HasUpperBound(), l.Mu())
 		}
 	}

@@ -1,0 +1,110 @@
+package report
+
+import (
+	"math"
+	"strconv"
+
+	"gonum.org/v1/plot"
+)
+
+// maxLogLabels is the most labelled powers on one log axis; beyond it every
+// second, third, … power is labelled so that labels never overlap on a
+// 250 pt panel.
+const maxLogLabels = 8
+
+// logTicks marks a log axis of the given base (10 or 2) at the powers of the
+// base, with minor ticks at 2…9 times the powers of 10. Unlike plot.LogTicks
+// it never panics (a range that is not positive gives no ticks), and a range
+// too narrow to hold two labelled powers falls back to plot.DefaultTicks, so
+// an axis always carries readable numbers.
+type logTicks struct {
+	Base float64
+}
+
+var _ plot.Ticker = logTicks{}
+
+// Ticks returns the marks for the range [min, max].
+func (t logTicks) Ticks(min, max float64) []plot.Tick {
+	if !(min > 0) || !(max >= min) || math.IsInf(max, 0) {
+		return nil
+	}
+	// logEps keeps exact powers such as 1000 from rounding to the next power.
+	const logEps = 1e-9
+	logb := func(x float64) float64 { return math.Log(x) / math.Log(t.Base) }
+	lo := int(math.Floor(logb(min) + logEps))
+	hi := int(math.Ceil(logb(max) - logEps))
+	in := func(v float64) bool { return v >= min*(1-logEps) && v <= max*(1+logEps) }
+
+	inRange := 0
+	for k := lo; k <= hi; k++ {
+		if in(t.power(k)) {
+			inRange++
+		}
+	}
+	stride := (inRange + maxLogLabels - 1) / maxLogLabels
+	if stride < 1 {
+		stride = 1
+	}
+
+	var ticks []plot.Tick
+	labelled := 0
+	for k := lo; k <= hi; k++ {
+		v := t.power(k)
+		if !(v > 0) || math.IsInf(v, 0) {
+			continue // beyond float64: no data can lie there
+		}
+		tk := plot.Tick{Value: v}
+		if ((k%stride)+stride)%stride == 0 {
+			tk.Label = t.label(k)
+			if in(v) {
+				labelled++
+			}
+		}
+		ticks = append(ticks, tk)
+		if t.Base != 10 || hi-lo > 8 || k == hi {
+			continue
+		}
+		for m := 2; m <= 9; m++ {
+			mv := float64(m) * v
+			if math.IsInf(mv, 0) {
+				break
+			}
+			mt := plot.Tick{Value: mv}
+			// A range of about one decade labels 2× and 5× the power.
+			if inRange < 3 && (m == 2 || m == 5) {
+				mt.Label = strconv.FormatFloat(mv, 'g', 3, 64)
+				if in(mv) {
+					labelled++
+				}
+			}
+			ticks = append(ticks, mt)
+		}
+	}
+	if labelled < 2 {
+		return plot.DefaultTicks{}.Ticks(min, max)
+	}
+	return ticks
+}
+
+// power returns Base^k exactly.
+func (t logTicks) power(k int) float64 {
+	if t.Base == 2 {
+		return math.Ldexp(1, k)
+	}
+	return math.Pow10(k)
+}
+
+// label writes Base^k as a plain number when that is short ("0.001", "1024")
+// and as an exponent otherwise ("1e-05", "2^20").
+func (t logTicks) label(k int) string {
+	if t.Base == 2 {
+		if k >= -4 && k <= 14 {
+			return strconv.FormatFloat(math.Ldexp(1, k), 'f', -1, 64)
+		}
+		return "2^" + strconv.Itoa(k)
+	}
+	if k >= -4 && k <= 4 {
+		return strconv.FormatFloat(math.Pow10(k), 'f', -1, 64)
+	}
+	return "1e" + strconv.Itoa(k)
+}

@@ -239,7 +239,7 @@ type MismatchError struct {
 
 // ShapeMismatch is one key whose file and model shapes differ.
 type ShapeMismatch struct {
-	Key               string
+	Key              string
 	File, ModelShape []int
 }
 

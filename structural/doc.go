@@ -1,0 +1,42 @@
+// Package structural measures the structural matrix H = J Jᵀ of a classifier
+// on a probe set and the quantities and bounds built from it (THEORY §2, §3).
+//
+// Model: for n probe samples and K logits, J ∈ R^{nK×P} stacks the per-sample
+// Jacobians of the logits with respect to all P parameters, rows sample-major
+// (row i·K+k is logit k of sample i, as in ../shared/reference).
+//
+//   - Jacobian materialises J (small models, tests).
+//   - StructuralMatrix computes H without J: one backward pass over the batch
+//     replicated K times with seeds e_k, then Layer.AddGram (THEORY §6).
+//   - Gradient computes ∇R = (1/n) Jᵀ r by one ordinary backward pass.
+//   - ProjectSumZero (Π H Π, nK×nK), RestrictSumZero (Vᵀ H V on range(Π),
+//     n(K−1)×n(K−1), exact spectrum of H_S without the n kernel zeros) and
+//     ProbabilityWeighted (H_p = D^½ H D^½) build the matrices of THEORY §2.
+//   - DenseSpectrum (all eigenvalues, gonum EigenSym) and LanczosExtremes
+//     (λ_min, λ_max with full reorthogonalisation) summarise spectra.
+//   - Analyze puts it together: E_f, ‖r‖, ‖∇R‖, spectra of H, H_S, H_p, the
+//     structural error E_s, bounds (A)(B)(C) checked at run time (a violation
+//     returns *BoundViolation with the report), the n-sample indicator of
+//     THEORY §5 and a diagnosis in words; UnitStats counts dead and
+//     duplicate hidden units, the usual causes of a rank-deficient H.
+//
+// Everything is float64; a float32 training model is measured on a float64
+// copy (nn.CopyParams). The engine leaves Param.Grad unchanged but overwrites
+// the layers' cached forward/backward state.
+//
+// Example:
+//
+//	model, _ := nn.NewSequential[float64](nn.NewDense[float64](784, 100),
+//		nn.NewReLU[float64](nn.Shape{100}), nn.NewDense[float64](100, 10))
+//	// … load or initialise weights …
+//	l, _ := loss.New("softmax")
+//	rep, err := structural.Analyze(model, structural.Probe{X: x, Labels: y}, l, structural.Options{})
+//	var bv *structural.BoundViolation
+//	if errors.As(err, &bv) { /* a bug: report it */ }
+//	fmt.Println(rep.FittingError, rep.GradNorm, rep.HS.Min, rep.StructuralError)
+//	for _, line := range rep.Diagnosis { fmt.Println(line) }
+//
+// Costs (n samples, K classes, hidden widths d_l): H takes 8(nK)² bytes and
+// O(Σ_l (nK)² d_l) flops; dense eigen costs O(dim³) and is used up to
+// Options.DenseMax, Lanczos (O(steps·dim²)) above it.
+package structural

@@ -68,4 +68,3 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 		t.Fatalf("directory holds %v, want only %v (temp file left behind?)", got, names)
 	}
 }
-

@@ -11,9 +11,11 @@ import (
 // tests can shrink them and exercise the chunked paths.
 var (
 	// convColsBudget bounds the im2col buffer: the batch is processed in
-	// chunks of samples whose columns fit in it (one chunk for training batches
-	// of Model d, several for the structural engine's n·K-row batches).
-	convColsBudget = 64 << 20
+	// chunks of samples whose columns fit in it. Chunks that stay in cache
+	// beat one batch-wide GEMM: for Model d's 16→16 conv at 28×28, batch 64,
+	// float32, forward+backward takes ≈35 ms with 1 MB chunks against ≈290 ms
+	// with one 29 MB chunk (2 cores, gonum-style pure-Go kernels).
+	convColsBudget = 1 << 20
 	// gramChunkBudget bounds each of the two per-sample-gradient blocks that
 	// Conv2D.AddGram materialises.
 	gramChunkBudget = 32 << 20
@@ -248,7 +250,8 @@ func (d *Conv2D[T]) Backward(dy *Mat[T]) *Mat[T] {
 	n, K, L := dy.Rows, d.patch(), d.geom.outArea()
 	d.dx = reuse(d.dx, n, d.geom.inSize())
 	step := d.chunk()
-	for lo := 0; lo < n; lo += step {
+	// Last chunk first: Forward left its columns in d.cols.
+	for lo := (n - 1) / step * step; lo >= 0; lo -= step {
 		hi := min(n, lo+step)
 		nc := hi - lo
 		ld := nc * L

@@ -280,17 +280,17 @@ func buildPanel(p Panel, col colours) (*plot.Plot, *plot.Legend) {
 			for _, seg := range segs {
 				if len(seg) == 1 && s.Style != StyleLinePoints {
 					// A lone point between gaps would vanish from a line.
-					pl.Add(&plotter.Scatter{XYs: seg, GlyphStyle: gs})
+					pl.Add(edgeBoxes{&plotter.Scatter{XYs: seg, GlyphStyle: gs}, seg, gs.Radius})
 					continue
 				}
-				pl.Add(&plotter.Line{XYs: seg, LineStyle: ls})
+				pl.Add(edgeBoxes{&plotter.Line{XYs: seg, LineStyle: ls}, seg, ls.Width / 2})
 			}
 		}
 		if s.Style == StylePoints || s.Style == StyleLinePoints {
 			sc := &plotter.Scatter{XYs: all, GlyphStyle: gs}
 			thumbs = append(thumbs, sc)
 			if len(all) > 0 {
-				pl.Add(sc)
+				pl.Add(edgeBoxes{sc, all, gs.Radius})
 			}
 		}
 		if s.Label != "" {
@@ -427,6 +427,46 @@ func (s span) axis(log bool, base float64, margin bool) (lo, hi float64) {
 	}
 	d := (hi - lo) * axisMargin
 	return lo - d, hi + d
+}
+
+// edgeBoxes wraps a Line or Scatter of xys, whose own GlyphBoxes return one
+// box per point, and returns only the boxes of the extreme points. The plot
+// pads its data area by the outermost boxes only, so the picture is the same,
+// but computing 10k boxes on each of the several layout passes dominated the
+// drawing time of large series.
+type edgeBoxes struct {
+	plot.Plotter
+	xys    plotter.XYs
+	radius vg.Length
+}
+
+// GlyphBoxes implements plot.GlyphBoxer.
+func (e edgeBoxes) GlyphBoxes(p *plot.Plot) []plot.GlyphBox {
+	if len(e.xys) == 0 {
+		return nil
+	}
+	// Both scales are increasing, so the extreme values sit at the edges.
+	var minX, maxX, minY, maxY int
+	for i, q := range e.xys {
+		if q.X < e.xys[minX].X {
+			minX = i
+		}
+		if q.X > e.xys[maxX].X {
+			maxX = i
+		}
+		if q.Y < e.xys[minY].Y {
+			minY = i
+		}
+		if q.Y > e.xys[maxY].Y {
+			maxY = i
+		}
+	}
+	r := vg.Rectangle{Min: vg.Point{X: -e.radius, Y: -e.radius}, Max: vg.Point{X: e.radius, Y: e.radius}}
+	boxes := make([]plot.GlyphBox, 0, 4)
+	for _, i := range []int{minX, maxX, minY, maxY} {
+		boxes = append(boxes, plot.GlyphBox{X: p.X.Norm(e.xys[i].X), Y: p.Y.Norm(e.xys[i].Y), Rectangle: r})
+	}
+	return boxes
 }
 
 // hline draws a horizontal reference line across the data area.

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fenchel-ml/fenchel/internal/version"
+	"github.com/fenchel-ml/fenchel/linalg"
+)
+
+// subcommands holds the constructors registered by the command files. Adding
+// a subcommand is one file whose init calls register.
+var subcommands []func() *cobra.Command
+
+// register adds a subcommand; call it from the init function of the file
+// that defines the command.
+func register(newCmd func() *cobra.Command) { subcommands = append(subcommands, newCmd) }
+
+// newRootCmd builds a fresh command tree (fresh flag values), so tests can
+// execute it many times in one process.
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "fenchel",
+		Short: "Train classifiers with Fenchel-Young losses and measure the structural matrix H = J Jᵀ",
+		Long: `fenchel trains neural classifiers with Fenchel-Young losses and measures, along
+training, the gradient norm and the structural matrix H = J Jᵀ that bound the
+fitting error (Qi, Gong, Li, arXiv 2503.23016).`,
+		// Errors are printed once by execute as "fenchel: <message>"; usage
+		// is shown only for command-line mistakes (see SetFlagErrorFunc).
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
+	})
+	for _, newCmd := range subcommands {
+		root.AddCommand(newCmd())
+	}
+	return root
+}
+
+// execute runs the command line args and returns the process exit code.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(stderr, "fenchel: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func init() { register(newVersionCmd) }
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the fenchel version, Go version and BLAS backend",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "fenchel %s (%s, %s/%s, BLAS: %s)\n",
+				version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, linalg.Backend)
+			return err
+		},
+	}
+}

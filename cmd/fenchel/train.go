@@ -1,0 +1,193 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fenchel-ml/fenchel/initializer"
+	"github.com/fenchel-ml/fenchel/loss"
+	"github.com/fenchel-ml/fenchel/models"
+	"github.com/fenchel-ml/fenchel/train"
+)
+
+func init() { register(newTrainCmd) }
+
+// trainFlags are the flag values of `fenchel train`.
+type trainFlags struct {
+	model                  string
+	widths                 []int
+	depth, width           int
+	skip, noSkip           bool
+	logitReLU              bool
+	loss                   string
+	smoothing              float64
+	init                   string
+	initConst, initEps     float64
+	opt                    string
+	lr, lrGamma            float64
+	lrEvery                int
+	momentum, beta1, beta2 float64
+	weightDecay            float64
+	batch, epochs          int
+	maxSteps               int
+	seed                   uint64
+	dtype                  string
+	data, normalize        string
+	nTrain, nTest          int
+	synDim, synClasses     int
+	synSep, synNoise       float64
+	synSeed                uint64
+	logEvery, ckptEvery    int
+	out                    string
+	resume, quiet          bool
+}
+
+func newTrainCmd() *cobra.Command {
+	def := train.DefaultConfig()
+	var f trainFlags
+	cmd := &cobra.Command{
+		Use:   "train",
+		Short: "Train one model and record the run (config, metrics, checkpoint, summary)",
+		Long: `train runs one training job and writes its run directory:
+config.json, metrics.jsonl, metrics.csv, checkpoint.bin, summary.json, timings.json.
+The same flags and seed give byte-identical metrics files. Ctrl-C saves a
+checkpoint; --resume continues from it exactly.`,
+		Example: `  fenchel train --model mlp --widths 100 --loss softmax --opt sgd --lr 0.1 --batch 128 --epochs 1 --seed 0
+  fenchel train --model d --depth 1 --opt adam --lr 0.002 --batch 64 --epochs 1 --seed 1
+  fenchel train --model resmlp --depth 8 --width 64 --no-skip --data synthetic --max-steps 500`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.config(cmd)
+			if err != nil {
+				return err
+			}
+			out := f.out
+			if out == "" {
+				out = defaultOutDir(cfg)
+			}
+			opts := train.RunOptions{Resume: f.resume}
+			if !f.quiet {
+				opts.Progress = cmd.ErrOrStderr()
+				opts.Log = cmd.ErrOrStderr()
+			}
+			res, err := train.Run(cmd.Context(), cfg, out, nil, opts)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: test accuracy %.4f, test loss %.4f, train loss %.4f; %d steps, %d parameters; %.1f s (train %.1f s, %.0f samples/s) -> %s\n",
+				res.Model, res.TestAccuracy, res.TestLoss, res.FinalTrainLoss, res.Steps, res.Params,
+				res.Seconds["total"], res.Seconds["train"], res.SamplesPerSecond, out)
+			return err
+		},
+	}
+	fl := cmd.Flags()
+	fl.SortFlags = false
+	fl.StringVar(&f.model, "model", def.Model.Name, "model: "+strings.Join(models.Names(), "|"))
+	fl.IntSliceVar(&f.widths, "widths", def.Model.Hidden, "hidden widths of --model mlp (comma-separated)")
+	fl.IntVar(&f.depth, "depth", 1, "k for models a–d (hidden/conv/skip layers, stage-1 blocks), blocks L for resmlp")
+	fl.IntVar(&f.width, "width", models.DefaultWidth, "hidden width of models a and resmlp")
+	fl.BoolVar(&f.skip, "skip", true, "skip connections on (models c, d, resmlp)")
+	fl.BoolVar(&f.noSkip, "no-skip", false, "skip connections off (same as --skip=false)")
+	fl.BoolVar(&f.logitReLU, "logit-relu", false, "ReLU on the output logits of model a (the authors' variant)")
+	fl.StringVar(&f.loss, "loss", def.Loss, "Fenchel-Young loss: "+strings.Join(loss.Names(), "|"))
+	fl.Float64Var(&f.smoothing, "smoothing", def.Smoothing, "label smoothing in [0, 1)")
+	fl.StringVar(&f.init, "init", initializer.PyTorch, "initialiser: "+strings.Join(initializer.Names(), "|"))
+	fl.Float64Var(&f.initConst, "init-const", 0, "constant c of the symmetric inits (weights c/fan_in; 0 = default)")
+	fl.Float64Var(&f.initEps, "init-eps", 0, "noise scale ε of symmetric+noise")
+	fl.StringVar(&f.opt, "opt", def.Optim.Name, "optimiser: sgd|momentum|adam")
+	fl.Float64Var(&f.lr, "lr", def.LR, "base learning rate")
+	fl.Float64Var(&f.lrGamma, "lr-gamma", def.LRGamma, "learning-rate factor applied every --lr-every epochs (paper: 0.1)")
+	fl.IntVar(&f.lrEvery, "lr-every", def.LRDecayEvery, "epochs between learning-rate decays (0 = constant; paper: 2)")
+	fl.Float64Var(&f.momentum, "momentum", def.Optim.Momentum, "momentum of --opt momentum")
+	fl.Float64Var(&f.beta1, "beta1", def.Optim.Beta1, "Adam β1")
+	fl.Float64Var(&f.beta2, "beta2", def.Optim.Beta2, "Adam β2")
+	fl.Float64Var(&f.weightDecay, "weight-decay", def.Optim.WeightDecay, "L2 weight decay")
+	fl.IntVar(&f.batch, "batch", def.Batch, "mini-batch size (the last batch of an epoch may be smaller)")
+	fl.IntVar(&f.epochs, "epochs", def.Epochs, "epochs (0 allowed with --max-steps)")
+	fl.IntVar(&f.maxSteps, "max-steps", 0, "stop after this many optimiser steps (0 = no cap)")
+	fl.Uint64Var(&f.seed, "seed", def.Seed, "seed of initialisation and shuffling")
+	fl.StringVar(&f.dtype, "dtype", def.DType, "training precision: float32|float64")
+	fl.StringVar(&f.data, "data", def.Data.Source, "data: mnist|fixture|synthetic|<directory of MNIST-format IDX files>")
+	fl.StringVar(&f.normalize, "normalize", def.Data.Normalize, "pixel normalisation: standard (mean 0.1307, std 0.3081)|none")
+	fl.IntVar(&f.nTrain, "n-train", 0, "training samples: first n (0 = all); for synthetic data, samples generated")
+	fl.IntVar(&f.nTest, "n-test", 0, "test samples: first n (0 = all); for synthetic data, samples generated")
+	fl.IntVar(&f.synDim, "syn-dim", def.Data.Synthetic.Dim, "synthetic data: features")
+	fl.IntVar(&f.synClasses, "syn-classes", def.Data.Synthetic.Classes, "synthetic data: classes")
+	fl.Float64Var(&f.synSep, "syn-separation", def.Data.Synthetic.Separation, "synthetic data: norm of the class means")
+	fl.Float64Var(&f.synNoise, "syn-noise", def.Data.Synthetic.Noise, "synthetic data: noise standard deviation")
+	fl.Uint64Var(&f.synSeed, "syn-seed", 0, "synthetic data: seed (independent of --seed)")
+	fl.IntVar(&f.logEvery, "log-every", def.LogEvery, "steps between train records in metrics.jsonl")
+	fl.IntVar(&f.ckptEvery, "checkpoint-every", 0, "steps between checkpoints (0 = end of each epoch only)")
+	fl.StringVar(&f.out, "out", "", "run directory (default runs/<model>-s<seed>)")
+	fl.BoolVar(&f.resume, "resume", false, "continue the run in --out from its checkpoint")
+	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar or start line")
+	return cmd
+}
+
+// config turns the flags into a validated train.Config.
+func (f *trainFlags) config(cmd *cobra.Command) (train.Config, error) {
+	changed := cmd.Flags().Changed
+	for _, c := range []struct {
+		name string
+		v    int
+	}{{"width", f.width}, {"depth", f.depth}} {
+		// models treat width 0 as "default"; on the command line it is a mistake.
+		if changed(c.name) && c.v <= 0 && !(c.name == "depth" && c.v == 0 && (f.model == models.ModelC || f.model == models.ResMLP)) {
+			return train.Config{}, fmt.Errorf("--%s %d: want a positive value", c.name, c.v)
+		}
+	}
+	if changed("skip") && changed("no-skip") && f.skip == f.noSkip {
+		return train.Config{}, fmt.Errorf("--skip=%t and --no-skip=%t contradict each other", f.skip, f.noSkip)
+	}
+	cfg := train.DefaultConfig()
+	cfg.Model = models.Spec{Name: f.model, Depth: f.depth, Width: f.width,
+		Skip: f.skip && !f.noSkip, LogitReLU: f.logitReLU}
+	if f.model == models.MLP {
+		cfg.Model.Hidden = append([]int{}, f.widths...)
+	}
+	cfg.Init = initializer.Options{Scheme: f.init, Constant: f.initConst, Eps: f.initEps}
+	cfg.Loss, cfg.Smoothing = f.loss, f.smoothing
+	cfg.Optim.Name, cfg.Optim.Momentum, cfg.Optim.Beta1, cfg.Optim.Beta2 = f.opt, f.momentum, f.beta1, f.beta2
+	cfg.Optim.WeightDecay = f.weightDecay
+	cfg.LR, cfg.LRGamma, cfg.LRDecayEvery = f.lr, f.lrGamma, f.lrEvery
+	cfg.Batch, cfg.Epochs, cfg.MaxSteps = f.batch, f.epochs, f.maxSteps
+	cfg.Seed, cfg.DType = f.seed, f.dtype
+	cfg.LogEvery, cfg.CheckpointEvery = f.logEvery, f.ckptEvery
+	cfg.Data.Normalize = f.normalize
+	cfg.Data.NTrain, cfg.Data.NTest = f.nTrain, f.nTest
+	switch f.data {
+	case "mnist", "fixture":
+		cfg.Data.Source = f.data
+	case "synthetic":
+		cfg.Data.Source = "synthetic"
+		s := &cfg.Data.Synthetic
+		s.Dim, s.Classes, s.Separation, s.Noise = f.synDim, f.synClasses, f.synSep, f.synNoise
+		if f.nTrain > 0 {
+			s.NTrain = f.nTrain
+		}
+		if f.nTest > 0 {
+			s.NTest = f.nTest
+		}
+		cfg.Data.NTrain, cfg.Data.NTest, cfg.Data.Seed = 0, 0, f.synSeed
+	default:
+		st, err := os.Stat(f.data)
+		if err != nil || !st.IsDir() {
+			return train.Config{}, fmt.Errorf("--data %q: not mnist, fixture, synthetic or a directory of IDX files", f.data)
+		}
+		cfg.Data.Source, cfg.Data.Dir = "idx", f.data
+	}
+	if err := cfg.Validate(); err != nil {
+		return train.Config{}, err
+	}
+	return cfg, nil
+}
+
+// defaultOutDir is runs/<model>-s<seed>: deterministic, so re-running a
+// command finds its run (and refuses to overwrite it without --resume).
+func defaultOutDir(cfg train.Config) string {
+	return filepath.Join("runs", fmt.Sprintf("%s-s%d", cfg.Model, cfg.Seed))
+}

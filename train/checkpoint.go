@@ -1,0 +1,128 @@
+package train
+
+import (
+	"encoding/gob"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/fenchel-ml/fenchel/internal/atomicfile"
+	"github.com/fenchel-ml/fenchel/nn"
+)
+
+// checkpointFormat versions the layout of checkpoint.bin.
+const checkpointFormat = 1
+
+// checkpoint is the content of checkpoint.bin, encoded with encoding/gob.
+// It holds everything needed to continue a run exactly as if it had never
+// stopped: weights, optimiser state, the RNG state, the position in the
+// current epoch's permutation and the length of metrics.jsonl it matches.
+type checkpoint struct {
+	Format     int
+	Version    string // fenchel version that wrote it
+	ConfigHash string // Config.Hash of ConfigJSON
+	ConfigJSON []byte // the run's resolved Config
+	Model      string // models.Spec.String(), for messages
+	DType      string
+	Params     []tensor // model parameters in Params() order, as float64 (exact for float32)
+	Optim      []byte   // optimiser State()
+	RNG        []byte   // PCG MarshalBinary, after the draws made so far
+	Progress   progress
+	// MetricsOffset is the length of metrics.jsonl when the checkpoint was
+	// taken; resume truncates the file to it.
+	MetricsOffset int64
+}
+
+type tensor struct {
+	Name  string
+	Shape []int
+	Value []float64
+}
+
+// progress is the loop state between two optimiser steps.
+type progress struct {
+	Step  int   // optimiser steps taken
+	Epoch int   // current 0-based epoch
+	Pos   int   // samples of Perm already used in this epoch
+	Perm  []int // this epoch's sample order (nil: not drawn yet)
+	// The open train-record window.
+	WinLoss    float64
+	WinCorrect int
+	WinSamples int
+	// The last finite batch loss, for the non-finite error message.
+	LastLoss     float64
+	LastLossStep int
+	// The latest records, for Result.
+	TrainLoss, TrainAcc float64
+	TestLoss, TestAcc   float64
+	LR                  float64
+}
+
+func saveCheckpoint[T nn.Float](dir string, ck *checkpoint, params []*nn.Param[T]) error {
+	ck.Params = ck.Params[:0]
+	for _, p := range params {
+		v := make([]float64, len(p.Value))
+		for i, x := range p.Value {
+			v[i] = float64(x)
+		}
+		ck.Params = append(ck.Params, tensor{Name: p.Name, Shape: slices.Clone(p.Shape), Value: v})
+	}
+	return atomicfile.Write(filepath.Join(dir, CheckpointFile), func(w io.Writer) error {
+		return gob.NewEncoder(w).Encode(ck)
+	})
+}
+
+// loadCheckpoint reads dir's checkpoint; (nil, nil) when there is none.
+func loadCheckpoint(dir string) (*checkpoint, error) {
+	path := filepath.Join(dir, CheckpointFile)
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("train: resume: %w", err)
+	}
+	defer f.Close()
+	var ck checkpoint
+	if err := gob.NewDecoder(f).Decode(&ck); err != nil {
+		return nil, fmt.Errorf("train: resume: %s: %w", path, err)
+	}
+	if ck.Format != checkpointFormat {
+		return nil, fmt.Errorf("train: resume: %s: format %d, this build reads %d", path, ck.Format, checkpointFormat)
+	}
+	return &ck, nil
+}
+
+// check verifies that ck can continue a run of cfg.
+func (ck *checkpoint) check(path string, cfg Config) error {
+	var old Config
+	if err := json.Unmarshal(ck.ConfigJSON, &old); err != nil {
+		return fmt.Errorf("train: resume: %s: config: %w", path, err)
+	}
+	if err := cfg.resumable(old); err != nil {
+		return fmt.Errorf("train: resume: %s: %w", path, err)
+	}
+	return nil
+}
+
+
+func restoreParams[T nn.Float](path string, ck *checkpoint, params []*nn.Param[T]) error {
+	if len(ck.Params) != len(params) {
+		return fmt.Errorf("train: resume: %s: checkpoint from a different model: %d parameter tensors, model has %d", path, len(ck.Params), len(params))
+	}
+	for i, p := range params {
+		t := ck.Params[i]
+		if t.Name != p.Name || !slices.Equal(t.Shape, p.Shape) || len(t.Value) != len(p.Value) {
+			return fmt.Errorf("train: resume: %s: checkpoint from a different model: tensor %d is %s %v, model has %s %v", path, i, t.Name, t.Shape, p.Name, p.Shape)
+		}
+		for j, v := range t.Value {
+			p.Value[j] = T(v)
+		}
+	}
+	return nil
+}

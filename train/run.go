@@ -1,0 +1,562 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/fenchel-ml/fenchel/data"
+	"github.com/fenchel-ml/fenchel/initializer"
+	"github.com/fenchel-ml/fenchel/internal/atomicfile"
+	"github.com/fenchel-ml/fenchel/internal/version"
+	"github.com/fenchel-ml/fenchel/linalg"
+	"github.com/fenchel-ml/fenchel/loss"
+	"github.com/fenchel-ml/fenchel/models"
+	"github.com/fenchel-ml/fenchel/nn"
+	"github.com/fenchel-ml/fenchel/optim"
+)
+
+// ErrNonFinite marks a run stopped because the loss, a gradient or a weight
+// became NaN or ±Inf.
+var ErrNonFinite = errors.New("non-finite training state")
+
+// evalBatch is the number of test samples forwarded at once by evaluation.
+const evalBatch = 500
+
+// RunOptions are the per-invocation choices that do not change the result.
+type RunOptions struct {
+	// Resume continues from outDir's checkpoint.bin (a fresh start when the
+	// directory holds none). Without Resume, a directory that already holds
+	// a run is an error.
+	Resume bool
+	// Progress receives a progress bar (loss, samples/s); nil for none.
+	Progress io.Writer
+	// Log receives one line when training starts (model, parameter count,
+	// steps, resume point); nil for none.
+	Log io.Writer
+	// Train and Test, when both set, replace loading cfg.Data (sweeps load
+	// MNIST once); cfg.Data.NTrain/NTest still apply.
+	Train, Test *data.Dataset
+}
+
+// Result summarises a finished run.
+type Result struct {
+	OutDir string
+	Steps  int // optimiser steps taken in total (across resumes)
+	Epochs int // epochs completed
+	// FinalTrainLoss and FinalTrainAccuracy are those of the last train
+	// record (the batches since the previous one).
+	FinalTrainLoss, FinalTrainAccuracy float64
+	// TestLoss and TestAccuracy are measured on the whole test split after
+	// the last step.
+	TestLoss, TestAccuracy float64
+	Params                 int // scalar parameters of the model
+	Model                  string
+	ResumedFrom            int // step of the checkpoint resumed from (0 for a fresh run)
+	// Seconds holds the wall-clock time of this invocation per phase:
+	// "data", "build", "train", "eval", "hooks", "checkpoint", "total".
+	Seconds map[string]float64
+	// SamplesPerSecond is the training throughput of this invocation.
+	SamplesPerSecond float64
+}
+
+// Run trains the model cfg describes and records the run in outDir:
+// config.json, metrics.jsonl (appended as it goes), metrics.csv,
+// checkpoint.bin, summary.json and timings.json. Every file but
+// metrics.jsonl is replaced atomically; a checkpoint records how much of
+// metrics.jsonl it covers, so a resumed run truncates the records written
+// after it and reproduces them exactly.
+//
+// Cancelling ctx stops the run between two steps, saves a checkpoint of that
+// state and returns an error wrapping ctx.Err(). A non-finite loss, gradient
+// or weight stops the run with an error wrapping ErrNonFinite; the last
+// checkpoint (of a finite state) is kept.
+func Run(ctx context.Context, cfg Config, outDir string, hooks []Hook, opts RunOptions) (*Result, error) {
+	start := time.Now()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkHooks(hooks); err != nil {
+		return nil, err
+	}
+	if outDir == "" {
+		return nil, fmt.Errorf("train: empty run directory")
+	}
+	if !opts.Resume {
+		for _, name := range []string{CheckpointFile, MetricsFile} {
+			if _, err := os.Stat(filepath.Join(outDir, name)); err == nil {
+				return nil, fmt.Errorf("train: %s already holds a run (%s); resume it or choose another directory", outDir, name)
+			}
+		}
+	}
+	if (opts.Train == nil) != (opts.Test == nil) {
+		return nil, fmt.Errorf("train: RunOptions: give both Train and Test datasets or neither")
+	}
+
+	secs := map[string]float64{}
+	t := time.Now()
+	train, test := opts.Train, opts.Test
+	var err error
+	if train != nil {
+		train, test, err = subset(cfg.Data, train, test)
+	} else {
+		train, test, err = LoadData(cfg.Data)
+	}
+	if err != nil {
+		return nil, err
+	}
+	secs["data"] = time.Since(t).Seconds()
+
+	spec := cfg.resolvedSpec(train)
+	if spec.Input.Size() != train.Dim() || spec.Classes != train.K {
+		return nil, fmt.Errorf("config: model input %v with %d classes does not fit %s (shape %v, %d classes)",
+			spec.Input, spec.Classes, train.Name, train.Shape, train.K)
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("config: model: %w", err)
+	}
+	cfg.Model = spec
+
+	r := &runner{cfg: cfg, dir: outDir, hooks: hooks, opts: opts, train: train, test: test, secs: secs, start: start}
+	var res *Result
+	if cfg.DType == "float64" {
+		res, err = run[float64](ctx, r)
+	} else {
+		res, err = run[float32](ctx, r)
+	}
+	return res, err
+}
+
+// runner holds what the generic loop shares with its helpers.
+type runner struct {
+	cfg         Config
+	dir         string
+	hooks       []Hook
+	opts        RunOptions
+	train, test *data.Dataset
+	secs        map[string]float64
+	start       time.Time
+}
+
+func run[T nn.Float](ctx context.Context, r *runner) (res *Result, err error) {
+	cfg := r.cfg
+	t := time.Now()
+	model, err := models.Build[T](cfg.Model)
+	if err != nil {
+		return nil, fmt.Errorf("train: build %s: %w", cfg.Model, err)
+	}
+	params := model.Params()
+	lossFn, err := loss.New(cfg.Loss)
+	if err != nil {
+		return nil, err
+	}
+	opt, err := optim.New[T](cfg.Optim)
+	if err != nil {
+		return nil, fmt.Errorf("train: optimiser: %w", err)
+	}
+	sched := cfg.schedule()
+	pcg := rand.NewPCG(cfg.Seed, trainStream)
+	rng := rand.New(pcg)
+	if err := initializer.Apply(params, cfg.Init, rng); err != nil {
+		return nil, fmt.Errorf("train: init %s: %w", cfg.Init.Scheme, err)
+	}
+
+	var st progress
+	st.LR = sched.LR(0)
+	st.LastLoss, st.LastLossStep = math.NaN(), -1
+	var metricsKeep int64 = -1
+	resumed := false
+	ckPath := filepath.Join(r.dir, CheckpointFile)
+	if r.opts.Resume {
+		ck, err := loadCheckpoint(r.dir)
+		if err != nil {
+			return nil, err
+		}
+		if ck != nil {
+			if err := ck.check(ckPath, cfg); err != nil {
+				return nil, err
+			}
+			if err := restoreParams(ckPath, ck, params); err != nil {
+				return nil, err
+			}
+			if err := opt.SetState(ck.Optim); err != nil {
+				return nil, fmt.Errorf("train: resume: %s: optimiser state: %w", ckPath, err)
+			}
+			if err := opt.Check(params); err != nil {
+				return nil, fmt.Errorf("train: resume: %s: optimiser state: %w", ckPath, err)
+			}
+			if err := pcg.UnmarshalBinary(ck.RNG); err != nil {
+				return nil, fmt.Errorf("train: resume: %s: rng state: %w", ckPath, err)
+			}
+			st, metricsKeep, resumed = ck.Progress, ck.MetricsOffset, true
+		}
+	}
+	nParams := nn.NumParams(model)
+	r.secs["build"] = time.Since(t).Seconds()
+
+	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	cfgJSON, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("train: config: %w", err)
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(r.dir, ConfigFile), append(cfgJSON, '\n')); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	ml, err := openMetrics(r.dir, metricsKeep)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		// metrics.csv mirrors metrics.jsonl on every exit.
+		if cerr := ml.writeCSV(); err == nil && cerr != nil {
+			err = fmt.Errorf("train: %w", cerr)
+		}
+		if cerr := ml.close(); err == nil && cerr != nil {
+			err = fmt.Errorf("train: %w", cerr)
+		}
+	}()
+
+	N, B := r.train.N, cfg.Batch
+	stepsPerEpoch := (N + B - 1) / B
+	total := cfg.Epochs * stepsPerEpoch
+	if cfg.MaxSteps > 0 && (cfg.Epochs == 0 || cfg.MaxSteps < total) {
+		total = cfg.MaxSteps
+	}
+	resumedFrom := 0
+	if resumed {
+		resumedFrom = st.Step
+	}
+
+	// Float64 view of the weights for hooks, built lazily once per step.
+	var m64 nn.Layer[float64]
+	m64Step := -1
+	model64 := func() (nn.Layer[float64], error) {
+		if m64 == nil {
+			m, err := models.Build[float64](cfg.Model)
+			if err != nil {
+				return nil, fmt.Errorf("train: float64 model: %w", err)
+			}
+			m64 = m
+		}
+		if m64Step != st.Step {
+			if err := nn.CopyParams(m64, model); err != nil {
+				return nil, err
+			}
+			m64Step = st.Step
+		}
+		return m64, nil
+	}
+	// lastHook[i] is the step at which hook i last ran; a checkpoint is
+	// taken after the hooks of its step, so a resume starts past them.
+	lastHook := make([]int, len(r.hooks))
+	for i := range lastHook {
+		lastHook[i] = -1
+		if resumed {
+			lastHook[i] = st.Step
+		}
+	}
+	batchLoss := math.NaN()
+	callHooks := func(final bool) error {
+		t := time.Now()
+		defer func() { r.secs["hooks"] += time.Since(t).Seconds() }()
+		for i, h := range r.hooks {
+			due := st.Step%h.Every() == 0 || final
+			if !due || lastHook[i] == st.Step {
+				continue
+			}
+			lastHook[i] = st.Step
+			info := &StepInfo{Step: st.Step, Epoch: st.Epoch, Config: cfg, Train: r.train, Test: r.test,
+				BatchLoss: batchLoss, LR: st.LR, Model64: model64}
+			fields, err := h.OnStep(info)
+			if err != nil {
+				return fmt.Errorf("train: hook %s at step %d: %w", h.Name(), st.Step, err)
+			}
+			if fields != nil {
+				if err := ml.writeHook(h.Name(), st.Step, st.Epoch, fields); err != nil {
+					return fmt.Errorf("train: hook %s at step %d: %w", h.Name(), st.Step, err)
+				}
+			}
+		}
+		return nil
+	}
+	evaluate := func() error {
+		t := time.Now()
+		defer func() { r.secs["eval"] += time.Since(t).Seconds() }()
+		l, acc, err := evalSplit(model, lossFn, r.test, cfg.Smoothing)
+		if err != nil {
+			return fmt.Errorf("train: step %d (epoch %d): evaluation: %w: %w", st.Step, st.Epoch, ErrNonFinite, err)
+		}
+		st.TestLoss, st.TestAcc = l, acc
+		return ml.writeEval(evalRecord{Kind: "eval", Split: "test", Step: st.Step, Epoch: st.Epoch, Loss: l, Acc: acc})
+	}
+	var ck checkpoint
+	checkpointNow := func() error {
+		t := time.Now()
+		defer func() { r.secs["checkpoint"] += time.Since(t).Seconds() }()
+		if err := ml.sync(); err != nil {
+			return err
+		}
+		state, err := opt.State()
+		if err != nil {
+			return fmt.Errorf("train: optimiser state: %w", err)
+		}
+		rngState, err := pcg.MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("train: rng state: %w", err)
+		}
+		ck = checkpoint{Format: checkpointFormat, Version: version.Version, ConfigHash: cfg.Hash(), ConfigJSON: cfgJSON,
+			Model: cfg.Model.String(), DType: cfg.DType, Params: ck.Params, Optim: state, RNG: rngState,
+			Progress: st, MetricsOffset: ml.offset}
+		if err := saveCheckpoint(r.dir, &ck, params); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		return ml.writeCSV()
+	}
+
+	if r.opts.Log != nil {
+		from := ""
+		if resumed {
+			from = fmt.Sprintf(", resuming at step %d", st.Step)
+		}
+		fmt.Fprintf(r.opts.Log, "%s: %d parameters, %s, %d steps of batch %d on %s (%d samples)%s\n",
+			cfg.Model, nParams, cfg.DType, total, B, r.train.Name, N, from)
+	}
+	var bar *progressbar.ProgressBar
+	if r.opts.Progress != nil {
+		bar = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(r.opts.Progress),
+			progressbar.OptionSetDescription(cfg.Model.String()),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(r.opts.Progress) }),
+		)
+		_ = bar.Set(st.Step)
+	}
+
+	if !resumed {
+		if err := callHooks(false); err != nil {
+			return nil, err
+		}
+	}
+
+	var x *nn.Mat[T]
+	dz := &nn.Mat[T]{}
+	labels := make([]int, 0, B)
+	trainTime := time.Duration(0)
+	samples := 0
+	for st.Step < total {
+		if err := ctx.Err(); err != nil {
+			if cerr := checkpointNow(); cerr != nil {
+				return nil, errors.Join(fmt.Errorf("train: interrupted at step %d: %w", st.Step, err), cerr)
+			}
+			return nil, fmt.Errorf("train: interrupted at step %d (checkpoint saved; resume to continue): %w", st.Step, err)
+		}
+		t := time.Now()
+		if st.Perm == nil {
+			st.Perm, st.Pos = data.Permutation(N, rng), 0
+		}
+		end := min(st.Pos+B, N)
+		idx := st.Perm[st.Pos:end]
+		x = data.Gather(r.train, idx, x)
+		labels = labels[:0]
+		for _, i := range idx {
+			labels = append(labels, r.train.Labels[i])
+		}
+		z := model.Forward(x)
+		dz.Rows, dz.Cols = z.Rows, z.Cols
+		if cap(dz.Data) < len(z.Data) {
+			dz.Data = make([]T, len(z.Data))
+		}
+		dz.Data = dz.Data[:len(z.Data)]
+		lossSum, correct, err := loss.BatchGrad(lossFn, z, labels, cfg.Smoothing, dz)
+		if err != nil {
+			return nil, st.nonFinite(err)
+		}
+		nn.ZeroGrad(model)
+		model.Backward(dz)
+		if name, v, bad := firstNonFinite(params, true); bad {
+			return nil, st.nonFinite(fmt.Errorf("gradient of %s has value %v", name, v))
+		}
+		st.LR = sched.LR(st.Epoch)
+		opt.Step(params, st.LR)
+		if name, v, bad := firstNonFinite(params, false); bad {
+			return nil, st.nonFinite(fmt.Errorf("after the update, weight %s has value %v", name, v))
+		}
+		rows := len(idx)
+		batchLoss = lossSum / float64(rows)
+		st.Step++
+		st.Pos = end
+		st.LastLoss, st.LastLossStep = batchLoss, st.Step
+		st.WinLoss += lossSum
+		st.WinCorrect += correct
+		st.WinSamples += rows
+		samples += rows
+		dt := time.Since(t)
+		trainTime += dt
+		if bar != nil {
+			bar.Describe(fmt.Sprintf("%s ep %d loss %.4f %6.0f samples/s", cfg.Model, st.Epoch, batchLoss, float64(samples)/trainTime.Seconds()))
+			_ = bar.Add(1)
+		}
+
+		epochEnd := st.Pos == N
+		last := st.Step == total
+		if st.Step%cfg.LogEvery == 0 || last {
+			n := float64(st.WinSamples)
+			st.TrainLoss, st.TrainAcc = st.WinLoss/n, float64(st.WinCorrect)/n
+			if err := ml.writeTrain(trainRecord{Kind: "train", Step: st.Step, Epoch: st.Epoch, Loss: st.TrainLoss, Acc: st.TrainAcc, LR: st.LR}); err != nil {
+				return nil, err
+			}
+			st.WinLoss, st.WinCorrect, st.WinSamples = 0, 0, 0
+		}
+		if err := callHooks(false); err != nil {
+			return nil, err
+		}
+		if epochEnd || last {
+			if err := evaluate(); err != nil {
+				return nil, err
+			}
+		}
+		if last {
+			if err := callHooks(true); err != nil {
+				return nil, err
+			}
+		}
+		if epochEnd {
+			st.Epoch++
+			st.Perm, st.Pos = nil, 0
+		}
+		if epochEnd || last || (cfg.CheckpointEvery > 0 && st.Step%cfg.CheckpointEvery == 0) {
+			if err := checkpointNow(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	r.secs["train"] = trainTime.Seconds()
+	r.secs["total"] = time.Since(r.start).Seconds()
+
+	res = &Result{OutDir: r.dir, Steps: st.Step, Epochs: st.Epoch, FinalTrainLoss: st.TrainLoss, FinalTrainAccuracy: st.TrainAcc,
+		TestLoss: st.TestLoss, TestAccuracy: st.TestAcc, Params: nParams, Model: cfg.Model.String(),
+		ResumedFrom: resumedFrom, Seconds: r.secs}
+	if trainTime > 0 {
+		res.SamplesPerSecond = float64(samples) / trainTime.Seconds()
+	}
+	if err := writeSummary(r, res, cfg); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// nonFinite builds the error for a non-finite loss, gradient or weight.
+func (st *progress) nonFinite(cause error) error {
+	last := "none yet"
+	if st.LastLossStep >= 0 {
+		last = fmt.Sprintf("%g after step %d", st.LastLoss, st.LastLossStep)
+	}
+	return fmt.Errorf("train: step %d (epoch %d): %w: %w (last finite batch loss: %s; the last checkpoint is kept)",
+		st.Step+1, st.Epoch, ErrNonFinite, cause, last)
+}
+
+// firstNonFinite finds the first NaN/Inf gradient (grad) or weight.
+func firstNonFinite[T nn.Float](params []*nn.Param[T], grad bool) (string, float64, bool) {
+	for _, p := range params {
+		v := p.Value
+		if grad {
+			v = p.Grad
+		}
+		for _, x := range v {
+			if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+				return p.Name, f, true
+			}
+		}
+	}
+	return "", 0, false
+}
+
+// evalSplit returns the mean loss and the accuracy of model on d.
+func evalSplit[T nn.Float](model nn.Layer[T], l loss.Loss, d *data.Dataset, smoothing float64) (float64, float64, error) {
+	var x *nn.Mat[T]
+	idx := make([]int, 0, evalBatch)
+	var sum float64
+	var correct int
+	for lo := 0; lo < d.N; lo += evalBatch {
+		hi := min(lo+evalBatch, d.N)
+		idx = idx[:0]
+		for i := lo; i < hi; i++ {
+			idx = append(idx, i)
+		}
+		x = data.Gather(d, idx, x)
+		s, c, err := loss.BatchGrad(l, model.Forward(x), d.Labels[lo:hi], smoothing, nil)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s samples %d–%d: %w", d.Name, lo, hi-1, err)
+		}
+		sum += s
+		correct += c
+	}
+	return sum / float64(d.N), float64(correct) / float64(d.N), nil
+}
+
+// summary is summary.json.
+type summary struct {
+	Version            string             `json:"version"`
+	GoVersion          string             `json:"go_version"`
+	BLAS               string             `json:"blas"`
+	Model              string             `json:"model"`
+	DType              string             `json:"dtype"`
+	Seed               uint64             `json:"seed"`
+	Params             int                `json:"params"`
+	Start              string             `json:"start"`
+	End                string             `json:"end"`
+	Steps              int                `json:"steps"`
+	Epochs             int                `json:"epochs"`
+	ResumedFrom        int                `json:"resumed_from"`
+	FinalTrainLoss     float64            `json:"final_train_loss"`
+	FinalTrainAccuracy float64            `json:"final_train_accuracy"`
+	TestLoss           float64            `json:"test_loss"`
+	TestAccuracy       float64            `json:"test_accuracy"`
+	Seconds            map[string]float64 `json:"seconds"`
+	SamplesPerSecond   float64            `json:"samples_per_s"`
+	Config             Config             `json:"config"`
+}
+
+func writeSummary(r *runner, res *Result, cfg Config) error {
+	s := summary{Version: version.Version, GoVersion: runtime.Version(), BLAS: linalg.Backend, Model: res.Model,
+		DType: cfg.DType, Seed: cfg.Seed, Params: res.Params,
+		Start: r.start.UTC().Format(time.RFC3339Nano), End: time.Now().UTC().Format(time.RFC3339Nano),
+		Steps: res.Steps, Epochs: res.Epochs, ResumedFrom: res.ResumedFrom,
+		FinalTrainLoss: res.FinalTrainLoss, FinalTrainAccuracy: res.FinalTrainAccuracy,
+		TestLoss: res.TestLoss, TestAccuracy: res.TestAccuracy, Seconds: res.Seconds,
+		SamplesPerSecond: res.SamplesPerSecond, Config: cfg}
+	if err := writeJSON(filepath.Join(r.dir, SummaryFile), s); err != nil {
+		return err
+	}
+	timings := map[string]any{"seconds": res.Seconds, "samples_per_s": res.SamplesPerSecond,
+		"steps_this_run": res.Steps - res.ResumedFrom, "gomaxprocs": runtime.GOMAXPROCS(0), "blas": linalg.Backend}
+	return writeJSON(filepath.Join(r.dir, TimingsFile), timings)
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("train: %s: %w", filepath.Base(path), err)
+	}
+	if err := atomicfile.WriteBytes(path, append(b, '\n')); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	return nil
+}

@@ -110,7 +110,6 @@ func (ck *checkpoint) check(path string, cfg Config) error {
 	return nil
 }
 
-
 func restoreParams[T nn.Float](path string, ck *checkpoint, params []*nn.Param[T]) error {
 	if len(ck.Params) != len(params) {
 		return fmt.Errorf("train: resume: %s: checkpoint from a different model: %d parameter tensors, model has %d", path, len(ck.Params), len(params))

@@ -23,6 +23,9 @@ func TestWriteReplacesAndLeavesNoTemp(t *testing.T) {
 		t.Fatalf("read %q, %v; want \"second\"", got, err)
 	}
 	assertOnly(t, dir, "out.json")
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o644 {
+		t.Fatalf("mode %v (%v), want -rw-r--r--", st.Mode(), err)
+	}
 }
 
 func TestFailedWriteKeepsOriginal(t *testing.T) {

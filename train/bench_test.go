@@ -1,0 +1,65 @@
+package train
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/fenchel-ml/fenchel/initializer"
+	"github.com/fenchel-ml/fenchel/loss"
+	"github.com/fenchel-ml/fenchel/models"
+	"github.com/fenchel-ml/fenchel/nn"
+	"github.com/fenchel-ml/fenchel/optim"
+)
+
+// benchTrainStep times one optimiser step of the training loop (forward,
+// loss and residual, zero grad, backward, update) on a fixed random batch.
+func benchTrainStep(b *testing.B, spec models.Spec, batch int, opt string) {
+	model, err := models.Build[float32](spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	if err := initializer.Apply(model.Params(), initializer.Options{Scheme: initializer.PyTorch}, rng); err != nil {
+		b.Fatal(err)
+	}
+	o, err := optim.New[float32](optim.Config{Name: opt})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := loss.New("softmax")
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := nn.NewMat[float32](batch, model.InShape().Size())
+	for i := range x.Data {
+		x.Data[i] = float32(rng.NormFloat64())
+	}
+	labels := make([]int, batch)
+	for i := range labels {
+		labels[i] = rng.IntN(model.OutShape().Size())
+	}
+	dz := nn.NewMat[float32](batch, model.OutShape().Size())
+	params := model.Params()
+	b.ResetTimer()
+	for b.Loop() {
+		z := model.Forward(x)
+		if _, _, err := loss.BatchGrad(l, z, labels, 0, dz); err != nil {
+			b.Fatal(err)
+		}
+		nn.ZeroGrad(model)
+		model.Backward(dz)
+		o.Step(params, 1e-3)
+	}
+	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// BenchmarkTrainStepMLP1000 is MLP 784-1000-10, batch 128, float32, SGD.
+func BenchmarkTrainStepMLP1000(b *testing.B) {
+	benchTrainStep(b, models.Spec{Name: models.MLP, Hidden: []int{1000}}, 128, "sgd")
+}
+
+// BenchmarkTrainStepModelD is the paper's Model d with k = 1 and skips,
+// batch 64, float32, Adam (THEORY §5).
+func BenchmarkTrainStepModelD(b *testing.B) {
+	benchTrainStep(b, models.Spec{Name: models.ModelD, Depth: 1, Skip: true}, 64, "adam")
+}

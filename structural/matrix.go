@@ -5,7 +5,6 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/fenchel-ml/fenchel/linalg"
 	"github.com/fenchel-ml/fenchel/nn"
 )
 
@@ -77,21 +76,112 @@ func Jacobian(model nn.Layer[float64], x *nn.Mat[float64]) *nn.Mat[float64] {
 // i·K+k, without materialising J: one seeded backward pass over the batch
 // replicated K times, then model.AddGram with rep = K so that Dense layers use
 // the structured form of THEORY §6 and compute input Grams on the n distinct
-// rows only.
+// rows only. Both triangles of the result are filled.
+//
+// When the model is an nn.Sequential whose first parameterised layer is an
+// nn.Dense (an MLP), the replication starts after that layer: it and the
+// parameter-free layers before it run forward on the n distinct rows only, and
+// its Gram is nn.AddDenseGram of the δ the next layer's Backward returns with
+// its n distinct inputs. This is the same H (THEORY §6), without the K-fold
+// forward, the discarded weight gradient and the unused input gradient of the
+// widest layer.
 //
 // Memory: H itself takes 8·(nK)² bytes; every Dense layer additionally keeps a
-// scratch of 8·((nK)² + n²) bytes (nn.Dense.AddGram), and the replicated
-// forward/backward keeps nK rows of every activation. H needs all cross-sample
-// blocks, so the batch is not chunked: n = 500, K = 10 means 200 MB for H
-// plus 200 MB per Dense layer.
+// scratch of O(nK·512 + n²) elements (nn.AddDenseGram), and the replicated
+// forward/backward keeps nK rows of every activation after the first Dense.
+// H needs all cross-sample blocks, so the batch is not chunked: n = 500,
+// K = 10 means 200 MB for H.
 func StructuralMatrix(model nn.Layer[float64], x *nn.Mat[float64]) *mat.SymDense {
 	K := numClasses(model)
 	m := x.Rows * K
-	seededBackward(model, x)
 	h := make([]float64, m*m)
-	model.AddGram(h, m, K)
-	linalg.Symmetrize(m, h, m)
+	if !addGramMLP(h, model, x) {
+		seededBackward(model, x)
+		model.AddGram(h, m, K)
+	}
+	symmetrizeUpper(m, h)
 	return mat.NewSymDense(m, h)
+}
+
+// addGramMLP adds J Jᵀ into h (upper triangle) for an nn.Sequential whose
+// first parameterised layer is an nn.Dense, as StructuralMatrix documents,
+// and reports whether the model had that form.
+func addGramMLP(h []float64, model nn.Layer[float64], x *nn.Mat[float64]) bool {
+	seq, ok := model.(*nn.Sequential[float64])
+	if !ok {
+		return false
+	}
+	first := -1
+	for i, l := range seq.Layers {
+		if len(l.Params()) == 0 {
+			continue
+		}
+		if _, ok := l.(*nn.Dense[float64]); ok {
+			first = i
+		}
+		break
+	}
+	if first < 0 {
+		return false
+	}
+	if x.Cols != model.InShape().Size() || len(x.Data) != x.Rows*x.Cols {
+		panic(fmt.Sprintf("structural: input %d×%d (len %d) does not match the model's per-sample shape %v",
+			x.Rows, x.Cols, len(x.Data), model.InShape()))
+	}
+	K := numClasses(model)
+	n := x.Rows
+	in := x
+	for _, l := range seq.Layers[:first] {
+		in = l.Forward(in)
+	}
+	a := seq.Layers[first].Forward(in)
+	rep := nn.NewMat[float64](n*K, a.Cols)
+	for i := 0; i < n; i++ {
+		src := a.Row(i)
+		for k := 0; k < K; k++ {
+			copy(rep.Row(i*K+k), src)
+		}
+	}
+	z := rep
+	for _, l := range seq.Layers[first+1:] {
+		z = l.Forward(z)
+	}
+	seed := nn.NewMat[float64](n*K, K)
+	for i := 0; i < n; i++ {
+		for k := 0; k < K; k++ {
+			seed.Row(i*K + k)[k] = 1
+		}
+	}
+	saved := saveGrads(model)
+	dy := seed
+	for l := len(seq.Layers) - 1; l > first; l-- {
+		dy = seq.Layers[l].Backward(dy)
+	}
+	restoreGrads(model, saved)
+	nn.AddDenseGram(h, n*K, dy, in, nil)
+	for _, l := range seq.Layers[first+1:] {
+		l.AddGram(h, n*K, K)
+	}
+	return true
+}
+
+// symmetrizeUpper copies the upper triangle of the m×m row-major matrix a
+// into its lower triangle in square tiles, so that both the reads and the
+// writes stay within a few cache lines per row.
+func symmetrizeUpper(m int, a []float64) {
+	const tile = 64
+	for i0 := 0; i0 < m; i0 += tile {
+		i1 := min(i0+tile, m)
+		for j0 := 0; j0 <= i0; j0 += tile {
+			j1 := min(j0+tile, m)
+			for i := i0; i < i1; i++ {
+				row := a[i*m:]
+				for j := j0; j < min(j1, i); j++ {
+					row[j] = a[j*m+i]
+				}
+			}
+		}
+	}
 }
 
 // Gradient returns ∇R = (1/n) Jᵀ r (THEORY §2) by one backward pass over the

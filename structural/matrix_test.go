@@ -123,3 +123,73 @@ func TestGradientMatchesJacobian(t *testing.T) {
 		t.Errorf("Gradient vs (1/n) Jᵀ r: rel diff %.3g > %g", d, exactTol)
 	}
 }
+
+// TestStructuralMatrixPaths checks both ways StructuralMatrix builds H against
+// the explicit J Jᵀ, on batches large enough that nn.AddDenseGram works in
+// several row blocks: the MLP path (first Dense forwarded on the distinct
+// rows, its Gram from nn.AddDenseGram) and the generic path (K-fold replicated
+// batch, every layer's AddGram with rep = K), also behind a leading
+// parameter-free layer.
+func TestStructuralMatrixPaths(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		act   string
+		sizes []int
+		n     int
+		lead  bool // prepend a ReLU so the first parameterised layer is not layer 0
+	}{
+		{"tanh 5-7-3 n=400", "tanh", []int{5, 7, 3}, 400, false},
+		{"relu 4-6-5-4 n=300", "relu", []int{4, 6, 5, 4}, 300, false},
+		{"leading relu, tanh 4-6-3 n=350", "tanh", []int{4, 6, 3}, 350, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(8, 9))
+			var model nn.Layer[float64] = mlp(rng, tc.act, tc.sizes...)
+			if tc.lead {
+				layers := append([]nn.Layer[float64]{nn.NewReLU[float64](nn.Shape{tc.sizes[0]})}, model.(*nn.Sequential[float64]).Layers...)
+				s, err := nn.NewSequential(layers...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				model = s
+			}
+			x := randomX(rng, tc.n, tc.sizes[0])
+			K := tc.sizes[len(tc.sizes)-1]
+			m := tc.n * K
+			want := gramOf(Jacobian(model, x))
+			got := StructuralMatrix(model, x).RawSymmetric().Data
+			if d := relDiff(got, want); d > exactTol {
+				t.Errorf("StructuralMatrix vs J Jᵀ: rel diff %.3g > %g", d, exactTol)
+			}
+			generic := make([]float64, m*m)
+			seededBackward(model, x)
+			model.AddGram(generic, m, K)
+			symmetrizeUpper(m, generic)
+			if d := relDiff(generic, want); d > exactTol {
+				t.Errorf("generic AddGram path vs J Jᵀ: rel diff %.3g > %g", d, exactTol)
+			}
+		})
+	}
+}
+
+func TestSymmetrizeUpper(t *testing.T) {
+	for _, m := range []int{1, 5, 64, 65, 130} {
+		a := make([]float64, m*m)
+		for r := 0; r < m; r++ {
+			for c := r; c < m; c++ {
+				a[r*m+c] = float64(r*1000 + c)
+				if c > r {
+					a[c*m+r] = -1
+				}
+			}
+		}
+		symmetrizeUpper(m, a)
+		for r := 0; r < m; r++ {
+			for c := 0; c < m; c++ {
+				if want := float64(min(r, c)*1000 + max(r, c)); a[r*m+c] != want {
+					t.Fatalf("m=%d: a[%d,%d] = %v, want %v", m, r, c, a[r*m+c], want)
+				}
+			}
+		}
+	}
+}

@@ -18,8 +18,11 @@ import (
 // swept in nc-wide column blocks, k in kc-deep slabs, a kc×nc slab of B is
 // packed into nr-wide micro-panels, an mc×kc block of A into mr-high
 // micro-panels, and a micro-kernel multiplies one mr×kc by one kc×nr panel
-// into an mr×nr tile of C held in registers. On amd64 with AVX2 and FMA the
-// micro-kernels are assembly (kernel_amd64.s); elsewhere a 4×4 Go kernel.
+// into an mr×nr tile of C held in registers. The micro-kernels are assembly
+// for amd64 with AVX2 and FMA (package internal/kern). Without them (other
+// CPUs, or -tags purego) Kernels delegates to gonum, whose SIMD-assembly
+// AXPY loops beat a scalar Go micro-kernel, keeping only BLAS semantics for
+// alpha = 0 (A and B not read).
 type Kernels struct{ gonum.Implementation }
 
 var _ blas.Float32 = Kernels{}
@@ -43,14 +46,22 @@ type microKernel[T Float] struct {
 	tile   func(k int, a, b, c []T, ldc int, alpha T)
 }
 
-func (Kernels) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func (im Kernels) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(tA, tB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	gemm(&kernel32, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if kernel32 == nil && m > 0 && n > 0 && k > 0 && alpha != 0 {
+		im.Implementation.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	gemm(kernel32, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-func (Kernels) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+func (im Kernels) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
 	checkGemm(tA, tB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	gemm(&kernel64, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if kernel64 == nil && m > 0 && n > 0 && k > 0 && alpha != 0 {
+		im.Implementation.Dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	gemm(kernel64, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 func (im Kernels) Ssyrk(ul blas.Uplo, t blas.Transpose, n, k int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int) {
@@ -59,7 +70,11 @@ func (im Kernels) Ssyrk(ul blas.Uplo, t blas.Transpose, n, k int, alpha float32,
 		return
 	}
 	checkSyrk(t, n, k, len(a), lda, len(c), ldc)
-	syrk(&kernel32, t != blas.NoTrans, n, k, alpha, a, lda, beta, c, ldc)
+	if kernel32 == nil && n > 0 && k > 0 && alpha != 0 {
+		im.Implementation.Ssyrk(ul, t, n, k, alpha, a, lda, beta, c, ldc)
+		return
+	}
+	syrk(kernel32, t != blas.NoTrans, n, k, alpha, a, lda, beta, c, ldc)
 }
 
 func (im Kernels) Dsyrk(ul blas.Uplo, t blas.Transpose, n, k int, alpha float64, a []float64, lda int, beta float64, c []float64, ldc int) {
@@ -68,7 +83,11 @@ func (im Kernels) Dsyrk(ul blas.Uplo, t blas.Transpose, n, k int, alpha float64,
 		return
 	}
 	checkSyrk(t, n, k, len(a), lda, len(c), ldc)
-	syrk(&kernel64, t != blas.NoTrans, n, k, alpha, a, lda, beta, c, ldc)
+	if kernel64 == nil && n > 0 && k > 0 && alpha != 0 {
+		im.Implementation.Dsyrk(ul, t, n, k, alpha, a, lda, beta, c, ldc)
+		return
+	}
+	syrk(kernel64, t != blas.NoTrans, n, k, alpha, a, lda, beta, c, ldc)
 }
 
 // checkGemm panics, as gonum does, on arguments that are programmer errors.
@@ -415,57 +434,6 @@ func syrk[T Float](kern *microKernel[T], trans bool, n, k int, alpha T, a []T, l
 	wg.Wait()
 }
 
-// kernelGo4x4 is the portable micro-kernel: a 4×4 tile of C in sixteen locals.
-func kernelGo4x4[T Float](k int, a, b, c []T, ldc int, alpha T) {
-	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 T
-	a, b = a[:4*k], b[:4*k]
-	for p := 0; p+3 < len(a) && p+3 < len(b); p += 4 {
-		a0, a1, a2, a3 := a[p], a[p+1], a[p+2], a[p+3]
-		b0, b1, b2, b3 := b[p], b[p+1], b[p+2], b[p+3]
-		c00 += a0 * b0
-		c01 += a0 * b1
-		c02 += a0 * b2
-		c03 += a0 * b3
-		c10 += a1 * b0
-		c11 += a1 * b1
-		c12 += a1 * b2
-		c13 += a1 * b3
-		c20 += a2 * b0
-		c21 += a2 * b1
-		c22 += a2 * b2
-		c23 += a2 * b3
-		c30 += a3 * b0
-		c31 += a3 * b1
-		c32 += a3 * b2
-		c33 += a3 * b3
-	}
-	r := c[:4]
-	r[0] += alpha * c00
-	r[1] += alpha * c01
-	r[2] += alpha * c02
-	r[3] += alpha * c03
-	r = c[ldc : ldc+4]
-	r[0] += alpha * c10
-	r[1] += alpha * c11
-	r[2] += alpha * c12
-	r[3] += alpha * c13
-	r = c[2*ldc : 2*ldc+4]
-	r[0] += alpha * c20
-	r[1] += alpha * c21
-	r[2] += alpha * c22
-	r[3] += alpha * c23
-	r = c[3*ldc : 3*ldc+4]
-	r[0] += alpha * c30
-	r[1] += alpha * c31
-	r[2] += alpha * c32
-	r[3] += alpha * c33
-}
-
-// goKernel32 and goKernel64 are the portable kernels; kernel32/kernel64 are
-// the ones in use, assembly where the CPU allows (kernel_amd64.go).
-var (
-	goKernel32 = microKernel[float32]{mr: 4, nr: 4, tile: kernelGo4x4[float32]}
-	goKernel64 = microKernel[float64]{mr: 4, nr: 4, tile: kernelGo4x4[float64]}
-
-	kernel32, kernel64, kernelName = pickKernels()
-)
+// kernel32 and kernel64 are the micro-kernels in use; nil when the CPU (or
+// the purego build) has none, in which case Kernels falls back to gonum.
+var kernel32, kernel64, kernelName = pickKernels()

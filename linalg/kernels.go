@@ -14,12 +14,13 @@ func asmTile64(k int, a, b, c []float64, ldc int, alpha float64) {
 	kern.Dgemm6x8(k, &a[0], &b[0], &c[0], ldc, alpha)
 }
 
-// pickKernels returns the fastest micro-kernels this CPU supports.
-func pickKernels() (microKernel[float32], microKernel[float64], string) {
+// pickKernels returns the assembly micro-kernels, or nils if this CPU or
+// build has none.
+func pickKernels() (*microKernel[float32], *microKernel[float64], string) {
 	if kern.Available {
-		return microKernel[float32]{mr: 6, nr: 16, tile: asmTile32},
-			microKernel[float64]{mr: 6, nr: 8, tile: asmTile64},
+		return &microKernel[float32]{mr: 6, nr: 16, tile: asmTile32},
+			&microKernel[float64]{mr: 6, nr: 8, tile: asmTile64},
 			"amd64 AVX2/FMA 6×16 f32, 6×8 f64"
 	}
-	return goKernel32, goKernel64, "Go 4×4"
+	return nil, nil, "gonum fallback"
 }

@@ -1,0 +1,307 @@
+package reproduce
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/fenchel-ml/fenchel/initializer"
+	"github.com/fenchel-ml/fenchel/models"
+	"github.com/fenchel-ml/fenchel/optim"
+	"github.com/fenchel-ml/fenchel/train"
+)
+
+// Mode selects the size of every experiment.
+type Mode string
+
+// The modes. Full is the paper's protocol (THEORY §5); Quick a reduced
+// version of every experiment that still decides every claim; Tiny a
+// seconds-long version on the committed MNIST fixture, for tests.
+const (
+	Full  Mode = "full"
+	Quick Mode = "quick"
+	Tiny  Mode = "tiny"
+)
+
+// Experiment names, in the order they run.
+const (
+	ExpIndicator = "indicator"
+	ExpDepth     = "depth"
+	ExpWidth     = "width"
+	ExpInit      = "init"
+	ExpLosses    = "losses"
+	ExpDynamics  = "dynamics"
+)
+
+// Experiments lists the experiments in run order.
+func Experiments() []string {
+	return []string{ExpIndicator, ExpDepth, ExpWidth, ExpInit, ExpLosses, ExpDynamics}
+}
+
+// Hook kinds a run may attach.
+const (
+	HookPerImage = "per_image" // instrument.PerImage (THEORY §5)
+	HookNSample  = "nsample"   // instrument.NSample (THEORY §2–§3)
+)
+
+// HookSpec says which instrument a run attaches and how often.
+type HookSpec struct {
+	Kind  string `json:"kind"`
+	Every int    `json:"every"`
+	N     int    `json:"n,omitempty"` // probe size of HookNSample
+}
+
+// Params are the swept values of a run, used to group runs into claims and
+// figures. Fields an experiment does not sweep are zero.
+type Params struct {
+	Family string  `json:"family"` // model family: "a", "b", "c", "d", "resmlp", "mlp1", "mlp2"
+	Depth  int     `json:"depth,omitempty"`
+	Width  int     `json:"width,omitempty"`
+	Skip   bool    `json:"skip,omitempty"`
+	Seed   uint64  `json:"seed"`
+	Scheme string  `json:"scheme,omitempty"`
+	Eps    float64 `json:"eps,omitempty"`
+	Loss   string  `json:"loss,omitempty"`
+}
+
+// RunSpec is one independent run of an experiment: a training config, the
+// instruments attached to it and a stable id naming its directory
+// "<experiment>/<name>".
+type RunSpec struct {
+	ID         string       `json:"id"`
+	Experiment string       `json:"experiment"`
+	Mode       Mode         `json:"mode"`
+	Config     train.Config `json:"config"`
+	Hooks      []HookSpec   `json:"hooks"`
+	Params     Params       `json:"params"`
+}
+
+// settings are the sizes of one mode.
+type settings struct {
+	nTrain, nTest int // 0 = whole split
+	source        string
+	probeN        int // n of the n-sample probe
+	probeNConv    int // n for the expensive conv Models b and d
+	mlpWidth      int // width of Model a and the MLP experiments
+
+	indModels []string
+	indSteps  int // 0 = one epoch
+	indEvery  int
+
+	cDepths, dDepths, resDepths []int
+	depthSteps, dDepthSteps     int
+
+	widths1, widths2 []int
+	seeds            []uint64
+	widthSteps       int
+
+	initSteps  int
+	initEvery  int
+	initEps    []float64
+	losses     []string
+	lossSteps  int
+	lossEvery  int
+	dynSteps   int
+	dynEvery   int
+	ckptEvery  int
+	slidingWin int
+}
+
+func settingsFor(m Mode) (settings, error) {
+	switch m {
+	case Full:
+		return settings{source: "mnist", probeN: 50, probeNConv: 50, mlpWidth: 64,
+			indModels: []string{models.ModelA, models.ModelB, models.ModelC, models.ModelD}, indSteps: 0, indEvery: 2,
+			cDepths: []int{1, 2, 3, 4, 5, 6}, dDepths: []int{1, 2, 3, 4, 5, 6}, resDepths: []int{1, 2, 4, 8, 16},
+			widths1: []int{8, 32, 128, 512, 1024, 2048}, widths2: []int{8, 32, 128, 512, 1024, 2048},
+			seeds: []uint64{1, 2, 3, 4, 5}, widthSteps: 0,
+			initEps: []float64{1e-4, 1e-3, 1e-2, 1e-1}, losses: lossList(),
+			dynEvery: 25, lossEvery: 50, initEvery: 100, ckptEvery: 200, slidingWin: 50}, nil
+	case Quick:
+		return settings{source: "mnist", nTrain: 2000, nTest: 500, probeN: 50, probeNConv: 10, mlpWidth: 64,
+			indModels: []string{models.ModelA, models.ModelB, models.ModelC, models.ModelD}, indSteps: 150, indEvery: 2,
+			cDepths: []int{1, 3, 6}, dDepths: []int{1, 3}, resDepths: []int{2, 8, 16}, depthSteps: 150, dDepthSteps: 30,
+			widths1: []int{8, 32, 128, 512, 1024, 2048}, widths2: []int{8, 16, 32, 64, 128, 256},
+			seeds: []uint64{1, 2, 3}, widthSteps: 100,
+			initSteps: 200, initEvery: 50, initEps: []float64{1e-4, 1e-3, 1e-2, 1e-1}, losses: lossList(),
+			lossSteps: 200, lossEvery: 20, dynSteps: 400, dynEvery: 20, ckptEvery: 100, slidingWin: 50}, nil
+	case Tiny:
+		return settings{source: "fixture", nTrain: 200, nTest: 100, probeN: 5, probeNConv: 3, mlpWidth: 8,
+			indModels: []string{models.ModelA}, indSteps: 16, indEvery: 2,
+			cDepths: nil, dDepths: nil, resDepths: []int{1, 2}, depthSteps: 6, dDepthSteps: 6,
+			widths1: []int{4, 8, 16}, widths2: []int{4, 8}, seeds: []uint64{1, 2}, widthSteps: 6,
+			initSteps: 6, initEvery: 3, initEps: []float64{1e-2}, losses: []string{"softmax", "squared"},
+			lossSteps: 6, lossEvery: 3, dynSteps: 8, dynEvery: 2, ckptEvery: 4, slidingWin: 5}, nil
+	}
+	return settings{}, fmt.Errorf("reproduce: mode %q: want %s, %s or %s", m, Full, Quick, Tiny)
+}
+
+func lossList() []string { return []string{"softmax", "sparsemax", "entmax15", "squared"} }
+
+// baseConfig is the paper's training setting (THEORY §5): Adam, lr 0.002,
+// batch 64, step decay ×0.1 every 2 epochs, seed 1, PyTorch default init.
+func (s settings) baseConfig(steps int) train.Config {
+	c := train.DefaultConfig()
+	c.Optim = optim.Config{Name: "adam", Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
+	c.LR, c.LRGamma, c.LRDecayEvery = 0.002, 0.1, 2
+	c.Batch, c.Seed = 64, 1
+	c.Epochs, c.MaxSteps = 1, 0
+	if steps > 0 {
+		c.Epochs, c.MaxSteps = 0, steps
+	}
+	c.Init = initializer.Options{Scheme: initializer.PyTorch}
+	c.Data = train.DataConfig{Source: s.source, Normalize: "standard", NTrain: s.nTrain, NTest: s.nTest}
+	c.LogEvery = 10
+	c.CheckpointEvery = s.ckptEvery
+	return c
+}
+
+// Plan returns the deterministic list of runs of the named experiments (all
+// when names is empty), in Experiments() order.
+func Plan(mode Mode, names []string) ([]RunSpec, error) {
+	s, err := settingsFor(mode)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if !slices.Contains(Experiments(), n) {
+			return nil, fmt.Errorf("reproduce: unknown experiment %q (valid: %s)", n, strings.Join(Experiments(), ", "))
+		}
+	}
+	var runs []RunSpec
+	add := func(exp, name string, cfg train.Config, p Params, hooks ...HookSpec) {
+		runs = append(runs, RunSpec{ID: exp + "/" + name, Experiment: exp, Mode: mode, Config: cfg, Hooks: hooks, Params: p})
+	}
+	probe := func(every, n int) HookSpec { return HookSpec{Kind: HookNSample, Every: every, N: n} }
+	// endOnly is a period no run reaches: the probe runs at step 0 and after the last step.
+	const endOnly = 1 << 30
+	want := func(exp string) bool { return len(names) == 0 || slices.Contains(names, exp) }
+
+	if want(ExpIndicator) {
+		for _, m := range s.indModels {
+			cfg := s.baseConfig(s.indSteps)
+			cfg.Model = models.Spec{Name: m, Depth: 1, Skip: true}
+			if m == models.ModelA {
+				cfg.Model.Width = s.mlpWidth
+			}
+			add(ExpIndicator, "model"+m+"-k1", cfg, Params{Family: m, Depth: 1, Skip: true, Seed: cfg.Seed},
+				HookSpec{Kind: HookPerImage, Every: s.indEvery})
+		}
+	}
+	if want(ExpDepth) {
+		fams := []struct {
+			name   string
+			depths []int
+			steps  int
+			n      int
+		}{{models.ModelC, s.cDepths, s.depthSteps, s.probeN}, {models.ModelD, s.dDepths, s.dDepthSteps, s.probeNConv},
+			{models.ResMLP, s.resDepths, s.depthSteps, s.probeN}}
+		for _, f := range fams {
+			for _, k := range f.depths {
+				for _, skip := range []bool{true, false} {
+					cfg := s.baseConfig(f.steps)
+					cfg.Model = models.Spec{Name: f.name, Depth: k, Skip: skip}
+					if f.name == models.ResMLP {
+						cfg.Model.Width = s.mlpWidth
+					}
+					add(ExpDepth, fmt.Sprintf("%s-k%d-%s", f.name, k, skipName(skip)), cfg,
+						Params{Family: f.name, Depth: k, Skip: skip, Seed: cfg.Seed}, probe(endOnly, f.n))
+				}
+			}
+		}
+	}
+	if want(ExpWidth) {
+		for _, fam := range []struct {
+			name   string
+			widths []int
+			layers int
+		}{{"mlp1", s.widths1, 1}, {"mlp2", s.widths2, 2}} {
+			for _, w := range fam.widths {
+				for _, seed := range s.seeds {
+					cfg := s.baseConfig(s.widthSteps)
+					cfg.Model = models.Spec{Name: models.MLP, Hidden: slices.Repeat([]int{w}, fam.layers)}
+					cfg.Seed = seed
+					add(ExpWidth, fmt.Sprintf("%s-w%d-s%d", fam.name, w, seed), cfg,
+						Params{Family: fam.name, Width: w, Seed: seed}, probe(endOnly, s.probeN))
+				}
+			}
+		}
+	}
+	if want(ExpInit) {
+		schemes := []string{initializer.PyTorch, initializer.Uniform, initializer.KaimingUniform, initializer.XavierUniform,
+			initializer.Normal, initializer.KaimingNormal, initializer.XavierNormal, initializer.Orthogonal, initializer.Symmetric}
+		if mode == Tiny {
+			schemes = []string{initializer.PyTorch, initializer.Symmetric}
+		}
+		model := models.Spec{Name: models.ModelA, Depth: 1, Width: s.mlpWidth}
+		for _, sc := range schemes {
+			cfg := s.baseConfig(s.initSteps)
+			cfg.Model, cfg.Init = model, initializer.Options{Scheme: sc}
+			add(ExpInit, sc, cfg, Params{Family: models.ModelA, Scheme: sc, Seed: cfg.Seed}, probe(s.initEvery, s.probeN))
+		}
+		for _, eps := range s.initEps {
+			cfg := s.baseConfig(s.initSteps)
+			cfg.Model, cfg.Init = model, initializer.Options{Scheme: initializer.SymmetricNoise, Eps: eps}
+			add(ExpInit, "symmetric+eps"+strconv.FormatFloat(eps, 'g', -1, 64), cfg,
+				Params{Family: models.ModelA, Scheme: initializer.SymmetricNoise, Eps: eps, Seed: cfg.Seed}, probe(s.initEvery, s.probeN))
+		}
+	}
+	if want(ExpLosses) {
+		for _, l := range s.losses {
+			cfg := s.baseConfig(s.lossSteps)
+			cfg.Model, cfg.Loss = models.Spec{Name: models.ModelA, Depth: 1, Width: s.mlpWidth}, l
+			add(ExpLosses, l, cfg, Params{Family: models.ModelA, Loss: l, Seed: cfg.Seed}, probe(s.lossEvery, s.probeN))
+		}
+	}
+	if want(ExpDynamics) {
+		cfg := s.baseConfig(s.dynSteps)
+		cfg.Model = models.Spec{Name: models.ModelA, Depth: 1, Width: s.mlpWidth}
+		add(ExpDynamics, "modela-k1", cfg, Params{Family: models.ModelA, Depth: 1, Seed: cfg.Seed}, probe(s.dynEvery, s.probeN))
+	}
+	for _, r := range runs {
+		if err := r.Config.Validate(); err != nil {
+			return nil, fmt.Errorf("reproduce: run %s: %w", r.ID, err) // a bug in the plan
+		}
+	}
+	return runs, nil
+}
+
+func skipName(skip bool) string {
+	if skip {
+		return "skip"
+	}
+	return "noskip"
+}
+
+// ParseShard reads "i/N" with 0 ≤ i < N.
+func ParseShard(s string) (i, n int, err error) {
+	a, b, ok := strings.Cut(s, "/")
+	if ok {
+		i, err = strconv.Atoi(strings.TrimSpace(a))
+		if err == nil {
+			n, err = strconv.Atoi(strings.TrimSpace(b))
+		}
+	}
+	if !ok || err != nil {
+		return 0, 0, fmt.Errorf("reproduce: shard %q: want i/N, e.g. 0/4", s)
+	}
+	if n < 1 || i < 0 || i >= n {
+		return 0, 0, fmt.Errorf("reproduce: shard %q: want 0 ≤ i < N and N ≥ 1", s)
+	}
+	return i, n, nil
+}
+
+// Shard keeps the runs whose index in runs is ≡ i (mod n).
+func Shard(runs []RunSpec, i, n int) ([]RunSpec, error) {
+	if n < 1 || i < 0 || i >= n {
+		return nil, fmt.Errorf("reproduce: shard %d/%d: want 0 ≤ i < N and N ≥ 1", i, n)
+	}
+	var out []RunSpec
+	for j, r := range runs {
+		if j%n == i {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/fenchel-ml/fenchel/data"
+	"github.com/fenchel-ml/fenchel/linalg"
 	"github.com/fenchel-ml/fenchel/loss"
 	"github.com/fenchel-ml/fenchel/nn"
-	"github.com/fenchel-ml/fenchel/structural"
 	"github.com/fenchel-ml/fenchel/train"
 )
 
@@ -21,7 +23,7 @@ const FirstTestClass = -1
 // PerImage is the paper's own instrument (THEORY §5): on a fixed held-out
 // test image x_a and a second test image x_b of the same class c it records
 //
-//	g          ‖∇_θ ℓ(f(x_a), y_a)‖²   (one backward pass on x_a alone)
+//	g          ‖∇_θ ℓ(f(x_a), y_a)‖²   (the gradient on x_a alone)
 //	lambda_min, lambda_max of J Jᵀ for x_a (K×K, J = ∂f(x_a)/∂θ), kappa = λ_max/λ_min
 //	F          g·κ, the indicator
 //	R          ℓ(f(x_b), y_b), and residual_b = ‖e_y − softmax(f(x_b))‖₂
@@ -45,9 +47,13 @@ type PerImage struct {
 	ia, ib int // test indices of x_a and x_b
 	ya     int
 	xa, xb *nn.Mat[float64]
-	dz     *nn.Mat[float64]
-	p, r   []float64 // length K scratch
-	q      []float64
+	// rep is x_a repeated K times and seed the K×K identity: the seeded
+	// backward pass of THEORY §6 for one image.
+	rep, seed *nn.Mat[float64]
+	gram      []float64 // H_a, K×K row-major
+	eig       mat.EigenSym
+	ev        []float64
+	p, r, q   []float64 // length K scratch and the one-hot target
 }
 
 // NewPerImage returns the instrument measuring every `every` steps (≤ 0:
@@ -118,7 +124,14 @@ func (h *PerImage) Select(test *data.Dataset) error {
 	K := test.K
 	h.p, h.r, h.q = make([]float64, K), make([]float64, K), make([]float64, K)
 	loss.Target(h.q, c, K, 0)
-	h.dz = nn.NewMat[float64](1, K)
+	h.rep = nn.NewMat[float64](K, h.xa.Cols)
+	h.seed = nn.NewMat[float64](K, K)
+	for k := 0; k < K; k++ {
+		copy(h.rep.Row(k), h.xa.Data)
+		h.seed.Row(k)[k] = 1
+	}
+	h.gram = make([]float64, K*K)
+	h.ev = make([]float64, K)
 	h.ready = true
 	return nil
 }
@@ -139,6 +152,14 @@ func (h *PerImage) OnStep(s *train.StepInfo) (map[string]any, error) {
 
 // Measure computes the record's fields for model (float64) on x_a and x_b;
 // Select must have run. The model's Param.Grad values are zeroed.
+//
+// Cost: one forward pass on x_b and one forward and backward pass on x_a
+// replicated K times, which yields both f(x_a) and H_a = J Jᵀ (THEORY §6,
+// n = 1). g is then read off H_a instead of taking a further backward pass:
+// with r_a = ∂ℓ/∂z = p − q (THEORY §1), ∇_θ ℓ = Jᵀ r_a, so
+// g = ‖Jᵀ r_a‖² = r_aᵀ H_a r_a exactly (bound (A) of THEORY §3 with n = 1,
+// where it is an equality). Since H_a ⪰ λ_min I, the relative rounding of g
+// is at most a few K·ε·κ.
 func (h *PerImage) Measure(m nn.Layer[float64]) (map[string]any, error) {
 	if !h.ready {
 		panic("instrument: per-image: Measure before Select")
@@ -149,7 +170,7 @@ func (h *PerImage) Measure(m nn.Layer[float64]) (map[string]any, error) {
 			m.InShape(), m.OutShape(), h.xa.Cols, K)
 	}
 
-	// x_b first: R and ‖e_y − softmax(f(x_b))‖ need only a forward pass.
+	// x_b: R and ‖e_y − softmax(f(x_b))‖ need only a forward pass.
 	zb := m.Forward(h.xb).Row(0)
 	if err := finiteRow("x_b", zb); err != nil {
 		return nil, err
@@ -159,9 +180,9 @@ func (h *PerImage) Measure(m nn.Layer[float64]) (map[string]any, error) {
 	loss.Residual(h.r, h.p, h.q, h.ya)
 	residualB := norm(h.r)
 
-	// x_a: loss and g = ‖∇_θ ℓ‖² from one backward pass seeded with
-	// ∂ℓ/∂z = p − q (THEORY §1), the target entry computed cancellation-free.
-	za := m.Forward(h.xa).Row(0)
+	// x_a: row k of the replicated batch is x_a seeded with e_k at the
+	// logits, so every layer holds δ_{l,k}(x_a) and AddGram adds H_a.
+	za := m.Forward(h.rep).Row(0)
 	if err := finiteRow("x_a", za); err != nil {
 		return nil, err
 	}
@@ -171,30 +192,36 @@ func (h *PerImage) Measure(m nn.Layer[float64]) (map[string]any, error) {
 	if !h.l.OnSimplex() {
 		label = -1
 	}
-	loss.Residual(h.dz.Data, h.p, h.q, label)
+	loss.Residual(h.r, h.p, h.q, label)
+	m.Backward(h.seed)
+	clear(h.gram)
+	m.AddGram(h.gram, K, K)
 	nn.ZeroGrad(m)
-	m.Backward(h.dz)
-	g := 0.0
-	for _, p := range m.Params() {
-		for _, v := range p.Grad {
-			g += v * v
-		}
-	}
-	nn.ZeroGrad(m)
+	linalg.Symmetrize(K, h.gram, K)
 
-	// λ_min, λ_max of J Jᵀ for x_a: K×K, dense eigen.
-	spec, err := structural.DenseSpectrum(structural.StructuralMatrix(m, h.xa), false)
-	if err != nil {
-		return nil, fmt.Errorf("instrument: per-image: %w", err)
+	g := 0.0
+	for i := 0; i < K; i++ {
+		s := 0.0
+		for j := 0; j < K; j++ {
+			s += h.gram[i*K+j] * h.r[j]
+		}
+		g += h.r[i] * s
 	}
-	kappa := spec.Max / spec.Min
-	if !(spec.Min > 0) {
+	g = math.Max(g, 0) // H_a is PSD; a rounding-negative g means g ≈ 0
+
+	if !h.eig.Factorize(mat.NewSymDense(K, h.gram), false) {
+		return nil, fmt.Errorf("instrument: per-image: eigen-decomposition of the %d×%d J Jᵀ did not converge", K, K)
+	}
+	h.ev = h.eig.Values(h.ev)
+	lmin, lmax := h.ev[0], h.ev[K-1]
+	kappa := lmax / lmin
+	if !(lmin > 0) {
 		kappa = math.Inf(1)
 	}
 	f := g * kappa
 	return map[string]any{
 		"class": h.class, "index_a": h.ia, "index_b": h.ib,
-		"g": g, "lambda_min": spec.Min, "lambda_max": spec.Max, "kappa": kappa, "F": f,
+		"g": g, "lambda_min": lmin, "lambda_max": lmax, "kappa": kappa, "F": f,
 		"R": lossB, "residual_b": residualB, "loss_a": lossA,
 		"log2_g": math.Log2(g), "log2_kappa": math.Log2(kappa), "log2_F": math.Log2(f), "log2_R": math.Log2(lossB),
 	}, nil

@@ -1,0 +1,61 @@
+package instrument
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/fenchel-ml/fenchel/data"
+	"github.com/fenchel-ml/fenchel/models"
+	"github.com/fenchel-ml/fenchel/train"
+)
+
+// benchSpecs are the two models the ≤ 30 % overhead target is stated for:
+// MLP 784-100-10 and Model d with k = 1, both at batch 64.
+var benchSpecs = []models.Spec{
+	{Name: models.MLP, Hidden: []int{100}},
+	{Name: models.ModelD, Depth: 1, Skip: true},
+}
+
+// BenchmarkPerImage runs real float32 training (Adam, batch 64, the embedded
+// MNIST fixture) with PerImage every 2 steps and reports the hook's cost
+// relative to the training steps it accompanies, as the loop measures them
+// (Result.Seconds "hooks" / "train"; the hook time includes building the
+// float64 copy of the weights). ns/op is one whole run of benchSteps steps.
+func BenchmarkPerImage(b *testing.B) {
+	const benchSteps = 64
+	trainSet, testSet, err := data.LoadFixture(data.StandardMNIST)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, spec := range benchSpecs {
+		b.Run(spec.String(), func(b *testing.B) {
+			cfg := train.DefaultConfig()
+			cfg.Model = spec
+			cfg.Optim.Name, cfg.LR = "adam", 0.002
+			cfg.Batch, cfg.Epochs, cfg.MaxSteps, cfg.LogEvery = 64, 0, benchSteps, benchSteps
+			cfg.Data.Source = "fixture"
+			var hooks, steps, calls float64
+			i := 0
+			for b.Loop() {
+				h, err := NewPerImage(2, FirstTestClass, "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				dir := filepath.Join(b.TempDir(), fmt.Sprint(i))
+				i++
+				res, err := train.Run(context.Background(), cfg, dir, []train.Hook{h}, train.RunOptions{Train: trainSet, Test: testSet})
+				if err != nil {
+					b.Fatal(err)
+				}
+				hooks += res.Seconds["hooks"]
+				steps += res.Seconds["train"]
+				calls += benchSteps/2 + 1 // steps 0, 2, …, benchSteps
+			}
+			b.ReportMetric(100*hooks/steps, "overhead_%")
+			b.ReportMetric(1e3*hooks/calls, "ms/measurement")
+			b.ReportMetric(1e3*steps/float64(benchSteps*i), "ms/step")
+		})
+	}
+}

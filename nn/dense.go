@@ -91,7 +91,7 @@ func (d *Dense[T]) PerSampleGrad(dst *Mat[T], col int) {
 
 // AddGram uses THEORY.md §6: the Gram of per-sample gradients of a dense layer
 // is (Δ Δᵀ) ∘ (X Xᵀ + 1), never forming the out×in per-sample gradients. The
-// work is done by AddDenseGram on the distinct inputs (every rep-th row).
+// work is done by addDenseGram on the distinct inputs (every rep-th row).
 func (d *Dense[T]) AddGram(h []T, ldh int, rep int) {
 	n := d.dy.Rows
 	if rep < 1 || n%rep != 0 {
@@ -109,14 +109,14 @@ func (d *Dense[T]) AddGram(h []T, ldh int, rep int) {
 			copy(x.Row(i), d.x.Row(i*rep))
 		}
 	}
-	d.gram = AddDenseGram(h, ldh, d.dy, x, d.gram)
+	d.gram = addDenseGram(h, ldh, d.dy, x, d.gram)
 }
 
 // denseGramBlock is the target size, in elements, of the row block of Δ Δᵀ
-// that AddDenseGram holds at a time.
+// that addDenseGram holds at a time.
 const denseGramBlock = 1 << 21
 
-// AddDenseGram adds (Δ Δᵀ) ∘ (S ⊗ 1 1ᵀ + 1) to the upper triangle (column ≥
+// addDenseGram adds (Δ Δᵀ) ∘ (S ⊗ 1 1ᵀ + 1) to the upper triangle (column ≥
 // row) of the dy.Rows×dy.Rows row-major matrix h (leading dimension ldh),
 // where Δ = dy and S = X Xᵀ with X = x (THEORY.md §6). x holds the distinct
 // inputs: dy.Rows must be a multiple rep of x.Rows, and rows i·rep …
@@ -127,10 +127,10 @@ const denseGramBlock = 1 << 21
 // later rows) and folded into h at once, so the scratch is O(block·dy.Rows +
 // x.Rows²) elements rather than dy.Rows². scratch is reused when large enough
 // and returned for the next call.
-func AddDenseGram[T Float](h []T, ldh int, dy, x *Mat[T], scratch []T) []T {
+func addDenseGram[T Float](h []T, ldh int, dy, x *Mat[T], scratch []T) []T {
 	n, out := dy.Rows, dy.Cols
 	if x.Rows == 0 || n%x.Rows != 0 {
-		panic(fmt.Sprintf("nn: AddDenseGram: %d rows of dy for %d distinct inputs", n, x.Rows))
+		panic(fmt.Sprintf("nn: dense AddGram: %d rows of dy for %d distinct inputs", n, x.Rows))
 	}
 	if n == 0 {
 		return scratch

@@ -2,6 +2,8 @@ package structural
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -104,8 +106,12 @@ func StructuralMatrix(model nn.Layer[float64], x *nn.Mat[float64]) *mat.SymDense
 }
 
 // addGramMLP adds J Jᵀ into h (upper triangle) for an nn.Sequential whose
-// first parameterised layer is an nn.Dense, as StructuralMatrix documents,
-// and reports whether the model had that form.
+// parameterised layers are all nn.Dense, as StructuralMatrix documents, and
+// reports whether the model had that form. It runs the forward and seeded
+// backward passes layer by layer itself, keeping for every Dense layer its
+// input (n distinct rows for the first, nK replicated rows after it) and the
+// δ its successor's Backward returns, then folds all the layers' Grams into h
+// in one sweep (addGramTerms).
 func addGramMLP(h []float64, model nn.Layer[float64], x *nn.Mat[float64]) bool {
 	seq, ok := model.(*nn.Sequential[float64])
 	if !ok {
@@ -116,10 +122,12 @@ func addGramMLP(h []float64, model nn.Layer[float64], x *nn.Mat[float64]) bool {
 		if len(l.Params()) == 0 {
 			continue
 		}
-		if _, ok := l.(*nn.Dense[float64]); ok {
+		if _, ok := l.(*nn.Dense[float64]); !ok {
+			return false
+		}
+		if first < 0 {
 			first = i
 		}
-		break
 	}
 	if first < 0 {
 		return false
@@ -130,11 +138,13 @@ func addGramMLP(h []float64, model nn.Layer[float64], x *nn.Mat[float64]) bool {
 	}
 	K := numClasses(model)
 	n := x.Rows
-	in := x
-	for _, l := range seq.Layers[:first] {
-		in = l.Forward(in)
+	L := len(seq.Layers)
+	ins := make([]*nn.Mat[float64], L) // input of every layer
+	a := x
+	for l := 0; l <= first; l++ {
+		ins[l] = a
+		a = seq.Layers[l].Forward(a)
 	}
-	a := seq.Layers[first].Forward(in)
 	rep := nn.NewMat[float64](n*K, a.Cols)
 	for i := 0; i < n; i++ {
 		src := a.Row(i)
@@ -142,9 +152,10 @@ func addGramMLP(h []float64, model nn.Layer[float64], x *nn.Mat[float64]) bool {
 			copy(rep.Row(i*K+k), src)
 		}
 	}
-	z := rep
-	for _, l := range seq.Layers[first+1:] {
-		z = l.Forward(z)
+	a = rep
+	for l := first + 1; l < L; l++ {
+		ins[l] = a
+		a = seq.Layers[l].Forward(a)
 	}
 	seed := nn.NewMat[float64](n*K, K)
 	for i := 0; i < n; i++ {
@@ -153,15 +164,22 @@ func addGramMLP(h []float64, model nn.Layer[float64], x *nn.Mat[float64]) bool {
 		}
 	}
 	saved := saveGrads(model)
+	var terms []gramTerm
 	dy := seed
-	for l := len(seq.Layers) - 1; l > first; l-- {
-		dy = seq.Layers[l].Backward(dy)
+	for l := L - 1; l >= first; l-- {
+		if len(seq.Layers[l].Params()) > 0 {
+			r := K // rows of this layer's input per distinct sample
+			if l == first {
+				r = 1
+			}
+			terms = append(terms, gramTerm{dy: dy.Data, out: dy.Cols, s: inputGram(ins[l].Data, n, ins[l].Cols, r)})
+		}
+		if l > first {
+			dy = seq.Layers[l].Backward(dy)
+		}
 	}
 	restoreGrads(model, saved)
-	nn.AddDenseGram(h, n*K, dy, in, nil)
-	for _, l := range seq.Layers[first+1:] {
-		l.AddGram(h, n*K, K)
-	}
+	addGramTerms(h, n*K, K, terms)
 	return true
 }
 
@@ -170,7 +188,25 @@ func addGramMLP(h []float64, model nn.Layer[float64], x *nn.Mat[float64]) bool {
 // writes stay within a few cache lines per row.
 func symmetrizeUpper(m int, a []float64) {
 	const tile = 64
-	for i0 := 0; i0 < m; i0 += tile {
+	nt := (m + tile - 1) / tile
+	workers := min(runtime.GOMAXPROCS(0), nt)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Tile rows dealt round-robin: the lower triangle grows with the row.
+			for t := w; t < nt; t += workers {
+				symmetrizeTiles(m, a, t, t+1, tile)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// symmetrizeTiles fills the lower triangle in tile rows [ta, tb).
+func symmetrizeTiles(m int, a []float64, ta, tb, tile int) {
+	for i0 := ta * tile; i0 < min(tb*tile, m); i0 += tile {
 		i1 := min(i0+tile, m)
 		for j0 := 0; j0 <= i0; j0 += tile {
 			j1 := min(j0+tile, m)

@@ -3,8 +3,13 @@
 // Every matrix product in the engine goes through Gemm or Syrk here, which
 // dispatch to the BLAS implementations held in Float32 and Float64. By default
 // these are Kernels (gonum with fenchel's blocked, packed, multi-goroutine
-// GEMM/SYRK); with -tags openblas (cgo) OpenBLAS replaces them in an init func
-// and nothing else changes.
+// GEMM/SYRK); with -tags openblas (cgo, libopenblas-dev) OpenBLAS replaces
+// them in an init func and nothing else changes. SymEigen, the dense symmetric
+// eigensolver, follows the same switch (gonum Dsyev, or LAPACK dsyevd).
+//
+// Build tags: openblas (cgo OpenBLAS backend), purego (no assembly; Kernels
+// then falls back to gonum). The conformance tests in linalg_test.go check
+// every backend against a naive triple loop.
 package linalg
 
 import (

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"gonum.org/v1/gonum/mat"
-
 	"github.com/fenchel-ml/fenchel/loss"
 	"github.com/fenchel-ml/fenchel/nn"
 )
@@ -144,7 +142,8 @@ type Report struct {
 	DeadUnits, DuplicateUnits, HiddenUnits int
 	Diagnosis                              []string
 	// Timings holds seconds per phase: "forward", "gradient", "H",
-	// "spectrum H", "spectrum H_S", "spectrum H_p", "units".
+	// "spectrum H", "spectrum H_S", "spectrum H_p" (dense), "spectra
+	// lanczos" (every Lanczos spectrum, run in lock step), "units".
 	Timings map[string]float64
 }
 
@@ -219,37 +218,65 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 	h := StructuralMatrix(model, x)
 	lap("H")
 
-	spectrum := func(a *mat.SymDense, phase string) (*Spectrum, error) {
-		var s Spectrum
-		var err error
-		if opts.Method == "dense" || (opts.Method == "auto" && a.SymmetricDim() <= opts.DenseMax) {
-			s, err = denseSpectrum(a, opts.FullSpectrum, opts.RankTol)
-		} else {
-			s, err = lanczosSpectrum(a, opts.RankTol, opts.LanczosTol, opts.Rng)
-		}
-		lap(phase)
-		if err != nil {
-			return nil, fmt.Errorf("structural: analyze: %s: %w", phase, err)
-		}
-		return &s, nil
+	// Spectra of H, H_S (simplex losses) and H_p (softmax). Dense ones are
+	// computed one by one on materialised matrices; the Lanczos ones run in
+	// lock step on H itself (lockstepExtremes), sharing every pass over H.
+	softmax := l.Name() == "softmax"
+	type want struct {
+		phase, kind string
+		dst         **Spectrum
+		op          hOperator
 	}
-	if rep.H, err = spectrum(h, "spectrum H"); err != nil {
-		return nil, err
+	wants := []want{{"spectrum H", "H", &rep.H, identityOp(n * K)}}
+	if l.OnSimplex() {
+		wants = append(wants, want{"spectrum H_S", "H_S", &rep.HS, sumZeroOp(n*K, K)})
+	}
+	if softmax {
+		wants = append(wants, want{"spectrum H_p", "H_p", &rep.HP, weightedOp(p)})
+	}
+	var lanczosWants []want
+	for _, w := range wants {
+		if !(opts.Method == "dense" || (opts.Method == "auto" && w.op.dim <= opts.DenseMax)) {
+			lanczosWants = append(lanczosWants, w)
+			continue
+		}
+		a := h
+		switch w.kind {
+		case "H_S":
+			a = RestrictSumZero(h, K)
+		case "H_p":
+			a = ProbabilityWeighted(h, p)
+		}
+		s, err := denseSpectrum(a, opts.FullSpectrum, opts.RankTol)
+		lap(w.phase)
+		if err != nil {
+			return nil, fmt.Errorf("structural: analyze: %s: %w", w.phase, err)
+		}
+		*w.dst = &s
+	}
+	if len(lanczosWants) > 0 {
+		ops := make([]hOperator, len(lanczosWants))
+		for i, w := range lanczosWants {
+			ops[i] = w.op
+		}
+		res := lockstepExtremes(h, ops, opts.LanczosTol, opts.Rng)
+		for i, w := range lanczosWants {
+			r := res[i]
+			if r.err != nil {
+				return nil, fmt.Errorf("structural: analyze: %s: %w", w.phase, r.err)
+			}
+			s := Spectrum{Dim: w.op.dim, Min: r.lo, Max: r.hi, Trace: opTrace(h, w.kind, K, p), Rank: -1,
+				RankTol: opts.RankTol, Method: "lanczos", Iterations: r.iters}
+			s.finish()
+			*w.dst = &s
+		}
+		lap("spectra lanczos")
 	}
 	// spec is the spectrum of bounds (A), (B) and the indicator: H_S for the
 	// simplex losses (r ∈ range(Π)), H for squared.
 	spec := rep.H
 	if l.OnSimplex() {
-		if rep.HS, err = spectrum(RestrictSumZero(h, K), "spectrum H_S"); err != nil {
-			return nil, err
-		}
 		spec = rep.HS
-	}
-	softmax := l.Name() == "softmax"
-	if softmax {
-		if rep.HP, err = spectrum(ProbabilityWeighted(h, p), "spectrum H_p"); err != nil {
-			return nil, err
-		}
 	}
 	h = nil
 

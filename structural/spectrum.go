@@ -104,16 +104,6 @@ func trace(a *mat.SymDense) float64 {
 	return t
 }
 
-// lanczosSpectrum summarises a from its extreme eigenvalues found by
-// LanczosExtremes; Rank is unknown (−1).
-func lanczosSpectrum(a *mat.SymDense, rankTol, tol float64, rng *rand.Rand) (Spectrum, error) {
-	m := a.SymmetricDim()
-	lo, hi, it, err := LanczosExtremes(SymMul(a), m, tol, min(m, 1500), rng)
-	s := Spectrum{Dim: m, Min: lo, Max: hi, Trace: trace(a), Rank: -1, RankTol: rankTol, Method: "lanczos", Iterations: it}
-	s.finish()
-	return s, err
-}
-
 // SymMul returns the product v ↦ a·v for use with LanczosExtremes. When a
 // holds both triangles (as every matrix this package builds does) the rows are
 // split over GOMAXPROCS goroutines; otherwise it falls back to BLAS Dsymv.
@@ -167,66 +157,99 @@ var ErrNotConverged = errors.New("structural: Lanczos did not converge")
 // invariant, and after dim steps T_dim is similar to A. Memory: maxIter
 // vectors of length dim.
 func LanczosExtremes(mul func(dst, v []float64), dim int, tol float64, maxIter int, rng *rand.Rand) (lo, hi float64, iters int, err error) {
+	lz, err := newLanczos(dim, tol, maxIter, rng)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	for !lz.done {
+		mul(lz.w, lz.q)
+		lz.advance()
+	}
+	return lz.lo, lz.hi, lz.steps, lz.err
+}
+
+// lanczos is the state of one LanczosExtremes run, advanced one step at a
+// time so that several runs can share their operator applications (see
+// lockstepExtremes). The caller writes A·q into w and calls advance until done.
+type lanczos struct {
+	dim, limit  int
+	tol         float64
+	basis       [][]float64
+	q, w        []float64
+	alpha, beta []float64
+	next        int
+	scale       float64 // running estimate of ‖A‖ from the entries of T
+	done        bool
+	lo, hi      float64
+	steps       int
+	err         error
+}
+
+func newLanczos(dim int, tol float64, maxIter int, rng *rand.Rand) (*lanczos, error) {
 	if dim <= 0 {
-		return 0, 0, 0, fmt.Errorf("structural: Lanczos: dimension %d", dim)
+		return nil, fmt.Errorf("structural: Lanczos: dimension %d", dim)
 	}
 	if !(tol > 0) {
-		return 0, 0, 0, fmt.Errorf("structural: Lanczos: tolerance %v must be positive", tol)
+		return nil, fmt.Errorf("structural: Lanczos: tolerance %v must be positive", tol)
 	}
 	limit := min(maxIter, dim)
 	if limit < 1 {
-		return 0, 0, 0, fmt.Errorf("structural: Lanczos: maxIter %d", maxIter)
+		return nil, fmt.Errorf("structural: Lanczos: maxIter %d", maxIter)
 	}
-	var basis [][]float64
 	q := make([]float64, dim)
 	for i := range q {
 		q[i] = rng.NormFloat64()
 	}
 	scal(q, 1/norm(q))
-	alpha := make([]float64, 0, limit)
-	beta := make([]float64, 0, limit)
-	w := make([]float64, dim)
-	next := 1
-	scale := 0.0 // running estimate of ‖A‖ from the entries of T
-	for j := 0; j < limit; j++ {
-		basis = append(basis, q)
-		mul(w, q)
-		a := dot(q, w)
-		alpha = append(alpha, a)
-		// Full reorthogonalisation against every basis vector, twice.
-		for pass := 0; pass < 2; pass++ {
-			for _, b := range basis {
-				axpy(w, -dot(b, w), b)
-			}
+	return &lanczos{dim: dim, limit: limit, tol: tol, q: q, w: make([]float64, dim), next: 1,
+		alpha: make([]float64, 0, limit), beta: make([]float64, 0, limit)}, nil
+}
+
+// advance takes w = A·q and performs one Lanczos step.
+func (lz *lanczos) advance() {
+	q, w := lz.q, lz.w
+	lz.basis = append(lz.basis, q)
+	a := dot(q, w)
+	lz.alpha = append(lz.alpha, a)
+	// Full reorthogonalisation against every basis vector, twice.
+	for pass := 0; pass < 2; pass++ {
+		for _, b := range lz.basis {
+			axpy(w, -dot(b, w), b)
 		}
-		bj := norm(w)
-		beta = append(beta, bj)
-		steps := j + 1
-		scale = math.Max(scale, math.Abs(a)+bj)
-		invariant := bj <= 1e-14*scale*float64(steps)
-		if steps >= next || invariant || steps == limit {
-			next = steps + max(4, steps/8)
-			lo, hi, rlo, rhi, ok := tridiagExtremes(alpha, beta)
-			if !ok {
-				return lo, hi, steps, fmt.Errorf("structural: Lanczos: tridiagonal eigen-decomposition failed at step %d", steps)
-			}
-			if invariant || steps == dim {
-				return lo, hi, steps, nil
-			}
-			floor := tol * tol * math.Max(math.Abs(lo), math.Abs(hi))
-			if rlo <= math.Max(tol*math.Abs(lo), floor) && rhi <= math.Max(tol*math.Abs(hi), floor) {
-				return lo, hi, steps, nil
-			}
-			if steps == limit {
-				return lo, hi, steps, fmt.Errorf("%w after %d steps (dim %d): residuals %.3g at λ_min ≈ %.6g, %.3g at λ_max ≈ %.6g, tol %g",
-					ErrNotConverged, steps, dim, rlo, lo, rhi, hi, tol)
-			}
-		}
-		q = make([]float64, dim)
-		copy(q, w)
-		scal(q, 1/bj)
 	}
-	panic("unreachable")
+	bj := norm(w)
+	lz.beta = append(lz.beta, bj)
+	steps := len(lz.alpha)
+	lz.steps = steps
+	lz.scale = math.Max(lz.scale, math.Abs(a)+bj)
+	invariant := bj <= 1e-14*lz.scale*float64(steps)
+	if steps >= lz.next || invariant || steps == lz.limit {
+		lz.next = steps + max(4, steps/8)
+		lo, hi, rlo, rhi, ok := tridiagExtremes(lz.alpha, lz.beta)
+		lz.lo, lz.hi = lo, hi
+		if !ok {
+			lz.done = true
+			lz.err = fmt.Errorf("structural: Lanczos: tridiagonal eigen-decomposition failed at step %d", steps)
+			return
+		}
+		if invariant || steps == lz.dim {
+			lz.done = true
+			return
+		}
+		floor := lz.tol * lz.tol * math.Max(math.Abs(lo), math.Abs(hi))
+		if rlo <= math.Max(lz.tol*math.Abs(lo), floor) && rhi <= math.Max(lz.tol*math.Abs(hi), floor) {
+			lz.done = true
+			return
+		}
+		if steps == lz.limit {
+			lz.done = true
+			lz.err = fmt.Errorf("%w after %d steps (dim %d): residuals %.3g at λ_min ≈ %.6g, %.3g at λ_max ≈ %.6g, tol %g",
+				ErrNotConverged, steps, lz.dim, rlo, lo, rhi, hi, lz.tol)
+			return
+		}
+	}
+	scal(w, 1/bj)
+	lz.q, lz.w = w, make([]float64, lz.dim)
 }
 
 // tridiagExtremes returns the extreme eigenvalues of the Lanczos tridiagonal

@@ -199,3 +199,59 @@ func TestDenseSpectrumSummaries(t *testing.T) {
 		t.Errorf("summary of diag(0,1,2,3): %+v", s)
 	}
 }
+
+// TestHelmertRoundTrip checks helmertT against helmert: V_K has orthonormal
+// columns spanning the sum-zero subspace, so Vᵀ(V y) = y and V y sums to 0.
+func TestHelmertRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, K := range []int{2, 3, 10} {
+		y := make([]float64, K-1)
+		for i := range y {
+			y[i] = rng.NormFloat64()
+		}
+		x := make([]float64, K)
+		helmertT(x, y)
+		back := make([]float64, K-1)
+		helmert(back, x)
+		sum := 0.0
+		for _, v := range x {
+			sum += v
+		}
+		if d := relDiff(back, y); d > exactTol || math.Abs(sum) > exactTol {
+			t.Errorf("K=%d: Vᵀ V y differs from y by %.3g, 1ᵀ V y = %.3g", K, d, sum)
+		}
+	}
+}
+
+// TestLockstepMatchesMaterialised runs the three operators of Analyze in lock
+// step on H and compares with LanczosExtremes and the dense spectra of the
+// matrices RestrictSumZero and ProbabilityWeighted materialise.
+func TestLockstepMatchesMaterialised(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	model := mlp(rng, "tanh", 5, 30, 4)
+	n, K := 30, 4
+	h := StructuralMatrix(model, randomX(rng, n, 5))
+	p := make([]float64, n*K)
+	for i := range p {
+		p[i] = 0.05 + rng.Float64()
+	}
+	ops := []hOperator{identityOp(n * K), sumZeroOp(n*K, K), weightedOp(p)}
+	res := lockstepExtremes(h, ops, DefaultLanczosTol, rand.New(rand.NewPCG(1, 1)))
+	for i, a := range []*mat.SymDense{h, RestrictSumZero(h, K), ProbabilityWeighted(h, p)} {
+		d, err := DenseSpectrum(a, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res[i]
+		if r.err != nil {
+			t.Fatalf("operator %d: %v", i, r.err)
+		}
+		if relErr(r.lo, d.Min) > lanczosTol || relErr(r.hi, d.Max) > lanczosTol {
+			t.Errorf("operator %d: lock step [%.12g, %.12g], dense [%.12g, %.12g]", i, r.lo, r.hi, d.Min, d.Max)
+		}
+		kind := []string{"H", "H_S", "H_p"}[i]
+		if tr := opTrace(h, kind, K, p); relErr(tr, d.Trace) > exactTol {
+			t.Errorf("%s: trace %.15g, materialised %.15g", kind, tr, d.Trace)
+		}
+	}
+}

@@ -1,0 +1,186 @@
+package structural
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// hOperator is a symmetric operator A = Pᵀ H P on R^dim defined through the
+// nK×nK matrix H, with P applied by pre (u = P v, u ∈ R^{nK}) and Pᵀ by post
+// (w = Pᵀ y). H_S on range(Π) (P = I_n ⊗ V_K, see RestrictSumZero) and
+// H_p = D^{1/2} H D^{1/2} are of this form, so their Lanczos runs never need
+// the matrices RestrictSumZero and ProbabilityWeighted materialise.
+type hOperator struct {
+	dim       int
+	pre, post func(dst, src []float64) // nil means the identity
+}
+
+// identityOp is H itself.
+func identityOp(m int) hOperator { return hOperator{dim: m} }
+
+// sumZeroOp is H_S restricted to range(Π) in the Helmert basis: the operator
+// whose matrix RestrictSumZero returns.
+func sumZeroOp(m, K int) hOperator {
+	n := m / K
+	return hOperator{dim: n * (K - 1),
+		pre: func(u, v []float64) {
+			for i := 0; i < n; i++ {
+				helmertT(u[i*K:(i+1)*K], v[i*(K-1):(i+1)*(K-1)])
+			}
+		},
+		post: func(w, y []float64) {
+			for i := 0; i < n; i++ {
+				helmert(w[i*(K-1):(i+1)*(K-1)], y[i*K:(i+1)*K])
+			}
+		}}
+}
+
+// weightedOp is H_p = D^{1/2} H D^{1/2}, D = diag(p): the operator whose
+// matrix ProbabilityWeighted returns.
+func weightedOp(p []float64) hOperator {
+	s := make([]float64, len(p))
+	for i, v := range p {
+		s[i] = math.Sqrt(v)
+	}
+	scale := func(dst, src []float64) {
+		for i, v := range src {
+			dst[i] = s[i] * v
+		}
+	}
+	return hOperator{dim: len(p), pre: scale, post: scale}
+}
+
+// helmertT writes V_K y into dst (length K) for y of length K−1: the inverse
+// of helmert on the sum-zero subspace. With c_j = 1/√(j(j+1)),
+// x_0 = Σ_j c_j y_j and x_k = −k·c_k y_k + Σ_{j>k} c_j y_j.
+func helmertT(dst, y []float64) {
+	K := len(dst)
+	suffix := 0.0
+	for k := K - 1; k >= 1; k-- {
+		fk := float64(k)
+		c := y[k-1] / math.Sqrt(fk*(fk+1))
+		dst[k] = suffix - fk*c
+		suffix += c
+	}
+	dst[0] = suffix
+}
+
+// opTrace returns the trace of Pᵀ H P exactly from H's diagonal blocks.
+func opTrace(h *mat.SymDense, kind string, K int, p []float64) float64 {
+	m := h.SymmetricDim()
+	t := 0.0
+	switch kind {
+	case "H":
+		return trace(h)
+	case "H_p":
+		for r := 0; r < m; r++ {
+			t += p[r] * h.At(r, r)
+		}
+	case "H_S":
+		// trace(V_Kᵀ B V_K) = trace(B) − 1ᵀB1/K for each K×K diagonal block B.
+		for b := 0; b < m; b += K {
+			sum := 0.0
+			for r := b; r < b+K; r++ {
+				t += h.At(r, r)
+				for c := b; c < b+K; c++ {
+					sum += h.At(r, c)
+				}
+			}
+			t -= sum / float64(K)
+		}
+	}
+	return t
+}
+
+// mulRows sets ys[j] = H·us[j] for every j in one pass over the rows of the
+// m×m matrix h (both triangles stored), split over GOMAXPROCS goroutines:
+// the products are memory-bound, so each row is read once for all vectors.
+func mulRows(h []float64, m int, us, ys [][]float64) {
+	workers := max(1, min(runtime.GOMAXPROCS(0), m/64))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		r0, r1 := w*m/workers, (w+1)*m/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := r0; r < r1; r++ {
+				row := h[r*m : (r+1)*m]
+				for j, u := range us {
+					ys[j][r] = dot(row, u)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// lanczosResult is one operator's outcome of lockstepExtremes.
+type lanczosResult struct {
+	lo, hi float64
+	iters  int
+	err    error
+}
+
+// lockstepExtremes runs LanczosExtremes on every operator at once, sharing
+// each pass over H among all runs that have not yet converged: a pass costs
+// the same memory traffic for one vector as for three. Start vectors are
+// drawn from rng in the order of ops, as consecutive LanczosExtremes calls
+// would draw them.
+func lockstepExtremes(h *mat.SymDense, ops []hOperator, tol float64, rng *rand.Rand) []lanczosResult {
+	raw := h.RawSymmetric()
+	m := raw.N
+	if raw.Stride != m {
+		panic("structural: lockstepExtremes: H must be stored contiguously")
+	}
+	res := make([]lanczosResult, len(ops))
+	runs := make([]*lanczos, len(ops))
+	u := make([][]float64, len(ops))
+	y := make([][]float64, len(ops))
+	for i, op := range ops {
+		lz, err := newLanczos(op.dim, tol, min(op.dim, 1500), rng)
+		if err != nil {
+			res[i].err = err
+			continue
+		}
+		runs[i] = lz
+		u[i], y[i] = make([]float64, m), make([]float64, m)
+	}
+	var us, ys [][]float64
+	var active []int
+	for {
+		us, ys, active = us[:0], ys[:0], active[:0]
+		for i, lz := range runs {
+			if lz == nil || lz.done {
+				continue
+			}
+			active = append(active, i)
+			if ops[i].pre == nil {
+				us, ys = append(us, lz.q), append(ys, lz.w)
+				continue
+			}
+			ops[i].pre(u[i], lz.q)
+			us, ys = append(us, u[i]), append(ys, y[i])
+		}
+		if len(active) == 0 {
+			break
+		}
+		mulRows(raw.Data, m, us, ys)
+		for _, i := range active {
+			lz := runs[i]
+			if ops[i].post != nil {
+				ops[i].post(lz.w, y[i])
+			}
+			lz.advance()
+		}
+	}
+	for i, lz := range runs {
+		if lz != nil {
+			res[i] = lanczosResult{lo: lz.lo, hi: lz.hi, iters: lz.steps, err: lz.err}
+		}
+	}
+	return res
+}

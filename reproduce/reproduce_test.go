@@ -205,7 +205,12 @@ func TestBoundViolations(t *testing.T) {
 		{"B middle above value within 1e-6", with("bound_B_middle", 1.0+1e-7), 0},
 		{"C value above middle", with("bound_C_value", 2.1), 1},
 		{"C middle above upper", with("bound_C_middle", 4.1), 1},
-		{"invalid C ignored", func() Record { r := with("bound_C_valid", false); r["bound_C_value"] = 100.0; r["bound_C_holds"] = false; return r }(), 0},
+		{"invalid C ignored", func() Record {
+			r := with("bound_C_valid", false)
+			r["bound_C_value"] = 100.0
+			r["bound_C_holds"] = false
+			return r
+		}(), 0},
 	}
 	for _, c := range cases {
 		if got := BoundViolations(c.r); got != c.want {

@@ -1,0 +1,539 @@
+package main
+
+import (
+	"encoding/gob"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fenchel-ml/fenchel/data"
+	"github.com/fenchel-ml/fenchel/instrument"
+	"github.com/fenchel-ml/fenchel/internal/atomicfile"
+	"github.com/fenchel-ml/fenchel/internal/version"
+	"github.com/fenchel-ml/fenchel/loss"
+	"github.com/fenchel-ml/fenchel/models"
+	"github.com/fenchel-ml/fenchel/nn"
+	"github.com/fenchel-ml/fenchel/structural"
+	"github.com/fenchel-ml/fenchel/train"
+	"github.com/fenchel-ml/fenchel/weights"
+)
+
+func init() { register(newProbeCmd) }
+
+// probeFlags are the flag values of `fenchel probe`.
+type probeFlags struct {
+	checkpoint, safetensors string
+	model                   string
+	widths                  []int
+	depth, width            int
+	skip, noSkip, logitReLU bool
+	data, normalize, split  string
+	n                       int
+	inputPrecision          string
+	loss                    string
+	method                  string
+	rankTol                 float64
+	spectrum                string
+	json                    bool
+}
+
+func newProbeCmd() *cobra.Command {
+	var f probeFlags
+	cmd := &cobra.Command{
+		Use:   "probe",
+		Short: "Measure E_f, ‖∇R‖, the spectra of H, H_S, H_p and the bounds of THEORY §3 for saved weights",
+		Long: `probe loads a model's weights (a fenchel checkpoint or a PyTorch state_dict saved
+as safetensors), takes the first n images of a data split as the probe set, and
+reports the quantities of THEORY §2: fitting error E_f, residual norm ‖r‖,
+gradient norm ‖∇R‖, the spectra of H = J Jᵀ, H_S (sum-zero projection) and H_p
+(probability-weighted, softmax), the structural error E_s, the bounds (A)(B)(C)
+with their validity, the indicator F and a diagnosis in words.
+
+--normalize standard maps pixels to (x/255 − 0.1307)/0.3081, as training does;
+--normalize none uses x/255 only (what ../shared/reference was computed with).
+Features are computed in float64; --input-precision float32 rounds them to
+float32 first, as a PyTorch pipeline does (torchvision's ToTensor yields
+float32 x/255; ../shared/reference holds exactly those inputs, so matching it
+beyond about 1e-8 relative needs this flag).
+With --checkpoint the model, data source, normalisation and loss default to
+the run's; model flags given explicitly must agree with the checkpoint.
+
+Safetensors keys must equal fenchel's parameter names, which are PyTorch's
+state_dict keys of the equivalent module (see package weights).`,
+		Example: `  fenchel probe --checkpoint runs/mlp-100-s0/checkpoint.bin --n 50
+  fenchel probe --safetensors mlp.safetensors --model mlp --widths 100,100 --data mnist --split train --n 10 --normalize none --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runProbe(cmd, &f) },
+	}
+	fl := cmd.Flags()
+	fl.SortFlags = false
+	fl.StringVar(&f.checkpoint, "checkpoint", "", "fenchel run checkpoint (RUN_DIR/checkpoint.bin)")
+	fl.StringVar(&f.safetensors, "safetensors", "", "PyTorch state_dict saved with safetensors (needs --model)")
+	fl.StringVar(&f.model, "model", models.MLP, "model: "+strings.Join(models.Names(), "|"))
+	fl.IntSliceVar(&f.widths, "widths", []int{100}, "hidden widths of --model mlp (comma-separated)")
+	fl.IntVar(&f.depth, "depth", 1, "k for models a–d, blocks L for resmlp")
+	fl.IntVar(&f.width, "width", models.DefaultWidth, "hidden width of models a and resmlp")
+	fl.BoolVar(&f.skip, "skip", true, "skip connections on (models c, d, resmlp)")
+	fl.BoolVar(&f.noSkip, "no-skip", false, "skip connections off")
+	fl.BoolVar(&f.logitReLU, "logit-relu", false, "ReLU on the output logits of model a")
+	fl.StringVar(&f.data, "data", "mnist", "data: mnist|fixture|<directory of MNIST-format IDX files> (default with --checkpoint: the run's)")
+	fl.StringVar(&f.normalize, "normalize", data.ModeStandard, "pixels: standard = (x/255 − 0.1307)/0.3081 as in training | none = x/255 (default with --checkpoint: the run's)")
+	fl.StringVar(&f.split, "split", "train", "split the probe set is taken from: train|test")
+	fl.IntVar(&f.n, "n", 10, "probe size: the first n images of the split")
+	fl.StringVar(&f.inputPrecision, "input-precision", "float64", "float64 | float32: round every normalised input to float32 first, as PyTorch pipelines (torchvision ToTensor) do")
+	fl.StringVar(&f.loss, "loss", "softmax", "Fenchel-Young loss: "+strings.Join(loss.Names(), "|")+" (default with --checkpoint: the run's)")
+	fl.StringVar(&f.method, "method", "auto", "eigenvalues: auto|dense|lanczos (auto: dense up to dimension 1000)")
+	fl.Float64Var(&f.rankTol, "rank-tol", structural.DefaultRankTol, "relative tolerance of the numerical rank (eigenvalues > tol·λ_max count)")
+	fl.StringVar(&f.spectrum, "spectrum", "", "write every eigenvalue of H, H_S, H_p to this JSON file (dense only)")
+	fl.BoolVar(&f.json, "json", false, "print machine-readable JSON instead of the table")
+	return cmd
+}
+
+// specFromFlags is the model the flags describe (input and classes resolved
+// later from the data).
+func (f *probeFlags) specFromFlags(cmd *cobra.Command) (models.Spec, error) {
+	changed := cmd.Flags().Changed
+	if changed("width") && f.width <= 0 {
+		return models.Spec{}, fmt.Errorf("--width %d: want a positive value", f.width)
+	}
+	if changed("skip") && changed("no-skip") && f.skip == f.noSkip {
+		return models.Spec{}, fmt.Errorf("--skip=%t and --no-skip=%t contradict each other", f.skip, f.noSkip)
+	}
+	s := models.Spec{Name: f.model, Depth: f.depth, Width: f.width, Skip: f.skip && !f.noSkip, LogitReLU: f.logitReLU}
+	if f.model == models.MLP {
+		s.Hidden = slices.Clone(f.widths)
+	}
+	return s, nil
+}
+
+// modelFlagsGiven reports whether any model flag was set explicitly.
+func modelFlagsGiven(cmd *cobra.Command) bool {
+	for _, name := range []string{"model", "widths", "depth", "width", "skip", "no-skip", "logit-relu"} {
+		if cmd.Flags().Changed(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// ckTensor and ckFile mirror the parts of train's checkpoint.bin (gob,
+// train/checkpoint.go, format 1) that probe needs; gob matches fields by
+// name and skips the rest (optimiser state, RNG, progress).
+type ckTensor struct {
+	Name  string
+	Shape []int
+	Value []float64
+}
+
+type ckFile struct {
+	Format     int
+	Version    string
+	ConfigJSON []byte
+	Model      string
+	Params     []ckTensor
+}
+
+// ckFormat is the checkpoint layout this reader understands.
+const ckFormat = 1
+
+func readCheckpoint(path string) (*ckFile, train.Config, error) {
+	var cfg train.Config
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, cfg, err
+	}
+	defer fh.Close()
+	var ck ckFile
+	if err := gob.NewDecoder(fh).Decode(&ck); err != nil {
+		return nil, cfg, fmt.Errorf("checkpoint %s: not a fenchel checkpoint: %w", path, err)
+	}
+	if ck.Format != ckFormat {
+		return nil, cfg, fmt.Errorf("checkpoint %s: format %d, this build reads %d", path, ck.Format, ckFormat)
+	}
+	if err := json.Unmarshal(ck.ConfigJSON, &cfg); err != nil {
+		return nil, cfg, fmt.Errorf("checkpoint %s: config: %w", path, err)
+	}
+	return &ck, cfg, nil
+}
+
+// specsAgree compares two resolved specs through their JSON form.
+func specsAgree(a, b models.Spec) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// probeInput is everything runProbe resolved from the flags.
+type probeInput struct {
+	model  nn.Layer[float64]
+	spec   models.Spec
+	source string // weights file
+	set    *data.Dataset
+	data   string // description of the data
+	norm   string
+	l      loss.Loss
+}
+
+func loadProbeInput(cmd *cobra.Command, f *probeFlags) (*probeInput, map[string]float64, error) {
+	changed := cmd.Flags().Changed
+	timings := map[string]float64{}
+	clock := time.Now()
+	lap := func(phase string) { timings[phase] = time.Since(clock).Seconds(); clock = time.Now() }
+
+	if (f.checkpoint == "") == (f.safetensors == "") {
+		return nil, nil, errors.New("give exactly one of --checkpoint and --safetensors")
+	}
+	if f.split != "train" && f.split != "test" {
+		return nil, nil, fmt.Errorf("--split %q: want train or test", f.split)
+	}
+	if f.n < 1 {
+		return nil, nil, fmt.Errorf("--n %d: want at least 1 sample", f.n)
+	}
+	if f.inputPrecision != "float64" && f.inputPrecision != "float32" {
+		return nil, nil, fmt.Errorf("--input-precision %q: want float64 or float32", f.inputPrecision)
+	}
+	if f.normalize != data.ModeStandard && f.normalize != data.ModeNone {
+		return nil, nil, fmt.Errorf("--normalize %q: want standard or none", f.normalize)
+	}
+	flagSpec, err := f.specFromFlags(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	in := &probeInput{}
+	var ck *ckFile
+	dc := train.DataConfig{Source: f.data, Normalize: f.normalize}
+	lossName := f.loss
+	if f.checkpoint != "" {
+		var cfg train.Config
+		if ck, cfg, err = readCheckpoint(f.checkpoint); err != nil {
+			return nil, nil, err
+		}
+		in.spec, in.source = cfg.Model, f.checkpoint
+		if !changed("data") {
+			dc = cfg.Data
+		}
+		dc.Normalize = cfg.Data.Normalize
+		if changed("normalize") {
+			dc.Normalize = f.normalize
+		}
+		if !changed("loss") {
+			lossName = cfg.Loss
+		}
+	} else {
+		in.spec, in.source = flagSpec, f.safetensors
+	}
+	if changed("data") || f.checkpoint == "" {
+		switch f.data {
+		case "mnist", "fixture":
+		default:
+			st, err := os.Stat(f.data)
+			if err != nil || !st.IsDir() {
+				return nil, nil, fmt.Errorf("--data %q: not mnist, fixture or a directory of IDX files", f.data)
+			}
+			dc.Source, dc.Dir = "idx", f.data
+		}
+		dc.NTrain, dc.NTest = 0, 0
+	}
+	if in.l, err = loss.New(lossName); err != nil {
+		return nil, nil, fmt.Errorf("--loss: %w", err)
+	}
+
+	trainSet, testSet, err := train.LoadData(dc)
+	if err != nil {
+		return nil, nil, err
+	}
+	split := trainSet
+	if f.split == "test" {
+		split = testSet
+	}
+	if f.n > split.N {
+		return nil, nil, fmt.Errorf("--n %d exceeds the %d samples of the %s split (%s)", f.n, split.N, f.split, split.Name)
+	}
+	if in.set, err = split.First(f.n); err != nil {
+		return nil, nil, err
+	}
+	in.data, in.norm = split.Name, dc.Normalize
+	if dc.Source == "synthetic" {
+		in.norm = "n/a (synthetic features)"
+	}
+	lap("data")
+
+	// Resolve the model's input and classes from the data, as training does.
+	resolve := func(s models.Spec) models.Spec {
+		if len(s.Input) == 0 {
+			s.Input = slices.Clone(split.Shape)
+		}
+		if s.Classes == 0 {
+			s.Classes = split.K
+		}
+		return s
+	}
+	in.spec = resolve(in.spec)
+	if ck != nil && modelFlagsGiven(cmd) {
+		if want := resolve(flagSpec); !specsAgree(want, in.spec) {
+			return nil, nil, fmt.Errorf("checkpoint %s holds model %s, but the flags describe %s: checkpoint from a different model", f.checkpoint, in.spec, want)
+		}
+	}
+	if err := in.spec.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if in.spec.Input.Size() != split.Dim() || in.spec.Classes != split.K {
+		return nil, nil, fmt.Errorf("model %s takes %v with %d classes, but %s has %v with %d classes", in.spec, in.spec.Input, in.spec.Classes, split.Name, split.Shape, split.K)
+	}
+	if in.model, err = models.Build[float64](in.spec); err != nil {
+		return nil, nil, err
+	}
+	if ck != nil {
+		if err := assignCheckpoint(f.checkpoint, ck, in.model); err != nil {
+			return nil, nil, err
+		}
+	} else if err := weights.LoadSafetensors(f.safetensors, in.model); err != nil {
+		return nil, nil, err
+	}
+	lap("load weights")
+	return in, timings, nil
+}
+
+func assignCheckpoint(path string, ck *ckFile, model nn.Layer[float64]) error {
+	params := model.Params()
+	if len(ck.Params) != len(params) {
+		return fmt.Errorf("checkpoint %s: %d parameter tensors, model %d: checkpoint from a different model", path, len(ck.Params), len(params))
+	}
+	for i, p := range params {
+		t := ck.Params[i]
+		if t.Name != p.Name || !slices.Equal(t.Shape, p.Shape) || len(t.Value) != len(p.Value) {
+			return fmt.Errorf("checkpoint %s: tensor %d is %s %v, the model has %s %v: checkpoint from a different model", path, i, t.Name, t.Shape, p.Name, p.Shape)
+		}
+		copy(p.Value, t.Value)
+	}
+	return nil
+}
+
+func runProbe(cmd *cobra.Command, f *probeFlags) error {
+	start := time.Now()
+	in, timings, err := loadProbeInput(cmd, f)
+	if err != nil {
+		return err
+	}
+	if f.spectrum != "" && f.method == "lanczos" {
+		return errors.New("--spectrum needs every eigenvalue, which --method lanczos does not compute; use dense or auto")
+	}
+	opts := structural.Options{Method: f.method, RankTol: f.rankTol, FullSpectrum: f.spectrum != ""}
+	if f.spectrum != "" && f.method == "auto" {
+		opts.Method = "dense"
+	}
+	probe, err := instrument.NewProbe(in.set, 0)
+	if err != nil {
+		return err
+	}
+	if f.inputPrecision == "float32" {
+		for i, v := range probe.X.Data {
+			probe.X.Data[i] = float64(float32(v))
+		}
+	}
+	rep, aerr := structural.Analyze(in.model, probe, in.l, opts)
+	var bv *structural.BoundViolation
+	if aerr != nil && !errors.As(aerr, &bv) {
+		return aerr
+	}
+	for k, v := range rep.Timings {
+		timings[k] = v
+	}
+	if f.spectrum != "" {
+		if err := writeSpectrum(f.spectrum, rep); err != nil {
+			return err
+		}
+	}
+	timings["total"] = time.Since(start).Seconds()
+	out := cmd.OutOrStdout()
+	if f.json {
+		err = writeProbeJSON(out, in, f, rep, timings)
+	} else {
+		err = writeProbeTable(out, in, f, rep)
+	}
+	if err != nil {
+		return err
+	}
+	return aerr // a bound violation is a bug: report it and exit non-zero
+}
+
+// jfloat writes non-finite values as the strings "NaN", "+Inf", "-Inf",
+// which JSON cannot hold as numbers (the convention of metrics.jsonl).
+type jfloat float64
+
+func (v jfloat) MarshalJSON() ([]byte, error) {
+	x := float64(v)
+	switch {
+	case math.IsNaN(x):
+		return []byte(`"NaN"`), nil
+	case math.IsInf(x, 1):
+		return []byte(`"+Inf"`), nil
+	case math.IsInf(x, -1):
+		return []byte(`"-Inf"`), nil
+	}
+	return json.Marshal(x)
+}
+
+type spectrumJSON struct {
+	Dim        int    `json:"dim"`
+	LambdaMin  jfloat `json:"lambda_min"`
+	LambdaMax  jfloat `json:"lambda_max"`
+	LambdaMean jfloat `json:"lambda_mean"`
+	Trace      jfloat `json:"trace"`
+	Cond       jfloat `json:"cond"`
+	NormFloor  jfloat `json:"norm_floor"`
+	Rank       int    `json:"rank"` // −1: unknown (Lanczos)
+	RankTol    jfloat `json:"rank_tol"`
+	Method     string `json:"method"`
+}
+
+func toSpectrumJSON(s *structural.Spectrum) *spectrumJSON {
+	if s == nil {
+		return nil
+	}
+	return &spectrumJSON{Dim: s.Dim, LambdaMin: jfloat(s.Min), LambdaMax: jfloat(s.Max), LambdaMean: jfloat(s.Mean),
+		Trace: jfloat(s.Trace), Cond: jfloat(s.Cond), NormFloor: jfloat(s.NormFloor), Rank: s.Rank, RankTol: jfloat(s.RankTol), Method: s.Method}
+}
+
+type boundJSON struct {
+	Name   string `json:"name"`
+	Lower  jfloat `json:"lower"`
+	Middle jfloat `json:"middle"`
+	Value  jfloat `json:"value"`
+	Upper  jfloat `json:"upper"`
+	Valid  bool   `json:"valid"`
+	Holds  bool   `json:"holds"`
+	Note   string `json:"note"`
+}
+
+// probeJSON is the --json output.
+type probeJSON struct {
+	Version           string             `json:"version"`
+	Model             string             `json:"model"`
+	Weights           string             `json:"weights"`
+	Data              string             `json:"data"`
+	Split             string             `json:"split"`
+	Normalize         string             `json:"normalize"`
+	InputPrecision    string             `json:"input_precision"`
+	N                 int                `json:"n"`
+	K                 int                `json:"K"`
+	P                 int                `json:"P"`
+	Loss              string             `json:"loss"`
+	FittingError      jfloat             `json:"fitting_error"`
+	ResidualNorm      jfloat             `json:"residual_norm"`
+	GradNorm          jfloat             `json:"grad_norm"`
+	H                 *spectrumJSON      `json:"H"`
+	HS                *spectrumJSON      `json:"H_S"`
+	HP                *spectrumJSON      `json:"H_p"`
+	StructuralError   jfloat             `json:"structural_error"`
+	Indicator         jfloat             `json:"indicator"`
+	Bounds            []boundJSON        `json:"bounds"`
+	MinProbability    jfloat             `json:"min_probability"`
+	ZeroProbabilities int                `json:"zero_probabilities"`
+	DeadUnits         int                `json:"dead_units"`
+	DuplicateUnits    int                `json:"duplicate_units"`
+	HiddenUnits       int                `json:"hidden_units"`
+	Diagnosis         []string           `json:"diagnosis"`
+	Timings           map[string]float64 `json:"timings"`
+}
+
+func writeProbeJSON(w io.Writer, in *probeInput, f *probeFlags, rep *structural.Report, timings map[string]float64) error {
+	out := probeJSON{Version: version.Version, Model: in.spec.String(), Weights: in.source, Data: in.data, Split: f.split,
+		Normalize: in.norm, InputPrecision: f.inputPrecision, N: rep.N, K: rep.K, P: rep.P, Loss: rep.Loss,
+		FittingError: jfloat(rep.FittingError), ResidualNorm: jfloat(rep.ResidualNorm), GradNorm: jfloat(rep.GradNorm),
+		H: toSpectrumJSON(rep.H), HS: toSpectrumJSON(rep.HS), HP: toSpectrumJSON(rep.HP),
+		StructuralError: jfloat(rep.StructuralError), Indicator: jfloat(rep.Indicator),
+		MinProbability: jfloat(rep.MinProbability), ZeroProbabilities: rep.ZeroProbabilities,
+		DeadUnits: rep.DeadUnits, DuplicateUnits: rep.DuplicateUnits, HiddenUnits: rep.HiddenUnits,
+		Diagnosis: rep.Diagnosis, Timings: timings}
+	for _, b := range rep.Bounds {
+		out.Bounds = append(out.Bounds, boundJSON{Name: b.Name, Lower: jfloat(b.Lower), Middle: jfloat(b.Middle), Value: jfloat(b.Value),
+			Upper: jfloat(b.Upper), Valid: b.Valid, Holds: b.Holds, Note: b.Note})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// writeSpectrum atomically writes the full spectra as JSON arrays
+// (ascending), keyed "H", "H_S", "H_p".
+func writeSpectrum(path string, rep *structural.Report) error {
+	out := map[string][]float64{}
+	for name, s := range map[string]*structural.Spectrum{"H": rep.H, "H_S": rep.HS, "H_p": rep.HP} {
+		if s != nil {
+			out[name] = s.Values
+		}
+	}
+	b, err := json.MarshalIndent(out, "", " ")
+	if err != nil {
+		return fmt.Errorf("--spectrum %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("--spectrum: %w", err)
+	}
+	return atomicfile.WriteBytes(path, append(b, '\n'))
+}
+
+func writeProbeTable(w io.Writer, in *probeInput, f *probeFlags, rep *structural.Report) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	g := func(v float64) string { return fmt.Sprintf("%.6g", v) }
+	fmt.Fprintf(tw, "model\t%s, P = %d, weights %s\n", in.spec, rep.P, in.source)
+	rounded := ""
+	if f.inputPrecision == "float32" {
+		rounded = ", inputs rounded to float32"
+	}
+	fmt.Fprintf(tw, "probe\tfirst %d %s images of %s (normalize %s%s), K = %d\n", rep.N, f.split, in.data, in.norm, rounded, rep.K)
+	fmt.Fprintf(tw, "loss\t%s\n", rep.Loss)
+	fmt.Fprintf(tw, "fitting error E_f\t%s\n", g(rep.FittingError))
+	fmt.Fprintf(tw, "residual norm ‖r‖\t%s\n", g(rep.ResidualNorm))
+	fmt.Fprintf(tw, "gradient norm ‖∇R‖\t%s\n", g(rep.GradNorm))
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "matrix\tdim\tλ_min\tλ_max\tλ_mean\tκ\trank (tol)\t")
+	for _, sp := range []struct {
+		name string
+		s    *structural.Spectrum
+	}{{"H", rep.H}, {"H_S", rep.HS}, {"H_p", rep.HP}} {
+		if sp.s == nil {
+			continue
+		}
+		rank := "n/a (lanczos)"
+		if sp.s.Rank >= 0 {
+			rank = fmt.Sprintf("%d (%.0e)", sp.s.Rank, sp.s.RankTol)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", sp.name, sp.s.Dim, g(sp.s.Min), g(sp.s.Max), g(sp.s.Mean), g(sp.s.Cond), rank)
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintf(tw, "structural error E_s\t%s\n", g(rep.StructuralError))
+	fmt.Fprintf(tw, "indicator F\t%s\n", g(rep.Indicator))
+	for _, b := range rep.Bounds {
+		status := "holds"
+		switch {
+		case !b.Valid:
+			status = "not defined"
+		case !b.Holds:
+			status = "VIOLATED"
+		}
+		fmt.Fprintf(tw, "bound (%s)\t%s ≤ %s ≤ %s\t%s: %s\n", b.Name, g(b.Lower), g(b.Value), g(b.Upper), status, b.Note)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(rep.Diagnosis) > 0 {
+		fmt.Fprintln(w, "\ndiagnosis:")
+		for _, d := range rep.Diagnosis {
+			fmt.Fprintf(w, "  - %s\n", d)
+		}
+	}
+	return nil
+}

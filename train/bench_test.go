@@ -63,3 +63,9 @@ func BenchmarkTrainStepMLP1000(b *testing.B) {
 func BenchmarkTrainStepModelD(b *testing.B) {
 	benchTrainStep(b, models.Spec{Name: models.ModelD, Depth: 1, Skip: true}, 64, "adam")
 }
+
+// BenchmarkTrainStepMLP100 is MLP 784-100-10, batch 128, float32, SGD (the
+// small network of the PyTorch comparison in bench/README.md).
+func BenchmarkTrainStepMLP100(b *testing.B) {
+	benchTrainStep(b, models.Spec{Name: models.MLP, Hidden: []int{100}}, 128, "sgd")
+}

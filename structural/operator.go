@@ -96,26 +96,49 @@ func opTrace(h *mat.SymDense, kind string, K int, p []float64) float64 {
 	return t
 }
 
-// mulRows sets ys[j] = H·us[j] for every j in one pass over the rows of the
-// m×m matrix h (both triangles stored), split over GOMAXPROCS goroutines:
-// the products are memory-bound, so each row is read once for all vectors.
+// mulRows sets ys[j] = H·us[j] for every j in one pass over the upper
+// triangle of the symmetric m×m matrix h: row r contributes H[r, r:]·u[r:]
+// to y[r] and H[r, r+1:]ᵀ·u[r] to y[r+1:], so each stored entry is read
+// once per pass for all vectors (the products are memory-bound). Rows are
+// split over GOMAXPROCS goroutines in ranges of equal triangle area, each
+// accumulating into its own vectors, summed at the end.
 func mulRows(h []float64, m int, us, ys [][]float64) {
 	workers := max(1, min(runtime.GOMAXPROCS(0), m/64))
+	acc := make([][][]float64, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
-		r0, r1 := w*m/workers, (w+1)*m/workers
+		// Rows [r0, r1) hold 1/workers of the triangle's area.
+		r0 := int(float64(m) * (1 - math.Sqrt(1-float64(w)/float64(workers))))
+		r1 := int(float64(m) * (1 - math.Sqrt(1-float64(w+1)/float64(workers))))
+		if w == workers-1 {
+			r1 = m
+		}
+		acc[w] = make([][]float64, len(us))
+		for j := range us {
+			acc[w][j] = make([]float64, m)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for r := r0; r < r1; r++ {
-				row := h[r*m : (r+1)*m]
+				row := h[r*m+r : (r+1)*m]
 				for j, u := range us {
-					ys[j][r] = dot(row, u)
+					y := acc[w][j]
+					y[r] += dot(row, u[r:])
+					axpy(y[r+1:], u[r], row[1:])
 				}
 			}
 		}()
 	}
 	wg.Wait()
+	for j, y := range ys {
+		copy(y, acc[0][j])
+		for w := 1; w < workers; w++ {
+			for i, v := range acc[w][j] {
+				y[i] += v
+			}
+		}
+	}
 }
 
 // lanczosResult is one operator's outcome of lockstepExtremes.

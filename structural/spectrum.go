@@ -150,8 +150,9 @@ var ErrNotConverged = errors.New("structural: Lanczos did not converge")
 // enough": Parlett, The Symmetric Eigenvalue Problem, §6.9), starting from a
 // random vector drawn from rng. Every few steps the tridiagonal T_j is
 // diagonalised with LAPACK Dsteqr; a Ritz value θ with Ritz vector s has
-// residual β_j·|s_j| and lies within that residual of an eigenvalue of A.
-// An end has converged when its residual is at most tol·|θ|, with an absolute
+// residual r = β_j·|s_j|, lies within r of an eigenvalue of A, and within
+// r²/δ when δ separates it from the rest of the spectrum (tridiagExtremes).
+// An end has converged when that error bound is at most tol·|θ|, with an absolute
 // floor tol²·|θ_max| so that a zero eigenvalue (rank-deficient A) converges
 // too. The process stops early and exactly when the Krylov space becomes
 // invariant, and after dim steps T_dim is similar to A. Memory: maxIter
@@ -243,7 +244,7 @@ func (lz *lanczos) advance() {
 		}
 		if steps == lz.limit {
 			lz.done = true
-			lz.err = fmt.Errorf("%w after %d steps (dim %d): residuals %.3g at λ_min ≈ %.6g, %.3g at λ_max ≈ %.6g, tol %g",
+			lz.err = fmt.Errorf("%w after %d steps (dim %d): error bounds %.3g at λ_min ≈ %.6g, %.3g at λ_max ≈ %.6g, tol %g",
 				ErrNotConverged, steps, lz.dim, rlo, lo, rhi, hi, lz.tol)
 			return
 		}
@@ -253,9 +254,15 @@ func (lz *lanczos) advance() {
 }
 
 // tridiagExtremes returns the extreme eigenvalues of the Lanczos tridiagonal
-// T (diagonal alpha, off-diagonal beta[:len-1]) and their residual bounds
-// β_last·|s_last|.
-func tridiagExtremes(alpha, beta []float64) (lo, hi, rlo, rhi float64, ok bool) {
+// T (diagonal alpha, off-diagonal beta[:len-1]) and bounds on their errors.
+// A Ritz value θ with Ritz vector s has residual r = β_last·|s_last|, so an
+// eigenvalue lies within r of θ; when θ is separated from the rest of the
+// spectrum by δ the error is at most r²/δ (Kato–Temple; Parlett, The
+// Symmetric Eigenvalue Problem, §11.7). δ is estimated from the neighbouring
+// Ritz value θ' less its own residual (|θ' − θ| − r'); the bound returned is
+// min(r, r²/δ), or r when that estimate is not positive. Like every Lanczos
+// estimate this assumes the Krylov space has not missed an eigenvalue.
+func tridiagExtremes(alpha, beta []float64) (lo, hi, elo, ehi float64, ok bool) {
 	n := len(alpha)
 	d := append([]float64(nil), alpha...)
 	e := append([]float64(nil), beta[:n-1]...)
@@ -265,18 +272,20 @@ func tridiagExtremes(alpha, beta []float64) (lo, hi, rlo, rhi float64, ok bool) 
 	if !ok {
 		return 0, 0, 0, 0, false
 	}
-	// Dsteqr sorts ascending; locate the extremes anyway.
-	iLo, iHi := 0, 0
-	for i, v := range d {
-		if v < d[iLo] {
-			iLo = i
-		}
-		if v > d[iHi] {
-			iHi = i
-		}
-	}
+	// Dsteqr sorts ascending.
 	b := beta[n-1]
-	return d[iLo], d[iHi], math.Abs(b * z[(n-1)*n+iLo]), math.Abs(b * z[(n-1)*n+iHi]), true
+	res := func(i int) float64 { return math.Abs(b * z[(n-1)*n+i]) }
+	bound := func(i, next int) float64 {
+		r := res(i)
+		if next < 0 || next >= n {
+			return r
+		}
+		if gap := math.Abs(d[next]-d[i]) - res(next); gap > 0 {
+			return math.Min(r, r*r/gap)
+		}
+		return r
+	}
+	return d[0], d[n-1], bound(0, 1), bound(n-1, n-2), true
 }
 
 func dot(a, b []float64) float64 {

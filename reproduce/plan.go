@@ -122,7 +122,7 @@ func settingsFor(m Mode) (settings, error) {
 		return settings{source: "mnist", nTrain: 2000, nTest: 500, probeN: 50, probeNConv: 10, mlpWidth: 64,
 			indModels: []string{models.ModelA, models.ModelB, models.ModelC, models.ModelD}, indSteps: 150, indEvery: 2,
 			cDepths: []int{1, 3, 6}, dDepths: []int{1, 3}, resDepths: []int{2, 8, 16}, depthSteps: 150, dDepthSteps: 30,
-			widths1: []int{8, 32, 128, 512, 1024, 2048}, widths2: []int{8, 16, 32, 64, 128, 256},
+			widths1: []int{8, 32, 128, 512, 1024, 2048}, widths2: []int{8, 32, 128, 512, 1024, 2048},
 			seeds: []uint64{1, 2, 3}, widthSteps: 100,
 			initSteps: 200, initEvery: 50, initEps: []float64{1e-4, 1e-3, 1e-2, 1e-1}, losses: lossList(),
 			lossSteps: 200, lossEvery: 20, dynSteps: 400, dynEvery: 20, ckptEvery: 100, slidingWin: 50}, nil
@@ -137,6 +137,9 @@ func settingsFor(m Mode) (settings, error) {
 	return settings{}, fmt.Errorf("reproduce: mode %q: want %s, %s or %s", m, Full, Quick, Tiny)
 }
 
+// mnistTrainSize is the number of MNIST training images.
+const mnistTrainSize = 60000
+
 func lossList() []string { return []string{"softmax", "sparsemax", "entmax15", "squared"} }
 
 // baseConfig is the paper's training setting (THEORY §5): Adam, lr 0.002,
@@ -145,6 +148,12 @@ func (s settings) baseConfig(steps int) train.Config {
 	c := train.DefaultConfig()
 	c.Optim = optim.Config{Name: "adam", Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
 	c.LR, c.LRGamma, c.LRDecayEvery = 0.002, 0.1, 2
+	if s.nTrain > 0 {
+		// The paper decays after 2 epochs of the 60000 MNIST images; on a
+		// subset, decay after the same number of samples, not after 2 passes
+		// of the subset (which would shrink the rate 1000× within a quick run).
+		c.LRDecayEvery = (2*mnistTrainSize + s.nTrain - 1) / s.nTrain
+	}
 	c.Batch, c.Seed = 64, 1
 	c.Epochs, c.MaxSteps = 1, 0
 	if steps > 0 {

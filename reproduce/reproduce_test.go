@@ -404,3 +404,26 @@ func TestKillAndResume(t *testing.T) {
 		t.Error("a quick plan ran over tiny run directories")
 	}
 }
+
+// The paper's step decay (×0.1 every 2 epochs of 60000 images) never fires
+// within its 1-epoch protocol; on a subset it must not fire within the
+// budget either, else the rate shrinks 1000× within a quick run.
+func TestDecayAfterPaperSampleCount(t *testing.T) {
+	for _, m := range []Mode{Quick, Tiny} {
+		runs, _ := Plan(m, nil)
+		for _, r := range runs {
+			c := r.Config
+			stepsPerEpoch := (c.Data.NTrain + c.Batch - 1) / c.Batch
+			if samples := c.LRDecayEvery * c.Data.NTrain; samples < 2*mnistTrainSize {
+				t.Errorf("%s %s: decay after %d samples, want ≥ %d", m, r.ID, samples, 2*mnistTrainSize)
+			}
+			if c.MaxSteps >= c.LRDecayEvery*stepsPerEpoch {
+				t.Errorf("%s %s: %d steps reach the decay at step %d", m, r.ID, c.MaxSteps, c.LRDecayEvery*stepsPerEpoch)
+			}
+		}
+	}
+	full, _ := Plan(Full, nil)
+	if c := full[0].Config; c.LRDecayEvery != 2 || c.LRGamma != 0.1 || c.LR != 0.002 || c.Batch != 64 || c.Epochs != 1 {
+		t.Errorf("full mode is not the paper's schedule: %+v", c)
+	}
+}

@@ -9,8 +9,8 @@
 # average is printed at start and end and a warning is given above 1.5.
 #
 # --quick: one repetition and short bench times (≈ 2–4 min on 2 cores);
-# default: 5 repetitions (≈ 10–15 min). Compare two runs with benchstat on the
-# raw files (see bench/README.md, "How to run").
+# default: 5 repetitions (≈ 15 min on a quiet machine). COUNT=n overrides the repetitions.
+# Compare two runs with benchstat on the raw files (bench/README.md, "How to run").
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -42,6 +42,12 @@ else
 	bt_gemm=2s
 	bt_once=2x
 fi
+count=${COUNT:-$count}
+case "$count" in '' | 0 | *[!0-9]*)
+	echo "run.sh: COUNT=$count is not a positive integer" >&2
+	exit 2
+	;;
+esac
 
 out=bench/out
 mkdir -p "$out"

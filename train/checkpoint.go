@@ -79,23 +79,65 @@ func saveCheckpoint[T nn.Float](dir string, ck *checkpoint, params []*nn.Param[T
 
 // loadCheckpoint reads dir's checkpoint; (nil, nil) when there is none.
 func loadCheckpoint(dir string) (*checkpoint, error) {
-	path := filepath.Join(dir, CheckpointFile)
-	f, err := os.Open(path)
+	ck, err := readCheckpointFile(filepath.Join(dir, CheckpointFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("train: resume: %w", err)
 	}
+	return ck, nil
+}
+
+func readCheckpointFile(path string) (*checkpoint, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
 	defer f.Close()
 	var ck checkpoint
 	if err := gob.NewDecoder(f).Decode(&ck); err != nil {
-		return nil, fmt.Errorf("train: resume: %s: %w", path, err)
+		return nil, fmt.Errorf("%s: not a fenchel checkpoint: %w", path, err)
 	}
 	if ck.Format != checkpointFormat {
-		return nil, fmt.Errorf("train: resume: %s: format %d, this build reads %d", path, ck.Format, checkpointFormat)
+		return nil, fmt.Errorf("%s: format %d, this build reads %d", path, ck.Format, checkpointFormat)
 	}
 	return &ck, nil
+}
+
+// Checkpoint is a run's saved state as other packages see it: the resolved
+// config and the weights (fenchel probe reads these; resuming uses Run).
+type Checkpoint struct {
+	Path    string
+	Config  Config
+	Version string // fenchel version that wrote it
+	Step    int    // optimiser steps taken
+	ck      *checkpoint
+}
+
+// ReadCheckpoint reads a checkpoint file (RUN_DIR/checkpoint.bin).
+func ReadCheckpoint(path string) (*Checkpoint, error) {
+	ck, err := readCheckpointFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("checkpoint %s: no such file", path)
+		}
+		return nil, fmt.Errorf("checkpoint %w", err)
+	}
+	c := &Checkpoint{Path: path, Version: ck.Version, Step: ck.Progress.Step, ck: ck}
+	if err := json.Unmarshal(ck.ConfigJSON, &c.Config); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: config: %w", path, err)
+	}
+	return c, nil
+}
+
+// AssignWeights copies the checkpoint's weights into model, which must have
+// the checkpoint's architecture (tensor names and shapes are checked).
+func AssignWeights[T nn.Float](c *Checkpoint, model nn.Layer[T]) error {
+	if err := restoreParams(c.Path, c.ck, model.Params()); err != nil {
+		return fmt.Errorf("checkpoint %w", err)
+	}
+	return nil
 }
 
 // check verifies that ck can continue a run of cfg.
@@ -112,12 +154,12 @@ func (ck *checkpoint) check(path string, cfg Config) error {
 
 func restoreParams[T nn.Float](path string, ck *checkpoint, params []*nn.Param[T]) error {
 	if len(ck.Params) != len(params) {
-		return fmt.Errorf("train: resume: %s: checkpoint from a different model: %d parameter tensors, model has %d", path, len(ck.Params), len(params))
+		return fmt.Errorf("%s: checkpoint from a different model: %d parameter tensors, model has %d", path, len(ck.Params), len(params))
 	}
 	for i, p := range params {
 		t := ck.Params[i]
 		if t.Name != p.Name || !slices.Equal(t.Shape, p.Shape) || len(t.Value) != len(p.Value) {
-			return fmt.Errorf("train: resume: %s: checkpoint from a different model: tensor %d is %s %v, model has %s %v", path, i, t.Name, t.Shape, p.Name, p.Shape)
+			return fmt.Errorf("%s: checkpoint from a different model: tensor %d is %s %v, model has %s %v", path, i, t.Name, t.Shape, p.Name, p.Shape)
 		}
 		for j, v := range t.Value {
 			p.Value[j] = T(v)

@@ -187,7 +187,7 @@ func run[T nn.Float](ctx context.Context, r *runner) (res *Result, err error) {
 				return nil, err
 			}
 			if err := restoreParams(ckPath, ck, params); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("train: resume: %w", err)
 			}
 			if err := opt.SetState(ck.Optim); err != nil {
 				return nil, fmt.Errorf("train: resume: %s: optimiser state: %w", ckPath, err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/gob"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -126,46 +125,6 @@ func modelFlagsGiven(cmd *cobra.Command) bool {
 	return false
 }
 
-// ckTensor and ckFile mirror the parts of train's checkpoint.bin (gob,
-// train/checkpoint.go, format 1) that probe needs; gob matches fields by
-// name and skips the rest (optimiser state, RNG, progress).
-type ckTensor struct {
-	Name  string
-	Shape []int
-	Value []float64
-}
-
-type ckFile struct {
-	Format     int
-	Version    string
-	ConfigJSON []byte
-	Model      string
-	Params     []ckTensor
-}
-
-// ckFormat is the checkpoint layout this reader understands.
-const ckFormat = 1
-
-func readCheckpoint(path string) (*ckFile, train.Config, error) {
-	var cfg train.Config
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, cfg, err
-	}
-	defer fh.Close()
-	var ck ckFile
-	if err := gob.NewDecoder(fh).Decode(&ck); err != nil {
-		return nil, cfg, fmt.Errorf("checkpoint %s: not a fenchel checkpoint: %w", path, err)
-	}
-	if ck.Format != ckFormat {
-		return nil, cfg, fmt.Errorf("checkpoint %s: format %d, this build reads %d", path, ck.Format, ckFormat)
-	}
-	if err := json.Unmarshal(ck.ConfigJSON, &cfg); err != nil {
-		return nil, cfg, fmt.Errorf("checkpoint %s: config: %w", path, err)
-	}
-	return &ck, cfg, nil
-}
-
 // specsAgree compares two resolved specs through their JSON form.
 func specsAgree(a, b models.Spec) bool {
 	ja, _ := json.Marshal(a)
@@ -211,14 +170,14 @@ func loadProbeInput(cmd *cobra.Command, f *probeFlags) (*probeInput, map[string]
 	}
 
 	in := &probeInput{}
-	var ck *ckFile
+	var ck *train.Checkpoint
 	dc := train.DataConfig{Source: f.data, Normalize: f.normalize}
 	lossName := f.loss
 	if f.checkpoint != "" {
-		var cfg train.Config
-		if ck, cfg, err = readCheckpoint(f.checkpoint); err != nil {
+		if ck, err = train.ReadCheckpoint(f.checkpoint); err != nil {
 			return nil, nil, err
 		}
+		cfg := ck.Config
 		in.spec, in.source = cfg.Model, f.checkpoint
 		if !changed("data") {
 			dc = cfg.Data
@@ -295,7 +254,7 @@ func loadProbeInput(cmd *cobra.Command, f *probeFlags) (*probeInput, map[string]
 		return nil, nil, err
 	}
 	if ck != nil {
-		if err := assignCheckpoint(f.checkpoint, ck, in.model); err != nil {
+		if err := train.AssignWeights(ck, in.model); err != nil {
 			return nil, nil, err
 		}
 	} else if err := weights.LoadSafetensors(f.safetensors, in.model); err != nil {
@@ -303,21 +262,6 @@ func loadProbeInput(cmd *cobra.Command, f *probeFlags) (*probeInput, map[string]
 	}
 	lap("load weights")
 	return in, timings, nil
-}
-
-func assignCheckpoint(path string, ck *ckFile, model nn.Layer[float64]) error {
-	params := model.Params()
-	if len(ck.Params) != len(params) {
-		return fmt.Errorf("checkpoint %s: %d parameter tensors, model %d: checkpoint from a different model", path, len(ck.Params), len(params))
-	}
-	for i, p := range params {
-		t := ck.Params[i]
-		if t.Name != p.Name || !slices.Equal(t.Shape, p.Shape) || len(t.Value) != len(p.Value) {
-			return fmt.Errorf("checkpoint %s: tensor %d is %s %v, the model has %s %v: checkpoint from a different model", path, i, t.Name, t.Shape, p.Name, p.Shape)
-		}
-		copy(p.Value, t.Value)
-	}
-	return nil
 }
 
 func runProbe(cmd *cobra.Command, f *probeFlags) error {

@@ -23,7 +23,8 @@
 // decides every claim in a few minutes on 2 cores; Tiny a seconds-long
 // version on the committed fixture, for tests.
 //
-// Run times on 2 cores, pure-Go build: Quick takes about 5 minutes (measured;
+// Run times on 2 cores, pure-Go build: Quick took 6 minutes (measured, on a
+// machine shared with other jobs;
 // `fenchel reproduce --quick` prints the per-experiment times). Full mode was
 // not run; an ESTIMATE from the per-step costs measured in quick mode
 // (Model d: 0.27 s/step at k = 1 to ≈ 0.65 s at k = 3, growing with k; dense

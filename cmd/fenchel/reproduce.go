@@ -32,7 +32,7 @@ directories and report.md, report.html and the figures are written to --out.
 With --shard i/N only the runs whose index is ≡ i (mod N) run; build the
 report afterwards with 'fenchel report DIR'.
 
---quick takes about 5 minutes on 2 cores; full mode (the paper's settings) an
+--quick takes about 6 minutes on 2 cores; full mode (the paper's settings) an
 estimated 3½–4 hours on 2 cores, mostly the Model d depth sweep.`,
 		Example: `  fenchel reproduce --quick --out /tmp/quick
   fenchel reproduce width init

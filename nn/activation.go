@@ -9,13 +9,17 @@ type activation[T Float] struct {
 	f     func(x T) T
 	// df returns f'(x) given x and y = f(x).
 	df func(x, y T) T
+	// relu selects the branch-free loops of reluForward/reluMask instead of
+	// calling f and df per element (the function calls and the mispredicted
+	// sign branch made ReLU cost as much as a GEMM in MLP training).
+	relu bool
 
 	x, y, dx, tang *Mat[T]
 }
 
 // NewReLU returns y = max(x, 0) with relu'(0) = 0 (PyTorch's convention).
 func NewReLU[T Float](shape Shape) Layer[T] {
-	return &activation[T]{kind: "relu", shape: shape,
+	return &activation[T]{kind: "relu", shape: shape, relu: true,
 		f: func(x T) T {
 			if x > 0 {
 				return x
@@ -46,6 +50,10 @@ func (a *activation[T]) Forward(x *Mat[T]) *Mat[T] {
 	checkIn(a.kind, x, a.shape)
 	a.x = x
 	a.y = reuse(a.y, x.Rows, x.Cols)
+	if a.relu {
+		reluMask(a.y.Data, x.Data, x.Data)
+		return a.y
+	}
 	for i, v := range x.Data {
 		a.y.Data[i] = a.f(v)
 	}
@@ -54,6 +62,11 @@ func (a *activation[T]) Forward(x *Mat[T]) *Mat[T] {
 
 func (a *activation[T]) Backward(dy *Mat[T]) *Mat[T] {
 	a.dx = reuse(a.dx, dy.Rows, dy.Cols)
+	if a.relu {
+		// relu'(x) = 1 exactly where x > 0.
+		reluMask(a.dx.Data, dy.Data, a.x.Data)
+		return a.dx
+	}
 	for i, g := range dy.Data {
 		a.dx.Data[i] = g * a.df(a.x.Data[i], a.y.Data[i])
 	}
@@ -66,6 +79,10 @@ func (a *activation[T]) Tangent(dx *Mat[T]) *Mat[T] {
 		a.tang.Zero()
 		return a.tang
 	}
+	if a.relu {
+		reluMask(a.tang.Data, dx.Data, a.x.Data)
+		return a.tang
+	}
 	for i, v := range dx.Data {
 		a.tang.Data[i] = v * a.df(a.x.Data[i], a.y.Data[i])
 	}
@@ -74,3 +91,47 @@ func (a *activation[T]) Tangent(dx *Mat[T]) *Mat[T] {
 
 func (a *activation[T]) PerSampleGrad(*Mat[T], int) {}
 func (a *activation[T]) AddGram([]T, int, int)      {}
+
+// reluMask sets dst[i] = v[i] where x[i] > 0 and +0 elsewhere (NaN in x gives
+// 0, as relu(NaN) = relu'(NaN) = 0 in the scalar f and df above). With v = x
+// it is the ReLU itself; with v = dy it is dy·relu'(x). For float32 and
+// float64 it masks the bits without a branch (the compiler emits a
+// conditional move), so random signs cost no mispredictions.
+func reluMask[T Float](dst, v, x []T) {
+	switch d := any(dst).(type) {
+	case []float32:
+		reluMask32(d, any(v).([]float32), any(x).([]float32))
+	case []float64:
+		reluMask64(d, any(v).([]float64), any(x).([]float64))
+	default:
+		for i := range dst {
+			if x[i] > 0 {
+				dst[i] = v[i]
+			} else {
+				dst[i] = 0
+			}
+		}
+	}
+}
+
+func reluMask32(dst, v, x []float32) {
+	dst, v = dst[:len(x)], v[:len(x)]
+	for i, xi := range x {
+		var m uint32
+		if xi > 0 {
+			m = ^uint32(0)
+		}
+		dst[i] = math.Float32frombits(math.Float32bits(v[i]) & m)
+	}
+}
+
+func reluMask64(dst, v, x []float64) {
+	dst, v = dst[:len(x)], v[:len(x)]
+	for i, xi := range x {
+		var m uint64
+		if xi > 0 {
+			m = ^uint64(0)
+		}
+		dst[i] = math.Float64frombits(math.Float64bits(v[i]) & m)
+	}
+}

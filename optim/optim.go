@@ -13,8 +13,10 @@ import (
 	"encoding/gob"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/fenchel-ml/fenchel/nn"
 )
@@ -195,41 +197,105 @@ func (o *optimizer[T]) Step(params []*nn.Param[T], lr float64) {
 	}
 	o.bind(params)
 	o.step++
-	wd := o.cfg.WeightDecay
-	switch o.cfg.Name {
+	u := o.rule(lr)
+	for i, p := range params {
+		var m0, m1 []T
+		if o.nMoments > 0 {
+			m0 = o.moments[0][i]
+		}
+		if o.nMoments > 1 {
+			m1 = o.moments[1][i]
+		}
+		n := len(p.Grad)
+		workers := min(runtime.GOMAXPROCS(0), n/parallelMin)
+		if workers <= 1 {
+			u.apply(p.Value, p.Grad, m0, m1)
+			continue
+		}
+		// Elements are independent: split them into contiguous chunks, one
+		// per goroutine. The result does not depend on the split.
+		chunk := (n + workers - 1) / workers
+		var wg sync.WaitGroup
+		for lo := chunk; lo < n; lo += chunk {
+			hi := min(lo+chunk, n)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				u.apply(p.Value[lo:hi], p.Grad[lo:hi], sub(m0, lo, hi), sub(m1, lo, hi))
+			}()
+		}
+		u.apply(p.Value[:chunk], p.Grad[:chunk], sub(m0, 0, chunk), sub(m1, 0, chunk))
+		wg.Wait()
+	}
+}
+
+// parallelMin is the number of elements per goroutine below which a
+// parameter tensor is updated on the calling goroutine alone.
+const parallelMin = 1 << 16
+
+func sub[T nn.Float](m []T, lo, hi int) []T {
+	if m == nil {
+		return nil
+	}
+	return m[lo:hi]
+}
+
+// update is one step's rule with its scalars fixed: it updates values θ from
+// gradients g and moments m0, m1 (nil when the rule has none) elementwise.
+type update[T nn.Float] struct {
+	name              string
+	lr, wd, mu        float64
+	b1, b2, eps       float64
+	stepSize, sqrtBC2 float64
+}
+
+func (o *optimizer[T]) rule(lr float64) update[T] {
+	u := update[T]{name: o.cfg.Name, lr: lr, wd: o.cfg.WeightDecay, mu: o.cfg.Momentum,
+		b1: o.cfg.Beta1, b2: o.cfg.Beta2, eps: o.cfg.Eps}
+	if u.name == "adam" {
+		t := float64(o.step)
+		u.stepSize = lr / (1 - math.Pow(u.b1, t))
+		u.sqrtBC2 = math.Sqrt(1 - math.Pow(u.b2, t))
+	}
+	return u
+}
+
+// apply updates th[k] for every k (see Step for the rules). Each element's
+// update is computed in float64 and rounded to T once.
+func (u update[T]) apply(th, grad, m0, m1 []T) {
+	lr, wd := u.lr, u.wd
+	th = th[:len(grad)]
+	switch u.name {
 	case "sgd":
-		for _, p := range params {
-			for k, g := range p.Grad {
-				th := float64(p.Value[k])
-				p.Value[k] = T(th - lr*(float64(g)+wd*th))
+		if wd == 0 {
+			for k, g := range grad {
+				th[k] = T(float64(th[k]) - lr*float64(g))
 			}
+			return
+		}
+		for k, g := range grad {
+			t := float64(th[k])
+			th[k] = T(t - lr*(float64(g)+wd*t))
 		}
 	case "momentum":
-		mu := o.cfg.Momentum
-		for i, p := range params {
-			buf := o.moments[0][i]
-			for k, g := range p.Grad {
-				th := float64(p.Value[k])
-				b := mu*float64(buf[k]) + float64(g) + wd*th
-				buf[k] = T(b)
-				p.Value[k] = T(th - lr*b)
-			}
+		mu := u.mu
+		buf := m0[:len(grad)]
+		for k, g := range grad {
+			t := float64(th[k])
+			b := mu*float64(buf[k]) + float64(g) + wd*t
+			buf[k] = T(b)
+			th[k] = T(t - lr*b)
 		}
 	case "adam":
-		b1, b2, eps := o.cfg.Beta1, o.cfg.Beta2, o.cfg.Eps
-		t := float64(o.step)
-		stepSize := lr / (1 - math.Pow(b1, t))
-		sqrtBC2 := math.Sqrt(1 - math.Pow(b2, t))
-		for i, p := range params {
-			m, v := o.moments[0][i], o.moments[1][i]
-			for k, g := range p.Grad {
-				th := float64(p.Value[k])
-				gk := float64(g) + wd*th
-				mk := b1*float64(m[k]) + (1-b1)*gk
-				vk := b2*float64(v[k]) + (1-b2)*gk*gk
-				m[k], v[k] = T(mk), T(vk)
-				p.Value[k] = T(th - stepSize*mk/(math.Sqrt(vk)/sqrtBC2+eps))
-			}
+		b1, b2, eps, stepSize, sqrtBC2 := u.b1, u.b2, u.eps, u.stepSize, u.sqrtBC2
+		m, v := m0[:len(grad)], m1[:len(grad)]
+		for k, g := range grad {
+			t := float64(th[k])
+			gk := float64(g) + wd*t
+			mk := b1*float64(m[k]) + (1-b1)*gk
+			vk := b2*float64(v[k]) + (1-b2)*gk*gk
+			m[k], v[k] = T(mk), T(vk)
+			th[k] = T(t - stepSize*mk/(math.Sqrt(vk)/sqrtBC2+eps))
 		}
 	}
 }

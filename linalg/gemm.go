@@ -295,11 +295,36 @@ func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T
 }
 
 // packA packs op(A)[ic:ic+mb, pc:pc+kb] into mr-high micro-panels, each stored
-// p-major (dst[p·mr+i]) and zero-padded to mr rows.
+// p-major (dst[p·mr+i]) and zero-padded to mr rows. Full 6-row panels (the
+// mr of both assembly kernels) take unrolled paths: packing is a large share
+// of a GEMM at batch sizes of 64–128 and generic copies of 6 elements cost
+// more in call overhead than in data movement.
 func packA[T Float](tA bool, a []T, lda, ic, pc, mb, kb, mr int, dst []T) {
 	for ir := 0; ir < mb; ir += mr {
 		rows := min(mr, mb-ir)
 		d := dst[ir*kb : ir*kb+mr*kb]
+		if rows == 6 && mr == 6 {
+			if tA {
+				// op(A)(i,p) = a[p·lda+i]: the 6 values of step p are contiguous.
+				for p := 0; p < kb; p++ {
+					o := (pc+p)*lda + ic + ir
+					*(*[6]T)(d[p*6 : p*6+6]) = [6]T(a[o : o+6])
+				}
+				continue
+			}
+			o := (ic+ir)*lda + pc
+			r0 := a[o : o+kb]
+			r1 := a[o+lda : o+lda+kb]
+			r2 := a[o+2*lda : o+2*lda+kb]
+			r3 := a[o+3*lda : o+3*lda+kb]
+			r4 := a[o+4*lda : o+4*lda+kb]
+			r5 := a[o+5*lda : o+5*lda+kb]
+			for p, v := range r0 {
+				q := (*[6]T)(d[p*6 : p*6+6])
+				q[0], q[1], q[2], q[3], q[4], q[5] = v, r1[p], r2[p], r3[p], r4[p], r5[p]
+			}
+			continue
+		}
 		if tA {
 			// op(A)(i,p) = a[p·lda+i]: rows of the panel are contiguous in a.
 			for p := 0; p < kb; p++ {
@@ -325,21 +350,50 @@ func packA[T Float](tA bool, a []T, lda, ic, pc, mb, kb, mr int, dst []T) {
 }
 
 // packB packs op(B)[pc:pc+kb, jc:jc+nb] into nr-wide micro-panels, each stored
-// p-major (dst[p·nr+j]) and zero-padded to nr columns.
+// p-major (dst[p·nr+j]) and zero-padded to nr columns. Full panels of the
+// kernels' widths (16 float32 or 8 float64, 64 bytes either way) take
+// unrolled paths: one 64-byte move per step for B, four rows at a time for
+// Bᵀ (four read streams, 4-element contiguous writes).
 func packB[T Float](tB bool, b []T, ldb, pc, jc, kb, nb, nr int, dst []T) {
 	for jr := 0; jr < nb; jr += nr {
 		cols := min(nr, nb-jr)
 		d := dst[jr*kb : jr*kb+nr*kb]
 		if !tB {
 			// op(B)(p,j) = b[p·ldb+j]: rows of the panel are contiguous in b.
-			for p := 0; p < kb; p++ {
-				src := b[(pc+p)*ldb+jc+jr:]
-				copy(d[p*nr:p*nr+cols], src[:cols])
-				clear(d[p*nr+cols : p*nr+nr])
+			switch {
+			case cols == 16 && nr == 16:
+				for p := 0; p < kb; p++ {
+					o := (pc+p)*ldb + jc + jr
+					*(*[16]T)(d[p*16 : p*16+16]) = [16]T(b[o : o+16])
+				}
+			case cols == 8 && nr == 8:
+				for p := 0; p < kb; p++ {
+					o := (pc+p)*ldb + jc + jr
+					*(*[8]T)(d[p*8 : p*8+8]) = [8]T(b[o : o+8])
+				}
+			default:
+				for p := 0; p < kb; p++ {
+					src := b[(pc+p)*ldb+jc+jr:]
+					copy(d[p*nr:p*nr+cols], src[:cols])
+					clear(d[p*nr+cols : p*nr+nr])
+				}
 			}
 			continue
 		}
-		for j := 0; j < cols; j++ {
+		// op(B)(p,j) = b[(jc+j)·ldb+pc+p]: columns of the panel are contiguous in b.
+		j := 0
+		for ; j+4 <= cols; j += 4 {
+			o := (jc+jr+j)*ldb + pc
+			r0 := b[o : o+kb]
+			r1 := b[o+ldb : o+ldb+kb]
+			r2 := b[o+2*ldb : o+2*ldb+kb]
+			r3 := b[o+3*ldb : o+3*ldb+kb]
+			for p, v := range r0 {
+				q := (*[4]T)(d[p*nr+j : p*nr+j+4])
+				q[0], q[1], q[2], q[3] = v, r1[p], r2[p], r3[p]
+			}
+		}
+		for ; j < cols; j++ {
 			src := b[(jc+jr+j)*ldb+pc:]
 			src = src[:kb]
 			for p, v := range src {

@@ -44,6 +44,9 @@ type Options struct {
 	DenseMax int
 	// LanczosTol is the relative accuracy of Lanczos extremes (default DefaultLanczosTol).
 	LanczosTol float64
+	// BlockSize is the block size of the Lanczos runs on a materialised H
+	// (default DefaultBlockSize; 1 is plain Lanczos).
+	BlockSize int
 	// FitTol is the fitting error Diagnosis calls small (default DefaultFitTol).
 	FitTol float64
 	// Rng seeds Lanczos start vectors; nil means a fixed PCG(1, 1).
@@ -63,6 +66,9 @@ func (o *Options) fill() error {
 	if o.LanczosTol == 0 {
 		o.LanczosTol = DefaultLanczosTol
 	}
+	if o.BlockSize == 0 {
+		o.BlockSize = DefaultBlockSize
+	}
 	if o.FitTol == 0 {
 		o.FitTol = DefaultFitTol
 	}
@@ -76,6 +82,8 @@ func (o *Options) fill() error {
 		return fmt.Errorf("structural: options: Method = %q, want auto, dense or lanczos", o.Method)
 	case o.DenseMax < 0:
 		return fmt.Errorf("structural: options: DenseMax = %d, must be ≥ 0", o.DenseMax)
+	case o.BlockSize < 0:
+		return fmt.Errorf("structural: options: BlockSize = %d, must be ≥ 0", o.BlockSize)
 	case !(o.LanczosTol > 0 && o.LanczosTol < 1):
 		return fmt.Errorf("structural: options: LanczosTol = %v, must lie in (0, 1)", o.LanczosTol)
 	case !(o.FitTol > 0):
@@ -259,14 +267,14 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 		for i, w := range lanczosWants {
 			ops[i] = w.op
 		}
-		res := lockstepExtremes(h, ops, opts.LanczosTol, opts.Rng)
+		res := lockstepExtremes(h, ops, opts.LanczosTol, opts.BlockSize, opts.Rng)
 		for i, w := range lanczosWants {
 			r := res[i]
 			if r.err != nil {
 				return nil, fmt.Errorf("structural: analyze: %s: %w", w.phase, r.err)
 			}
 			s := Spectrum{Dim: w.op.dim, Min: r.lo, Max: r.hi, Trace: opTrace(h, w.kind, K, p), Rank: -1,
-				RankTol: opts.RankTol, Method: "lanczos", Iterations: r.iters}
+				RankTol: opts.RankTol, Method: "lanczos", Iterations: r.iters, Passes: r.steps}
 			s.finish()
 			*w.dst = &s
 		}

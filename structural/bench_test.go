@@ -15,7 +15,7 @@ import (
 // Analyze runs it) for an MLP 784-width-10 at random init on random inputs:
 // the n-sample probe of THEORY §2 at MNIST scale. It reports the seconds of
 // each phase of the last iteration.
-func benchStructuralMLP(b *testing.B, width, n int) {
+func benchStructuralMLP(b *testing.B, width, n, block int) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	model := mlp(rng, "relu", 784, width, 10)
 	x := randomX(rng, n, 784)
@@ -25,13 +25,14 @@ func benchStructuralMLP(b *testing.B, width, n int) {
 		t0 := time.Now()
 		h := StructuralMatrix(model, x)
 		t1 := time.Now()
-		r := lockstepExtremes(h, []hOperator{sumZeroOp(n*10, 10)}, DefaultLanczosTol, rand.New(rand.NewPCG(2, 2)))[0]
+		r := lockstepExtremes(h, []hOperator{sumZeroOp(n*10, 10)}, DefaultLanczosTol, block, rand.New(rand.NewPCG(2, 2)))[0]
 		if r.err != nil {
 			b.Fatal(r.err)
 		}
 		tH, tL = t1.Sub(t0).Seconds(), time.Since(t1).Seconds()
 		if it == 0 {
-			b.ReportMetric(float64(r.iters), "lanczos-steps")
+			b.ReportMetric(float64(r.iters), "lanczos-vectors")
+			b.ReportMetric(float64(r.steps), "passes")
 			b.ReportMetric(r.hi/r.lo, "cond")
 		}
 	}
@@ -41,7 +42,15 @@ func benchStructuralMLP(b *testing.B, width, n int) {
 
 func BenchmarkStructuralMLP1000(b *testing.B) {
 	for _, n := range []int{100, 500} {
-		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) { benchStructuralMLP(b, 1000, n) })
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) { benchStructuralMLP(b, 1000, n, DefaultBlockSize) })
+	}
+}
+
+// BenchmarkBlockSize is BenchmarkStructuralMLP1000 at n = 500 for several
+// Lanczos block sizes (1 = plain Lanczos).
+func BenchmarkBlockSize(b *testing.B) {
+	for _, bs := range []int{1, 4, 6, 8} {
+		b.Run(fmt.Sprintf("block=%d", bs), func(b *testing.B) { benchStructuralMLP(b, 1000, 500, bs) })
 	}
 }
 

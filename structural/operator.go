@@ -144,33 +144,31 @@ func mulRows(h []float64, m int, us, ys [][]float64) {
 // lanczosResult is one operator's outcome of lockstepExtremes.
 type lanczosResult struct {
 	lo, hi float64
-	iters  int
+	iters  int // operator applications (vectors)
+	steps  int // block steps (passes over H)
 	err    error
 }
 
-// lockstepExtremes runs LanczosExtremes on every operator at once, sharing
-// each pass over H among all runs that have not yet converged: a pass costs
-// the same memory traffic for one vector as for three. Start vectors are
-// drawn from rng in the order of ops, as consecutive LanczosExtremes calls
-// would draw them.
-func lockstepExtremes(h *mat.SymDense, ops []hOperator, tol float64, rng *rand.Rand) []lanczosResult {
+// lockstepExtremes runs BlockLanczosExtremes (block size block) on every
+// operator at once, sharing each pass over H among all runs that have not
+// yet converged: one pass (mulRows) serves every column of every active
+// block, and costs far less than one pass per vector. Start blocks are drawn
+// from rng in the order of ops.
+func lockstepExtremes(h *mat.SymDense, ops []hOperator, tol float64, block int, rng *rand.Rand) []lanczosResult {
 	raw := h.RawSymmetric()
 	m := raw.N
 	if raw.Stride != m {
 		panic("structural: lockstepExtremes: H must be stored contiguously")
 	}
 	res := make([]lanczosResult, len(ops))
-	runs := make([]*lanczos, len(ops))
-	u := make([][]float64, len(ops))
-	y := make([][]float64, len(ops))
+	runs := make([]*blockLanczos, len(ops))
 	for i, op := range ops {
-		lz, err := newLanczos(op.dim, tol, min(op.dim, 1500), rng)
+		lz, err := newBlockLanczos(op.dim, block, tol, min(op.dim, 1500), rng)
 		if err != nil {
 			res[i].err = err
 			continue
 		}
 		runs[i] = lz
-		u[i], y[i] = make([]float64, m), make([]float64, m)
 	}
 	var us, ys [][]float64
 	var active []int
@@ -181,28 +179,35 @@ func lockstepExtremes(h *mat.SymDense, ops []hOperator, tol float64, rng *rand.R
 				continue
 			}
 			active = append(active, i)
-			if ops[i].pre == nil {
-				us, ys = append(us, lz.q), append(ys, lz.w)
-				continue
+			for c := range lz.q {
+				if ops[i].pre == nil {
+					us, ys = append(us, lz.q[c]), append(ys, lz.w[c])
+					continue
+				}
+				u := make([]float64, m)
+				ops[i].pre(u, lz.q[c])
+				us, ys = append(us, u), append(ys, make([]float64, m))
 			}
-			ops[i].pre(u[i], lz.q)
-			us, ys = append(us, u[i]), append(ys, y[i])
 		}
 		if len(active) == 0 {
 			break
 		}
 		mulRows(raw.Data, m, us, ys)
+		j := 0
 		for _, i := range active {
 			lz := runs[i]
-			if ops[i].post != nil {
-				ops[i].post(lz.w, y[i])
+			for c := range lz.q {
+				if ops[i].post != nil {
+					ops[i].post(lz.w[c], ys[j])
+				}
+				j++
 			}
 			lz.advance()
 		}
 	}
 	for i, lz := range runs {
 		if lz != nil {
-			res[i] = lanczosResult{lo: lz.lo, hi: lz.hi, iters: lz.steps, err: lz.err}
+			res[i] = lanczosResult{lo: lz.lo, hi: lz.hi, iters: lz.products, steps: lz.steps, err: lz.err}
 		}
 	}
 	return res

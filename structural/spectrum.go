@@ -47,8 +47,10 @@ type Spectrum struct {
 	// Method is "dense" (every eigenvalue computed) or "lanczos" (only the
 	// extremes; Rank is −1 and Values nil).
 	Method string
-	// Iterations is the number of Lanczos steps (0 for dense).
-	Iterations int
+	// Iterations is the number of operator applications (Lanczos vectors;
+	// 0 for dense), Passes the number of (block) Lanczos steps, i.e. of
+	// passes over H or of matrix-free block products.
+	Iterations, Passes int
 }
 
 // DenseSpectrum computes every eigenvalue of a with gonum's mat.EigenSym and

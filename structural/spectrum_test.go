@@ -1,6 +1,8 @@
 package structural
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -236,22 +238,90 @@ func TestLockstepMatchesMaterialised(t *testing.T) {
 		p[i] = 0.05 + rng.Float64()
 	}
 	ops := []hOperator{identityOp(n * K), sumZeroOp(n*K, K), weightedOp(p)}
-	res := lockstepExtremes(h, ops, DefaultLanczosTol, rand.New(rand.NewPCG(1, 1)))
-	for i, a := range []*mat.SymDense{h, RestrictSumZero(h, K), ProbabilityWeighted(h, p)} {
-		d, err := DenseSpectrum(a, false)
-		if err != nil {
-			t.Fatal(err)
+	for _, block := range []int{1, 3, DefaultBlockSize, 8} {
+		res := lockstepExtremes(h, ops, DefaultLanczosTol, block, rand.New(rand.NewPCG(1, 1)))
+		for i, a := range []*mat.SymDense{h, RestrictSumZero(h, K), ProbabilityWeighted(h, p)} {
+			d, err := DenseSpectrum(a, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := res[i]
+			if r.err != nil {
+				t.Fatalf("operator %d: %v", i, r.err)
+			}
+			if relErr(r.lo, d.Min) > lanczosTol || relErr(r.hi, d.Max) > lanczosTol {
+				t.Errorf("block %d, operator %d: lock step [%.12g, %.12g], dense [%.12g, %.12g]", block, i, r.lo, r.hi, d.Min, d.Max)
+			}
+			kind := []string{"H", "H_S", "H_p"}[i]
+			if tr := opTrace(h, kind, K, p); relErr(tr, d.Trace) > exactTol {
+				t.Errorf("%s: trace %.15g, materialised %.15g", kind, tr, d.Trace)
+			}
 		}
-		r := res[i]
-		if r.err != nil {
-			t.Fatalf("operator %d: %v", i, r.err)
+	}
+}
+
+// blockMul adapts a one-vector product to BlockLanczosExtremes.
+func blockMul(mul func(dst, v []float64)) func(dst, src [][]float64) {
+	return func(dst, src [][]float64) {
+		for c := range src {
+			mul(dst[c], src[c])
 		}
-		if relErr(r.lo, d.Min) > lanczosTol || relErr(r.hi, d.Max) > lanczosTol {
-			t.Errorf("operator %d: lock step [%.12g, %.12g], dense [%.12g, %.12g]", i, r.lo, r.hi, d.Min, d.Max)
+	}
+}
+
+// TestBlockLanczosMatchesDense checks BlockLanczosExtremes against the dense
+// spectrum for several block sizes, including a rank-deficient matrix (where
+// blocks deflate), an exactly low-rank one whose Krylov space becomes
+// invariant, block sizes beyond the dimension, and a non-converged run.
+func TestBlockLanczosMatchesDense(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		dim, cols int
+	}{
+		{"SPD 200", 200, 400},
+		{"SPD 60 ill-conditioned", 60, 70},
+		{"rank-deficient 150 rank 40", 150, 40},
+		{"rank 3 in 50", 50, 3},
+		{"tiny 3", 3, 5},
+	} {
+		for _, block := range []int{1, 2, 4, DefaultBlockSize, 8} {
+			t.Run(fmt.Sprintf("%s/block=%d", tc.name, block), func(t *testing.T) {
+				rng := rngFor(11)
+				a := randomPSD(rng, tc.dim, tc.cols)
+				d, err := DenseSpectrum(a, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lo, hi, it, steps, err := BlockLanczosExtremes(blockMul(SymMul(a)), tc.dim, block, DefaultLanczosTol, tc.dim, rng)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if relErr(hi, d.Max) > lanczosTol {
+					t.Errorf("λ_max: block Lanczos %.15g, dense %.15g", hi, d.Max)
+				}
+				if d.Singular() {
+					if math.Abs(lo) > DefaultRankTol*d.Max {
+						t.Errorf("λ_min: block Lanczos %.15g, dense %.15g: should be numerically zero", lo, d.Min)
+					}
+				} else if relErr(lo, d.Min) > lanczosTol {
+					t.Errorf("λ_min: block Lanczos %.15g, dense %.15g", lo, d.Min)
+				}
+				if it > tc.dim+block || steps > it {
+					t.Errorf("%d vectors in %d steps for dim %d", it, steps, tc.dim)
+				}
+				t.Logf("%d vectors, %d block steps for dim %d", it, steps, tc.dim)
+			})
 		}
-		kind := []string{"H", "H_S", "H_p"}[i]
-		if tr := opTrace(h, kind, K, p); relErr(tr, d.Trace) > exactTol {
-			t.Errorf("%s: trace %.15g, materialised %.15g", kind, tr, d.Trace)
+	}
+	rng := rngFor(12)
+	a := randomPSD(rng, 300, 300)
+	_, _, _, _, err := BlockLanczosExtremes(blockMul(SymMul(a)), 300, 4, 1e-14, 12, rng)
+	if !errors.Is(err, ErrNotConverged) {
+		t.Errorf("12 vectors on a 300×300 matrix: err = %v, want ErrNotConverged", err)
+	}
+	for _, bad := range []struct{ dim, block, maxIter int }{{0, 4, 10}, {10, 0, 10}, {10, 4, 0}} {
+		if _, _, _, _, err := BlockLanczosExtremes(blockMul(SymMul(a)), bad.dim, bad.block, 1e-10, bad.maxIter, rng); err == nil {
+			t.Errorf("dim %d block %d maxIter %d: no error", bad.dim, bad.block, bad.maxIter)
 		}
 	}
 }

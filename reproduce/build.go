@@ -265,6 +265,9 @@ func minMax(v []float64) (lo, hi float64) {
 
 func initLabel(d *RunData) string {
 	if d.Spec.Params.Scheme == "symmetric+noise" {
+		if d.Spec.Params.EpsRel > 0 {
+			return "symmetric+ε " + strconv.FormatFloat(d.Spec.Params.EpsRel, 'g', -1, 64) + "σ"
+		}
 		return "symmetric+ε " + strconv.FormatFloat(d.Spec.Params.Eps, 'g', -1, 64)
 	}
 	return d.Spec.Params.Scheme
@@ -277,8 +280,9 @@ func initPart(doc *report.Document, runs []*RunData) {
 	pFit := report.Panel{Title: "E_f on the probe set", XLabel: "training step", YLabel: "E_f", LogY: true}
 	pGrad := report.Panel{Title: "‖∇R‖", XLabel: "training step", YLabel: "‖∇R‖", LogY: true}
 	pEps := report.Panel{Title: "final E_f against the noise ε of symmetric+ε", XLabel: "ε", YLabel: "final E_f", LogX: true, LogY: true}
-	tab := report.Table{Title: "Initialisers (P3), Model a k = 1", Header: []string{"init", "rank(H_S) init", "n(K−1)", "λ_min(H_S) init", "λ_max(H_S) init", "‖∇R‖ init", "‖∇R‖ final", "E_f final", "test acc"}}
+	tab := report.Table{Title: "Initialisers (P3), Model a k = 1", Header: []string{"init", "constant", "ε", "rank(H_S) init", "n(K−1)", "λ_min(H_S) init", "λ_max(H_S) init", "‖∇R‖ init", "‖∇R‖ final", "E_f final", "test acc"}}
 	var ex, ey []float64
+	var cal *InitCalibration
 	for _, d := range runs {
 		f, l := d.First(), d.Last()
 		if f == nil {
@@ -287,8 +291,21 @@ func initPart(doc *report.Document, runs []*RunData) {
 		lab := initLabel(d)
 		pFit.Series = append(pFit.Series, line(lab, lab, d.NSample, "fitting_error"))
 		pGrad.Series = append(pGrad.Series, line(lab, lab, d.NSample, "grad_norm"))
-		tab.Rows = append(tab.Rows, []string{lab, f4(f.Num("HS_rank")), f4(f.Num("n") * (f.Num("K") - 1)), f4(f.Num("HS_lambda_min")), f4(f.Num("HS_lambda_max")),
+		constant, eps := "", ""
+		if sc := d.Spec.Params.Scheme; sc == "symmetric" || sc == "symmetric+noise" {
+			constant = f4(d.Spec.Config.Init.Constant)
+			if constant == "0" {
+				constant = "1 (default)"
+			}
+		}
+		if d.Spec.Params.Scheme == "symmetric+noise" {
+			eps = f4(d.Spec.Params.Eps)
+		}
+		tab.Rows = append(tab.Rows, []string{lab, constant, eps, f4(f.Num("HS_rank")), f4(f.Num("n") * (f.Num("K") - 1)), f4(f.Num("HS_lambda_min")), f4(f.Num("HS_lambda_max")),
 			f4(f.Num("grad_norm")), f4(l.Num("grad_norm")), f4(l.Num("fitting_error")), f4(d.Summary.TestAccuracy)})
+		if d.Spec.Calibration != nil && cal == nil {
+			cal = d.Spec.Calibration
+		}
 		switch d.Spec.Params.Scheme {
 		case "symmetric+noise":
 			ex, ey = append(ex, d.Spec.Params.Eps), append(ey, l.Num("fitting_error"))
@@ -308,8 +325,17 @@ func initPart(doc *report.Document, runs []*RunData) {
 		sx, sy = append(sx, ex[i]), append(sy, ey[i])
 	}
 	pEps.Series = append(pEps.Series, report.Series{Label: "symmetric+ε", Group: "symmetric+noise", X: sx, Y: sy, Style: report.StyleLinePoints})
+	if cal != nil {
+		pEps.Title += fmt.Sprintf(" (σ = %.3g)", cal.WeightScale)
+	}
 	doc.Figures = append(doc.Figures, report.Figure{Name: figInit, Title: "Initialisers: independence of the parameters (P3)", Panels: []report.Panel{pFit, pGrad, pEps}, Columns: 3})
 	doc.Tables = append(doc.Tables, tab)
+	if cal != nil {
+		doc.Tables = append(doc.Tables, report.Table{Title: "Symmetric-init calibration (P3, THEORY §4): constant chosen so λ_max(H_S) at init matches the PyTorch default's",
+			Header: []string{"constant c (weights c/fan_in)", "λ_max(H_S) symmetric", "λ_max(H_S) pytorch (reference draw)", "ratio", "evaluations", "probe n", "weight scale σ (ε unit)"},
+			Rows: [][]string{{f4(cal.Constant), f4(cal.LambdaMaxSymmetric), f4(cal.LambdaMaxReference), f4(cal.LambdaMaxSymmetric / cal.LambdaMaxReference),
+				strconv.Itoa(cal.Evaluations), strconv.Itoa(cal.ProbeN), f4(cal.WeightScale)}}})
+	}
 }
 
 func lossesPart(doc *report.Document, runs []*RunData) {

@@ -62,6 +62,9 @@ type Params struct {
 	Seed   uint64  `json:"seed"`
 	Scheme string  `json:"scheme,omitempty"`
 	Eps    float64 `json:"eps,omitempty"`
+	// EpsRel is ε in units of the PyTorch default weight scale σ
+	// (InitCalibration.WeightScale): ε = EpsRel·σ.
+	EpsRel float64 `json:"eps_rel,omitempty"`
 	Loss   string  `json:"loss,omitempty"`
 }
 
@@ -75,6 +78,11 @@ type RunSpec struct {
 	Config     train.Config `json:"config"`
 	Hooks      []HookSpec   `json:"hooks"`
 	Params     Params       `json:"params"`
+	// CalibrateInit marks the symmetric runs of the init experiment, whose
+	// constant (and ε) Execute fixes with CalibrateInit before running;
+	// Calibration records the result.
+	CalibrateInit bool             `json:"calibrate_init,omitempty"`
+	Calibration   *InitCalibration `json:"calibration,omitempty"`
 }
 
 // settings are the sizes of one mode.
@@ -98,7 +106,7 @@ type settings struct {
 
 	initSteps  int
 	initEvery  int
-	initEps    []float64
+	initEpsRel []float64 // ε/σ of the symmetric+noise runs (see epsLadder)
 	losses     []string
 	lossSteps  int
 	lossEvery  int
@@ -116,7 +124,7 @@ func settingsFor(m Mode) (settings, error) {
 			cDepths: []int{1, 2, 3, 4, 5, 6}, dDepths: []int{1, 2, 3, 4, 5, 6}, resDepths: []int{1, 2, 4, 8, 16},
 			widths1: []int{8, 32, 128, 512, 1024, 2048}, widths2: []int{8, 32, 128, 512, 1024, 2048},
 			seeds: []uint64{1, 2, 3, 4, 5}, widthSteps: 0,
-			initEps: []float64{1e-4, 1e-3, 1e-2, 1e-1}, losses: lossList(),
+			initEpsRel: epsLadder, losses: lossList(),
 			dynEvery: 25, lossEvery: 50, initEvery: 100, ckptEvery: 200, slidingWin: 50}, nil
 	case Quick:
 		return settings{source: "mnist", nTrain: 2000, nTest: 500, probeN: 50, probeNConv: 10, mlpWidth: 64,
@@ -124,18 +132,29 @@ func settingsFor(m Mode) (settings, error) {
 			cDepths: []int{1, 3, 6}, dDepths: []int{1, 3}, resDepths: []int{2, 8, 16}, depthSteps: 150, dDepthSteps: 30,
 			widths1: []int{8, 32, 128, 512, 1024, 2048}, widths2: []int{8, 32, 128, 512, 1024, 2048},
 			seeds: []uint64{1, 2, 3}, widthSteps: 100,
-			initSteps: 200, initEvery: 50, initEps: []float64{1e-4, 1e-3, 1e-2, 1e-1}, losses: lossList(),
+			initSteps: 200, initEvery: 50, initEpsRel: epsLadder, losses: lossList(),
 			lossSteps: 200, lossEvery: 20, dynSteps: 400, dynEvery: 20, ckptEvery: 100, slidingWin: 50}, nil
 	case Tiny:
 		return settings{source: "fixture", nTrain: 200, nTest: 100, probeN: 5, probeNConv: 3, mlpWidth: 8,
 			indModels: []string{models.ModelA}, indSteps: 16, indEvery: 2,
 			cDepths: nil, dDepths: nil, resDepths: []int{1, 2}, depthSteps: 6, dDepthSteps: 6,
 			widths1: []int{4, 8, 16}, widths2: []int{4, 8}, seeds: []uint64{1, 2}, widthSteps: 6,
-			initSteps: 6, initEvery: 3, initEps: []float64{1e-2}, losses: []string{"softmax", "squared"},
+			initSteps: 6, initEvery: 3, initEpsRel: []float64{1e-2}, losses: []string{"softmax", "squared"},
 			lossSteps: 6, lossEvery: 3, dynSteps: 8, dynEvery: 2, ckptEvery: 4, slidingWin: 5}, nil
 	}
 	return settings{}, fmt.Errorf("reproduce: mode %q: want %s, %s or %s", m, Full, Quick, Tiny)
 }
+
+// epsLadder is the noise ladder of the init experiment in units of the
+// PyTorch default weight std σ (InitCalibration.WeightScale): one level per
+// decade from negligible to dominant, so the figure shows the interpolation
+// THEORY §4 P3 describes. At ε = σ the noise alone is a default-scale random
+// init (the calibrated constant c/fan_in is of the same order as σ); 10⁻⁶σ
+// (≈ 2·10⁻⁸ for Model a) is still ≈ 10 float32 ulps of the weights, so the
+// lowest level is represented, not rounded away. The earlier absolute ladder
+// 10⁻⁴…10⁻¹ started at ≈ 5·10⁻³σ, where the runs already trained like
+// random init (docs/CLAIMS.md, protocol changes).
+var epsLadder = []float64{1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1}
 
 // mnistTrainSize is the number of MNIST training images.
 const mnistTrainSize = 60000
@@ -248,12 +267,18 @@ func Plan(mode Mode, names []string) ([]RunSpec, error) {
 			cfg := s.baseConfig(s.initSteps)
 			cfg.Model, cfg.Init = model, initializer.Options{Scheme: sc}
 			add(ExpInit, sc, cfg, Params{Family: models.ModelA, Scheme: sc, Seed: cfg.Seed}, probe(s.initEvery, s.probeN))
+			if sc == initializer.Symmetric {
+				runs[len(runs)-1].CalibrateInit = true
+			}
 		}
-		for _, eps := range s.initEps {
+		// The symmetric constant and ε = EpsRel·σ are fixed by Execute
+		// (CalibrateInit), from data; the plan holds the relative levels.
+		for _, rel := range s.initEpsRel {
 			cfg := s.baseConfig(s.initSteps)
-			cfg.Model, cfg.Init = model, initializer.Options{Scheme: initializer.SymmetricNoise, Eps: eps}
-			add(ExpInit, "symmetric+eps"+strconv.FormatFloat(eps, 'g', -1, 64), cfg,
-				Params{Family: models.ModelA, Scheme: initializer.SymmetricNoise, Eps: eps, Seed: cfg.Seed}, probe(s.initEvery, s.probeN))
+			cfg.Model, cfg.Init = model, initializer.Options{Scheme: initializer.SymmetricNoise}
+			add(ExpInit, "symmetric+eps"+strconv.FormatFloat(rel, 'g', -1, 64)+"sigma", cfg,
+				Params{Family: models.ModelA, Scheme: initializer.SymmetricNoise, EpsRel: rel, Seed: cfg.Seed}, probe(s.initEvery, s.probeN))
+			runs[len(runs)-1].CalibrateInit = true
 		}
 	}
 	if want(ExpLosses) {

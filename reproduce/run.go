@@ -64,6 +64,36 @@ func Execute(ctx context.Context, opts Options) (*Outcome, error) {
 	if runs, err = Shard(runs, opts.Shard, opts.Shards); err != nil {
 		return nil, err
 	}
+	trainSet, testSet := opts.Train, opts.Test
+	if (trainSet == nil) != (testSet == nil) {
+		return nil, errors.New("reproduce: Options: give both Train and Test datasets or neither")
+	}
+	load := func() error {
+		if trainSet == nil {
+			trainSet, testSet, err = loadData(opts.Mode)
+		}
+		return err
+	}
+	if needsCalibration(runs) {
+		// Every shard calibrates alike (deterministic), so the resolved
+		// configs, and with them the run directories, agree across shards.
+		if err := load(); err != nil {
+			return nil, err
+		}
+		ref, n, err := calibrationRef(opts.Mode)
+		if err != nil {
+			return nil, err
+		}
+		cal, err := CalibrateInit(ref, n, trainSet)
+		if err != nil {
+			return nil, err
+		}
+		runs = cal.Apply(runs)
+		if opts.Log != nil {
+			fmt.Fprintf(opts.Log, "init calibration: symmetric constant %.4g (λ_max(H_S) %.4g vs pytorch %.4g, %d evaluations), weight scale σ %.4g\n",
+				cal.Constant, cal.LambdaMaxSymmetric, cal.LambdaMaxReference, cal.Evaluations, cal.WeightScale)
+		}
+	}
 	out := &Outcome{Runs: len(runs), Seconds: map[string]float64{}}
 	var todo []RunSpec
 	for _, r := range runs {
@@ -81,14 +111,8 @@ func Execute(ctx context.Context, opts Options) (*Outcome, error) {
 		out.Total = time.Since(start).Seconds()
 		return out, nil
 	}
-	trainSet, testSet := opts.Train, opts.Test
-	if (trainSet == nil) != (testSet == nil) {
-		return nil, errors.New("reproduce: Options: give both Train and Test datasets or neither")
-	}
-	if trainSet == nil {
-		if trainSet, testSet, err = loadData(opts.Mode); err != nil {
-			return nil, err
-		}
+	if err := load(); err != nil {
+		return nil, err
 	}
 	var bar *progressbar.ProgressBar
 	if opts.Progress != nil {
@@ -184,6 +208,9 @@ func hooks(r RunSpec) ([]train.Hook, error) {
 }
 
 func runOne(ctx context.Context, out string, r RunSpec, trainSet, testSet *data.Dataset) (*train.Result, error) {
+	if r.CalibrateInit && r.Calibration == nil {
+		panic("reproduce: run " + r.ID + " needs the init calibration") // Execute applies it first
+	}
 	dir := filepath.Join(out, r.ID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err

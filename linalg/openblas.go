@@ -17,6 +17,7 @@ import "C"
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"unsafe"
 
@@ -34,8 +35,11 @@ var _ blas.Float64 = OpenBLAS{}
 
 func init() {
 	// One OpenBLAS thread per processor Go may use; OpenBLAS's own default
-	// can oversubscribe when the engine already runs goroutines.
-	C.openblas_set_num_threads(C.int(runtime.GOMAXPROCS(0)))
+	// can oversubscribe when the engine already runs goroutines. An explicit
+	// OPENBLAS_NUM_THREADS in the environment is respected.
+	if os.Getenv("OPENBLAS_NUM_THREADS") == "" {
+		C.openblas_set_num_threads(C.int(runtime.GOMAXPROCS(0)))
+	}
 	Float32 = OpenBLAS{}
 	Float64 = OpenBLAS{}
 	Backend = "openblas"

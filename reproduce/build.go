@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -283,6 +284,15 @@ func initPart(doc *report.Document, runs []*RunData) {
 	tab := report.Table{Title: "Initialisers (P3), Model a k = 1", Header: []string{"init", "constant", "ε", "rank(H_S) init", "n(K−1)", "λ_min(H_S) init", "λ_max(H_S) init", "‖∇R‖ init", "‖∇R‖ final", "E_f final", "test acc"}}
 	var ex, ey []float64
 	var cal *InitCalibration
+	// Rows and legend in id order, except the ε ladder ascending in ε.
+	runs = slices.Clone(runs)
+	sort.Slice(runs, func(i, j int) bool {
+		a, b := runs[i].Spec.Params, runs[j].Spec.Params
+		if a.Scheme == "symmetric+noise" && b.Scheme == "symmetric+noise" {
+			return a.Eps < b.Eps
+		}
+		return runs[i].Spec.ID < runs[j].Spec.ID // the ε runs share one id prefix, so they stay one block
+	})
 	for _, d := range runs {
 		f, l := d.First(), d.Last()
 		if f == nil {

@@ -37,11 +37,17 @@ type Options struct {
 	RankTol float64
 	// FullSpectrum keeps every eigenvalue in Spectrum.Values (dense only).
 	FullSpectrum bool
-	// Method is "auto" (default: dense up to DenseMax, Lanczos above),
-	// "dense" or "lanczos".
+	// Method is "auto" (default: matrix-free when H would take more than
+	// MaxDenseBytes, otherwise H is materialised and each spectrum is dense
+	// up to DenseMax and Lanczos above), "dense", "lanczos" (on the
+	// materialised H) or "matrixfree" (Lanczos on Hv = J(Jᵀv), H never
+	// formed: see JacobianOperator; Rank is then −1).
 	Method string
 	// DenseMax is the switch-over dimension of "auto" (default DefaultDenseMax).
 	DenseMax int
+	// MaxDenseBytes is the memory budget of "auto" for H, 8·(nK)² bytes
+	// (default DefaultMaxDenseBytes).
+	MaxDenseBytes int64
 	// LanczosTol is the relative accuracy of Lanczos extremes (default DefaultLanczosTol).
 	LanczosTol float64
 	// BlockSize is the block size of the Lanczos runs on a materialised H
@@ -63,6 +69,9 @@ func (o *Options) fill() error {
 	if o.DenseMax == 0 {
 		o.DenseMax = DefaultDenseMax
 	}
+	if o.MaxDenseBytes == 0 {
+		o.MaxDenseBytes = DefaultMaxDenseBytes
+	}
 	if o.LanczosTol == 0 {
 		o.LanczosTol = DefaultLanczosTol
 	}
@@ -78,10 +87,12 @@ func (o *Options) fill() error {
 	switch {
 	case !(o.RankTol > 0 && o.RankTol < 1):
 		return fmt.Errorf("structural: options: RankTol = %v, must lie in (0, 1)", o.RankTol)
-	case o.Method != "auto" && o.Method != "dense" && o.Method != "lanczos":
-		return fmt.Errorf("structural: options: Method = %q, want auto, dense or lanczos", o.Method)
+	case o.Method != "auto" && o.Method != "dense" && o.Method != "lanczos" && o.Method != "matrixfree":
+		return fmt.Errorf("structural: options: Method = %q, want auto, dense, lanczos or matrixfree", o.Method)
 	case o.DenseMax < 0:
 		return fmt.Errorf("structural: options: DenseMax = %d, must be ≥ 0", o.DenseMax)
+	case o.MaxDenseBytes < 0:
+		return fmt.Errorf("structural: options: MaxDenseBytes = %d, must be ≥ 0", o.MaxDenseBytes)
 	case o.BlockSize < 0:
 		return fmt.Errorf("structural: options: BlockSize = %d, must be ≥ 0", o.BlockSize)
 	case !(o.LanczosTol > 0 && o.LanczosTol < 1):
@@ -151,7 +162,9 @@ type Report struct {
 	Diagnosis                              []string
 	// Timings holds seconds per phase: "forward", "gradient", "H",
 	// "spectrum H", "spectrum H_S", "spectrum H_p" (dense), "spectra
-	// lanczos" (every Lanczos spectrum, run in lock step), "units".
+	// lanczos" (every Lanczos spectrum, run in lock step), "units"; on the
+	// matrix-free path "H diagonal blocks" and "spectra matrixfree"
+	// replace "H" and the spectra.
 	Timings map[string]float64
 }
 
@@ -223,6 +236,13 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 	rep.GradNorm = norm(grad)
 	lap("gradient")
 
+	m := n * K
+	if opts.Method == "matrixfree" || (opts.Method == "auto" && 8*float64(m)*float64(m) > float64(opts.MaxDenseBytes)) {
+		if err := spectraMatrixFree(rep, model, x, p, l, opts, lap); err != nil {
+			return nil, err
+		}
+		return finishReport(rep, model, x, l, opts, r, p, targets, lap)
+	}
 	h := StructuralMatrix(model, x)
 	lap("H")
 
@@ -280,13 +300,77 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 		}
 		lap("spectra lanczos")
 	}
+	h = nil
+	return finishReport(rep, model, x, l, opts, r, p, targets, lap)
+}
+
+// spectraMatrixFree fills rep.H, rep.HS (simplex losses) and rep.HP
+// (softmax) by LanczosExtremes on the matrix-free products of
+// JacobianOperator (THEORY §6, last sentence), with the Helmert basis and
+// D^½ applied on the fly as in lockstepExtremes; the traces are exact, from
+// the diagonal K×K blocks of H.
+func spectraMatrixFree(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], p []float64, l loss.Loss, opts Options, lap func(string)) error {
+	n, K := rep.N, rep.K
+	m := n * K
+	jop, err := NewJacobianOperator(model, x)
+	if err != nil {
+		return fmt.Errorf("structural: analyze: %w", err)
+	}
+	blocks := jop.DiagonalBlocks(max(1, 4096/K))
+	lap("H diagonal blocks")
+	type want struct {
+		phase, kind string
+		dst         **Spectrum
+		op          hOperator
+	}
+	wants := []want{{"spectrum H", "H", &rep.H, identityOp(m)}}
+	if l.OnSimplex() {
+		wants = append(wants, want{"spectrum H_S", "H_S", &rep.HS, sumZeroOp(m, K)})
+	}
+	if l.Name() == "softmax" {
+		wants = append(wants, want{"spectrum H_p", "H_p", &rep.HP, weightedOp(p)})
+	}
+	u, y := make([]float64, m), make([]float64, m)
+	for _, w := range wants {
+		op := w.op
+		mul := func(dst, v []float64) {
+			in, out := v, dst
+			if op.pre != nil {
+				op.pre(u, v)
+				in = u
+			}
+			if op.post != nil {
+				out = y
+			}
+			jop.MulH(out, in)
+			if op.post != nil {
+				op.post(dst, y)
+			}
+		}
+		lo, hi, iters, err := LanczosExtremes(mul, op.dim, opts.LanczosTol, min(op.dim, 1500), opts.Rng)
+		if err != nil {
+			return fmt.Errorf("structural: analyze: %s (matrix-free): %w", w.phase, err)
+		}
+		s := Spectrum{Dim: op.dim, Min: lo, Max: hi, Trace: opTraceBlocks(blocks, K, w.kind, p), Rank: -1,
+			RankTol: opts.RankTol, Method: "matrixfree", Iterations: iters, Passes: iters}
+		s.finish()
+		*w.dst = &s
+	}
+	lap("spectra matrixfree")
+	return nil
+}
+
+// finish computes what follows the spectra in Analyze: unit statistics,
+// E_s, the indicator, the bounds of THEORY §3 and the diagnosis.
+func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l loss.Loss, opts Options, r, p []float64, targets [][]float64, lap func(string)) (*Report, error) {
+	n := rep.N
+	softmax := l.Name() == "softmax"
 	// spec is the spectrum of bounds (A), (B) and the indicator: H_S for the
 	// simplex losses (r ∈ range(Π)), H for squared.
 	spec := rep.H
 	if l.OnSimplex() {
 		spec = rep.HS
 	}
-	h = nil
 
 	rep.DeadUnits, rep.DuplicateUnits, rep.HiddenUnits = UnitStats(model, x)
 	lap("units")

@@ -44,8 +44,10 @@ type Spectrum struct {
 	RankTol   float64 // relative rank tolerance used
 	NormFloor float64 // Min/Mean, the normalised floor
 	Values    []float64
-	// Method is "dense" (every eigenvalue computed) or "lanczos" (only the
-	// extremes; Rank is −1 and Values nil).
+	// Method is "dense" (every eigenvalue computed), "lanczos" (only the
+	// extremes, on the materialised H; Rank is −1 and Values nil) or
+	// "matrixfree" (Lanczos extremes on Hv = J(Jᵀv), H never formed; Rank
+	// −1, Values nil).
 	Method string
 	// Iterations is the number of operator applications (Lanczos vectors;
 	// 0 for dense), Passes the number of (block) Lanczos steps, i.e. of

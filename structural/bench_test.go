@@ -2,12 +2,14 @@ package structural
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fenchel-ml/fenchel/loss"
+	"github.com/fenchel-ml/fenchel/models"
 )
 
 // benchStructuralMLP measures StructuralMatrix plus the extremes of H_S on
@@ -112,4 +114,38 @@ func BenchmarkSpectrum(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkStructuralModelD times the generic (non-MLP) StructuralMatrix path
+// and one matrix-free product Hv on Model d (THEORY §5: ResNet, k = 1 block
+// per stage, skips on) at n = 50 MNIST-sized inputs, K = 10.
+func BenchmarkStructuralModelD(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	model, err := models.Build[float64](models.Spec{Name: models.ModelD, Depth: 1, Skip: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range model.Params() {
+		sd := 1 / math.Sqrt(float64(max(1, p.FanIn)))
+		for i := range p.Value {
+			p.Value[i] = sd * rng.NormFloat64()
+		}
+	}
+	n := 50
+	x := randomX(rng, n, model.InShape().Size())
+	b.Run("H", func(b *testing.B) {
+		for it := 0; it < b.N; it++ {
+			StructuralMatrix(model, x)
+		}
+	})
+	b.Run("MulH", func(b *testing.B) {
+		op, err := NewJacobianOperator(model, x)
+		if err != nil {
+			b.Fatal(err)
+		}
+		v, dst := randomVec(rng, n*10), make([]float64, n*10)
+		for it := 0; it < b.N; it++ {
+			op.MulH(dst, v)
+		}
+	})
 }

@@ -12,8 +12,11 @@
 //   - ProjectSumZero (Π H Π, nK×nK), RestrictSumZero (Vᵀ H V on range(Π),
 //     n(K−1)×n(K−1), exact spectrum of H_S without the n kernel zeros) and
 //     ProbabilityWeighted (H_p = D^½ H D^½) build the matrices of THEORY §2.
-//   - DenseSpectrum (all eigenvalues, gonum EigenSym) and LanczosExtremes
-//     (λ_min, λ_max with full reorthogonalisation) summarise spectra.
+//   - DenseSpectrum (all eigenvalues, gonum EigenSym), LanczosExtremes and
+//     BlockLanczosExtremes (λ_min, λ_max with full reorthogonalisation)
+//     summarise spectra.
+//   - JacobianOperator applies J (forward mode, Layer.Tangent), Jᵀ (one
+//     backward pass) and H = J Jᵀ matrix-free (THEORY §6, last sentence).
 //   - Analyze puts it together: E_f, ‖r‖, ‖∇R‖, spectra of H, H_S, H_p, the
 //     structural error E_s, bounds (A)(B)(C) checked at run time (a violation
 //     returns *BoundViolation with the report), the n-sample indicator of
@@ -38,5 +41,7 @@
 //
 // Costs (n samples, K classes, hidden widths d_l): H takes 8(nK)² bytes and
 // O(Σ_l (nK)² d_l) flops; dense eigen costs O(dim³) and is used up to
-// Options.DenseMax, Lanczos (O(steps·dim²)) above it.
+// Options.DenseMax, Lanczos (O(steps·dim²)) above it; when 8(nK)² bytes
+// exceed Options.MaxDenseBytes, "auto" never forms H and runs Lanczos on
+// matrix-free products (three passes through the model per product).
 package structural

@@ -91,7 +91,7 @@ state_dict keys of the equivalent module (see package weights).`,
 	fl.IntVar(&f.n, "n", 10, "probe size: the first n images of the split")
 	fl.StringVar(&f.inputPrecision, "input-precision", "float64", "float64 | float32: round every normalised input to float32 first, as PyTorch pipelines (torchvision ToTensor) do")
 	fl.StringVar(&f.loss, "loss", "softmax", "Fenchel-Young loss: "+strings.Join(loss.Names(), "|")+" (default with --checkpoint: the run's)")
-	fl.StringVar(&f.method, "method", "auto", "eigenvalues: auto|dense|lanczos (auto: dense up to dimension 1000)")
+	fl.StringVar(&f.method, "method", "auto", "eigenvalues: auto|dense|lanczos|matrixfree (auto: dense up to dimension 1000, Lanczos on H above, matrix-free Hv = J(Jᵀv) when H would exceed 2 GiB)")
 	fl.Float64Var(&f.rankTol, "rank-tol", structural.DefaultRankTol, "relative tolerance of the numerical rank (eigenvalues > tol·λ_max count)")
 	fl.StringVar(&f.spectrum, "spectrum", "", "write every eigenvalue of H, H_S, H_p to this JSON file (dense only)")
 	fl.BoolVar(&f.json, "json", false, "print machine-readable JSON instead of the table")
@@ -270,8 +270,8 @@ func runProbe(cmd *cobra.Command, f *probeFlags) error {
 	if err != nil {
 		return err
 	}
-	if f.spectrum != "" && f.method == "lanczos" {
-		return errors.New("--spectrum needs every eigenvalue, which --method lanczos does not compute; use dense or auto")
+	if f.spectrum != "" && (f.method == "lanczos" || f.method == "matrixfree") {
+		return fmt.Errorf("--spectrum needs every eigenvalue, which --method %s does not compute; use dense or auto", f.method)
 	}
 	opts := structural.Options{Method: f.method, RankTol: f.rankTol, FullSpectrum: f.spectrum != ""}
 	if f.spectrum != "" && f.method == "auto" {

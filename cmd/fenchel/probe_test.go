@@ -168,6 +168,32 @@ func TestProbeReference(t *testing.T) {
 		}
 	}
 
+	// The matrix-free operator Hv = J(Jᵀv) with Lanczos (never forming H)
+	// gives the same extremes.
+	code, out, errs = run(t, "probe", "--safetensors", st, "--model", "mlp", "--widths", "100,100", "--data", "mnist",
+		"--n", "10", "--normalize", "none", "--input-precision", "float32", "--method", "matrixfree", "--json")
+	if code != 0 {
+		t.Fatalf("matrixfree: exit %d: %s", code, errs)
+	}
+	pm := decodeProbe(t, out)
+	for _, c := range []struct {
+		name string
+		got  any
+		ref  string
+	}{
+		{"H.lambda_min", pm.H["lambda_min"], "lambda_min"},
+		{"H.lambda_max", pm.H["lambda_max"], "lambda_max"},
+		{"H_S.lambda_min", pm.HS["lambda_min"], "lambda_min_proj"},
+		{"H_S.lambda_max", pm.HS["lambda_max"], "lambda_max_proj"},
+		{"H.trace", pm.H["trace"], "trace"},
+	} {
+		got, ok := c.got.(float64)
+		want := ref[c.ref].(float64)
+		if !ok || math.Abs(got-want) > referenceTol*math.Abs(want) {
+			t.Errorf("matrixfree: %s = %v, reference %s = %v (relative tolerance %g)", c.name, c.got, c.ref, want, referenceTol)
+		}
+	}
+
 	// With float64 inputs (x/255 exact to 1 ulp) the inputs differ from the
 	// reference's by up to 3e-8 absolute, and so do the results, relatively.
 	code, out, errs = run(t, "probe", "--safetensors", st, "--model", "mlp", "--widths", "100,100", "--data", "mnist",
@@ -265,6 +291,8 @@ func TestProbeErrors(t *testing.T) {
 		{"spectrum with lanczos", []string{"--checkpoint", ck, "--method", "lanczos", "--spectrum", filepath.Join(t.TempDir(), "s.json")},
 			[]string{"--spectrum", "lanczos"}},
 		{"bad method", []string{"--checkpoint", ck, "--method", "qr"}, []string{`"qr"`}},
+		{"spectrum with matrixfree", []string{"--checkpoint", ck, "--method", "matrixfree", "--spectrum", filepath.Join(t.TempDir(), "s.json")},
+			[]string{"--spectrum needs every eigenvalue", "matrixfree"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

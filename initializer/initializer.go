@@ -28,13 +28,12 @@ type Options struct {
 	// Constant scales the "symmetric" weights: every weight of a parameter
 	// tensor is set to Constant/FanIn. 0 selects DefaultConstant.
 	//
-	// Why c/fan_in (THEORY.md §4 P3): with c = 1 each unit computes the mean
-	// of its inputs, so activations keep the scale of the input layer after
-	// layer, and the out×in constant matrix has spectral norm c·√(out/in),
-	// against ≈ (1 + √(out/in))/√3 for PyTorch's default U(±1/√in) weights.
-	// λ_max of H, and with it the stable step size, therefore stays of the
-	// same order as under random init, so step-size instability does not
-	// masquerade as rank collapse.
+	// Why c/fan_in: with c = 1 each unit computes the mean of its inputs, so
+	// activations keep the input's scale layer after layer. That does NOT
+	// make λ_max of H comparable to random init's, which THEORY.md §4 P3
+	// asks for: on Model a (quick probe) c = 1 gives λ_max(H_S) ≈ 61 against
+	// ≈ 3000 for the PyTorch default. Experiments that compare symmetric and
+	// random init calibrate c instead (reproduce.CalibrateInit; c ≈ 11 there).
 	Constant float64
 	// Eps is the scale ε of the Gaussian noise added to every weight by
 	// "symmetric+noise" (weights only, biases stay 0). Ignored by the other

@@ -34,16 +34,15 @@ var _ blas.Float32 = OpenBLAS{}
 var _ blas.Float64 = OpenBLAS{}
 
 func init() {
-	// OpenBLAS runs single-threaded and Sgemm/Dgemm split C over goroutines
-	// themselves (splitGemm), as the pure-Go kernels do: OpenBLAS's own
-	// threads split statically, spin between calls and compete with the
-	// engine's goroutines and other processes, and on the 2-core machine of
-	// bench/README.md two OpenBLAS threads were no faster than one. An
-	// explicit OPENBLAS_NUM_THREADS in the environment is respected and turns
-	// the Go-level split off.
+	// One OpenBLAS thread per processor Go may use; OpenBLAS's own default
+	// can oversubscribe when the engine already runs goroutines. An explicit
+	// OPENBLAS_NUM_THREADS in the environment is respected. (Running OpenBLAS
+	// single-threaded under a Go-level split of C, as the pure-Go kernels
+	// do, was tried: it held up better on a loaded machine but on a quiet one
+	// gave 108–122 GFLOP/s against 142–153 on the MLP-1000 GEMMs and 124k
+	// against 144k samples/s on MLP-100, so OpenBLAS keeps its own threads.)
 	if os.Getenv("OPENBLAS_NUM_THREADS") == "" {
-		C.openblas_set_num_threads(1)
-		goSplit = true
+		C.openblas_set_num_threads(C.int(runtime.GOMAXPROCS(0)))
 	}
 	Float32 = OpenBLAS{}
 	Float64 = OpenBLAS{}
@@ -66,26 +65,9 @@ func (OpenBLAS) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []flo
 		scaleC(m, n, beta, c, ldc) // A and B may be empty: don't take their address
 		return
 	}
-	splitGemm(tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, a, lda, b, ldb, c, ldc,
-		func(m, n int, a, b, c []float32) {
-			C.cblas_sgemm(C.CblasRowMajor, cTrans(tA), cTrans(tB), C.blasint(m), C.blasint(n), C.blasint(k),
-				C.float(alpha), (*C.float)(&a[0]), C.blasint(lda), (*C.float)(&b[0]), C.blasint(ldb),
-				C.float(beta), (*C.float)(&c[0]), C.blasint(ldc))
-		})
-}
-
-// goSplit is set when OpenBLAS runs single-threaded and large products are
-// split over goroutines by splitGemm.
-var goSplit bool
-
-// splitGemm calls f on blocks of C as splitC does when goSplit is on, and on
-// the whole product otherwise.
-func splitGemm[T Float](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, f func(m, n int, a, b, c []T)) {
-	if !goSplit {
-		f(m, n, a, b, c)
-		return
-	}
-	splitC(tA, tB, m, n, k, 16, a, lda, b, ldb, c, ldc, f)
+	C.cblas_sgemm(C.CblasRowMajor, cTrans(tA), cTrans(tB), C.blasint(m), C.blasint(n), C.blasint(k),
+		C.float(alpha), (*C.float)(&a[0]), C.blasint(lda), (*C.float)(&b[0]), C.blasint(ldb),
+		C.float(beta), (*C.float)(&c[0]), C.blasint(ldc))
 }
 
 func (OpenBLAS) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
@@ -97,12 +79,9 @@ func (OpenBLAS) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []flo
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	splitGemm(tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, a, lda, b, ldb, c, ldc,
-		func(m, n int, a, b, c []float64) {
-			C.cblas_dgemm(C.CblasRowMajor, cTrans(tA), cTrans(tB), C.blasint(m), C.blasint(n), C.blasint(k),
-				C.double(alpha), (*C.double)(&a[0]), C.blasint(lda), (*C.double)(&b[0]), C.blasint(ldb),
-				C.double(beta), (*C.double)(&c[0]), C.blasint(ldc))
-		})
+	C.cblas_dgemm(C.CblasRowMajor, cTrans(tA), cTrans(tB), C.blasint(m), C.blasint(n), C.blasint(k),
+		C.double(alpha), (*C.double)(&a[0]), C.blasint(lda), (*C.double)(&b[0]), C.blasint(ldb),
+		C.double(beta), (*C.double)(&c[0]), C.blasint(ldc))
 }
 
 func cUplo(ul blas.Uplo) C.enum_CBLAS_UPLO {

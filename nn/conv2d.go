@@ -246,9 +246,21 @@ func (d *Conv2D[T]) gatherDy(dy *Mat[T], lo, nc int) []T {
 }
 
 func (d *Conv2D[T]) Backward(dy *Mat[T]) *Mat[T] {
+	d.backward(dy, true)
+	return d.dx
+}
+
+// BackwardParams implements ParamBackwarder: the weight and bias gradients
+// of Backward without the column-gradient GEMM and col2im.
+func (d *Conv2D[T]) BackwardParams(dy *Mat[T]) { d.backward(dy, false) }
+
+// backward adds the parameter gradients and, when wantDx, writes dL/dx into d.dx.
+func (d *Conv2D[T]) backward(dy *Mat[T], wantDx bool) {
 	d.dy = dy
 	n, K, L := dy.Rows, d.patch(), d.geom.outArea()
-	d.dx = reuse(d.dx, n, d.geom.inSize())
+	if wantDx {
+		d.dx = reuse(d.dx, n, d.geom.inSize())
+	}
 	step := d.chunk()
 	// Last chunk first: Forward left its columns in d.cols.
 	for lo := (n - 1) / step * step; lo >= 0; lo -= step {
@@ -268,6 +280,9 @@ func (d *Conv2D[T]) Backward(dy *Mat[T]) *Mat[T] {
 				d.Bias.Grad[o] += s
 			}
 		}
+		if !wantDx {
+			continue
+		}
 		// dcols = Wᵀ · dY, folded back into dx.
 		if cap(d.dcols) < K*ld {
 			d.dcols = make([]T, K*ld)
@@ -283,7 +298,6 @@ func (d *Conv2D[T]) Backward(dy *Mat[T]) *Mat[T] {
 			}
 		})
 	}
-	return d.dx
 }
 
 // Tangent is conv(dx; W) + conv(x; Ẇ) + ḃ at the last Forward's x.

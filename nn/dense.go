@@ -44,6 +44,16 @@ func (d *Dense[T]) Forward(x *Mat[T]) *Mat[T] {
 }
 
 func (d *Dense[T]) Backward(dy *Mat[T]) *Mat[T] {
+	d.BackwardParams(dy)
+	n := dy.Rows
+	d.dx = reuse(d.dx, n, d.In)
+	linalg.Gemm(false, false, n, d.In, d.Out, 1, dy.Data, d.Out, d.W.Value, d.In, 0, d.dx.Data, d.In)
+	return d.dx
+}
+
+// BackwardParams implements ParamBackwarder: the weight and bias gradients
+// of Backward without the input-gradient GEMM.
+func (d *Dense[T]) BackwardParams(dy *Mat[T]) {
 	d.dy = dy
 	n := dy.Rows
 	linalg.Gemm(true, false, d.Out, d.In, n, 1, dy.Data, d.Out, d.x.Data, d.In, 1, d.W.Grad, d.In)
@@ -52,9 +62,6 @@ func (d *Dense[T]) Backward(dy *Mat[T]) *Mat[T] {
 			d.B.Grad[o] += v
 		}
 	}
-	d.dx = reuse(d.dx, n, d.In)
-	linalg.Gemm(false, false, n, d.In, d.Out, 1, dy.Data, d.Out, d.W.Value, d.In, 0, d.dx.Data, d.In)
-	return d.dx
 }
 
 func (d *Dense[T]) Tangent(dx *Mat[T]) *Mat[T] {

@@ -66,6 +66,29 @@ type Layer[T Float] interface {
 	AddGram(h []T, ldh int, rep int)
 }
 
+// ParamBackwarder is implemented by layers that can run Backward without
+// computing dL/dx (see BackwardParams).
+type ParamBackwarder[T Float] interface {
+	// BackwardParams adds dL/dθ into each Param.Grad exactly as Backward(dy)
+	// does, and leaves dL/dx uncomputed.
+	BackwardParams(dy *Mat[T])
+}
+
+// BackwardParams adds dL/dθ for the last Forward's batch into every
+// Param.Grad of l, as l.Backward(dy) does, without returning dL/dx. The
+// training loop needs no gradient with respect to the data, so the first
+// parameterised layer skips its input-gradient product (for an MLP's first
+// Dense layer, a third of its GEMM work; for a first Conv2D, the column
+// gradient GEMM and col2im). Layers that do not implement ParamBackwarder
+// run Backward. PerSampleGrad and AddGram work afterwards as after Backward.
+func BackwardParams[T Float](l Layer[T], dy *Mat[T]) {
+	if pb, ok := l.(ParamBackwarder[T]); ok {
+		pb.BackwardParams(dy)
+		return
+	}
+	l.Backward(dy)
+}
+
 // NumParams counts the scalar parameters of a layer.
 func NumParams[T Float](l Layer[T]) int {
 	n := 0

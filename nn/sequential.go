@@ -53,6 +53,26 @@ func (s *Sequential[T]) Backward(dy *Mat[T]) *Mat[T] {
 	return dy
 }
 
+// BackwardParams implements ParamBackwarder: layers after the first one
+// with parameters run Backward, that one runs BackwardParams, and the
+// parameterless layers before it are not visited (no dL/dx is needed).
+func (s *Sequential[T]) BackwardParams(dy *Mat[T]) {
+	first := -1
+	for i, l := range s.Layers {
+		if len(l.Params()) > 0 {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		return
+	}
+	for i := len(s.Layers) - 1; i > first; i-- {
+		dy = s.Layers[i].Backward(dy)
+	}
+	BackwardParams(s.Layers[first], dy)
+}
+
 func (s *Sequential[T]) Tangent(dx *Mat[T]) *Mat[T] {
 	for _, l := range s.Layers {
 		dx = l.Tangent(dx)

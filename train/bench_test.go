@@ -12,7 +12,8 @@ import (
 )
 
 // benchTrainStep times one optimiser step of the training loop (forward,
-// loss and residual, zero grad, backward, update) on a fixed random batch.
+// loss and residual, zero grad, backward as the loop runs it (nn.BackwardParams:
+// no input gradient), update) on a fixed random batch.
 func benchTrainStep(b *testing.B, spec models.Spec, batch int, opt string) {
 	model, err := models.Build[float32](spec)
 	if err != nil {
@@ -47,7 +48,7 @@ func benchTrainStep(b *testing.B, spec models.Spec, batch int, opt string) {
 			b.Fatal(err)
 		}
 		nn.ZeroGrad(model)
-		model.Backward(dz)
+		nn.BackwardParams(model, dz)
 		o.Step(params, 1e-3)
 	}
 	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")

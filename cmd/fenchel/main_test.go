@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,5 +158,59 @@ func TestDefaultOutDir(t *testing.T) {
 	cfg.Seed = 7
 	if got, want := defaultOutDir(cfg), filepath.Join("runs", "mlp-100-s7"); got != want {
 		t.Errorf("defaultOutDir = %q, want %q", got, want)
+	}
+}
+
+// TestTrainInstruments: --probe-every and --per-image-every attach the
+// instruments to a training run; their records land in metrics.jsonl at the
+// scheduled steps (0, every N, and the last step) with the measured fields.
+func TestTrainInstruments(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	code, _, errs := run(t, "train", "--model", "mlp", "--widths", "20", "--data", "fixture", "--epochs", "2",
+		"--probe-every", "5", "--probe-n", "10", "--per-image-every", "3", "--out", out, "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := map[string][]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("bad record %q: %v", line, err)
+		}
+		kind, _ := rec["kind"].(string)
+		if kind == "nsample" {
+			for _, f := range []string{"fitting_error", "grad_norm", "HS_lambda_min", "HS_lambda_max"} {
+				if _, ok := rec[f]; !ok {
+					t.Errorf("nsample record lacks %s: %s", f, line)
+				}
+			}
+		}
+		if kind == "per_image" {
+			if _, ok := rec["F"]; !ok {
+				t.Errorf("per_image record lacks F: %s", line)
+			}
+		}
+		steps[kind] = append(steps[kind], int(rec["step"].(float64)))
+	}
+	// 500 fixture images, batch 128: 4 steps an epoch, 8 in all.
+	if got := fmt.Sprint(steps["nsample"]); got != "[0 5 8]" {
+		t.Errorf("nsample records at steps %s, want [0 5 8]", got)
+	}
+	if got := fmt.Sprint(steps["per_image"]); got != "[0 3 6 8]" {
+		t.Errorf("per_image records at steps %s, want [0 3 6 8]", got)
+	}
+	for _, bad := range [][]string{{"--probe-every", "-1"}, {"--probe-every", "2", "--probe-n", "0"}, {"--per-image-every", "-3"}} {
+		dir := filepath.Join(t.TempDir(), "bad")
+		code, _, errs := run(t, append([]string{"train", "--data", "fixture", "--out", dir, "--quiet"}, bad...)...)
+		if code == 0 || !strings.Contains(errs, bad[len(bad)-1]) {
+			t.Errorf("%v: exit %d, stderr %q", bad, code, errs)
+		}
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("%v: run directory left behind", bad)
+		}
 	}
 }

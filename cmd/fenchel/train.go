@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fenchel-ml/fenchel/initializer"
+	"github.com/fenchel-ml/fenchel/instrument"
 	"github.com/fenchel-ml/fenchel/loss"
 	"github.com/fenchel-ml/fenchel/models"
 	"github.com/fenchel-ml/fenchel/train"
@@ -44,6 +45,37 @@ type trainFlags struct {
 	logEvery, ckptEvery    int
 	out                    string
 	resume, quiet          bool
+	probeEvery, probeN     int
+	probeSplit             string
+	perImageEvery          int
+	perImageClass          int
+}
+
+// hooks builds the instruments the flags ask for (THEORY §2–§3 n-sample probe,
+// §5 per-image indicator); their records go into metrics.jsonl.
+func (f *trainFlags) hooks() ([]train.Hook, error) {
+	var hooks []train.Hook
+	if f.probeEvery < 0 || f.perImageEvery < 0 {
+		return nil, fmt.Errorf("--probe-every %d, --per-image-every %d: want ≥ 0 (0 = off)", f.probeEvery, f.perImageEvery)
+	}
+	if f.probeEvery > 0 {
+		if f.probeN < 1 {
+			return nil, fmt.Errorf("--probe-n %d: want ≥ 1", f.probeN)
+		}
+		h, err := instrument.NewNSample(instrument.NSampleConfig{Every: f.probeEvery, N: f.probeN, Split: f.probeSplit})
+		if err != nil {
+			return nil, err
+		}
+		hooks = append(hooks, h)
+	}
+	if f.perImageEvery > 0 {
+		h, err := instrument.NewPerImage(f.perImageEvery, f.perImageClass, "")
+		if err != nil {
+			return nil, err
+		}
+		hooks = append(hooks, h)
+	}
+	return hooks, nil
 }
 
 func newTrainCmd() *cobra.Command {
@@ -65,6 +97,10 @@ checkpoint; --resume continues from it exactly.`,
 			if err != nil {
 				return err
 			}
+			hooks, err := f.hooks()
+			if err != nil {
+				return err
+			}
 			out := f.out
 			if out == "" {
 				out = defaultOutDir(cfg)
@@ -74,7 +110,7 @@ checkpoint; --resume continues from it exactly.`,
 				opts.Progress = cmd.ErrOrStderr()
 				opts.Log = cmd.ErrOrStderr()
 			}
-			res, err := train.Run(cmd.Context(), cfg, out, nil, opts)
+			res, err := train.Run(cmd.Context(), cfg, out, hooks, opts)
 			if err != nil {
 				return err
 			}
@@ -125,6 +161,11 @@ checkpoint; --resume continues from it exactly.`,
 	fl.StringVar(&f.out, "out", "", "run directory (default runs/<model>-s<seed>)")
 	fl.BoolVar(&f.resume, "resume", false, "continue the run in --out from its checkpoint")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar or start line")
+	fl.IntVar(&f.probeEvery, "probe-every", 0, "every N steps, measure E_f, ‖∇R‖, the spectra of H, H_S, H_p and the bounds on a probe set (records kind \"nsample\"; 0 = off)")
+	fl.IntVar(&f.probeN, "probe-n", instrument.DefaultNSampleN, "probe set: the first n samples of --probe-split")
+	fl.StringVar(&f.probeSplit, "probe-split", "train", "probe set split: train|test")
+	fl.IntVar(&f.perImageEvery, "per-image-every", 0, "every N steps, the paper's per-image indicator F = g·λ_max/λ_min and R on two test images (records kind \"per_image\"; paper: 2; 0 = off)")
+	fl.IntVar(&f.perImageClass, "per-image-class", instrument.FirstTestClass, "class of the two test images (-1 = the class of test image 0)")
 	return cmd
 }
 

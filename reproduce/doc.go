@@ -23,13 +23,11 @@
 // decides every claim in a few minutes on 2 cores; Tiny a seconds-long
 // version on the committed fixture, for tests.
 //
-// Run times on 2 cores, pure-Go build: Quick took 6 minutes (measured, on a
-// machine shared with other jobs;
-// `fenchel reproduce --quick` prints the per-experiment times). Full mode was
-// not run; an ESTIMATE from the per-step costs measured in quick mode
-// (Model d: 0.27 s/step at k = 1 to ≈ 0.65 s at k = 3, growing with k; dense
-// models ≤ 0.03 s/step; evaluation of the 10000 test images on Model d
-// several minutes) is 3½–4 hours, about 85% of it the Model d depth sweep
-// (12 runs of 938 steps); width about 20 minutes, indicator about 10,
-// everything else a few. Sharding (deploy/) divides it across nodes.
+// Run times on 2 cores, pure-Go build (measured 2026-11-27, commit 2dee5f5
+// and later; `fenchel reproduce` prints the per-experiment times): Quick 3 min
+// 1 s on an idle machine (77 runs). Full mode by experiment: indicator 3 min
+// 52 s; width 11 min 49 s, init 37 s, losses 13 s, dynamics 8 s (these four
+// niced and sharing the machine with a depth run); depth, the Model d sweep
+// (12 runs of 938 steps, 200–450 s each, plus Model c and the residual MLP),
+// about an hour. Sharding (deploy/) divides it across nodes.
 package reproduce

@@ -32,8 +32,9 @@ directories and report.md, report.html and the figures are written to --out.
 With --shard i/N only the runs whose index is ≡ i (mod N) run; build the
 report afterwards with 'fenchel report DIR'.
 
---quick takes about 6 minutes on 2 cores; full mode (the paper's settings) an
-estimated 3½–4 hours on 2 cores, mostly the Model d depth sweep.`,
+--quick takes about 3 minutes on 2 cores (measured: 3 min 1 s, idle, pure Go);
+full mode (the paper's settings) about 1½ hours, most of it the Model d depth
+sweep (see the reproduce package doc for per-experiment times).`,
 		Example: `  fenchel reproduce --quick --out /tmp/quick
   fenchel reproduce width init
   fenchel reproduce --shard 3/8 --out /shared/results && fenchel report /shared/results`,

@@ -28,6 +28,7 @@
 // 1 s on an idle machine (77 runs). Full mode by experiment: indicator 3 min
 // 52 s; width 11 min 49 s, init 37 s, losses 13 s, dynamics 8 s (these four
 // niced and sharing the machine with a depth run); depth, the Model d sweep
-// (12 runs of 938 steps, 200–450 s each, plus Model c and the residual MLP),
-// about an hour. Sharding (deploy/) divides it across nodes.
+// (12 runs of 938 steps: 199–208 s at k = 1, 271–279 s at k = 2, 295–323 s
+// at k = 3, 408 s at k = 4, measured; k = 5, 6 extrapolated), about 75
+// minutes with Model c and the residual MLP. Sharding (deploy/) divides it across nodes.
 package reproduce

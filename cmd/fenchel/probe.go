@@ -264,6 +264,30 @@ func loadProbeInput(cmd *cobra.Command, f *probeFlags) (*probeInput, map[string]
 	return in, timings, nil
 }
 
+// boundChain writes a bound as the chain its Note states (structural.Bound:
+// B reads Lower ≤ Middle ≤ Value, C reads Value ≤ Middle ≤ Upper), leaving
+// out the ends a chain does not have (±Inf) and a missing Middle (NaN).
+func boundChain(b structural.Bound, g func(float64) string) string {
+	if !b.Valid {
+		return "—"
+	}
+	terms := []float64{b.Lower, b.Value, b.Upper}
+	switch b.Name {
+	case "B":
+		terms = []float64{b.Lower, b.Middle, b.Value, b.Upper}
+	case "C":
+		terms = []float64{b.Lower, b.Value, b.Middle, b.Upper}
+	}
+	var parts []string
+	for i, v := range terms {
+		if math.IsNaN(v) || (i == 0 && math.IsInf(v, -1)) || (i == len(terms)-1 && math.IsInf(v, 1) && b.Name == "B") {
+			continue
+		}
+		parts = append(parts, g(v))
+	}
+	return strings.Join(parts, " ≤ ")
+}
+
 func runProbe(cmd *cobra.Command, f *probeFlags) error {
 	start := time.Now()
 	in, timings, err := loadProbeInput(cmd, f)
@@ -468,7 +492,7 @@ func writeProbeTable(w io.Writer, in *probeInput, f *probeFlags, rep *structural
 		case !b.Holds:
 			status = "VIOLATED"
 		}
-		fmt.Fprintf(tw, "bound (%s)\t%s ≤ %s ≤ %s\t%s: %s\n", b.Name, g(b.Lower), g(b.Value), g(b.Upper), status, b.Note)
+		fmt.Fprintf(tw, "bound (%s)\t%s\t%s: %s\n", b.Name, boundChain(b, g), status, b.Note)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

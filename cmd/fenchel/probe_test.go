@@ -217,7 +217,8 @@ func TestProbeReference(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"fitting error E_f   2.29156", "H_S     90   0.176027", "bound (C)", "diagnosis:"} {
+	for _, want := range []string{"fitting error E_f   2.29156", "H_S     90   0.176027", "bound (C)", "diagnosis:",
+		"bound (C)             2.29156 ≤ "} { // (C) reads E_f ≤ (1/n)rᵀD⁻¹r ≤ E_s‖∇R‖²
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

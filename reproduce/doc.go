@@ -29,6 +29,6 @@
 // 52 s; width 11 min 49 s, init 37 s, losses 13 s, dynamics 8 s (these four
 // niced and sharing the machine with a depth run); depth, the Model d sweep
 // (12 runs of 938 steps: 199–208 s at k = 1, 271–279 s at k = 2, 295–323 s
-// at k = 3, 408 s at k = 4, measured; k = 5, 6 extrapolated), about 75
-// minutes with Model c and the residual MLP. Sharding (deploy/) divides it across nodes.
+// at k = 3, 359–408 s at k = 4, 452–489 s at k = 5, 595 s at k = 6 with
+// skips), about 75 minutes with Model c and the residual MLP. Sharding (deploy/) divides it across nodes.
 package reproduce

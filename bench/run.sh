@@ -11,6 +11,13 @@
 # --quick: one repetition and short bench times (≈ 2–4 min on 2 cores);
 # default: 5 repetitions (≈ 15 min on a quiet machine). COUNT=n overrides the repetitions.
 # Compare two runs with benchstat on the raw files (bench/README.md, "How to run").
+#
+# OpenBLAS picks its kernel set when it loads, from OPENBLAS_CORETYPE if set,
+# else from its own CPU detection. An inherited OPENBLAS_CORETYPE (this
+# machine's environment pins Haswell, AVX2 only) would measure a setting, not
+# the library, so the OpenBLAS build runs with OPENBLAS_CORETYPE removed
+# (OpenBLAS's own choice) unless BENCH_OPENBLAS_CORETYPE names one, e.g.
+# BENCH_OPENBLAS_CORETYPE=Haswell. The kernel set used is recorded in meta.txt.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -63,6 +70,16 @@ cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 	echo "command: ${COUNT:+COUNT=$COUNT }bench/run.sh $*"
 	echo "start $(loadline)"
 } | tee "$out/meta.txt"
+# obenv: the environment of the OpenBLAS runs (see the header).
+if [ -n "${BENCH_OPENBLAS_CORETYPE:-}" ]; then
+	obenv=(env "OPENBLAS_CORETYPE=$BENCH_OPENBLAS_CORETYPE")
+else
+	obenv=(env -u OPENBLAS_CORETYPE)
+fi
+{
+	echo "inherited OPENBLAS_CORETYPE: ${OPENBLAS_CORETYPE:-(unset)}; OpenBLAS runs use: ${BENCH_OPENBLAS_CORETYPE:-(unset: OpenBLAS detects)}"
+	echo "openblas build: $("${obenv[@]}" CGO_ENABLED=1 go run -tags openblas ./cmd/fenchel version 2>&1 | tr '\n' ' ')"
+} | tee -a "$out/meta.txt"
 if awk -v l="$(load1)" 'BEGIN{exit !(l > 1.5)}'; then
 	echo "WARNING: 1-min load average $(load1) > 1.5: the machine is busy, figures are depressed and noisy" | tee -a "$out/meta.txt"
 fi
@@ -70,12 +87,12 @@ fi
 # bench BUILD PKG REGEX BENCHTIME: appends the raw output of one go test -bench
 # run to $out/BUILD.txt (a failure is recorded and the run goes on).
 bench() {
-	local build=$1 pkg=$2 re=$3 bt=$4 env tags
-	if [ "$build" = openblas ]; then env=1 tags=(-tags openblas); else env=0 tags=(); fi
+	local build=$1 pkg=$2 re=$3 bt=$4 env tags pre
+	if [ "$build" = openblas ]; then env=1 tags=(-tags openblas) pre=("${obenv[@]}"); else env=0 tags=() pre=(env); fi
 	echo "# $(date -u +%T) $pkg -bench '$re' -benchtime $bt -count $count; $(loadline)" >>"$out/load.txt"
 	printf '  %-13s %-40s' "$pkg" "$re" >&2
 	local t0=$SECONDS
-	if CGO_ENABLED=$env go test "${tags[@]}" -run '^$' -bench "$re" -benchtime "$bt" -count "$count" "./$pkg/" >>"$out/$build.txt" 2>&1; then
+	if "${pre[@]}" CGO_ENABLED=$env go test "${tags[@]}" -run '^$' -bench "$re" -benchtime "$bt" -count "$count" "./$pkg/" >>"$out/$build.txt" 2>&1; then
 		echo " $((SECONDS - t0)) s" >&2
 	else
 		echo " FAILED (see $out/$build.txt)" >&2

@@ -66,6 +66,9 @@ func newVersionCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := fmt.Fprintf(cmd.OutOrStdout(), "fenchel %s (%s, %s/%s, BLAS: %s)\n",
 				version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, linalg.Backend)
+			if err == nil && linalg.BackendNote != "" {
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "note: %s\n", linalg.BackendNote)
+			}
 			return err
 		},
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/fenchel-ml/fenchel/data"
 	"github.com/fenchel-ml/fenchel/initializer"
 	"github.com/fenchel-ml/fenchel/internal/atomicfile"
+	"github.com/fenchel-ml/fenchel/internal/runlock"
 	"github.com/fenchel-ml/fenchel/internal/version"
 	"github.com/fenchel-ml/fenchel/linalg"
 	"github.com/fenchel-ml/fenchel/loss"
@@ -93,10 +94,8 @@ func Run(ctx context.Context, cfg Config, outDir string, hooks []Hook, opts RunO
 		return nil, fmt.Errorf("train: empty run directory")
 	}
 	if !opts.Resume {
-		for _, name := range []string{CheckpointFile, MetricsFile} {
-			if _, err := os.Stat(filepath.Join(outDir, name)); err == nil {
-				return nil, fmt.Errorf("train: %s already holds a run (%s); resume it or choose another directory", outDir, name)
-			}
+		if err := checkFresh(outDir); err != nil {
+			return nil, err
 		}
 	}
 	if (opts.Train == nil) != (opts.Test == nil) {
@@ -135,6 +134,16 @@ func Run(ctx context.Context, cfg Config, outDir string, hooks []Hook, opts RunO
 		res, err = run[float32](ctx, r)
 	}
 	return res, err
+}
+
+// checkFresh returns an error if dir already holds a run.
+func checkFresh(dir string) error {
+	for _, name := range []string{CheckpointFile, MetricsFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return fmt.Errorf("train: %s already holds a run (%s); resume it or choose another directory", dir, name)
+		}
+	}
+	return nil
 }
 
 // runner holds what the generic loop shares with its helpers.
@@ -206,6 +215,20 @@ func run[T nn.Float](ctx context.Context, r *runner) (res *Result, err error) {
 
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
+	}
+	// From here on this process owns the directory; a second fenchel
+	// process given the same directory stops here with a clear error.
+	lock, err := runlock.Acquire(r.dir)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	defer lock.Release()
+	if !r.opts.Resume {
+		// Checked again under the lock: a run that finished between the
+		// check in Run and here must not be overwritten.
+		if err := checkFresh(r.dir); err != nil {
+			return nil, err
+		}
 	}
 	cfgJSON, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/fenchel-ml/fenchel/data"
+	"github.com/fenchel-ml/fenchel/internal/runlock"
 	"github.com/fenchel-ml/fenchel/loss"
 	"github.com/fenchel-ml/fenchel/models"
 	"github.com/fenchel-ml/fenchel/nn"
@@ -519,5 +520,36 @@ func TestProgressAndLog(t *testing.T) {
 	}
 	if want := "mlp-16-in8-K3: 195 parameters"; !strings.Contains(log.String(), want) {
 		t.Errorf("start line %q lacks %q", log.String(), want)
+	}
+}
+
+// TestRunDirectoryLocked checks that a run directory held by another
+// process (here: a lock taken directly) is refused with an error naming it,
+// for a fresh run and for a resume, and that nothing is written into it.
+func TestRunDirectoryLocked(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.MaxSteps, cfg.Epochs = 2, 0
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l, err := runlock.Acquire(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, resume := range []bool{false, true} {
+		_, err := Run(context.Background(), cfg, dir, nil, RunOptions{Resume: resume})
+		if err == nil || !strings.Contains(err.Error(), "in use by another fenchel process") || !strings.Contains(err.Error(), dir) {
+			t.Errorf("resume=%v: run into a locked directory: err = %v", resume, err)
+		}
+	}
+	for _, name := range []string{MetricsFile, CheckpointFile, ConfigFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			t.Errorf("%s written into a locked directory", name)
+		}
+	}
+	l.Release()
+	if _, err := Run(context.Background(), cfg, dir, nil, RunOptions{}); err != nil {
+		t.Fatalf("run after the lock was released: %v", err)
 	}
 }

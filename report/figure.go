@@ -294,10 +294,7 @@ func buildPanel(p Panel, col colours) (*plot.Plot, *plot.Legend) {
 			}
 		}
 		if s.Label != "" {
-			label := s.Label
-			if len(all) == 0 {
-				label += " (no data)"
-			}
+			label := s.Label + undrawnNote(s.X, s.Y, p.LogX, p.LogY, len(all))
 			leg.Add(label, thumbs...)
 			labelled = true
 		}
@@ -361,6 +358,38 @@ func pieces(x, y []float64, logX, logY bool) []plotter.XYs {
 		out = append(out, makeXYs(x[start:], y[start:]))
 	}
 	return out
+}
+
+// undrawnNote is the legend suffix saying what a series could not show:
+// "" when every point is drawn, "(no data)" when it has no finite point, and
+// otherwise how many finite points a log axis cannot draw because they are
+// ≤ 0 (for instance a λ_min that rounding made −1e-14). NaN and ±Inf points
+// are gaps by design (THEORY's E_s = +∞) and are not counted.
+func undrawnNote(x, y []float64, logX, logY bool, drawn int) string {
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	nonpos := 0
+	nfinite := 0
+	for i := range x {
+		if !finite(x[i]) || !finite(y[i]) {
+			continue
+		}
+		nfinite++
+		if (logX && x[i] <= 0) || (logY && y[i] <= 0) {
+			nonpos++
+		}
+	}
+	switch {
+	case nfinite == 0:
+		return " (no data)"
+	case nonpos == 0:
+		return ""
+	case drawn == 0:
+		return " (all ≤ 0: off the log axis)"
+	case nonpos == 1:
+		return " (1 value ≤ 0 not drawn)"
+	default:
+		return fmt.Sprintf(" (%d values ≤ 0 not drawn)", nonpos)
+	}
 }
 
 func makeXYs(x, y []float64) plotter.XYs {

@@ -42,6 +42,9 @@ type Conv2D[T Float] struct {
 	// (colsHi == 0: nothing cached).
 	colsLo, colsHi int
 	gramA, gramB   []T
+	// gramCols and gramProd are AddGram's im2col of distinct inputs and
+	// per-group product (perSampleRep).
+	gramCols, gramProd []T
 }
 
 // NewConv2D returns a zero-initialised convolution from in = [C H W] to outC
@@ -118,9 +121,16 @@ func (d *Conv2D[T]) im2col(x *Mat[T], lo, hi int) {
 // im2colSample writes the (C·k·k) × L column matrix of one sample into
 // cols[off:] with leading dimension ld. Row (c·k + ki)·k + kj, column
 // oi·OutW + oj holds x[c, oi·s − p + ki, oj·s − p + kj] (0 in the padding).
+//
+// For stride 1 with OutW == W ("same" padding, k = 2p + 1) a row of cols is
+// the input plane shifted by (ki − p)·W + (kj − p): it is filled by one
+// contiguous copy of the valid span, after which the wrapped-around entries
+// of the p border columns are zeroed (sameShift). Otherwise rows are copied
+// one output row at a time.
 func im2colSample[T Float](g *window, x, cols []T, ld, off int) {
 	k, s, p := g.Kernel, g.Stride, g.Pad
 	L := g.outArea()
+	same := g.sameShift()
 	for c := 0; c < g.C; c++ {
 		plane := x[c*g.H*g.W : (c+1)*g.H*g.W]
 		for ki := 0; ki < k; ki++ {
@@ -128,6 +138,20 @@ func im2colSample[T Float](g *window, x, cols []T, ld, off int) {
 			for kj := 0; kj < k; kj++ {
 				row := cols[((c*k+ki)*k+kj)*ld+off:][:L]
 				jlo, jhi := g.validRange(kj)
+				if ilo >= ihi || jlo >= jhi {
+					clear(row)
+					continue
+				}
+				if same {
+					W := g.W
+					q0, q1 := ilo*W+jlo, (ihi-1)*W+jhi // valid span in row
+					d := (ki-p)*W + (kj - p)
+					clear(row[:q0])
+					copy(row[q0:q1], plane[q0+d:q1+d])
+					clear(row[q1:])
+					zeroBorderCols(row, W, ilo, ihi, jlo, jhi)
+					continue
+				}
 				clear(row[:ilo*g.OutW])
 				clear(row[ihi*g.OutW:])
 				for oi := ilo; oi < ihi; oi++ {
@@ -148,13 +172,63 @@ func im2colSample[T Float](g *window, x, cols []T, ld, off int) {
 	}
 }
 
+// zeroBorderCols zeroes, in output rows [ilo, ihi) of an OutW = W wide row of
+// cols, the columns outside [jlo, jhi) (at most Pad on each side).
+func zeroBorderCols[T Float](row []T, W, ilo, ihi, jlo, jhi int) {
+	if jlo == 0 && jhi == W {
+		return
+	}
+	for oi := ilo; oi < ihi; oi++ {
+		r := row[oi*W : (oi+1)*W]
+		clear(r[:jlo])
+		clear(r[jhi:])
+	}
+}
+
 // col2imSample adds the column gradient of one sample (cols[off:], leading
-// dimension ld) into dx, the adjoint of im2colSample.
-func col2imSample[T Float](g *window, cols []T, ld, off int, dx []T) {
+// dimension ld) into dx, the adjoint of im2colSample; with overwrite it
+// stores into dx instead (dx's previous contents are ignored).
+//
+// In the sameShift geometry each row of cols is added to the plane as one
+// contiguous span: its border columns, which would wrap around into the
+// neighbouring image row, are zeroed first (cols is the caller's scratch and
+// is modified). With overwrite the centre tap (ki = kj = p), which covers the
+// plane exactly, is stored first, so the plane needs no clearing.
+func col2imSample[T Float](g *window, cols []T, ld, off int, dx []T, overwrite bool) {
 	k, s, p := g.Kernel, g.Stride, g.Pad
 	L := g.outArea()
+	same := g.sameShift()
 	for c := 0; c < g.C; c++ {
 		plane := dx[c*g.H*g.W : (c+1)*g.H*g.W]
+		if same {
+			W := g.W
+			centre := (c*k+p)*k + p
+			if overwrite {
+				copy(plane, cols[centre*ld+off:][:L])
+			}
+			for ki := 0; ki < k; ki++ {
+				ilo, ihi := g.validRows(ki)
+				for kj := 0; kj < k; kj++ {
+					t := (c*k+ki)*k + kj
+					if overwrite && t == centre {
+						continue
+					}
+					jlo, jhi := g.validRange(kj)
+					if ilo >= ihi || jlo >= jhi {
+						continue
+					}
+					row := cols[t*ld+off:][:L]
+					zeroBorderCols(row, W, ilo, ihi, jlo, jhi)
+					q0, q1 := ilo*W+jlo, (ihi-1)*W+jhi
+					d := (ki-p)*W + (kj - p)
+					addTo(plane[q0+d:q1+d], row[q0:q1])
+				}
+			}
+			continue
+		}
+		if overwrite {
+			clear(plane)
+		}
 		for ki := 0; ki < k; ki++ {
 			ilo, ihi := g.validRows(ki)
 			for kj := 0; kj < k; kj++ {
@@ -164,10 +238,7 @@ func col2imSample[T Float](g *window, cols []T, ld, off int, dx []T) {
 					src := row[oi*g.OutW : (oi+1)*g.OutW]
 					dst := plane[(oi*s-p+ki)*g.W:]
 					if s == 1 {
-						dst = dst[jlo-p+kj:][:jhi-jlo]
-						for j, v := range src[jlo:jhi] {
-							dst[j] += v
-						}
+						addTo(dst[jlo-p+kj:][:jhi-jlo], src[jlo:jhi])
 						continue
 					}
 					for oj := jlo; oj < jhi; oj++ {
@@ -176,6 +247,22 @@ func col2imSample[T Float](g *window, cols []T, ld, off int, dx []T) {
 				}
 			}
 		}
+	}
+}
+
+// addTo sets dst[i] += src[i] (len(src) ≥ len(dst)), four at a time.
+func addTo[T Float](dst, src []T) {
+	src = src[:len(dst)]
+	i := 0
+	for ; i+4 <= len(dst); i += 4 {
+		d, s := dst[i:i+4:i+4], src[i:i+4:i+4]
+		d[0] += s[0]
+		d[1] += s[1]
+		d[2] += s[2]
+		d[3] += s[3]
+	}
+	for ; i < len(dst); i++ {
+		dst[i] += src[i]
 	}
 }
 
@@ -292,9 +379,7 @@ func (d *Conv2D[T]) backward(dy *Mat[T], wantDx bool) {
 		geom := &d.geom
 		parallelFor(nc, K*L, func(a, b int) {
 			for s := a; s < b; s++ {
-				dxr := d.dx.Row(lo + s)
-				clear(dxr)
-				col2imSample(geom, d.dcols, ld, s*L, dxr)
+				col2imSample(geom, d.dcols, ld, s*L, d.dx.Row(lo+s), true)
 			}
 		})
 	}
@@ -362,21 +447,92 @@ func (d *Conv2D[T]) PerSampleGrad(dst *Mat[T], col int) {
 	d.perSample(dst.Data[col:], dst.Cols, 0, d.dy.Rows)
 }
 
+// perSampleRep is perSample for rows [lo, hi) of a batch whose inputs come in
+// groups of rep identical consecutive rows (lo and hi multiples of rep). The
+// columns of each distinct input are built once, and the rep per-sample
+// weight gradients of a group come from one GEMM: the group's dy rows are
+// consecutive in memory, so they form the (rep·OutC) × L matrix [dy_1; …;
+// dy_rep], and [dy_1; …; dy_rep]·colsᵀ holds the rep gradients one under
+// the other. That product lands directly in dst when the rows of dst are the
+// weight gradients alone (ldd = OutC·C·k·k, no bias); otherwise it goes
+// through d.gramProd and is copied out.
+func (d *Conv2D[T]) perSampleRep(dst []T, ldd, lo, hi, rep int) {
+	K, L := d.patch(), d.geom.outArea()
+	nw := d.OutC * K
+	direct := d.Bias == nil && ldd == nw
+	if !direct && cap(d.gramProd) < rep*nw {
+		d.gramProd = make([]T, rep*nw)
+	}
+	step := d.chunk()
+	g := &d.geom
+	for c0 := lo / rep; c0 < hi/rep; c0 += step {
+		c1 := min(hi/rep, c0+step)
+		nc := c1 - c0
+		ld := nc * L
+		if cap(d.gramCols) < K*ld {
+			d.gramCols = make([]T, K*ld)
+		}
+		cols := d.gramCols[:K*ld]
+		parallelFor(nc, K*L, func(a, b int) {
+			for s := a; s < b; s++ {
+				im2colSample(g, d.x.Row((c0+s)*rep), cols, ld, s*L)
+			}
+		})
+		for s := 0; s < nc; s++ {
+			r0 := (c0 + s) * rep // first row of the group
+			dyg := d.dy.Data[r0*d.OutC*L : (r0+rep)*d.OutC*L]
+			if direct {
+				linalg.Gemm(false, true, rep*d.OutC, K, L, 1, dyg, L, cols[s*L:], ld, 0, dst[(r0-lo)*ldd:], K)
+				continue
+			}
+			prod := d.gramProd[:rep*nw]
+			linalg.Gemm(false, true, rep*d.OutC, K, L, 1, dyg, L, cols[s*L:], ld, 0, prod, K)
+			for k := 0; k < rep; k++ {
+				row := dst[(r0+k-lo)*ldd:]
+				copy(row[:nw], prod[k*nw:(k+1)*nw])
+				if d.Bias != nil {
+					dyr := d.dy.Row(r0 + k)
+					for o := 0; o < d.OutC; o++ {
+						var sum T
+						for _, v := range dyr[o*L : (o+1)*L] {
+							sum += v
+						}
+						row[nw+o] = sum
+					}
+				}
+			}
+		}
+	}
+}
+
 // AddGram materialises the per-sample gradients in blocks of rows bounded by
 // gramChunkBudget and accumulates G Gᵀ block by block: Syrk on the diagonal
-// blocks, Gemm above them. rep is not exploited.
+// blocks, Gemm above them. With rep > 1 (groups of rep identical inputs,
+// THEORY.md §6) blocks hold whole groups and are built by perSampleRep: one
+// im2col per distinct input and one GEMM per group.
 func (d *Conv2D[T]) AddGram(h []T, ldh int, rep int) {
 	n, np := d.dy.Rows, NumParams[T](d)
+	if rep < 1 || n%rep != 0 {
+		rep = 1
+	}
 	var z T
 	rc := max(1, gramChunkBudget/(np*int(unsafe.Sizeof(z))))
+	rc = max(rep, rc/rep*rep) // whole groups per block
 	rc = min(rc, n)
+	build := func(dst []T, i0, i1 int) {
+		if rep > 1 {
+			d.perSampleRep(dst, np, i0, i1, rep)
+		} else {
+			d.perSample(dst, np, i0, i1)
+		}
+	}
 	if cap(d.gramA) < rc*np {
 		d.gramA = make([]T, rc*np)
 	}
 	for i0 := 0; i0 < n; i0 += rc {
 		i1 := min(n, i0+rc)
 		ga := d.gramA[:(i1-i0)*np]
-		d.perSample(ga, np, i0, i1)
+		build(ga, i0, i1)
 		linalg.Syrk(false, i1-i0, np, 1, ga, np, 1, h[i0*ldh+i0:], ldh)
 		for j0 := i1; j0 < n; j0 += rc {
 			j1 := min(n, j0+rc)
@@ -384,7 +540,7 @@ func (d *Conv2D[T]) AddGram(h []T, ldh int, rep int) {
 				d.gramB = make([]T, rc*np)
 			}
 			gb := d.gramB[:(j1-j0)*np]
-			d.perSample(gb, np, j0, j1)
+			build(gb, j0, j1)
 			linalg.Gemm(false, true, i1-i0, j1-j0, np, 1, ga, np, gb, np, 1, h[i0*ldh+j0:], ldh)
 		}
 	}

@@ -53,14 +53,34 @@ func (m *MaxPool2D[T]) Forward(x *Mat[T]) *Mat[T] {
 	return m.y
 }
 
+// maxPoolSample pools one sample: y[o] is the maximum of the window of output
+// o and arg[o] its index in x, the first in scan order on ties (a later value
+// replaces the running maximum only when strictly greater). Windows of a 3×3
+// kernel that lie wholly inside the image go through max3x3, an unrolled
+// form of the same scan; the rest through the general loop.
 func maxPoolSample[T Float](g *window, x, y []T, arg []int32) {
 	k, s, p := g.Kernel, g.Stride, g.Pad
+	// Output rows and columns whose windows need no clipping.
+	ilo, ihi := interiorSpan(g.H, g.OutH, k, s, p)
+	jlo, jhi := interiorSpan(g.W, g.OutW, k, s, p)
 	o := 0
 	for c := 0; c < g.C; c++ {
 		base := c * g.H * g.W
 		for oi := 0; oi < g.OutH; oi++ {
 			i0, i1 := max(0, oi*s-p), min(g.H, oi*s-p+k)
+			fast := k == 3 && oi >= ilo && oi < ihi
 			for oj := 0; oj < g.OutW; oj++ {
+				if fast && oj >= jlo && oj < jhi {
+					// Jump over the interior columns of this row at once.
+					at := base + i0*g.W + oj*s - p
+					for ; oj < jhi; oj++ {
+						y[o], arg[o] = max3x3(x, at, g.W)
+						at += s
+						o++
+					}
+					oj--
+					continue
+				}
 				j0, j1 := max(0, oj*s-p), min(g.W, oj*s-p+k)
 				best, at := T(math.Inf(-1)), -1
 				for i := i0; i < i1; i++ {
@@ -76,6 +96,50 @@ func maxPoolSample[T Float](g *window, x, y []T, arg []int32) {
 			}
 		}
 	}
+}
+
+// interiorSpan returns the outputs [lo, hi) whose window [o·s − p, o·s − p + k)
+// lies inside [0, size); lo ≤ hi.
+func interiorSpan(size, outSize, k, s, p int) (lo, hi int) {
+	lo = (p + s - 1) / s // o·s ≥ p
+	if top := size - k + p; top >= 0 {
+		hi = min(outSize, top/s+1) // o·s − p + k ≤ size
+	}
+	lo = min(lo, outSize)
+	return lo, max(lo, hi)
+}
+
+// max3x3 is the scan of maxPoolSample over the 3×3 window whose top-left
+// element is x[at] (row length w), unrolled: the maximum and its index,
+// first in scan order on ties.
+func max3x3[T Float](x []T, at, w int) (T, int32) {
+	r0, r1, r2 := x[at:at+3:at+3], x[at+w:at+w+3:at+w+3], x[at+2*w:at+2*w+3:at+2*w+3]
+	best, k := r0[0], 0
+	if r0[1] > best {
+		best, k = r0[1], 1
+	}
+	if r0[2] > best {
+		best, k = r0[2], 2
+	}
+	if r1[0] > best {
+		best, k = r1[0], w
+	}
+	if r1[1] > best {
+		best, k = r1[1], w+1
+	}
+	if r1[2] > best {
+		best, k = r1[2], w+2
+	}
+	if r2[0] > best {
+		best, k = r2[0], 2*w
+	}
+	if r2[1] > best {
+		best, k = r2[1], 2*w+1
+	}
+	if r2[2] > best {
+		best, k = r2[2], 2*w+2
+	}
+	return best, int32(at + k)
 }
 
 func (m *MaxPool2D[T]) Backward(dy *Mat[T]) *Mat[T] {

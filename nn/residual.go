@@ -65,15 +65,24 @@ func (r *Residual[T]) Forward(x *Mat[T]) *Mat[T] {
 	if !r.Skip {
 		return yb
 	}
+	if r.Shortcut == nil {
+		// Identity: one pass, y = body(x) + x.
+		r.y = reuse(r.y, yb.Rows, yb.Cols)
+		addInto(r.y.Data, yb.Data, x.Data)
+		return r.y
+	}
+	// Copy the body's output before the shortcut runs (shared sub-layers).
 	r.y = copyInto(r.y, yb)
-	ys := x
-	if r.Shortcut != nil {
-		ys = r.Shortcut.Forward(x)
-	}
-	for i, v := range ys.Data {
-		r.y.Data[i] += v
-	}
+	addTo(r.y.Data, r.Shortcut.Forward(x).Data)
 	return r.y
+}
+
+// addInto sets dst[i] = a[i] + b[i] (all of equal length).
+func addInto[T Float](dst, a, b []T) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i] + b[i]
+	}
 }
 
 func (r *Residual[T]) Backward(dy *Mat[T]) *Mat[T] {
@@ -81,16 +90,15 @@ func (r *Residual[T]) Backward(dy *Mat[T]) *Mat[T] {
 	if !r.Skip {
 		return dxb
 	}
+	if r.Shortcut == nil {
+		r.dx = reuse(r.dx, dxb.Rows, dxb.Cols)
+		addInto(r.dx.Data, dxb.Data, dy.Data)
+		return r.dx
+	}
 	// Copy the body's dx before the shortcut runs: with shared sub-layers or
 	// an aliasing child its buffer may be reused.
 	r.dx = copyInto(r.dx, dxb)
-	dxs := dy
-	if r.Shortcut != nil {
-		dxs = r.Shortcut.Backward(dy)
-	}
-	for i, v := range dxs.Data {
-		r.dx.Data[i] += v
-	}
+	addTo(r.dx.Data, r.Shortcut.Backward(dy).Data)
 	return r.dx
 }
 

@@ -103,3 +103,10 @@ func parallelFor(n, costPerItem int, f func(lo, hi int)) {
 	}
 	wg.Wait()
 }
+
+// sameShift reports the "same" stride-1 geometry (OutH == H, OutW == W,
+// Kernel = 2·Pad + 1) in which every im2col row is the input plane shifted
+// by a constant offset (im2colSample, col2imSample).
+func (w *window) sameShift() bool {
+	return w.Stride == 1 && w.OutH == w.H && w.OutW == w.W && w.Kernel == 2*w.Pad+1
+}

@@ -1,0 +1,297 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// fastGeoms covers the im2col/col2im and pooling paths: the "same" stride-1
+// shift path (k = 2p + 1), stride 1 without it (pad 0, even kernels),
+// strides 2 and 3, pads 0–2, odd and non-square sizes, one and several
+// channels, and images smaller than the kernel's reach.
+func fastGeoms() []window {
+	var out []window
+	for _, c := range []int{1, 3} {
+		for _, hw := range [][2]int{{1, 1}, {2, 3}, {5, 5}, {7, 6}, {9, 4}} {
+			for _, k := range []int{1, 2, 3, 5} {
+				for _, s := range []int{1, 2, 3} {
+					for _, p := range []int{0, 1, 2} {
+						g, err := newWindow("test", Shape{c, hw[0], hw[1]}, k, s, p)
+						if err != nil {
+							continue
+						}
+						out = append(out, g)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// refIm2col is the definition: cols[(c·k + ki)·k + kj][oi·OutW + oj] =
+// x[c, oi·s − p + ki, oj·s − p + kj], 0 outside the image.
+func refIm2col(g window, x []float64) [][]float64 {
+	k, L := g.Kernel, g.outArea()
+	cols := make([][]float64, g.C*k*k)
+	for c := 0; c < g.C; c++ {
+		for ki := 0; ki < k; ki++ {
+			for kj := 0; kj < k; kj++ {
+				row := make([]float64, L)
+				for oi := 0; oi < g.OutH; oi++ {
+					for oj := 0; oj < g.OutW; oj++ {
+						i, j := oi*g.Stride-g.Pad+ki, oj*g.Stride-g.Pad+kj
+						if i >= 0 && i < g.H && j >= 0 && j < g.W {
+							row[oi*g.OutW+oj] = x[(c*g.H+i)*g.W+j]
+						}
+					}
+				}
+				cols[(c*k+ki)*k+kj] = row
+			}
+		}
+	}
+	return cols
+}
+
+// refCol2im is the adjoint of refIm2col, summed in a fixed order.
+func refCol2im(g window, cols [][]float64) []float64 {
+	k := g.Kernel
+	dx := make([]float64, g.inSize())
+	for c := 0; c < g.C; c++ {
+		for ki := 0; ki < k; ki++ {
+			for kj := 0; kj < k; kj++ {
+				row := cols[(c*k+ki)*k+kj]
+				for oi := 0; oi < g.OutH; oi++ {
+					for oj := 0; oj < g.OutW; oj++ {
+						i, j := oi*g.Stride-g.Pad+ki, oj*g.Stride-g.Pad+kj
+						if i >= 0 && i < g.H && j >= 0 && j < g.W {
+							dx[(c*g.H+i)*g.W+j] += row[oi*g.OutW+oj]
+						}
+					}
+				}
+			}
+		}
+	}
+	return dx
+}
+
+// TestIm2colCol2imMatchDefinition checks im2colSample (every entry, padding
+// zeros included, written at an offset inside a wider buffer prefilled with
+// NaN) and col2imSample in both modes (store, add) against the definitions
+// above, for every geometry of fastGeoms.
+func TestIm2colCol2imMatchDefinition(t *testing.T) {
+	const tol = 1e-13
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, g := range fastGeoms() {
+		name := fmt.Sprintf("C%d_%dx%d_k%d_s%d_p%d", g.C, g.H, g.W, g.Kernel, g.Stride, g.Pad)
+		L, rows := g.outArea(), g.C*g.Kernel*g.Kernel
+		x := make([]float64, g.inSize())
+		fillNormal(rng, x, 1)
+		want := refIm2col(g, x)
+		// Two samples side by side: ours is the second, at offset L+1.
+		ld, off := 2*L+1, L+1
+		cols := make([]float64, rows*ld)
+		for i := range cols {
+			cols[i] = math.NaN()
+		}
+		im2colSample(&g, x, cols, ld, off)
+		for r := 0; r < rows; r++ {
+			for l := 0; l < L; l++ {
+				if got := cols[r*ld+off+l]; got != want[r][l] {
+					t.Fatalf("%s: im2col[%d][%d] = %g, definition %g", name, r, l, got, want[r][l])
+				}
+			}
+			if !math.IsNaN(cols[r*ld+L]) {
+				t.Fatalf("%s: im2col wrote outside its columns (row %d)", name, r)
+			}
+		}
+
+		// col2im of random column gradients.
+		dcols := make([][]float64, rows)
+		buf := make([]float64, rows*ld)
+		for r := range dcols {
+			dcols[r] = make([]float64, L)
+			fillNormal(rng, dcols[r], 1)
+		}
+		wantDx := refCol2im(g, dcols)
+		for _, overwrite := range []bool{true, false} {
+			for r := range dcols {
+				copy(buf[r*ld+off:], dcols[r])
+			}
+			dx := make([]float64, g.inSize())
+			base := make([]float64, g.inSize())
+			if overwrite {
+				for i := range dx {
+					dx[i] = math.NaN() // must be ignored
+				}
+			} else {
+				fillNormal(rng, base, 1)
+				copy(dx, base)
+			}
+			col2imSample(&g, buf, ld, off, dx, overwrite)
+			for i := range dx {
+				w := wantDx[i] + base[i]
+				if math.Abs(dx[i]-w) > tol*(1+math.Abs(w)) {
+					t.Fatalf("%s overwrite %v: col2im dx[%d] = %.15g, definition %.15g", name, overwrite, i, dx[i], w)
+				}
+			}
+		}
+	}
+}
+
+// refMaxPool is the scan of PyTorch's MaxPool2d with its argmax (first in
+// scan order on ties), for checking maxPoolSample's unrolled 3×3 path.
+func refMaxPool(g window, x []float64) ([]float64, []int32) {
+	var y []float64
+	var arg []int32
+	for c := 0; c < g.C; c++ {
+		for oi := 0; oi < g.OutH; oi++ {
+			for oj := 0; oj < g.OutW; oj++ {
+				best, at := 0.0, -1
+				for ki := 0; ki < g.Kernel; ki++ {
+					for kj := 0; kj < g.Kernel; kj++ {
+						i, j := oi*g.Stride-g.Pad+ki, oj*g.Stride-g.Pad+kj
+						if i < 0 || i >= g.H || j < 0 || j >= g.W {
+							continue
+						}
+						idx := (c*g.H+i)*g.W + j
+						if at < 0 || x[idx] > best {
+							best, at = x[idx], idx
+						}
+					}
+				}
+				y, arg = append(y, best), append(arg, int32(at))
+			}
+		}
+	}
+	return y, arg
+}
+
+// TestMaxPoolSampleMatchesScan checks values and argmax positions of
+// maxPoolSample against refMaxPool on inputs drawn from {0, 1, 2} (many
+// ties, so the first-in-scan-order rule is exercised) and on continuous ones.
+func TestMaxPoolSampleMatchesScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, g := range fastGeoms() {
+		if g.Pad > g.Kernel/2 {
+			continue
+		}
+		for _, ties := range []bool{true, false} {
+			x := make([]float64, g.inSize())
+			for i := range x {
+				if ties {
+					x[i] = float64(rng.IntN(3))
+				} else {
+					x[i] = rng.NormFloat64()
+				}
+			}
+			want, wantArg := refMaxPool(g, x)
+			y := make([]float64, len(want))
+			arg := make([]int32, len(want))
+			maxPoolSample(&g, x, y, arg)
+			for o := range want {
+				if y[o] != want[o] || arg[o] != wantArg[o] {
+					t.Fatalf("C%d %dx%d k%d s%d p%d ties %v: out %d = %g at %d, scan %g at %d",
+						g.C, g.H, g.W, g.Kernel, g.Stride, g.Pad, ties, o, y[o], arg[o], want[o], wantArg[o])
+				}
+			}
+		}
+	}
+}
+
+// TestInteriorSpan checks interiorSpan against the direct condition on every
+// output index.
+func TestInteriorSpan(t *testing.T) {
+	for size := 1; size <= 9; size++ {
+		for k := 1; k <= 5; k++ {
+			for s := 1; s <= 3; s++ {
+				for p := 0; p <= 2; p++ {
+					if size+2*p < k {
+						continue
+					}
+					out := (size+2*p-k)/s + 1
+					lo, hi := interiorSpan(size, out, k, s, p)
+					for o := 0; o < out; o++ {
+						inside := o*s-p >= 0 && o*s-p+k <= size
+						if inside != (o >= lo && o < hi) {
+							t.Fatalf("size %d k %d s %d p %d: output %d inside %v, span [%d,%d)", size, k, s, p, o, inside, lo, hi)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestConv2DAddGramRep checks Conv2D.AddGram with rep = 1, 2, 3, 5 against
+// G Gᵀ built from PerSampleGrad, on batches whose inputs come in groups of
+// rep identical rows (and, with rep = 1, distinct rows), for several
+// geometries, with and without bias, with default and with tiny budgets
+// (one sample per im2col chunk, one group per Gram block).
+func TestConv2DAddGramRep(t *testing.T) {
+	type conv struct {
+		in                   Shape
+		outC, k, stride, pad int
+		bias                 bool
+	}
+	convs := []conv{
+		{Shape{1, 5, 5}, 2, 3, 1, 1, true},  // same-shift path, one channel
+		{Shape{3, 6, 5}, 4, 3, 1, 1, false}, // several channels, no bias (direct path)
+		{Shape{2, 7, 7}, 3, 3, 2, 1, false}, // stride 2
+		{Shape{2, 5, 4}, 2, 2, 1, 0, true},  // stride 1 without the shift path
+		{Shape{3, 5, 5}, 2, 3, 2, 0, true},  // stride 2, pad 0
+	}
+	oldCols, oldGram := convColsBudget, gramChunkBudget
+	defer func() { convColsBudget, gramChunkBudget = oldCols, oldGram }()
+	for _, tiny := range []bool{false, true} {
+		for ci, c := range convs {
+			for _, rep := range []int{1, 2, 3, 5} {
+				convColsBudget, gramChunkBudget = oldCols, oldGram
+				if tiny {
+					convColsBudget, gramChunkBudget = 1, 1
+				}
+				rng := rand.New(rand.NewPCG(uint64(ci), uint64(rep)))
+				l := must(NewConv2D[float64](c.in, c.outC, c.k, c.stride, c.pad, c.bias))
+				for _, p := range l.Params() {
+					fillNormal(rng, p.Value, 0.5)
+				}
+				const distinct = 3
+				n := distinct * rep
+				x := NewMat[float64](n, c.in.Size())
+				for i := 0; i < distinct; i++ {
+					fillNormal(rng, x.Row(i*rep), 1)
+					for k := 1; k < rep; k++ {
+						copy(x.Row(i*rep+k), x.Row(i*rep))
+					}
+				}
+				dy := NewMat[float64](n, l.OutShape().Size())
+				fillNormal(rng, dy.Data, 1)
+				l.Forward(x)
+				l.Backward(dy)
+				np := NumParams[float64](l)
+				g := NewMat[float64](n, np)
+				l.PerSampleGrad(g, 0)
+				// ldh > n: AddGram must respect the leading dimension.
+				ldh := n + 2
+				h := make([]float64, n*ldh)
+				for i := range h {
+					h[i] = -0.5
+				}
+				l.AddGram(h, ldh, rep)
+				for a := 0; a < n; a++ {
+					for b := a; b < n; b++ {
+						want := -0.5
+						for k := 0; k < np; k++ {
+							want += g.At(a, k) * g.At(b, k)
+						}
+						if got := h[a*ldh+b]; math.Abs(got-want) > 1e-10*(1+math.Abs(want)) {
+							t.Fatalf("tiny %v conv %d rep %d: gram[%d,%d] = %.15g, G Gᵀ = %.15g", tiny, ci, rep, a, b, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}

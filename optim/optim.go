@@ -247,7 +247,10 @@ func sub[T nn.Float](m []T, lo, hi int) []T {
 
 // update is one step's rule with its scalars fixed: it updates values θ from
 // gradients g and moments m0, m1 (nil when the rule has none) elementwise.
-type update[T nn.Float] struct {
+type update[T nn.Float] struct{ coef }
+
+// coef holds a rule's scalars, all float64 whatever T.
+type coef struct {
 	name              string
 	lr, wd, mu        float64
 	b1, b2, eps       float64
@@ -255,50 +258,86 @@ type update[T nn.Float] struct {
 }
 
 func (o *optimizer[T]) rule(lr float64) update[T] {
-	u := update[T]{name: o.cfg.Name, lr: lr, wd: o.cfg.WeightDecay, mu: o.cfg.Momentum,
+	c := coef{name: o.cfg.Name, lr: lr, wd: o.cfg.WeightDecay, mu: o.cfg.Momentum,
 		b1: o.cfg.Beta1, b2: o.cfg.Beta2, eps: o.cfg.Eps}
-	if u.name == "adam" {
+	if c.name == "adam" {
 		t := float64(o.step)
-		u.stepSize = lr / (1 - math.Pow(u.b1, t))
-		u.sqrtBC2 = math.Sqrt(1 - math.Pow(u.b2, t))
+		c.stepSize = lr / (1 - math.Pow(c.b1, t))
+		c.sqrtBC2 = math.Sqrt(1 - math.Pow(c.b2, t))
 	}
-	return u
+	return update[T]{c}
 }
+
+// kernel selects how float32 updates are computed: the Go loop applyGo or
+// an assembly kernel (update_amd64.s) with the same operations in the same
+// order, so every kernel gives the same bits. float64 parameters always use
+// the Go loop.
+type kernel int
+
+const (
+	kernelGo     kernel = iota
+	kernelAVX2          // 4 float64 lanes
+	kernelAVX512        // 8 float64 lanes
+)
+
+func (k kernel) String() string { return [...]string{"go", "avx2", "avx512"}[k] }
+
+// useKernel is the kernel Step uses for float32 parameters: the widest the
+// CPU supports (bestKernel); tests switch it to compare kernels.
+var useKernel = bestKernel()
 
 // apply updates th[k] for every k (see Step for the rules). Each element's
 // update is computed in float64 and rounded to T once.
 func (u update[T]) apply(th, grad, m0, m1 []T) {
+	th = th[:len(grad)]
+	if useKernel != kernelGo {
+		if th32, ok := any(th).([]float32); ok {
+			// The kernel updates a prefix (a multiple of its width); the Go
+			// loop does the rest.
+			n := applyVector(useKernel, &u.coef, th32, any(grad).([]float32), any(m0).([]float32), any(m1).([]float32))
+			th, grad, m0, m1 = th[n:], grad[n:], sub(m0, n, len(grad)), sub(m1, n, len(grad))
+		}
+	}
+	u.applyGo(th, grad, m0, m1)
+}
+
+// applyGo is the scalar reference of every kernel. Products feeding a sum
+// are wrapped in float64(·): an explicit conversion rounds, which forbids
+// the compiler from fusing them into an FMA (Go spec, "Arithmetic
+// operators"; amd64 fuses with GOAMD64=v3), so the result is the rounded
+// operation sequence as written on every GOARCH.
+func (u update[T]) applyGo(th, grad, m0, m1 []T) {
 	lr, wd := u.lr, u.wd
 	th = th[:len(grad)]
 	switch u.name {
 	case "sgd":
 		if wd == 0 {
 			for k, g := range grad {
-				th[k] = T(float64(th[k]) - lr*float64(g))
+				th[k] = T(float64(th[k]) - float64(lr*float64(g)))
 			}
 			return
 		}
 		for k, g := range grad {
 			t := float64(th[k])
-			th[k] = T(t - lr*(float64(g)+wd*t))
+			th[k] = T(t - float64(lr*(float64(g)+float64(wd*t))))
 		}
 	case "momentum":
 		mu := u.mu
 		buf := m0[:len(grad)]
 		for k, g := range grad {
 			t := float64(th[k])
-			b := mu*float64(buf[k]) + float64(g) + wd*t
+			b := float64(mu*float64(buf[k])) + float64(g) + float64(wd*t)
 			buf[k] = T(b)
-			th[k] = T(t - lr*b)
+			th[k] = T(t - float64(lr*b))
 		}
 	case "adam":
 		b1, b2, eps, stepSize, sqrtBC2 := u.b1, u.b2, u.eps, u.stepSize, u.sqrtBC2
 		m, v := m0[:len(grad)], m1[:len(grad)]
 		for k, g := range grad {
 			t := float64(th[k])
-			gk := float64(g) + wd*t
-			mk := b1*float64(m[k]) + (1-b1)*gk
-			vk := b2*float64(v[k]) + (1-b2)*gk*gk
+			gk := float64(g) + float64(wd*t)
+			mk := float64(b1*float64(m[k])) + float64((1-b1)*gk)
+			vk := float64(b2*float64(v[k])) + float64(float64((1-b2)*gk)*gk)
 			m[k], v[k] = T(mk), T(vk)
 			th[k] = T(t - stepSize*mk/(math.Sqrt(vk)/sqrtBC2+eps))
 		}

@@ -368,8 +368,15 @@ func TestWeightDecayOptimum(t *testing.T) {
 // TestParallelStepMatchesSerial checks the chunked multi-goroutine update of
 // a large tensor against the same values updated as many small tensors (each
 // below parallelMin, so updated serially), element for element and bit for
-// bit, for every rule with and without weight decay, over three steps.
+// bit, for every rule with and without weight decay, over three steps, with
+// every kernel.
 func TestParallelStepMatchesSerial(t *testing.T) {
+	for _, k := range kernels() {
+		withKernel(k, func() { parallelMatchesSerial(t, k) })
+	}
+}
+
+func parallelMatchesSerial(t *testing.T, kern kernel) {
 	const n = 3*parallelMin + 17 // an uneven split
 	const piece = 1000
 	for _, name := range Names() {
@@ -398,7 +405,7 @@ func TestParallelStepMatchesSerial(t *testing.T) {
 			}
 			for k, v := range pb[0].Value {
 				if w := ps[k/piece].Value[k%piece]; v != w {
-					t.Fatalf("%s wd=%g: element %d: parallel %v, serial %v", name, wd, k, v, w)
+					t.Fatalf("%v: %s wd=%g: element %d: parallel %v, serial %v", kern, name, wd, k, v, w)
 				}
 			}
 		}

@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/fenchel-ml/fenchel/internal/simd"
+)
 
 // activation is an elementwise, parameter-free layer y = f(x).
 type activation[T Float] struct {
@@ -114,24 +118,6 @@ func reluMask[T Float](dst, v, x []T) {
 	}
 }
 
-func reluMask32(dst, v, x []float32) {
-	dst, v = dst[:len(x)], v[:len(x)]
-	for i, xi := range x {
-		var m uint32
-		if xi > 0 {
-			m = ^uint32(0)
-		}
-		dst[i] = math.Float32frombits(math.Float32bits(v[i]) & m)
-	}
-}
+func reluMask32(dst, v, x []float32) { simd.ReLUMask32(dst, v, x) }
 
-func reluMask64(dst, v, x []float64) {
-	dst, v = dst[:len(x)], v[:len(x)]
-	for i, xi := range x {
-		var m uint64
-		if xi > 0 {
-			m = ^uint64(0)
-		}
-		dst[i] = math.Float64frombits(math.Float64bits(v[i]) & m)
-	}
-}
+func reluMask64(dst, v, x []float64) { simd.ReLUMask64(dst, v, x) }

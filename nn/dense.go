@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 
+	"github.com/fenchel-ml/fenchel/internal/simd"
 	"github.com/fenchel-ml/fenchel/linalg"
 )
 
@@ -57,9 +58,21 @@ func (d *Dense[T]) BackwardParams(dy *Mat[T]) {
 	d.dy = dy
 	n := dy.Rows
 	linalg.Gemm(true, false, d.Out, d.In, n, 1, dy.Data, d.Out, d.x.Data, d.In, 1, d.W.Grad, d.In)
-	for r := 0; r < n; r++ {
-		for o, v := range dy.Row(r) {
-			d.B.Grad[o] += v
+	addRows(d.B.Grad, dy.Data, n, d.Out)
+}
+
+// addRows adds the rows of the rows×cols matrix a to dst, row by row.
+func addRows[T Float](dst, a []T, rows, cols int) {
+	switch d := any(dst).(type) {
+	case []float32:
+		simd.AddRows32(d, any(a).([]float32), rows, cols)
+	case []float64:
+		simd.AddRows64(d, any(a).([]float64), rows, cols)
+	default:
+		for r := 0; r < rows; r++ {
+			for j, v := range a[r*cols : r*cols+cols] {
+				dst[j] += v
+			}
 		}
 	}
 }

@@ -1,0 +1,99 @@
+// Package simd holds the elementwise loops of the training step that Go does
+// not vectorise, in amd64 assembly (AVX2) with a pure-Go twin for other
+// architectures and -tags purego. Each function gives bit-for-bit the result
+// of its Go twin (the *Go functions, which the tests compare against): the
+// assembly does the same IEEE operations in the same order, lane by lane.
+package simd
+
+import "math"
+
+// ReLUMask32 sets dst[i] = v[i] where x[i] > 0 and +0 elsewhere (also where
+// x[i] is NaN), for i < len(x); dst and v must be at least as long as x.
+// It is ReLU's forward pass (v = x) and its backward and tangent passes.
+func ReLUMask32(dst, v, x []float32) {
+	dst, v = dst[:len(x)], v[:len(x)]
+	n := 0
+	if useAsm && len(x) >= 8 {
+		n = len(x) &^ 7
+		reluMask32AVX2(&dst[0], &v[0], &x[0], n)
+	}
+	reluMask32Go(dst[n:], v[n:], x[n:])
+}
+
+// ReLUMask64 is ReLUMask32 for float64.
+func ReLUMask64(dst, v, x []float64) {
+	dst, v = dst[:len(x)], v[:len(x)]
+	n := 0
+	if useAsm && len(x) >= 4 {
+		n = len(x) &^ 3
+		reluMask64AVX2(&dst[0], &v[0], &x[0], n)
+	}
+	reluMask64Go(dst[n:], v[n:], x[n:])
+}
+
+// AddRows32 adds the rows of the rows×cols row-major matrix a to dst:
+// dst[j] += a[0·cols+j] + a[1·cols+j] + … in that order (one rounding per
+// addition, row by row, as the plain loop), for j < cols. It is a bias
+// gradient: the column sums of dy.
+func AddRows32(dst, a []float32, rows, cols int) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	dst, a = dst[:cols], a[:rows*cols]
+	n := 0
+	if useAsm && cols >= 8 {
+		n = cols &^ 7
+		addRows32AVX2(&dst[0], &a[0], rows, cols, n)
+	}
+	if n < cols {
+		for r := 0; r < rows; r++ {
+			row := a[r*cols : r*cols+cols]
+			for j := n; j < cols; j++ {
+				dst[j] += row[j]
+			}
+		}
+	}
+}
+
+// AddRows64 is AddRows32 for float64.
+func AddRows64(dst, a []float64, rows, cols int) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	dst, a = dst[:cols], a[:rows*cols]
+	n := 0
+	if useAsm && cols >= 4 {
+		n = cols &^ 3
+		addRows64AVX2(&dst[0], &a[0], rows, cols, n)
+	}
+	if n < cols {
+		for r := 0; r < rows; r++ {
+			row := a[r*cols : r*cols+cols]
+			for j := n; j < cols; j++ {
+				dst[j] += row[j]
+			}
+		}
+	}
+}
+
+func reluMask32Go(dst, v, x []float32) {
+	dst, v = dst[:len(x)], v[:len(x)]
+	for i, xi := range x {
+		var m uint32
+		if xi > 0 {
+			m = ^uint32(0)
+		}
+		dst[i] = math.Float32frombits(math.Float32bits(v[i]) & m)
+	}
+}
+
+func reluMask64Go(dst, v, x []float64) {
+	dst, v = dst[:len(x)], v[:len(x)]
+	for i, xi := range x {
+		var m uint64
+		if xi > 0 {
+			m = ^uint64(0)
+		}
+		dst[i] = math.Float64frombits(math.Float64bits(v[i]) & m)
+	}
+}

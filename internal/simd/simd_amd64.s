@@ -1,0 +1,137 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// func reluMask32AVX2(dst, v, x *float32, n int)
+// n is a positive multiple of 8. dst[i] = v[i] & (x[i] > 0 ? ~0 : 0).
+// VCMPPS predicate 0x1E is GT_OQ: false for NaN, as Go's x > 0.
+TEXT ·reluMask32AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ v+8(FP), SI
+	MOVQ x+16(FP), DX
+	MOVQ n+24(FP), CX
+	VXORPS Y15, Y15, Y15
+	CMPQ CX, $32
+	JLT  tail8_32
+
+loop32_32:
+	VMOVUPS (DX), Y0
+	VMOVUPS 32(DX), Y1
+	VMOVUPS 64(DX), Y2
+	VMOVUPS 96(DX), Y3
+	VCMPPS  $0x1e, Y15, Y0, Y0
+	VCMPPS  $0x1e, Y15, Y1, Y1
+	VCMPPS  $0x1e, Y15, Y2, Y2
+	VCMPPS  $0x1e, Y15, Y3, Y3
+	VANDPS  (SI), Y0, Y0
+	VANDPS  32(SI), Y1, Y1
+	VANDPS  64(SI), Y2, Y2
+	VANDPS  96(SI), Y3, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, DX
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE  loop32_32
+
+tail8_32:
+	TESTQ CX, CX
+	JZ    done32
+
+loop8_32:
+	VMOVUPS (DX), Y0
+	VCMPPS  $0x1e, Y15, Y0, Y0
+	VANDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DX
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ  loop8_32
+
+done32:
+	VZEROUPPER
+	RET
+
+// func reluMask64AVX2(dst, v, x *float64, n int)
+// n is a positive multiple of 4.
+TEXT ·reluMask64AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ v+8(FP), SI
+	MOVQ x+16(FP), DX
+	MOVQ n+24(FP), CX
+	VXORPD Y15, Y15, Y15
+
+loop4_64:
+	VMOVUPD (DX), Y0
+	VCMPPD  $0x1e, Y15, Y0, Y0
+	VANDPD  (SI), Y0, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ $32, DX
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JNZ  loop4_64
+	VZEROUPPER
+	RET
+
+// func addRows32AVX2(dst, a *float32, rows, cols, n int)
+// For each 8-column strip j < n (n a positive multiple of 8, rows ≥ 1):
+// acc = dst[j:j+8]; acc += a[r·cols+j : +8] for r = 0…rows−1 in order; store.
+TEXT ·addRows32AVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ rows+16(FP), R8
+	MOVQ cols+24(FP), R9
+	MOVQ n+32(FP), CX
+	SHLQ $2, R9            // row stride in bytes
+
+strip32:
+	VMOVUPS (DI), Y0
+	MOVQ SI, AX
+	MOVQ R8, BX
+
+rows32:
+	VADDPS (AX), Y0, Y0
+	ADDQ R9, AX
+	DECQ BX
+	JNZ  rows32
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ  strip32
+	VZEROUPPER
+	RET
+
+// func addRows64AVX2(dst, a *float64, rows, cols, n int)
+// As addRows32AVX2 with 4-column strips of float64 (n a positive multiple of 4).
+TEXT ·addRows64AVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ rows+16(FP), R8
+	MOVQ cols+24(FP), R9
+	MOVQ n+32(FP), CX
+	SHLQ $3, R9
+
+strip64:
+	VMOVUPD (DI), Y0
+	MOVQ SI, AX
+	MOVQ R8, BX
+
+rows64:
+	VADDPD (AX), Y0, Y0
+	ADDQ R9, AX
+	DECQ BX
+	JNZ  rows64
+	VMOVUPD Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $4, CX
+	JNZ  strip64
+	VZEROUPPER
+	RET

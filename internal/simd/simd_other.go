@@ -1,0 +1,11 @@
+//go:build !amd64 || purego
+
+package simd
+
+// useAsm is false: this build has no assembly.
+var useAsm = false
+
+func reluMask32AVX2(dst, v, x *float32, n int)         { panic("simd: no assembly") }
+func reluMask64AVX2(dst, v, x *float64, n int)         { panic("simd: no assembly") }
+func addRows32AVX2(dst, a *float32, rows, cols, n int) { panic("simd: no assembly") }
+func addRows64AVX2(dst, a *float64, rows, cols, n int) { panic("simd: no assembly") }

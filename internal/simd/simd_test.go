@@ -1,0 +1,170 @@
+package simd
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// specials32 are the values whose sign, NaN-ness or size could trip a
+// vector comparison or mask; they are mixed into random data.
+var specials32 = []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(1)),
+	float32(math.Inf(-1)), math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32, math.MaxFloat32, -1, 1}
+
+func random32(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		if rng.IntN(4) == 0 {
+			v[i] = specials32[rng.IntN(len(specials32))]
+		} else {
+			v[i] = float32(rng.NormFloat64() * math.Pow(10, float64(rng.IntN(9)-4)))
+		}
+	}
+	return v
+}
+
+func random64(rng *rand.Rand, n int) []float64 {
+	v := make([]float64, n)
+	for i, x := range random32(rng, n) {
+		v[i] = float64(x) * (1 + 1e-9*rng.Float64()) // use float64's extra bits
+	}
+	return v
+}
+
+// lengths covers every tail length of both vector widths, plus large sizes.
+func lengths() []int {
+	ls := []int{}
+	for n := 0; n <= 70; n++ {
+		ls = append(ls, n)
+	}
+	return append(ls, 127, 1000, 1023)
+}
+
+// TestReLUMask checks the vector ReLU mask bit for bit against its Go twin,
+// on data full of NaNs, signed zeros, infinities and subnormals, at every
+// length up to 70 and at misaligned starts (offset 1 into the slices).
+func TestReLUMask(t *testing.T) {
+	if !useAsm {
+		t.Log("no AVX2: only the Go twins run")
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range lengths() {
+		for _, off := range []int{0, 1} {
+			x32, v32 := random32(rng, n+off), random32(rng, n+off)
+			got32, want32 := make([]float32, n+off), make([]float32, n+off)
+			ReLUMask32(got32[off:], v32[off:], x32[off:])
+			reluMask32Go(want32[off:], v32[off:], x32[off:])
+			for i := range got32 {
+				if math.Float32bits(got32[i]) != math.Float32bits(want32[i]) {
+					t.Fatalf("ReLUMask32 n=%d off=%d [%d]: x=%v v=%v got %v, want %v", n, off, i, x32[i], v32[i], got32[i], want32[i])
+				}
+			}
+			x64, v64 := random64(rng, n+off), random64(rng, n+off)
+			got64, want64 := make([]float64, n+off), make([]float64, n+off)
+			ReLUMask64(got64[off:], v64[off:], x64[off:])
+			reluMask64Go(want64[off:], v64[off:], x64[off:])
+			for i := range got64 {
+				if math.Float64bits(got64[i]) != math.Float64bits(want64[i]) {
+					t.Fatalf("ReLUMask64 n=%d off=%d [%d]: x=%v v=%v got %v, want %v", n, off, i, x64[i], v64[i], got64[i], want64[i])
+				}
+			}
+		}
+	}
+	// The twin itself against the definition, so that both cannot be wrong together.
+	x := []float32{-1, 0, float32(math.Copysign(0, -1)), 2, float32(math.NaN()), float32(math.Inf(1)), math.SmallestNonzeroFloat32, -3, 5}
+	v := []float32{7, 7, 7, 7, 7, 7, 7, 7, float32(math.Copysign(0, -1))}
+	want := []float32{0, 0, 0, 7, 0, 7, 7, 0, float32(math.Copysign(0, -1))}
+	got := make([]float32, len(x))
+	for _, asm := range []bool{useAsm, false} {
+		old := useAsm
+		useAsm = asm
+		ReLUMask32(got, v, x)
+		useAsm = old
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Errorf("asm=%v: ReLUMask32 [%d] x=%v v=%v: got %v, want %v", asm, i, x[i], v[i], got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestAddRows checks the vector column sums bit for bit against the plain
+// row-by-row loop (the order of additions is part of the result), for row
+// and column counts around the vector widths.
+func TestAddRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, rows := range []int{0, 1, 2, 3, 7, 64, 129} {
+		for _, cols := range []int{0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 100, 1000} {
+			a32 := random32(rng, rows*cols)
+			d32 := random32(rng, cols)
+			want32 := append([]float32(nil), d32...)
+			for r := 0; r < rows; r++ {
+				for j := 0; j < cols; j++ {
+					want32[j] += a32[r*cols+j]
+				}
+			}
+			AddRows32(d32, a32, rows, cols)
+			for j := range d32 {
+				if math.Float32bits(d32[j]) != math.Float32bits(want32[j]) && !(d32[j] != d32[j] && want32[j] != want32[j]) {
+					t.Fatalf("AddRows32 %d×%d col %d: got %v, want %v", rows, cols, j, d32[j], want32[j])
+				}
+			}
+			a64 := random64(rng, rows*cols)
+			d64 := random64(rng, cols)
+			want64 := append([]float64(nil), d64...)
+			for r := 0; r < rows; r++ {
+				for j := 0; j < cols; j++ {
+					want64[j] += a64[r*cols+j]
+				}
+			}
+			AddRows64(d64, a64, rows, cols)
+			for j := range d64 {
+				if math.Float64bits(d64[j]) != math.Float64bits(want64[j]) && !(d64[j] != d64[j] && want64[j] != want64[j]) {
+					t.Fatalf("AddRows64 %d×%d col %d: got %v, want %v", rows, cols, j, d64[j], want64[j])
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkReLUMask32(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	x, v := random32(rng, 128*1000), random32(rng, 128*1000)
+	dst := make([]float32, len(x))
+	for _, asm := range []bool{true, false} {
+		name := "go"
+		if asm {
+			name = "asm"
+		}
+		b.Run(name, func(b *testing.B) {
+			old := useAsm
+			useAsm = asm && old
+			defer func() { useAsm = old }()
+			b.SetBytes(int64(12 * len(x)))
+			for b.Loop() {
+				ReLUMask32(dst, v, x)
+			}
+		})
+	}
+}
+
+func BenchmarkAddRows32(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	a := random32(rng, 128*1000)
+	dst := make([]float32, 1000)
+	for _, asm := range []bool{true, false} {
+		name := "go"
+		if asm {
+			name = "asm"
+		}
+		b.Run(name, func(b *testing.B) {
+			old := useAsm
+			useAsm = asm && old
+			defer func() { useAsm = old }()
+			b.SetBytes(int64(4 * len(a)))
+			for b.Loop() {
+				AddRows32(dst, a, 128, 1000)
+			}
+		})
+	}
+}

@@ -22,13 +22,18 @@ var gemmShapes = []gemmShape{
 	{"igrad_128x1000·1000x784", false, false, 128, 784, 1000},
 }
 
-// benchImpls are the implementations benchmarked: the installed backend and
-// gonum's own, so the speed-up is measured in one run.
+// benchImpls are the implementations benchmarked: the installed backend,
+// the pure-Go kernels with each set of assembly micro-kernels this machine
+// can run (kernels=avx512, kernels=avx2), and gonum's own, so the speed-ups
+// are measured in one run.
 func benchImpls() []impl {
-	return []impl{
-		{"installed", Float32, Float64},
-		{"gonum", gonum.Implementation{}, gonum.Implementation{}},
+	ims := []impl{{name: "installed", f32: Float32, f64: Float64}}
+	for _, s := range availableKernelSets() {
+		if s.k32 != nil {
+			ims = append(ims, impl{name: "kernels=" + s.name, f32: Kernels{}, f64: Kernels{}, set: &s})
+		}
 	}
+	return append(ims, impl{name: "gonum", f32: gonum.Implementation{}, f64: gonum.Implementation{}})
 }
 
 // report records wall-clock GFLOP/s and GFLOP per CPU-second (summed over
@@ -63,6 +68,7 @@ func BenchmarkGemm(b *testing.B) {
 		flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
 		for _, im := range benchImpls() {
 			b.Run(fmt.Sprintf("%s/f32/%s", im.name, s.name), func(b *testing.B) {
+				defer im.use()()
 				cpu0 := cpuSeconds()
 				for b.Loop() {
 					im.f32.Sgemm(trans(s.tA), trans(s.tB), s.m, s.n, s.k, 1, a32, lda, b32, ldb, 0, c32, s.n)
@@ -70,6 +76,7 @@ func BenchmarkGemm(b *testing.B) {
 				report(b, flops, cpu0)
 			})
 			b.Run(fmt.Sprintf("%s/f64/%s", im.name, s.name), func(b *testing.B) {
+				defer im.use()()
 				cpu0 := cpuSeconds()
 				for b.Loop() {
 					im.f64.Dgemm(trans(s.tA), trans(s.tB), s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
@@ -89,6 +96,7 @@ func BenchmarkSyrk(b *testing.B) {
 	flops := float64(n) * float64(n+1) * float64(k) // upper triangle only
 	for _, im := range benchImpls() {
 		b.Run(im.name+"/f64/5000x1000", func(b *testing.B) {
+			defer im.use()()
 			cpu0 := cpuSeconds()
 			for b.Loop() {
 				im.f64.Dsyrk(blas.Upper, blas.NoTrans, n, k, 1, a, k, 0, c, n)

@@ -369,23 +369,41 @@ func gemmSmall64(tB bool, m, n, k int, alpha float64, a []float64, lda int, b []
 }
 
 // packA packs op(A)[ic:ic+mb, pc:pc+kb] into mr-high micro-panels, each stored
-// p-major (dst[p·mr+i]) and zero-padded to mr rows. Full 6-row panels (the
-// mr of both assembly kernels) take unrolled paths: packing is a large share
-// of a GEMM at batch sizes of 64–128 and generic copies of 6 elements cost
-// more in call overhead than in data movement.
+// p-major (dst[p·mr+i]) and zero-padded to mr rows. Packing is a large share
+// of a GEMM at batch sizes of 64–128, and generic copies of 6–14 elements
+// cost more in call overhead than in data movement, so full panels of the
+// kernels' heights take unrolled paths: fixed-size copies for Aᵀ, and for A
+// four rows at a time (four read streams, 4-element contiguous writes).
 func packA[T Float](tA bool, a []T, lda, ic, pc, mb, kb, mr int, dst []T) {
 	for ir := 0; ir < mb; ir += mr {
 		rows := min(mr, mb-ir)
 		d := dst[ir*kb : ir*kb+mr*kb]
-		if rows == 6 && mr == 6 {
-			if tA {
-				// op(A)(i,p) = a[p·lda+i]: the 6 values of step p are contiguous.
-				for p := 0; p < kb; p++ {
-					o := (pc+p)*lda + ic + ir
+		if tA {
+			// op(A)(i,p) = a[p·lda+i]: the values of step p are contiguous.
+			o := pc*lda + ic + ir
+			switch {
+			case rows == 6 && mr == 6:
+				for p := 0; p < kb; p, o = p+1, o+lda {
 					*(*[6]T)(d[p*6 : p*6+6]) = [6]T(a[o : o+6])
 				}
-				continue
+			case rows == 12 && mr == 12:
+				for p := 0; p < kb; p, o = p+1, o+lda {
+					*(*[12]T)(d[p*12 : p*12+12]) = [12]T(a[o : o+12])
+				}
+			case rows == 14 && mr == 14:
+				for p := 0; p < kb; p, o = p+1, o+lda {
+					*(*[14]T)(d[p*14 : p*14+14]) = [14]T(a[o : o+14])
+				}
+			default:
+				for p := 0; p < kb; p, o = p+1, o+lda {
+					copy(d[p*mr:p*mr+rows], a[o:o+rows])
+					clear(d[p*mr+rows : p*mr+mr])
+				}
 			}
+			continue
+		}
+		// op(A)(i,p) = a[(ic+ir+i)·lda+pc+p]: rows of the panel are contiguous.
+		if rows == 6 && mr == 6 {
 			o := (ic+ir)*lda + pc
 			r0 := a[o : o+kb]
 			r1 := a[o+lda : o+lda+kb]
@@ -399,25 +417,27 @@ func packA[T Float](tA bool, a []T, lda, ic, pc, mb, kb, mr int, dst []T) {
 			}
 			continue
 		}
-		if tA {
-			// op(A)(i,p) = a[p·lda+i]: rows of the panel are contiguous in a.
-			for p := 0; p < kb; p++ {
-				src := a[(pc+p)*lda+ic+ir:]
-				copy(d[p*mr:p*mr+rows], src[:rows])
-				clear(d[p*mr+rows : p*mr+mr])
+		i := 0
+		for ; i+4 <= rows; i += 4 {
+			o := (ic+ir+i)*lda + pc
+			r0 := a[o : o+kb]
+			r1 := a[o+lda : o+lda+kb]
+			r2 := a[o+2*lda : o+2*lda+kb]
+			r3 := a[o+3*lda : o+3*lda+kb]
+			for p, v := range r0 {
+				q := (*[4]T)(d[p*mr+i : p*mr+i+4])
+				q[0], q[1], q[2], q[3] = v, r1[p], r2[p], r3[p]
 			}
-			continue
 		}
-		for i := 0; i < rows; i++ {
-			src := a[(ic+ir+i)*lda+pc:]
-			src = src[:kb]
-			for p, v := range src {
+		for ; i < rows; i++ {
+			o := (ic+ir+i)*lda + pc
+			for p, v := range a[o : o+kb] {
 				d[p*mr+i] = v
 			}
 		}
-		for i := rows; i < mr; i++ {
+		if rows < mr {
 			for p := 0; p < kb; p++ {
-				d[p*mr+i] = 0
+				clear(d[p*mr+rows : p*mr+mr])
 			}
 		}
 	}
@@ -429,31 +449,43 @@ func packA[T Float](tA bool, a []T, lda, ic, pc, mb, kb, mr int, dst []T) {
 // unrolled paths: one 64-byte move per step for B, four rows at a time for
 // Bᵀ (four read streams, 4-element contiguous writes).
 func packB[T Float](tB bool, b []T, ldb, pc, jc, kb, nb, nr int, dst []T) {
+	if !tB {
+		// op(B)(p,j) = b[p·ldb+j]: rows of the slab are contiguous in b, and
+		// are read whole, one after another, so the hardware prefetcher sees
+		// one sequential stream (panel by panel it saw kb short ones).
+		full := nb / nr * nr
+		for p := 0; p < kb; p++ {
+			src := b[(pc+p)*ldb+jc : (pc+p)*ldb+jc+nb]
+			o := p * nr
+			switch nr {
+			case 32:
+				for jr := 0; jr < full; jr, o = jr+32, o+32*kb {
+					*(*[32]T)(dst[o : o+32]) = [32]T(src[jr : jr+32])
+				}
+			case 16:
+				for jr := 0; jr < full; jr, o = jr+16, o+16*kb {
+					*(*[16]T)(dst[o : o+16]) = [16]T(src[jr : jr+16])
+				}
+			case 8:
+				for jr := 0; jr < full; jr, o = jr+8, o+8*kb {
+					*(*[8]T)(dst[o : o+8]) = [8]T(src[jr : jr+8])
+				}
+			default:
+				for jr := 0; jr < full; jr, o = jr+nr, o+nr*kb {
+					copy(dst[o:o+nr], src[jr:jr+nr])
+				}
+			}
+			if full < nb {
+				o := full*kb + p*nr
+				copy(dst[o:o+nb-full], src[full:])
+				clear(dst[o+nb-full : o+nr])
+			}
+		}
+		return
+	}
 	for jr := 0; jr < nb; jr += nr {
 		cols := min(nr, nb-jr)
 		d := dst[jr*kb : jr*kb+nr*kb]
-		if !tB {
-			// op(B)(p,j) = b[p·ldb+j]: rows of the panel are contiguous in b.
-			switch {
-			case cols == 16 && nr == 16:
-				for p := 0; p < kb; p++ {
-					o := (pc+p)*ldb + jc + jr
-					*(*[16]T)(d[p*16 : p*16+16]) = [16]T(b[o : o+16])
-				}
-			case cols == 8 && nr == 8:
-				for p := 0; p < kb; p++ {
-					o := (pc+p)*ldb + jc + jr
-					*(*[8]T)(d[p*8 : p*8+8]) = [8]T(b[o : o+8])
-				}
-			default:
-				for p := 0; p < kb; p++ {
-					src := b[(pc+p)*ldb+jc+jr:]
-					copy(d[p*nr:p*nr+cols], src[:cols])
-					clear(d[p*nr+cols : p*nr+nr])
-				}
-			}
-			continue
-		}
 		// op(B)(p,j) = b[(jc+j)·ldb+pc+p]: columns of the panel are contiguous in b.
 		j := 0
 		for ; j+4 <= cols; j += 4 {
@@ -561,7 +593,3 @@ func syrk[T Float](kern *microKernel[T], trans bool, n, k int, alpha T, a []T, l
 	work()
 	wg.Wait()
 }
-
-// kernel32 and kernel64 are the micro-kernels in use; nil when the CPU (or
-// the purego build) has none, in which case Kernels falls back to gonum.
-var kernel32, kernel64, kernelName = pickKernels()

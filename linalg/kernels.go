@@ -1,26 +1,106 @@
 package linalg
 
-import "github.com/fenchel-ml/fenchel/linalg/internal/kern"
+import (
+	"fmt"
+	"os"
 
-// asmTile32 and asmTile64 bounds-check the panels and the C tile before
-// handing raw pointers to the assembly kernels.
-func asmTile32(k int, a, b, c []float32, ldc int, alpha float32) {
-	_, _, _ = a[6*k-1], b[16*k-1], c[5*ldc+15]
-	kern.Sgemm6x16(k, &a[0], &b[0], &c[0], ldc, alpha)
+	"github.com/fenchel-ml/fenchel/linalg/internal/kern"
+)
+
+// kernelSet is one family of micro-kernels for the packed GEMM (gemm.go).
+// Different sets sum each dot product in a different order, so results
+// differ in the last bits between sets: FENCHEL_KERNELS pins one for results
+// that must be reproducible across machines.
+type kernelSet struct {
+	name string                // value of FENCHEL_KERNELS that selects it
+	desc string                // shapes, for Backend
+	k32  *microKernel[float32] // nil: delegate to gonum
+	k64  *microKernel[float64] // nil: delegate to gonum
+	why  string                // why it cannot run here; "" if it can
 }
 
-func asmTile64(k int, a, b, c []float64, ldc int, alpha float64) {
-	_, _, _ = a[6*k-1], b[8*k-1], c[5*ldc+7]
-	kern.Dgemm6x8(k, &a[0], &b[0], &c[0], ldc, alpha)
+// asmKernel wraps an assembly micro-kernel with the bounds checks of its
+// packed panels and C tile, which the assembly does not do.
+func asmKernel[T Float](mr, nr int, f func(k int, a, b, c *T, ldc int, alpha T)) *microKernel[T] {
+	return &microKernel[T]{mr: mr, nr: nr, tile: func(k int, a, b, c []T, ldc int, alpha T) {
+		_, _, _ = a[mr*k-1], b[nr*k-1], c[(mr-1)*ldc+nr-1]
+		f(k, &a[0], &b[0], &c[0], ldc, alpha)
+	}}
 }
 
-// pickKernels returns the assembly micro-kernels, or nils if this CPU or
-// build has none.
-func pickKernels() (*microKernel[float32], *microKernel[float64], string) {
-	if kern.Available {
-		return &microKernel[float32]{mr: 6, nr: 16, tile: asmTile32},
-			&microKernel[float64]{mr: 6, nr: 8, tile: asmTile64},
-			"amd64 AVX2/FMA 6×16 f32, 6×8 f64"
+// kernelSets returns every kernel set in order of preference (fastest
+// first); each says whether it can run on this CPU and build.
+func kernelSets() []kernelSet {
+	sets := []kernelSet{
+		{name: "avx512", desc: "amd64 AVX-512F 12×32 f32, 12×16 f64",
+			k32: asmKernel(12, 32, kern.Sgemm12x32AVX512), k64: asmKernel(12, 16, kern.Dgemm12x16AVX512)},
+		{name: "avx2", desc: "amd64 AVX2/FMA 6×16 f32, 6×8 f64",
+			k32: asmKernel(6, 16, kern.Sgemm6x16), k64: asmKernel(6, 8, kern.Dgemm6x8)},
+		{name: "gonum", desc: "gonum fallback"},
 	}
-	return nil, nil, "gonum fallback"
+	sets[0].why = cpuLacks(kern.AVX512, "AVX-512F (or the OS does not enable it)")
+	sets[1].why = cpuLacks(kern.AVX2, "AVX2 and FMA3")
+	return sets
+}
+
+// cpuLacks returns "" if ok, else why a kernel set cannot run.
+func cpuLacks(ok bool, what string) string {
+	switch {
+	case ok:
+		return ""
+	case !kern.Assembly:
+		return "no assembly in this build (purego or not amd64)"
+	default:
+		return "CPU lacks " + what
+	}
+}
+
+// availableKernelSets returns the kernel sets that can run here, fastest
+// first; the last is always gonum.
+func availableKernelSets() []kernelSet {
+	var ok []kernelSet
+	for _, s := range kernelSets() {
+		if s.why == "" {
+			ok = append(ok, s)
+		}
+	}
+	return ok
+}
+
+// chooseKernels returns the kernel set asked for by want (a FENCHEL_KERNELS
+// value: auto, "" or a set's name) and its description for Backend. A set
+// that cannot run here, or an unknown name, falls back to the fastest that
+// can, and the description says why.
+func chooseKernels(want string) (kernelSet, string) {
+	best := availableKernelSets()[0]
+	if want == "" || want == "auto" {
+		return best, best.desc
+	}
+	for _, s := range kernelSets() {
+		if s.name != want {
+			continue
+		}
+		if s.why != "" {
+			return best, fmt.Sprintf("%s; FENCHEL_KERNELS=%s unavailable: %s", best.desc, want, s.why)
+		}
+		return s, s.desc
+	}
+	return best, fmt.Sprintf("%s; FENCHEL_KERNELS=%q unknown (want auto, avx512, avx2 or gonum)", best.desc, want)
+}
+
+// useKernels installs a kernel set in Kernels. It is the in-process switch
+// for tests; Backend is not changed (it names the set chosen at start-up, or
+// another backend such as OpenBLAS).
+func useKernels(s kernelSet) {
+	kernel32, kernel64 = s.k32, s.k64
+}
+
+// kernel32 and kernel64 are the micro-kernels in use; nil when the CPU (or
+// the purego build) has none, in which case Kernels falls back to gonum.
+// kernelName describes them for Backend.
+var kernel32, kernel64, kernelName = pickKernels()
+
+func pickKernels() (*microKernel[float32], *microKernel[float64], string) {
+	s, desc := chooseKernels(os.Getenv("FENCHEL_KERNELS"))
+	return s.k32, s.k64, desc
 }

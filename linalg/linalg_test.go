@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
+
+	"github.com/fenchel-ml/fenchel/linalg/internal/kern"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
@@ -25,18 +28,74 @@ const (
 	eps64 = 0x1p-53
 )
 
-// impl pairs a name with a BLAS implementation under test.
+// impl pairs a name with a BLAS implementation under test. For the pure-Go
+// kernels, set is the kernel set to install (useKernels) before calling it.
 type impl struct {
 	name string
 	f32  blas.Float32
 	f64  blas.Float64
+	set  *kernelSet
 }
 
+// impls returns the installed backend, gonum, and the pure-Go kernels with
+// every kernel set this machine can run (AVX-512, AVX2, the gonum fallback),
+// so each set is checked by the same code whichever is selected by default.
 func impls() []impl {
-	return []impl{
-		{"installed(" + Backend + ")", Float32, Float64},
-		{"purego", Kernels{}, Kernels{}},
-		{"gonum", gonum.Implementation{}, gonum.Implementation{}},
+	ims := []impl{
+		{name: "installed(" + Backend + ")", f32: Float32, f64: Float64},
+		{name: "gonum", f32: gonum.Implementation{}, f64: gonum.Implementation{}},
+	}
+	for _, s := range availableKernelSets() {
+		ims = append(ims, impl{name: "kernels=" + s.name, f32: Kernels{}, f64: Kernels{}, set: &s})
+	}
+	return ims
+}
+
+// use installs the impl's kernel set, if any, and returns the function that
+// restores the previous one.
+func (im impl) use() (restore func()) {
+	k32, k64 := kernel32, kernel64
+	if im.set != nil {
+		useKernels(*im.set)
+	}
+	return func() { kernel32, kernel64 = k32, k64 }
+}
+
+// TestKernelSets checks the selection of kernel sets by FENCHEL_KERNELS: a
+// named set that can run is taken as is, auto takes the fastest, and a set
+// that cannot run (or an unknown name) falls back to the fastest with the
+// reason in the description.
+func TestKernelSets(t *testing.T) {
+	avail := availableKernelSets()
+	if last := avail[len(avail)-1]; last.name != "gonum" || last.k32 != nil || last.k64 != nil {
+		t.Fatalf("last available kernel set is %q, want the gonum fallback", last.name)
+	}
+	best := avail[0]
+	for _, want := range []string{"", "auto"} {
+		if s, desc := chooseKernels(want); s.name != best.name || desc != best.desc {
+			t.Errorf("chooseKernels(%q) = %q (%q), want %q", want, s.name, desc, best.name)
+		}
+	}
+	for _, set := range kernelSets() {
+		s, desc := chooseKernels(set.name)
+		if set.why == "" {
+			if s.name != set.name || desc != set.desc {
+				t.Errorf("chooseKernels(%q) = %q (%q), want it", set.name, s.name, desc)
+			}
+			continue
+		}
+		if s.name != best.name || !strings.Contains(desc, "unavailable: "+set.why) {
+			t.Errorf("chooseKernels(%q) = %q (%q), want %q with the reason %q", set.name, s.name, desc, best.name, set.why)
+		}
+	}
+	if s, desc := chooseKernels("avx9000"); s.name != best.name || !strings.Contains(desc, "unknown") {
+		t.Errorf("chooseKernels(\"avx9000\") = %q (%q), want %q and the name reported unknown", s.name, desc, best.name)
+	}
+	if kern.AVX512 && best.name != "avx512" {
+		t.Errorf("CPU has AVX-512F but the fastest kernel set is %q", best.name)
+	}
+	if !strings.Contains(Backend, kernelName) && !strings.Contains(Backend, "openblas") {
+		t.Errorf("Backend %q does not name the kernels %q", Backend, kernelName)
 	}
 }
 
@@ -54,6 +113,8 @@ func gemmCases() []gemmCase {
 		{1, 1, 1}, {1, 3, 17}, {3, 1, 17}, {3, 17, 1}, {17, 3, 65},
 		{65, 17, 3}, {17, 65, 129}, {129, 65, 17}, {65, 129, 65},
 		{7, 19, 0}, {6, 16, 256}, {13, 33, 300},
+		// Full and edge tiles of the AVX-512 kernels (12×32 f32, 12×16 f64).
+		{12, 32, 1}, {24, 64, 5}, {25, 47, 9}, {11, 31, 4}, {36, 16, 260},
 	}
 	scalars := [][2]float64{{1, 0}, {-0.75, 1}, {1.5, -0.5}, {0, 2}}
 	for _, s := range sizes {
@@ -204,6 +265,7 @@ func TestGemm(t *testing.T) {
 		a, b, c0 = to64(a32), to64(b32), to64(c32)
 		want, mag := naiveGemm(c, a, lda, b, ldb, c0, ldc)
 		for _, im := range impls() {
+			restore := im.use()
 			got64 := append([]float64(nil), c0...)
 			im.f64.Dgemm(trans(c.tA), trans(c.tB), c.m, c.n, c.k, c.alpha, a, lda, b, ldb, c.beta, got64, ldc)
 			checkC(t, im.name+" Dgemm "+c.String(), c, got64, want, mag, ldc, eps64)
@@ -211,6 +273,7 @@ func TestGemm(t *testing.T) {
 			got32 := append([]float32(nil), c32...)
 			im.f32.Sgemm(trans(c.tA), trans(c.tB), c.m, c.n, c.k, float32(c.alpha), a32, lda, b32, ldb, float32(c.beta), got32, ldc)
 			checkC(t, im.name+" Sgemm "+c.String(), c, to64(got32), want, mag, ldc, eps32)
+			restore()
 		}
 		// The generic seam itself.
 		got := append([]float64(nil), c0...)
@@ -224,30 +287,42 @@ func TestGemm(t *testing.T) {
 
 // TestGemmSmallBlocks shrinks the cache blocks of the pure-Go kernels so that
 // every blocking path (several k-blocks, row blocks, column blocks, edge tiles)
-// is taken on small, fast sizes.
-// Both the selected micro-kernels (assembly where available) and the
-// fallback to gonum (no micro-kernels) are run.
+// is taken on small, fast sizes, with every kernel set this machine can run
+// (the gonum set checks the fallback without micro-kernels). The second
+// blocking has mc and nc that are not multiples of any kernel's mr and nr,
+// so blocks end in partial panels.
 func TestGemmSmallBlocks(t *testing.T) {
-	saved, saved32, saved64 := blockSizes, kernel32, kernel64
-	defer func() { blockSizes, kernel32, kernel64 = saved, saved32, saved64 }()
-	blockSizes = blocking{kc: 7, mc: 12, nc: 32}
-	for _, kern := range []string{"selected", "fallback"} {
-		if kern == "fallback" {
-			kernel32, kernel64 = nil, nil
+	saved := blockSizes
+	defer func() { blockSizes = saved }()
+	for _, bs := range []blocking{{kc: 7, mc: 12, nc: 32}, {kc: 5, mc: 17, nc: 40}} {
+		blockSizes = bs
+		for _, im := range impls() {
+			if im.set == nil {
+				continue
+			}
+			restore := im.use()
+			testGemmSmallBlocks(t, fmt.Sprintf("%s %+v", im.name, bs))
+			restore()
 		}
-		testGemmSmallBlocks(t, kern)
 	}
 }
 
 // TestGemmSmallM runs the conformance cases with the unpacked small-m path
 // (gemmSmall) taken for every m ≤ 16 and for none, so both paths are checked
-// whatever smallM is set to.
+// whatever smallM is set to, with every kernel set.
 func TestGemmSmallM(t *testing.T) {
 	saved := smallM
 	defer func() { smallM = saved }()
 	for _, v := range []int{0, 16} {
 		smallM = v
-		testGemmSmallBlocks(t, fmt.Sprintf("smallM=%d", v))
+		for _, im := range impls() {
+			if im.set == nil {
+				continue
+			}
+			restore := im.use()
+			testGemmSmallBlocks(t, fmt.Sprintf("%s smallM=%d", im.name, v))
+			restore()
+		}
 	}
 }
 
@@ -279,6 +354,7 @@ func TestGemmAlphaZero(t *testing.T) {
 		if _, ok := im.f64.(gonum.Implementation); ok {
 			continue
 		}
+		restore := im.use()
 		a := []float64{nan, nan, nan, nan}
 		c := []float64{1, 2, 3, 4}
 		im.f64.Dgemm(blas.NoTrans, blas.NoTrans, 2, 2, 2, 0, a, 2, a, 2, 0.5, c, 2)
@@ -295,6 +371,7 @@ func TestGemmAlphaZero(t *testing.T) {
 				t.Errorf("%s Sgemm alpha=0: C[%d] = %v, want %v", im.name, i, c32[i], want)
 			}
 		}
+		restore()
 	}
 }
 
@@ -374,12 +451,14 @@ func TestSyrk(t *testing.T) {
 		}
 		a32 := to32(a)
 		for _, im := range impls() {
+			restore := im.use()
 			got := append([]float64(nil), c0...)
 			im.f64.Dsyrk(blas.Upper, trans(sc.trans), sc.n, sc.k, sc.alpha, a, lda, sc.beta, got, ldc)
 			check(im.name+" Dsyrk", got, eps64)
 			got32 := to32(c0)
 			im.f32.Ssyrk(blas.Upper, trans(sc.trans), sc.n, sc.k, float32(sc.alpha), a32, lda, float32(sc.beta), got32, ldc)
 			check(im.name+" Ssyrk", to64(got32), eps32)
+			restore()
 		}
 		got := append([]float64(nil), c0...)
 		Syrk(sc.trans, sc.n, sc.k, sc.alpha, a, lda, sc.beta, got, ldc)

@@ -5,11 +5,24 @@
 // (the OpenBLAS backend).
 package kern
 
-// Available is false: there are no assembly kernels for this build.
-const Available = false
+// Assembly, AVX2 and AVX512 are false: there are no assembly kernels in this
+// build, and the functions below are never called.
+const (
+	Assembly = false
+	AVX2     = false
+	AVX512   = false
+)
+
+func noAsm() { panic("kern: no assembly kernels in this build") }
 
 // Sgemm6x16 is not available in this build.
-func Sgemm6x16(k int, a, b, c *float32, ldc int, alpha float32) { panic("kern: no assembly kernels") }
+func Sgemm6x16(k int, a, b, c *float32, ldc int, alpha float32) { noAsm() }
 
 // Dgemm6x8 is not available in this build.
-func Dgemm6x8(k int, a, b, c *float64, ldc int, alpha float64) { panic("kern: no assembly kernels") }
+func Dgemm6x8(k int, a, b, c *float64, ldc int, alpha float64) { noAsm() }
+
+// Sgemm12x32AVX512 is not available in this build.
+func Sgemm12x32AVX512(k int, a, b, c *float32, ldc int, alpha float32) { noAsm() }
+
+// Dgemm12x16AVX512 is not available in this build.
+func Dgemm12x16AVX512(k int, a, b, c *float64, ldc int, alpha float64) { noAsm() }

@@ -1,86 +1,127 @@
 package kern
 
 import (
-	"math"
+	"math/rand/v2"
 	"testing"
 )
 
-// TestKernels checks both micro-kernels against a direct sum on a full tile
-// with stride ldc > NR (the linalg conformance tests cover them end to end).
-func TestKernels(t *testing.T) {
-	if !Available {
-		t.Log("no assembly kernels in this build; nothing to check")
+// kernel describes one micro-kernel for the tests: its tile, whether this
+// CPU and build can run it, and the function in float64 terms (the float32
+// kernels run on operands rounded to float32, exact for the small integers
+// used below).
+type kernel struct {
+	name   string
+	mr, nr int
+	ok     bool
+	f32    func(k int, a, b, c *float32, ldc int, alpha float32)
+	f64    func(k int, a, b, c *float64, ldc int, alpha float64)
+}
+
+var kernels = []kernel{
+	{name: "Sgemm6x16", mr: 6, nr: 16, ok: AVX2, f32: Sgemm6x16},
+	{name: "Dgemm6x8", mr: 6, nr: 8, ok: AVX2, f64: Dgemm6x8},
+	{name: "Sgemm12x32AVX512", mr: 12, nr: 32, ok: AVX512, f32: Sgemm12x32AVX512},
+	{name: "Dgemm12x16AVX512", mr: 12, nr: 16, ok: AVX512, f64: Dgemm12x16AVX512},
+}
+
+// run calls the kernel on float64 data (converted for a float32 kernel).
+func (kn kernel) run(k int, a, b, c []float64, ldc int, alpha float64) {
+	if kn.f64 != nil {
+		kn.f64(k, &a[0], &b[0], &c[0], ldc, alpha)
 		return
 	}
-	const k, ldc = 13, 21
-	a := make([]float64, 6*k)
-	b := make([]float64, 16*k)
-	for i := range a {
-		a[i] = float64(i%7) - 3
+	a32, b32, c32 := make([]float32, len(a)), make([]float32, len(b)), make([]float32, len(c))
+	for i, v := range a {
+		a32[i] = float32(v)
 	}
-	for i := range b {
-		b[i] = float64(i%5) - 2
+	for i, v := range b {
+		b32[i] = float32(v)
 	}
-	a32, b32 := make([]float32, len(a)), make([]float32, len(b))
-	for i := range a {
-		a32[i] = float32(a[i])
+	for i, v := range c {
+		c32[i] = float32(v)
 	}
-	for i := range b {
-		b32[i] = float32(b[i])
+	kn.f32(k, &a32[0], &b32[0], &c32[0], ldc, float32(alpha))
+	for i, v := range c32 {
+		c[i] = float64(v)
 	}
-	c32 := make([]float32, 6*ldc)
-	c64 := make([]float64, 6*ldc)
-	for i := range c32 {
-		c32[i], c64[i] = 1, 1
-	}
-	b8 := make([]float64, 8*k) // first 8 columns of b, packed 8 wide
-	for p := 0; p < k; p++ {
-		copy(b8[p*8:p*8+8], b[p*16:p*16+8])
-	}
-	Sgemm6x16(k, &a32[0], &b32[0], &c32[0], ldc, 0.5)
-	Dgemm6x8(k, &a[0], &b8[0], &c64[0], ldc, 0.5)
-	for i := 0; i < 6; i++ {
-		for j := 0; j < ldc; j++ {
-			var s float64
-			for p := 0; p < k && j < 16; p++ {
-				s += a[p*6+i] * b[p*16+j]
+}
+
+// TestKernels checks every micro-kernel this machine can run against a
+// direct sum: k = 1…3 (only the single-step tail), 4 and 8 (only the
+// 4-unrolled loop), 5 and 13 (both), with a C stride ldc > NR and a row of C
+// below the tile, which must not be touched. The operands are random small
+// integers (distinct rows and columns, so a swapped accumulator, a wrong
+// broadcast offset or a dropped step changes the result) whose sums are exact
+// in float32, so the comparison is exact.
+func TestKernels(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(11, 12))
+	ran := 0
+	for _, kn := range kernels {
+		if !kn.ok {
+			t.Logf("%s: not available on this CPU/build", kn.name)
+			continue
+		}
+		ran++
+		for _, k := range []int{1, 2, 3, 4, 5, 8, 13} {
+			ldc := kn.nr + 5
+			a := make([]float64, kn.mr*k)
+			b := make([]float64, kn.nr*k)
+			c := make([]float64, (kn.mr+1)*ldc)
+			for i := range a {
+				a[i] = float64(rnd.IntN(9) - 4)
 			}
-			want := 1 + 0.5*s
-			if j >= 16 {
-				want = 1
+			for i := range b {
+				b[i] = float64(rnd.IntN(9) - 4)
 			}
-			if got := float64(c32[i*ldc+j]); got != want {
-				t.Errorf("Sgemm6x16: C[%d,%d] = %v, want %v", i, j, got, want)
+			for i := range c {
+				c[i] = float64(rnd.IntN(9) - 4)
 			}
-			if j >= 8 {
-				want = 1
-			}
-			if got := c64[i*ldc+j]; math.Abs(got-want) > 0 {
-				t.Errorf("Dgemm6x8: C[%d,%d] = %v, want %v", i, j, got, want)
+			c0 := append([]float64(nil), c...)
+			const alpha = 0.5
+			kn.run(k, a, b, c, ldc, alpha)
+			for i := 0; i <= kn.mr; i++ {
+				for j := 0; j < ldc; j++ {
+					want := c0[i*ldc+j]
+					if i < kn.mr && j < kn.nr {
+						var s float64
+						for p := 0; p < k; p++ {
+							s += a[p*kn.mr+i] * b[p*kn.nr+j]
+						}
+						want += alpha * s
+					}
+					if got := c[i*ldc+j]; got != want {
+						t.Errorf("%s k=%d: C[%d,%d] = %v, want %v", kn.name, k, i, j, got, want)
+					}
+				}
 			}
 		}
+	}
+	if ran == 0 && (AVX2 || AVX512) {
+		t.Fatal("no kernel ran although the CPU has AVX2 or AVX-512")
 	}
 }
 
 // BenchmarkKernels measures the single-core throughput of the micro-kernels
 // on L1-resident panels (the upper bound for the blocked GEMM).
 func BenchmarkKernels(b *testing.B) {
-	if !Available {
-		b.Skip("no assembly kernels in this build")
-	}
 	const k = 256
-	a32, b32, c32 := make([]float32, 6*k), make([]float32, 16*k), make([]float32, 6*16)
-	a64, b64, c64 := make([]float64, 6*k), make([]float64, 8*k), make([]float64, 6*8)
-	b.Run("Sgemm6x16", func(b *testing.B) {
-		for b.Loop() {
-			Sgemm6x16(k, &a32[0], &b32[0], &c32[0], 16, 1)
+	for _, kn := range kernels {
+		if !kn.ok {
+			continue
 		}
-		b.ReportMetric(2*6*16*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-	})
-	b.Run("Dgemm6x8", func(b *testing.B) {
-		for b.Loop() {
-			Dgemm6x8(k, &a64[0], &b64[0], &c64[0], 8, 1)
-		}
-		b.ReportMetric(2*6*8*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-	})
+		b.Run(kn.name, func(b *testing.B) {
+			if kn.f32 != nil {
+				a, bb, c := make([]float32, kn.mr*k), make([]float32, kn.nr*k), make([]float32, kn.mr*kn.nr)
+				for b.Loop() {
+					kn.f32(k, &a[0], &bb[0], &c[0], kn.nr, 1)
+				}
+			} else {
+				a, bb, c := make([]float64, kn.mr*k), make([]float64, kn.nr*k), make([]float64, kn.mr*kn.nr)
+				for b.Loop() {
+					kn.f64(k, &a[0], &bb[0], &c[0], kn.nr, 1)
+				}
+			}
+			b.ReportMetric(2*float64(kn.mr*kn.nr*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
 }

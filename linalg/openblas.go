@@ -41,21 +41,33 @@ var _ blas.Float32 = OpenBLAS{}
 var _ blas.Float64 = OpenBLAS{}
 
 func init() {
-	// One OpenBLAS thread per processor Go may use; OpenBLAS's own default
-	// can oversubscribe when the engine already runs goroutines. An explicit
-	// OPENBLAS_NUM_THREADS in the environment is respected. (Running OpenBLAS
-	// single-threaded under a Go-level split of C, as the pure-Go kernels
-	// do, was tried: it held up better on a loaded machine but on a quiet one
-	// gave 108–122 GFLOP/s against 142–153 on the MLP-1000 GEMMs and 124k
-	// against 144k samples/s on MLP-100, so OpenBLAS keeps its own threads.)
-	if os.Getenv("OPENBLAS_NUM_THREADS") == "" {
+	// Threads: OpenBLAS runs GOMAXPROCS threads of its own (its default can
+	// oversubscribe when the engine already runs goroutines); an explicit
+	// OPENBLAS_NUM_THREADS in the environment is respected.
+	// FENCHEL_OPENBLAS_SPLIT=1 instead runs OpenBLAS single-threaded and
+	// splits each large product across GOMAXPROCS goroutines (splitGemm,
+	// splitSyrk), as the pure-Go kernels do. OpenBLAS's workers spin for a
+	// while after each call, holding a core the Go work between two GEMMs
+	// (activations, loss, optimiser update) could use; the split avoids
+	// that but repacks shared operands in each goroutine. Measured in
+	// bench/README.md.
+	switch {
+	case os.Getenv("OPENBLAS_NUM_THREADS") != "":
+	case os.Getenv("FENCHEL_OPENBLAS_SPLIT") == "1":
+		C.openblas_set_num_threads(1)
+		splitWorkers = runtime.GOMAXPROCS(0)
+	default:
 		C.openblas_set_num_threads(C.int(runtime.GOMAXPROCS(0)))
 	}
 	Float32 = OpenBLAS{}
 	Float64 = OpenBLAS{}
 	core := C.GoString(C.openblas_get_corename())
-	Backend = fmt.Sprintf("openblas (%s, %s kernels, %d threads)",
-		strings.Join(strings.Fields(C.GoString(C.openblas_get_config())), " "), core, int(C.openblas_get_num_threads()))
+	threads := fmt.Sprintf("%d threads", int(C.openblas_get_num_threads()))
+	if splitWorkers > 1 {
+		threads = fmt.Sprintf("1 thread × %d goroutines", splitWorkers)
+	}
+	Backend = fmt.Sprintf("openblas (%s, %s kernels, %s)",
+		strings.Join(strings.Fields(C.GoString(C.openblas_get_config())), " "), core, threads)
 	BackendNote = coreNote(core, os.Getenv("OPENBLAS_CORETYPE"), cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW &&
 		cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL)
 }
@@ -66,8 +78,9 @@ var avx512Cores = map[string]bool{"skylakex": true, "cooperlake": true, "sapphir
 // coreNote explains, when the CPU supports AVX-512 but OpenBLAS runs kernels
 // without it, why and how to change that; "" otherwise. OpenBLAS picks its
 // kernels once, when the library loads, from OPENBLAS_CORETYPE or its own
-// CPU detection; releases before 0.3.28 do not know AMD Zen 5 (family 0x1A)
-// and fall back to AVX2 ones. On the 2-vCPU Zen 5 this was measured on, the
+// CPU detection (0.3.21 takes the Zen 5 here, family 0x1A, for a Cooperlake,
+// which is right; a CPU it does not know at all may get AVX2 kernels). On
+// the 2-vCPU Zen 5 this was measured on, the
 // SkylakeX kernels ran the MLP 784-1000-10 GEMMs at 227–280 GFLOP/s against
 // 146–160 for Haswell's (bench/README.md).
 func coreNote(core, env string, avx512 bool) string {
@@ -98,9 +111,12 @@ func (OpenBLAS) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []flo
 		scaleC(m, n, beta, c, ldc) // A and B may be empty: don't take their address
 		return
 	}
-	C.cblas_sgemm(C.CblasRowMajor, cTrans(tA), cTrans(tB), C.blasint(m), C.blasint(n), C.blasint(k),
-		C.float(alpha), (*C.float)(&a[0]), C.blasint(lda), (*C.float)(&b[0]), C.blasint(ldb),
-		C.float(beta), (*C.float)(&c[0]), C.blasint(ldc))
+	splitGemm(tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, lda, ldb, ldc, a, b, c,
+		func(m, n int, a, b, c []float32) {
+			C.cblas_sgemm(C.CblasRowMajor, cTrans(tA), cTrans(tB), C.blasint(m), C.blasint(n), C.blasint(k),
+				C.float(alpha), (*C.float)(&a[0]), C.blasint(lda), (*C.float)(&b[0]), C.blasint(ldb),
+				C.float(beta), (*C.float)(&c[0]), C.blasint(ldc))
+		})
 }
 
 func (OpenBLAS) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
@@ -112,9 +128,19 @@ func (OpenBLAS) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []flo
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	C.cblas_dgemm(C.CblasRowMajor, cTrans(tA), cTrans(tB), C.blasint(m), C.blasint(n), C.blasint(k),
-		C.double(alpha), (*C.double)(&a[0]), C.blasint(lda), (*C.double)(&b[0]), C.blasint(ldb),
-		C.double(beta), (*C.double)(&c[0]), C.blasint(ldc))
+	splitGemm(tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, lda, ldb, ldc, a, b, c,
+		func(m, n int, a, b, c []float64) {
+			C.cblas_dgemm(C.CblasRowMajor, cTrans(tA), cTrans(tB), C.blasint(m), C.blasint(n), C.blasint(k),
+				C.double(alpha), (*C.double)(&a[0]), C.blasint(lda), (*C.double)(&b[0]), C.blasint(ldb),
+				C.double(beta), (*C.double)(&c[0]), C.blasint(ldc))
+		})
+}
+
+func cTrans2(t bool) C.enum_CBLAS_TRANSPOSE {
+	if t {
+		return C.CblasTrans
+	}
+	return C.CblasNoTrans
 }
 
 func cUplo(ul blas.Uplo) C.enum_CBLAS_UPLO {
@@ -136,8 +162,16 @@ func (OpenBLAS) Ssyrk(ul blas.Uplo, t blas.Transpose, n, k int, alpha float32, a
 		scaleTriangle(ul, n, beta, c, ldc)
 		return
 	}
-	C.cblas_ssyrk(C.CblasRowMajor, cUplo(ul), cTrans(t), C.blasint(n), C.blasint(k),
-		C.float(alpha), (*C.float)(&a[0]), C.blasint(lda), C.float(beta), (*C.float)(&c[0]), C.blasint(ldc))
+	splitSyrk(ul == blas.Upper, t != blas.NoTrans, n, k, lda, ldc, a, c,
+		func(n int, a, c []float32) {
+			C.cblas_ssyrk(C.CblasRowMajor, cUplo(ul), cTrans(t), C.blasint(n), C.blasint(k),
+				C.float(alpha), (*C.float)(&a[0]), C.blasint(lda), C.float(beta), (*C.float)(&c[0]), C.blasint(ldc))
+		},
+		func(tA, tB bool, m, n int, a, b, c []float32, ldb int) {
+			C.cblas_sgemm(C.CblasRowMajor, cTrans2(tA), cTrans2(tB), C.blasint(m), C.blasint(n), C.blasint(k),
+				C.float(alpha), (*C.float)(&a[0]), C.blasint(lda), (*C.float)(&b[0]), C.blasint(ldb),
+				C.float(beta), (*C.float)(&c[0]), C.blasint(ldc))
+		})
 }
 
 func (OpenBLAS) Dsyrk(ul blas.Uplo, t blas.Transpose, n, k int, alpha float64, a []float64, lda int, beta float64, c []float64, ldc int) {
@@ -152,8 +186,16 @@ func (OpenBLAS) Dsyrk(ul blas.Uplo, t blas.Transpose, n, k int, alpha float64, a
 		scaleTriangle(ul, n, beta, c, ldc)
 		return
 	}
-	C.cblas_dsyrk(C.CblasRowMajor, cUplo(ul), cTrans(t), C.blasint(n), C.blasint(k),
-		C.double(alpha), (*C.double)(&a[0]), C.blasint(lda), C.double(beta), (*C.double)(&c[0]), C.blasint(ldc))
+	splitSyrk(ul == blas.Upper, t != blas.NoTrans, n, k, lda, ldc, a, c,
+		func(n int, a, c []float64) {
+			C.cblas_dsyrk(C.CblasRowMajor, cUplo(ul), cTrans(t), C.blasint(n), C.blasint(k),
+				C.double(alpha), (*C.double)(&a[0]), C.blasint(lda), C.double(beta), (*C.double)(&c[0]), C.blasint(ldc))
+		},
+		func(tA, tB bool, m, n int, a, b, c []float64, ldb int) {
+			C.cblas_dgemm(C.CblasRowMajor, cTrans2(tA), cTrans2(tB), C.blasint(m), C.blasint(n), C.blasint(k),
+				C.double(alpha), (*C.double)(&a[0]), C.blasint(lda), (*C.double)(&b[0]), C.blasint(ldb),
+				C.double(beta), (*C.double)(&c[0]), C.blasint(ldc))
+		})
 }
 
 // scaleTriangle sets the ul triangle of C to beta·C.

@@ -46,9 +46,15 @@ const parallelFlops = 1 << 20
 
 // microKernel computes C[0:mr, 0:nr] += alpha · Σ_p a[p·mr+i]·b[p·nr+j] for
 // packed panels a (k×mr) and b (k×nr), C row-major with stride ldc.
+//
+// transpose, if not nil, sets dst[p·ldd+j] = src[j·lds+p] for j < tw and
+// p < n rounded down to a multiple of tw (tw divides nr); packB uses it for
+// Bᵀ.
 type microKernel[T Float] struct {
-	mr, nr int
-	tile   func(k int, a, b, c []T, ldc int, alpha T)
+	mr, nr    int
+	tile      func(k int, a, b, c []T, ldc int, alpha T)
+	tw        int
+	transpose func(n int, src []T, lds int, dst []T, ldd int)
 }
 
 func (im Kernels) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -283,7 +289,7 @@ func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T
 		nb := min(bs.nc, n-jc)
 		for pc := 0; pc < k; pc += bs.kc {
 			kb := min(bs.kc, k-pc)
-			packB(tB, b, ldb, pc, jc, kb, nb, nr, w.b)
+			packB(kern, tB, b, ldb, pc, jc, kb, nb, w.b)
 			for ic := 0; ic < m; ic += bs.mc {
 				mb := min(bs.mc, m-ic)
 				packA(tA, a, lda, ic, pc, mb, kb, mr, w.a)
@@ -448,7 +454,8 @@ func packA[T Float](tA bool, a []T, lda, ic, pc, mb, kb, mr int, dst []T) {
 // kernels' widths (16 float32 or 8 float64, 64 bytes either way) take
 // unrolled paths: one 64-byte move per step for B, four rows at a time for
 // Bᵀ (four read streams, 4-element contiguous writes).
-func packB[T Float](tB bool, b []T, ldb, pc, jc, kb, nb, nr int, dst []T) {
+func packB[T Float](kern *microKernel[T], tB bool, b []T, ldb, pc, jc, kb, nb int, dst []T) {
+	nr := kern.nr
 	if !tB {
 		// op(B)(p,j) = b[p·ldb+j]: rows of the slab are contiguous in b, and
 		// are read whole, one after another, so the hardware prefetcher sees
@@ -487,6 +494,17 @@ func packB[T Float](tB bool, b []T, ldb, pc, jc, kb, nb, nr int, dst []T) {
 		cols := min(nr, nb-jr)
 		d := dst[jr*kb : jr*kb+nr*kb]
 		// op(B)(p,j) = b[(jc+j)·ldb+pc+p]: columns of the panel are contiguous in b.
+		if tw := kern.tw; cols == nr && kern.transpose != nil {
+			for j0 := 0; j0 < nr; j0 += tw {
+				kern.transpose(kb, b[(jc+jr+j0)*ldb+pc:], ldb, d[j0:], nr)
+			}
+			for p := kb / tw * tw; p < kb; p++ {
+				for j := range d[p*nr : p*nr+nr] {
+					d[p*nr+j] = b[(jc+jr+j)*ldb+pc+p]
+				}
+			}
+			continue
+		}
 		j := 0
 		for ; j+4 <= cols; j += 4 {
 			o := (jc+jr+j)*ldb + pc

@@ -28,12 +28,28 @@ func asmKernel[T Float](mr, nr int, f func(k int, a, b, c *T, ldc int, alpha T))
 	}}
 }
 
+// withTranspose adds an assembly block transpose of width tw, with the
+// bounds checks of its source and destination, to mk.
+func withTranspose[T Float](mk *microKernel[T], tw int, f func(n int, src *T, lds int, dst *T, ldd int)) *microKernel[T] {
+	mk.tw = tw
+	mk.transpose = func(n int, src []T, lds int, dst []T, ldd int) {
+		n = n / tw * tw
+		if n == 0 {
+			return
+		}
+		_, _ = src[(tw-1)*lds+n-1], dst[(n-1)*ldd+tw-1]
+		f(n, &src[0], lds, &dst[0], ldd)
+	}
+	return mk
+}
+
 // kernelSets returns every kernel set in order of preference (fastest
 // first); each says whether it can run on this CPU and build.
 func kernelSets() []kernelSet {
 	sets := []kernelSet{
 		{name: "avx512", desc: "amd64 AVX-512F 12×32 f32, 12×16 f64",
-			k32: asmKernel(12, 32, kern.Sgemm12x32AVX512), k64: asmKernel(12, 16, kern.Dgemm12x16AVX512)},
+			k32: withTranspose(asmKernel(12, 32, kern.Sgemm12x32AVX512), 16, kern.Transpose16x16S),
+			k64: withTranspose(asmKernel(12, 16, kern.Dgemm12x16AVX512), 8, kern.Transpose8x8D)},
 		{name: "avx2", desc: "amd64 AVX2/FMA 6×16 f32, 6×8 f64",
 			k32: asmKernel(6, 16, kern.Sgemm6x16), k64: asmKernel(6, 8, kern.Dgemm6x8)},
 		{name: "gonum", desc: "gonum fallback"},

@@ -15,3 +15,15 @@ func Sgemm12x32AVX512(k int, a, b, c *float32, ldc int, alpha float32)
 //
 //go:noescape
 func Dgemm12x16AVX512(k int, a, b, c *float64, ldc int, alpha float64)
+
+// Transpose16x16S sets dst[p·ldd+j] = src[j·lds+p] for j < 16 and p < n&^15 (AVX-512F).
+// The caller guarantees the bounds.
+//
+//go:noescape
+func Transpose16x16S(n int, src *float32, lds int, dst *float32, ldd int)
+
+// Transpose8x8D sets dst[p·ldd+j] = src[j·lds+p] for j < 8 and p < n&^7 (AVX-512F).
+// The caller guarantees the bounds.
+//
+//go:noescape
+func Transpose8x8D(n int, src *float64, lds int, dst *float64, ldd int)

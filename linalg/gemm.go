@@ -19,7 +19,9 @@ import (
 // packed into nr-wide micro-panels, an mc×kc block of A into mr-high
 // micro-panels, and a micro-kernel multiplies one mr×kc by one kc×nr panel
 // into an mr×nr tile of C held in registers. The micro-kernels are assembly
-// for amd64 with AVX2 and FMA (package internal/kern). Without them (other
+// for amd64 with AVX-512F (12×32 float32, 12×16 float64) or, failing that,
+// AVX2 and FMA (6×16, 6×8) (package internal/kern; the set in use is chosen
+// in kernels.go, FENCHEL_KERNELS overrides it). Without them (other
 // CPUs, or -tags purego) Kernels delegates to gonum, whose SIMD-assembly
 // AXPY loops beat a scalar Go micro-kernel, keeping only BLAS semantics for
 // alpha = 0 (A and B not read).
@@ -32,8 +34,12 @@ var _ blas.Float64 = Kernels{}
 type blocking struct{ kc, mc, nc int }
 
 // blockSizes are chosen so that a packed kc×nr panel of B stays in L1, an
-// mc×kc block of A in L2 and a kc×nc slab of B in L3. A variable so tests can
-// shrink it to exercise every blocking path on small sizes.
+// mc×kc block of A in L2 and a kc×nc slab of B in L3. With the AVX-512
+// kernels (32 KB B panels at kc = 256 in Zen 5's 48 KB L1D) kc 128, 192, 384
+// and mc 132 (all 128 rows of a batch in one block) were measured on the MLP
+// shapes of bench_test.go: none beat these by more than the noise (±3 %).
+// A variable so tests can shrink it to exercise every blocking path on small
+// sizes.
 var blockSizes = blocking{kc: 256, mc: 96, nc: 3072}
 
 // parallelFlops is the m·n·k below which a product runs on one goroutine.
@@ -450,10 +456,11 @@ func packA[T Float](tA bool, a []T, lda, ic, pc, mb, kb, mr int, dst []T) {
 }
 
 // packB packs op(B)[pc:pc+kb, jc:jc+nb] into nr-wide micro-panels, each stored
-// p-major (dst[p·nr+j]) and zero-padded to nr columns. Full panels of the
-// kernels' widths (16 float32 or 8 float64, 64 bytes either way) take
-// unrolled paths: one 64-byte move per step for B, four rows at a time for
-// Bᵀ (four read streams, 4-element contiguous writes).
+// p-major (dst[p·nr+j]) and zero-padded to nr columns. B is copied row by
+// row of the slab, with fixed-size moves for the kernels' widths; full panels
+// of Bᵀ are transposed in registers by the kernel set's block transpose
+// (AVX-512), or else gathered four rows at a time (four read streams,
+// 4-element contiguous writes).
 func packB[T Float](kern *microKernel[T], tB bool, b []T, ldb, pc, jc, kb, nb int, dst []T) {
 	nr := kern.nr
 	if !tB {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -293,5 +294,113 @@ func TestConv2DAddGramRep(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestConv2DTangentNilDirections checks Conv2D.Tangent for every combination
+// of nil and non-nil input, weight and bias directions against the
+// definition: conv(dx; W) + conv(x; Ẇ) + ḃ (naiveConv), on the same-shift
+// and the strided geometry, with chunks of one sample and the default chunk,
+// through the chunk-GEMM-and-scatter product and the per-sample one.
+func TestConv2DTangentNilDirections(t *testing.T) {
+	oldCols, oldPS := convColsBudget, convPerSampleGemm
+	defer func() { convColsBudget, convPerSampleGemm = oldCols, oldPS }()
+	for mode := 0; mode < 4; mode++ {
+		small := mode&1 != 0
+		convColsBudget, convPerSampleGemm = oldCols, math.MaxInt
+		if small {
+			convColsBudget = 1
+		}
+		if mode&2 != 0 {
+			convPerSampleGemm = 0
+		}
+		for _, geo := range [][3]int{{3, 1, 1}, {3, 2, 1}} {
+			const c, h, w, outC, rows = 2, 5, 5, 3, 3
+			k, s, p := geo[0], geo[1], geo[2]
+			rng := rand.New(rand.NewPCG(uint64(s), 7))
+			l := must(NewConv2D[float64](Shape{c, h, w}, outC, k, s, p, true))
+			fillNormal(rng, l.Weight.Value, 1)
+			fillNormal(rng, l.Bias.Value, 1)
+			x := NewMat[float64](rows, c*h*w)
+			fillNormal(rng, x.Data, 1)
+			dx := NewMat[float64](rows, c*h*w)
+			fillNormal(rng, dx.Data, 1)
+			wt := make([]float64, l.Weight.Len())
+			bt := make([]float64, outC)
+			fillNormal(rng, wt, 1)
+			fillNormal(rng, bt, 1)
+			for mask := 0; mask < 8; mask++ {
+				useDx, useW, useB := mask&1 != 0, mask&2 != 0, mask&4 != 0
+				l.Weight.Tangent, l.Bias.Tangent = nil, nil
+				var in *Mat[float64]
+				if useDx {
+					in = dx
+				}
+				if useW {
+					l.Weight.Tangent = wt
+				}
+				if useB {
+					l.Bias.Tangent = bt
+				}
+				l.Forward(x)
+				got := l.Tangent(in)
+				for r := 0; r < rows; r++ {
+					want := make([]float64, l.OutShape().Size())
+					if useDx {
+						for i, v := range naiveConv(dx.Row(r), c, h, w, l.Weight.Value, nil, outC, k, s, p) {
+							want[i] += v
+						}
+					}
+					if useW {
+						for i, v := range naiveConv(x.Row(r), c, h, w, wt, nil, outC, k, s, p) {
+							want[i] += v
+						}
+					}
+					if useB {
+						L := len(want) / outC
+						for i := range want {
+							want[i] += bt[i/L]
+						}
+					}
+					for i, v := range want {
+						if math.Abs(got.At(r, i)-v) > 1e-12*(1+math.Abs(v)) {
+							t.Fatalf("mode %d s%d dx %v Ẇ %v ḃ %v: tangent[%d,%d] = %.15g, definition %.15g",
+								mode, s, useDx, useW, useB, r, i, got.At(r, i), v)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestConv2DProductPaths reruns the forward definition check and the
+// conformance checks of the conv layers and of the tiny ResNet with Conv2D
+// forced onto each of its two forward products (one GEMM over the chunk then
+// a scatter; one GEMM per sample into the output).
+func TestConv2DProductPaths(t *testing.T) {
+	old := convPerSampleGemm
+	defer func() { convPerSampleGemm = old }()
+	for _, perSample := range []bool{false, true} {
+		convPerSampleGemm = math.MaxInt
+		if perSample {
+			convPerSampleGemm = 0
+		}
+		t.Run(fmt.Sprintf("perSample=%v", perSample), func(t *testing.T) {
+			TestConv2DForwardMatchesDefinition(t)
+			for _, tc := range conformanceCases() {
+				if !strings.HasPrefix(tc.name, "conv2d") && tc.name != "tiny resnet" && tc.name != "basic block" {
+					continue
+				}
+				t.Run(tc.name, func(t *testing.T) {
+					rng := rand.New(rand.NewPCG(1, 2))
+					l := tc.make()
+					for _, p := range l.Params() {
+						fillNormal(rng, p.Value, 0.5)
+					}
+					checkLayer(t, l, rng)
+				})
+			}
+		})
 	}
 }

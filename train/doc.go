@@ -36,9 +36,11 @@
 // metrics.jsonl and metrics.csv hold no wall-clock quantities: the same
 // Config gives byte-identical files. Every file but metrics.jsonl is written
 // atomically (internal/atomicfile). A checkpoint is taken every
-// CheckpointEvery steps, at each epoch end, after the last step and when the
-// context is cancelled; resuming truncates metrics.jsonl to what the
-// checkpoint saw and continues exactly as an uninterrupted run would.
+// CheckpointEvery steps, at an epoch end when the last one is at least
+// RunOptions.EpochCheckpointEvery old (default 10 s), after the last step and
+// when the context is cancelled; resuming truncates metrics.jsonl to what the
+// checkpoint saw and continues exactly as an uninterrupted run would. One
+// process at a time may write a run directory (internal/runlock).
 //
 // A NaN or infinite loss, gradient or weight stops the run with an error
 // wrapping ErrNonFinite that names the step and the last finite batch loss;

@@ -48,7 +48,22 @@ type RunOptions struct {
 	// Train and Test, when both set, replace loading cfg.Data (sweeps load
 	// MNIST once); cfg.Data.NTrain/NTest still apply.
 	Train, Test *data.Dataset
+	// EpochCheckpointEvery is the least wall-clock time between two
+	// checkpoints taken at epoch ends: an epoch end sooner than that after
+	// the last checkpoint (or the start) takes none. 0 means
+	// DefaultEpochCheckpointEvery; negative, every epoch end. The final step,
+	// an interruption and Config.CheckpointEvery always checkpoint. Which
+	// steps were checkpointed never changes the results: a resume from any
+	// checkpoint reproduces the uninterrupted run byte for byte.
+	EpochCheckpointEvery time.Duration
 }
+
+// DefaultEpochCheckpointEvery bounds the work a crash can lose to about 10 s
+// (or one epoch, if longer) without letting checkpoints dominate short
+// epochs: each one is written and fsynced, ~10 ms, while an epoch of the
+// 500-image fixture trains MLP 784-100-10 in ~4 ms (30 epochs: checkpoints
+// took 0.30 s against 0.12 s of training before this default).
+const DefaultEpochCheckpointEvery = 10 * time.Second
 
 // Result summarises a finished run.
 type Result struct {
@@ -325,6 +340,10 @@ func run[T nn.Float](ctx context.Context, r *runner) (res *Result, err error) {
 		return ml.writeEval(evalRecord{Kind: "eval", Split: "test", Step: st.Step, Epoch: st.Epoch, Loss: l, Acc: acc})
 	}
 	var ck checkpoint
+	ckEvery, lastCk := r.opts.EpochCheckpointEvery, time.Now()
+	if ckEvery == 0 {
+		ckEvery = DefaultEpochCheckpointEvery
+	}
 	checkpointNow := func() error {
 		t := time.Now()
 		defer func() { r.secs["checkpoint"] += time.Since(t).Seconds() }()
@@ -461,7 +480,9 @@ func run[T nn.Float](ctx context.Context, r *runner) (res *Result, err error) {
 			st.Epoch++
 			st.Perm, st.Pos = nil, 0
 		}
-		if epochEnd || last || (cfg.CheckpointEvery > 0 && st.Step%cfg.CheckpointEvery == 0) {
+		epochCk := epochEnd && (ckEvery < 0 || time.Since(lastCk) >= ckEvery)
+		if epochCk || last || (cfg.CheckpointEvery > 0 && st.Step%cfg.CheckpointEvery == 0) {
+			lastCk = time.Now()
 			if err := checkpointNow(); err != nil {
 				return nil, err
 			}

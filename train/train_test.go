@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fenchel-ml/fenchel/data"
 	"github.com/fenchel-ml/fenchel/internal/runlock"
@@ -551,5 +552,72 @@ func TestRunDirectoryLocked(t *testing.T) {
 	l.Release()
 	if _, err := Run(context.Background(), cfg, dir, nil, RunOptions{}); err != nil {
 		t.Fatalf("run after the lock was released: %v", err)
+	}
+}
+
+// ckSpy records, at every step, the step of the checkpoint on disk (-1: none).
+type ckSpy struct {
+	dir  string
+	seen []int
+}
+
+func (h *ckSpy) Name() string { return "ckspy" }
+func (h *ckSpy) Every() int   { return 1 }
+func (h *ckSpy) OnStep(s *StepInfo) (map[string]any, error) {
+	ck, err := loadCheckpoint(h.dir)
+	if err != nil {
+		return nil, err
+	}
+	step := -1
+	if ck != nil {
+		step = ck.Progress.Step
+	}
+	h.seen = append(h.seen, s.Step, step)
+	return nil, nil
+}
+
+// TestEpochCheckpointEvery checks the epoch-end checkpoint policy: every
+// epoch end when asked (negative interval), none before the last step when
+// epochs are shorter than the interval (the default on this tiny run), and
+// the same metrics either way.
+func TestEpochCheckpointEvery(t *testing.T) {
+	cfg := tinyConfig() // 3 epochs of 4 steps: epoch ends at steps 4, 8, 12
+	var metrics [][]byte
+	for _, c := range []struct {
+		every time.Duration
+		want  []int // checkpoint on disk when the hook runs at steps 0…12 (-1: none)
+	}{
+		{-1, []int{-1, -1, -1, -1, -1, 4, 4, 4, 4, 8, 8, 8, 8}},
+		{0, []int{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}},
+		{time.Hour, []int{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}},
+	} {
+		dir := filepath.Join(t.TempDir(), "run")
+		spy := &ckSpy{dir: dir}
+		res, err := Run(context.Background(), cfg, dir, []Hook{spy}, RunOptions{EpochCheckpointEvery: c.every})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// At step s the hook sees what steps < s wrote (it runs before the
+		// step's own checkpoint decision). seen holds (step, checkpoint) pairs.
+		got := map[int]int{}
+		for i := 0; i+1 < len(spy.seen); i += 2 {
+			got[spy.seen[i]] = spy.seen[i+1]
+		}
+		ok := len(got) == len(c.want)
+		for s, w := range c.want {
+			ok = ok && got[s] == w
+		}
+		if !ok {
+			t.Errorf("every %v: checkpoints seen %v, want %v", c.every, spy.seen, c.want)
+		}
+		if got := readCheckpoint(t, dir).Progress.Step; got != res.Steps {
+			t.Errorf("every %v: final checkpoint at step %d, want %d", c.every, got, res.Steps)
+		}
+		metrics = append(metrics, readFile(t, filepath.Join(dir, MetricsFile)))
+	}
+	for i := 1; i < len(metrics); i++ {
+		if !bytes.Equal(metrics[i], metrics[0]) {
+			t.Errorf("metrics.jsonl depends on the checkpoint policy (case %d)", i)
+		}
 	}
 }

@@ -374,10 +374,11 @@ func TestConv2DTangentNilDirections(t *testing.T) {
 	}
 }
 
-// TestConv2DProductPaths reruns the forward definition check and the
-// conformance checks of the conv layers and of the tiny ResNet with Conv2D
-// forced onto each of its two forward products (one GEMM over the chunk then
-// a scatter; one GEMM per sample into the output).
+// TestConv2DProductPaths reruns the forward definition check, the
+// BackwardParams-against-Backward check and the conformance checks of the
+// conv layers and of the tiny ResNet with Conv2D forced onto each of its two
+// forward products (one GEMM over the chunk then a scatter; one GEMM per
+// sample into the output).
 func TestConv2DProductPaths(t *testing.T) {
 	old := convPerSampleGemm
 	defer func() { convPerSampleGemm = old }()
@@ -388,6 +389,7 @@ func TestConv2DProductPaths(t *testing.T) {
 		}
 		t.Run(fmt.Sprintf("perSample=%v", perSample), func(t *testing.T) {
 			TestConv2DForwardMatchesDefinition(t)
+			TestBackwardParamsMatchesBackward(t)
 			for _, tc := range conformanceCases() {
 				if !strings.HasPrefix(tc.name, "conv2d") && tc.name != "tiny resnet" && tc.name != "basic block" {
 					continue

@@ -109,7 +109,7 @@ func TestKernelsMatchGo(t *testing.T) {
 	for n := 0; n <= 70; n++ {
 		lens = append(lens, n)
 	}
-	lens = append(lens, 1001, 4099, 2*parallelMin+13)
+	lens = append(lens, 1001, 4099, 2*parallelMinVector+13)
 	rng := rand.New(rand.NewPCG(5, 2503))
 	for _, k := range ks[1:] {
 		for _, name := range Names() {

@@ -6,6 +6,10 @@
 //
 // Moments are stored in the parameters' element type T, as PyTorch stores
 // them in the parameters' dtype; each element's update is computed in float64.
+// On amd64, float32 updates run in AVX-512 or AVX2 kernels (update_amd64.s)
+// that perform the same float64 operations as the Go loop, in the same
+// order, so results are bit-identical whichever code runs (build with
+// -tags purego for the Go loop alone).
 package optim
 
 import (
@@ -207,7 +211,7 @@ func (o *optimizer[T]) Step(params []*nn.Param[T], lr float64) {
 			m1 = o.moments[1][i]
 		}
 		n := len(p.Grad)
-		workers := min(runtime.GOMAXPROCS(0), n/parallelMin)
+		workers := min(runtime.GOMAXPROCS(0), n/u.parallelMin())
 		if workers <= 1 {
 			u.apply(p.Value, p.Grad, m0, m1)
 			continue
@@ -229,14 +233,36 @@ func (o *optimizer[T]) Step(params []*nn.Param[T], lr float64) {
 	}
 }
 
-// parallelMin is the number of elements per goroutine below which a
-// parameter tensor is updated on the calling goroutine alone. The update
-// right after backward is bound by fetching gradients the GEMM goroutines
-// left in the other core's cache (≈ 4× slower than the same update repeated
-// at once), so even mid-sized tensors gain from two cores fetching at once:
-// 1 << 13 instead of 1 << 16 took MLP 784-100-10 training (79k weights in
-// one tensor) from 107–109k to 122–123k samples/s.
-const parallelMin = 1 << 13
+// parallelMin and parallelMinVector are the numbers of elements per
+// goroutine below which a parameter tensor is updated on the calling
+// goroutine alone, for the Go loop and for the assembly kernels.
+//
+// Go loop: the update right after backward is bound by fetching gradients
+// the GEMM goroutines left in the other core's cache (≈ 4× slower than the
+// same update repeated at once), so even mid-sized tensors gain from two
+// cores fetching at once: 1 << 13 instead of 1 << 16 took MLP 784-100-10
+// training (79k weights in one tensor) from 107–109k to 122–123k samples/s.
+//
+// Kernels: 6–8× faster per element (sgd 785k elements ≈ 0.1–0.2 ms on one
+// core), so a 2-way split of 100k elements costs more in waking and
+// waiting for the second goroutine than it saves (BenchmarkStep n=100000,
+// 2 cores, best of 6: sgd 11 µs serial vs 24 µs split, adam 64 vs 111 µs)
+// and MLP 784-100-10 training was no faster split (median of 12
+// interleaved runs on a busy machine: 137k samples/s at 1 << 16 vs 132k at
+// 1 << 13); tensors of MLP-1000 size (785k) are still split.
+const (
+	parallelMin       = 1 << 13
+	parallelMinVector = 1 << 16
+)
+
+// parallelMin is the splitting threshold for this rule's update of T.
+func (u update[T]) parallelMin() int {
+	var t T
+	if _, f32 := any(t).(float32); f32 && useKernel != kernelGo {
+		return parallelMinVector
+	}
+	return parallelMin
+}
 
 func sub[T nn.Float](m []T, lo, hi int) []T {
 	if m == nil {

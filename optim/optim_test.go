@@ -377,7 +377,7 @@ func TestParallelStepMatchesSerial(t *testing.T) {
 }
 
 func parallelMatchesSerial(t *testing.T, kern kernel) {
-	const n = 3*parallelMin + 17 // an uneven split
+	const n = 3*parallelMinVector + 17 // an uneven split for every kernel
 	const piece = 1000
 	for _, name := range Names() {
 		for _, wd := range []float64{0, 0.01} {

@@ -406,3 +406,42 @@ func TestConv2DProductPaths(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkMaxPool3x3 times Model d's stem max-pool (3×3, stride 1, pad 1
+// on 16×28×28, float32, batch 64): Forward then Backward.
+func BenchmarkMaxPool3x3(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	l := must(NewMaxPool2D[float32](Shape{16, 28, 28}, 3, 1, 1))
+	x := NewMat[float32](64, 16*28*28)
+	dy := NewMat[float32](64, 16*28*28)
+	fill32(rng, x.Data)
+	fill32(rng, dy.Data)
+	for b.Loop() {
+		l.Forward(x)
+		l.Backward(dy)
+	}
+}
+
+// BenchmarkIm2colCol2im times im2colSample then col2imSample on one
+// float32 sample for Model d's geometries: 16×28×28 with 3×3 pad 1 at
+// stride 1 (the shifted-copy path) and stride 2 (the strided gather).
+func BenchmarkIm2colCol2im(b *testing.B) {
+	for _, s := range []int{1, 2} {
+		b.Run(fmt.Sprintf("stride%d", s), func(b *testing.B) {
+			g, err := newWindow("bench", Shape{16, 28, 28}, 3, s, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			x := make([]float32, g.inSize())
+			fill32(rng, x)
+			L := g.outArea()
+			cols := make([]float32, g.C*9*L)
+			dx := make([]float32, g.inSize())
+			for b.Loop() {
+				im2colSample(&g, x, cols, L, 0)
+				col2imSample(&g, cols, L, 0, dx, true)
+			}
+		})
+	}
+}

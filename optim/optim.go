@@ -211,7 +211,7 @@ func (o *optimizer[T]) Step(params []*nn.Param[T], lr float64) {
 			m1 = o.moments[1][i]
 		}
 		n := len(p.Grad)
-		workers := min(runtime.GOMAXPROCS(0), n/u.parallelMin())
+		workers := min(runtime.GOMAXPROCS(0), n/u.splitMin())
 		if workers <= 1 {
 			u.apply(p.Value, p.Grad, m0, m1)
 			continue
@@ -255,8 +255,9 @@ const (
 	parallelMinVector = 1 << 16
 )
 
-// parallelMin is the splitting threshold for this rule's update of T.
-func (u update[T]) parallelMin() int {
+// splitMin is the splitting threshold (parallelMin or parallelMinVector) for
+// an update of T with the kernel in use.
+func (u update[T]) splitMin() int {
 	var t T
 	if _, f32 := any(t).(float32); f32 && useKernel != kernelGo {
 		return parallelMinVector

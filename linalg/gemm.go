@@ -382,7 +382,7 @@ func gemmSmall64(tB bool, m, n, k int, alpha float64, a []float64, lda int, b []
 
 // packA packs op(A)[ic:ic+mb, pc:pc+kb] into mr-high micro-panels, each stored
 // p-major (dst[p·mr+i]) and zero-padded to mr rows. Packing is a large share
-// of a GEMM at batch sizes of 64–128, and generic copies of 6–14 elements
+// of a GEMM at batch sizes of 64–128, and generic copies of 6–12 elements
 // cost more in call overhead than in data movement, so full panels of the
 // kernels' heights take unrolled paths: fixed-size copies for Aᵀ, and for A
 // four rows at a time (four read streams, 4-element contiguous writes).
@@ -401,10 +401,6 @@ func packA[T Float](tA bool, a []T, lda, ic, pc, mb, kb, mr int, dst []T) {
 			case rows == 12 && mr == 12:
 				for p := 0; p < kb; p, o = p+1, o+lda {
 					*(*[12]T)(d[p*12 : p*12+12]) = [12]T(a[o : o+12])
-				}
-			case rows == 14 && mr == 14:
-				for p := 0; p < kb; p, o = p+1, o+lda {
-					*(*[14]T)(d[p*14 : p*14+14]) = [14]T(a[o : o+14])
 				}
 			default:
 				for p := 0; p < kb; p, o = p+1, o+lda {

@@ -26,7 +26,11 @@ var (
 	Float64 blas.Float64 = Kernels{}
 )
 
-// Backend names the BLAS backend in use, recorded with every result.
+// Backend names the BLAS backend in use, recorded with every result. For the
+// pure-Go kernels it names the micro-kernel set: the fastest this CPU runs
+// (AVX-512F, else AVX2/FMA, else gonum), or the one FENCHEL_KERNELS=avx512,
+// avx2 or gonum asks for, so that runs on different machines can sum in the
+// same order; a set that cannot run falls back and Backend says why.
 var Backend = "fenchel pure-Go kernels (" + kernelName + ")"
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C on row-major slices, where op(A)

@@ -56,11 +56,32 @@ const parallelFlops = 1 << 20
 // transpose, if not nil, sets dst[p·ldd+j] = src[j·lds+p] for j < tw and
 // p < n rounded down to a multiple of tw (tw divides nr); packB uses it for
 // Bᵀ.
+//
+// edges, smallest first, are kernels for the partial tiles at the bottom and
+// right of C: each computes the top-left rows×cols corner of a tile from the
+// same mr×nr-packed panels.
 type microKernel[T Float] struct {
 	mr, nr    int
 	tile      func(k int, a, b, c []T, ldc int, alpha T)
 	tw        int
 	transpose func(n int, src []T, lds int, dst []T, ldd int)
+	edges     []edgeKernel[T]
+}
+
+// edgeKernel is a micro-kernel for a rows×cols corner of an mr×nr tile.
+type edgeKernel[T Float] struct {
+	rows, cols int
+	tile       func(k int, a, b, c []T, ldc int, alpha T)
+}
+
+// edgeTile returns the cheapest kernel covering a rows×cols partial tile.
+func (mk *microKernel[T]) edgeTile(rows, cols int) func(k int, a, b, c []T, ldc int, alpha T) {
+	for _, e := range mk.edges {
+		if rows <= e.rows && cols <= e.cols {
+			return e.tile
+		}
+	}
+	return mk.tile
 }
 
 func (im Kernels) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -313,7 +334,7 @@ func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T
 						// Edge tile: compute into a scratch tile, then add the valid part.
 						t := w.tile
 						clear(t)
-						kern.tile(kb, ap, bp, t, nr, alpha)
+						kern.edgeTile(rows, cols)(kb, ap, bp, t, nr, alpha)
 						for i := 0; i < rows; i++ {
 							crow := c[ci+i*ldc : ci+i*ldc+cols]
 							trow := t[i*nr : i*nr+cols]

@@ -43,13 +43,39 @@ func withTranspose[T Float](mk *microKernel[T], tw int, f func(n int, src *T, ld
 	return mk
 }
 
+// edgeTile wraps an assembly edge kernel computing the rows×cols corner of a
+// tile from mr×nr-packed panels, with the bounds checks of the panels and
+// of the corner of C.
+func edgeTile[T Float](rows, cols, mr, nr int, f func(k int, a, b, c *T, ldc int, alpha T)) func(k int, a, b, c []T, ldc int, alpha T) {
+	return func(k int, a, b, c []T, ldc int, alpha T) {
+		_, _, _ = a[mr*k-1], b[nr*k-1], c[(rows-1)*ldc+cols-1]
+		f(k, &a[0], &b[0], &c[0], ldc, alpha)
+	}
+}
+
+// withEdges adds edge kernels, smallest tile first, to mk.
+func withEdges[T Float](mk *microKernel[T], edges ...edgeKernel[T]) *microKernel[T] {
+	mk.edges = edges
+	return mk
+}
+
 // kernelSets returns every kernel set in order of preference (fastest
 // first); each says whether it can run on this CPU and build.
 func kernelSets() []kernelSet {
 	sets := []kernelSet{
 		{name: "avx512", desc: "amd64 AVX-512F 12×32 f32, 12×16 f64",
-			k32: withTranspose(asmKernel(12, 32, kern.Sgemm12x32AVX512), 16, kern.Transpose16x16S),
-			k64: withTranspose(asmKernel(12, 16, kern.Dgemm12x16AVX512), 8, kern.Transpose8x8D)},
+			k32: withEdges(withTranspose(asmKernel(12, 32, kern.Sgemm12x32AVX512), 16, kern.Transpose16x16S),
+				edgeKernel[float32]{4, 16, edgeTile(4, 16, 12, 32, kern.Sgemm4x16Of12x32AVX512)},
+				edgeKernel[float32]{8, 16, edgeTile(8, 16, 12, 32, kern.Sgemm8x16Of12x32AVX512)},
+				edgeKernel[float32]{4, 32, edgeTile(4, 32, 12, 32, kern.Sgemm4x32Of12x32AVX512)},
+				edgeKernel[float32]{12, 16, edgeTile(12, 16, 12, 32, kern.Sgemm12x16Of12x32AVX512)},
+				edgeKernel[float32]{8, 32, edgeTile(8, 32, 12, 32, kern.Sgemm8x32Of12x32AVX512)}),
+			k64: withEdges(withTranspose(asmKernel(12, 16, kern.Dgemm12x16AVX512), 8, kern.Transpose8x8D),
+				edgeKernel[float64]{4, 8, edgeTile(4, 8, 12, 16, kern.Dgemm4x8Of12x16AVX512)},
+				edgeKernel[float64]{8, 8, edgeTile(8, 8, 12, 16, kern.Dgemm8x8Of12x16AVX512)},
+				edgeKernel[float64]{4, 16, edgeTile(4, 16, 12, 16, kern.Dgemm4x16Of12x16AVX512)},
+				edgeKernel[float64]{12, 8, edgeTile(12, 8, 12, 16, kern.Dgemm12x8Of12x16AVX512)},
+				edgeKernel[float64]{8, 16, edgeTile(8, 16, 12, 16, kern.Dgemm8x16Of12x16AVX512)})},
 		{name: "avx2", desc: "amd64 AVX2/FMA 6×16 f32, 6×8 f64",
 			k32: asmKernel(6, 16, kern.Sgemm6x16), k64: asmKernel(6, 8, kern.Dgemm6x8)},
 		{name: "gonum", desc: "gonum fallback"},

@@ -16,6 +16,66 @@ func Sgemm12x32AVX512(k int, a, b, c *float32, ldc int, alpha float32)
 //go:noescape
 func Dgemm12x16AVX512(k int, a, b, c *float64, ldc int, alpha float64)
 
+// Sgemm12x16Of12x32AVX512 computes C[0:12, 0:16] += alpha · Σ_p a[p·12+i]·b[p·32+j] for p < k,
+// with C row-major of stride ldc (AVX-512F). The caller guarantees the bounds.
+//
+//go:noescape
+func Sgemm12x16Of12x32AVX512(k int, a, b, c *float32, ldc int, alpha float32)
+
+// Sgemm8x32Of12x32AVX512 computes C[0:8, 0:32] += alpha · Σ_p a[p·12+i]·b[p·32+j] for p < k,
+// with C row-major of stride ldc (AVX-512F). The caller guarantees the bounds.
+//
+//go:noescape
+func Sgemm8x32Of12x32AVX512(k int, a, b, c *float32, ldc int, alpha float32)
+
+// Sgemm8x16Of12x32AVX512 computes C[0:8, 0:16] += alpha · Σ_p a[p·12+i]·b[p·32+j] for p < k,
+// with C row-major of stride ldc (AVX-512F). The caller guarantees the bounds.
+//
+//go:noescape
+func Sgemm8x16Of12x32AVX512(k int, a, b, c *float32, ldc int, alpha float32)
+
+// Sgemm4x32Of12x32AVX512 computes C[0:4, 0:32] += alpha · Σ_p a[p·12+i]·b[p·32+j] for p < k,
+// with C row-major of stride ldc (AVX-512F). The caller guarantees the bounds.
+//
+//go:noescape
+func Sgemm4x32Of12x32AVX512(k int, a, b, c *float32, ldc int, alpha float32)
+
+// Sgemm4x16Of12x32AVX512 computes C[0:4, 0:16] += alpha · Σ_p a[p·12+i]·b[p·32+j] for p < k,
+// with C row-major of stride ldc (AVX-512F). The caller guarantees the bounds.
+//
+//go:noescape
+func Sgemm4x16Of12x32AVX512(k int, a, b, c *float32, ldc int, alpha float32)
+
+// Dgemm12x8Of12x16AVX512 computes C[0:12, 0:8] += alpha · Σ_p a[p·12+i]·b[p·16+j] for p < k,
+// with C row-major of stride ldc (AVX-512F). The caller guarantees the bounds.
+//
+//go:noescape
+func Dgemm12x8Of12x16AVX512(k int, a, b, c *float64, ldc int, alpha float64)
+
+// Dgemm8x16Of12x16AVX512 computes C[0:8, 0:16] += alpha · Σ_p a[p·12+i]·b[p·16+j] for p < k,
+// with C row-major of stride ldc (AVX-512F). The caller guarantees the bounds.
+//
+//go:noescape
+func Dgemm8x16Of12x16AVX512(k int, a, b, c *float64, ldc int, alpha float64)
+
+// Dgemm8x8Of12x16AVX512 computes C[0:8, 0:8] += alpha · Σ_p a[p·12+i]·b[p·16+j] for p < k,
+// with C row-major of stride ldc (AVX-512F). The caller guarantees the bounds.
+//
+//go:noescape
+func Dgemm8x8Of12x16AVX512(k int, a, b, c *float64, ldc int, alpha float64)
+
+// Dgemm4x16Of12x16AVX512 computes C[0:4, 0:16] += alpha · Σ_p a[p·12+i]·b[p·16+j] for p < k,
+// with C row-major of stride ldc (AVX-512F). The caller guarantees the bounds.
+//
+//go:noescape
+func Dgemm4x16Of12x16AVX512(k int, a, b, c *float64, ldc int, alpha float64)
+
+// Dgemm4x8Of12x16AVX512 computes C[0:4, 0:8] += alpha · Σ_p a[p·12+i]·b[p·16+j] for p < k,
+// with C row-major of stride ldc (AVX-512F). The caller guarantees the bounds.
+//
+//go:noescape
+func Dgemm4x8Of12x16AVX512(k int, a, b, c *float64, ldc int, alpha float64)
+
 // Transpose16x16S sets dst[p·ldd+j] = src[j·lds+p] for j < 16 and p < n&^15 (AVX-512F).
 // The caller guarantees the bounds.
 //

@@ -20,15 +20,3 @@ func Sgemm6x16(k int, a, b, c *float32, ldc int, alpha float32) { noAsm() }
 
 // Dgemm6x8 is not available in this build.
 func Dgemm6x8(k int, a, b, c *float64, ldc int, alpha float64) { noAsm() }
-
-// Sgemm12x32AVX512 is not available in this build.
-func Sgemm12x32AVX512(k int, a, b, c *float32, ldc int, alpha float32) { noAsm() }
-
-// Dgemm12x16AVX512 is not available in this build.
-func Dgemm12x16AVX512(k int, a, b, c *float64, ldc int, alpha float64) { noAsm() }
-
-// Transpose16x16S is not available in this build.
-func Transpose16x16S(n int, src *float32, lds int, dst *float32, ldd int) { noAsm() }
-
-// Transpose8x8D is not available in this build.
-func Transpose8x8D(n int, src *float64, lds int, dst *float64, ldd int) { noAsm() }

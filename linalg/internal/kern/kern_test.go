@@ -10,11 +10,12 @@ import (
 // kernels run on operands rounded to float32, exact for the small integers
 // used below).
 type kernel struct {
-	name   string
-	mr, nr int
-	ok     bool
-	f32    func(k int, a, b, c *float32, ldc int, alpha float32)
-	f64    func(k int, a, b, c *float64, ldc int, alpha float64)
+	name     string
+	mr, nr   int
+	pmr, pnr int // packed panel height and width, if not mr and nr (edge kernels)
+	ok       bool
+	f32      func(k int, a, b, c *float32, ldc int, alpha float32)
+	f64      func(k int, a, b, c *float64, ldc int, alpha float64)
 }
 
 var kernels = []kernel{
@@ -22,6 +23,24 @@ var kernels = []kernel{
 	{name: "Dgemm6x8", mr: 6, nr: 8, ok: AVX2, f64: Dgemm6x8},
 	{name: "Sgemm12x32AVX512", mr: 12, nr: 32, ok: AVX512, f32: Sgemm12x32AVX512},
 	{name: "Dgemm12x16AVX512", mr: 12, nr: 16, ok: AVX512, f64: Dgemm12x16AVX512},
+	{name: "Sgemm12x16Of12x32AVX512", mr: 12, nr: 16, pmr: 12, pnr: 32, ok: AVX512, f32: Sgemm12x16Of12x32AVX512},
+	{name: "Sgemm8x32Of12x32AVX512", mr: 8, nr: 32, pmr: 12, pnr: 32, ok: AVX512, f32: Sgemm8x32Of12x32AVX512},
+	{name: "Sgemm8x16Of12x32AVX512", mr: 8, nr: 16, pmr: 12, pnr: 32, ok: AVX512, f32: Sgemm8x16Of12x32AVX512},
+	{name: "Sgemm4x32Of12x32AVX512", mr: 4, nr: 32, pmr: 12, pnr: 32, ok: AVX512, f32: Sgemm4x32Of12x32AVX512},
+	{name: "Sgemm4x16Of12x32AVX512", mr: 4, nr: 16, pmr: 12, pnr: 32, ok: AVX512, f32: Sgemm4x16Of12x32AVX512},
+	{name: "Dgemm12x8Of12x16AVX512", mr: 12, nr: 8, pmr: 12, pnr: 16, ok: AVX512, f64: Dgemm12x8Of12x16AVX512},
+	{name: "Dgemm8x16Of12x16AVX512", mr: 8, nr: 16, pmr: 12, pnr: 16, ok: AVX512, f64: Dgemm8x16Of12x16AVX512},
+	{name: "Dgemm8x8Of12x16AVX512", mr: 8, nr: 8, pmr: 12, pnr: 16, ok: AVX512, f64: Dgemm8x8Of12x16AVX512},
+	{name: "Dgemm4x16Of12x16AVX512", mr: 4, nr: 16, pmr: 12, pnr: 16, ok: AVX512, f64: Dgemm4x16Of12x16AVX512},
+	{name: "Dgemm4x8Of12x16AVX512", mr: 4, nr: 8, pmr: 12, pnr: 16, ok: AVX512, f64: Dgemm4x8Of12x16AVX512},
+}
+
+// panel returns the packed panel height and width the kernel reads.
+func (kn kernel) panel() (int, int) {
+	if kn.pmr > 0 {
+		return kn.pmr, kn.pnr
+	}
+	return kn.mr, kn.nr
 }
 
 // run calls the kernel on float64 data (converted for a float32 kernel).
@@ -47,7 +66,7 @@ func (kn kernel) run(k int, a, b, c []float64, ldc int, alpha float64) {
 }
 
 // TestKernels checks every micro-kernel this machine can run against a
-// direct sum: k = 1…3 (only the single-step tail), 4 and 8 (only the
+// direct sum, edge kernels on panels taller and wider than their tile: k = 1…3 (only the single-step tail), 4 and 8 (only the
 // 4-unrolled loop), 5 and 13 (both), with a C stride ldc > NR and a row of C
 // below the tile, which must not be touched. The operands are random small
 // integers (distinct rows and columns, so a swapped accumulator, a wrong
@@ -62,11 +81,12 @@ func TestKernels(t *testing.T) {
 			continue
 		}
 		ran++
+		pmr, pnr := kn.panel()
 		for _, k := range []int{1, 2, 3, 4, 5, 8, 13} {
-			ldc := kn.nr + 5
-			a := make([]float64, kn.mr*k)
-			b := make([]float64, kn.nr*k)
-			c := make([]float64, (kn.mr+1)*ldc)
+			ldc := pnr + 5
+			a := make([]float64, pmr*k)
+			b := make([]float64, pnr*k)
+			c := make([]float64, (pmr+1)*ldc)
 			for i := range a {
 				a[i] = float64(rnd.IntN(9) - 4)
 			}
@@ -79,13 +99,13 @@ func TestKernels(t *testing.T) {
 			c0 := append([]float64(nil), c...)
 			const alpha = 0.5
 			kn.run(k, a, b, c, ldc, alpha)
-			for i := 0; i <= kn.mr; i++ {
+			for i := 0; i <= pmr; i++ {
 				for j := 0; j < ldc; j++ {
 					want := c0[i*ldc+j]
 					if i < kn.mr && j < kn.nr {
 						var s float64
 						for p := 0; p < k; p++ {
-							s += a[p*kn.mr+i] * b[p*kn.nr+j]
+							s += a[p*pmr+i] * b[p*pnr+j]
 						}
 						want += alpha * s
 					}
@@ -108,6 +128,9 @@ func BenchmarkKernels(b *testing.B) {
 	for _, kn := range kernels {
 		if !kn.ok {
 			continue
+		}
+		if kn.pmr > 0 {
+			continue // edge kernels run only on the last tiles of a product
 		}
 		b.Run(kn.name, func(b *testing.B) {
 			if kn.f32 != nil {

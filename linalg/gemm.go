@@ -66,6 +66,9 @@ type microKernel[T Float] struct {
 	tw        int
 	transpose func(n int, src []T, lds int, dst []T, ldd int)
 	edges     []edgeKernel[T]
+	// packRows, if not nil, packs the p < n' columns of mr rows of A (row
+	// stride lda) into a panel (dst[p·mr+i]) for some n' ≤ n it returns.
+	packRows func(n int, src []T, lda int, dst []T) int
 }
 
 // edgeKernel is a micro-kernel for a rows×cols corner of an mr×nr tile.
@@ -319,7 +322,7 @@ func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T
 			packB(kern, tB, b, ldb, pc, jc, kb, nb, w.b)
 			for ic := 0; ic < m; ic += bs.mc {
 				mb := min(bs.mc, m-ic)
-				packA(tA, a, lda, ic, pc, mb, kb, mr, w.a)
+				packA(kern, tA, a, lda, ic, pc, mb, kb, w.a)
 				for jr := 0; jr < nb; jr += nr {
 					bp := w.b[jr*kb:]
 					cols := min(nr, nb-jr)
@@ -406,8 +409,10 @@ func gemmSmall64(tB bool, m, n, k int, alpha float64, a []float64, lda int, b []
 // of a GEMM at batch sizes of 64–128, and generic copies of 6–12 elements
 // cost more in call overhead than in data movement, so full panels of the
 // kernels' heights take unrolled paths: fixed-size copies for Aᵀ, and for A
-// four rows at a time (four read streams, 4-element contiguous writes).
-func packA[T Float](tA bool, a []T, lda, ic, pc, mb, kb, mr int, dst []T) {
+// the kernel set's register transposes (AVX-512) or else four rows at a time
+// (four read streams, 4-element contiguous writes).
+func packA[T Float](kern *microKernel[T], tA bool, a []T, lda, ic, pc, mb, kb int, dst []T) {
+	mr := kern.mr
 	for ir := 0; ir < mb; ir += mr {
 		rows := min(mr, mb-ir)
 		d := dst[ir*kb : ir*kb+mr*kb]
@@ -432,6 +437,16 @@ func packA[T Float](tA bool, a []T, lda, ic, pc, mb, kb, mr int, dst []T) {
 			continue
 		}
 		// op(A)(i,p) = a[(ic+ir+i)·lda+pc+p]: rows of the panel are contiguous.
+		if rows == mr && kern.packRows != nil {
+			o := (ic+ir)*lda + pc
+			done := kern.packRows(kb, a[o:], lda, d)
+			for i := 0; i < mr; i++ {
+				for p, v := range a[o+i*lda+done : o+i*lda+kb] {
+					d[(done+p)*mr+i] = v
+				}
+			}
+			continue
+		}
 		if rows == 6 && mr == 6 {
 			o := (ic+ir)*lda + pc
 			r0 := a[o : o+kb]

@@ -53,6 +53,34 @@ func edgeTile[T Float](rows, cols, mr, nr int, f func(k int, a, b, c *T, ldc int
 	}
 }
 
+// withPackRows adds an A-panel packer to mk.
+func withPackRows[T Float](mk *microKernel[T], f func(n int, src []T, lda int, dst []T) int) *microKernel[T] {
+	mk.packRows = f
+	return mk
+}
+
+// packRows12f32 packs 12 rows of A into a 12-row panel, 16 columns at a time.
+func packRows12f32(n int, src []float32, lda int, dst []float32) int {
+	n = n / 16 * 16
+	if n > 0 {
+		_, _ = src[11*lda+n-1], dst[n*12-1]
+		kern.Transpose12x16S(n, &src[0], lda, &dst[0], 12)
+	}
+	return n
+}
+
+// packRows12f64 packs 12 rows of A into a 12-row panel, 8 columns at a time:
+// rows 0–7 with an 8×8 transpose, rows 8–11 with a 4×8 one.
+func packRows12f64(n int, src []float64, lda int, dst []float64) int {
+	n = n / 8 * 8
+	if n > 0 {
+		_, _ = src[11*lda+n-1], dst[n*12-1]
+		kern.Transpose8x8D(n, &src[0], lda, &dst[0], 12)
+		kern.Transpose4x8D(n, &src[8*lda], lda, &dst[8], 12)
+	}
+	return n
+}
+
 // withEdges adds edge kernels, smallest tile first, to mk.
 func withEdges[T Float](mk *microKernel[T], edges ...edgeKernel[T]) *microKernel[T] {
 	mk.edges = edges
@@ -64,13 +92,13 @@ func withEdges[T Float](mk *microKernel[T], edges ...edgeKernel[T]) *microKernel
 func kernelSets() []kernelSet {
 	sets := []kernelSet{
 		{name: "avx512", desc: "amd64 AVX-512F 12×32 f32, 12×16 f64",
-			k32: withEdges(withTranspose(asmKernel(12, 32, kern.Sgemm12x32AVX512), 16, kern.Transpose16x16S),
+			k32: withEdges(withPackRows(withTranspose(asmKernel(12, 32, kern.Sgemm12x32AVX512), 16, kern.Transpose16x16S), packRows12f32),
 				edgeKernel[float32]{4, 16, edgeTile(4, 16, 12, 32, kern.Sgemm4x16Of12x32AVX512)},
 				edgeKernel[float32]{8, 16, edgeTile(8, 16, 12, 32, kern.Sgemm8x16Of12x32AVX512)},
 				edgeKernel[float32]{4, 32, edgeTile(4, 32, 12, 32, kern.Sgemm4x32Of12x32AVX512)},
 				edgeKernel[float32]{12, 16, edgeTile(12, 16, 12, 32, kern.Sgemm12x16Of12x32AVX512)},
 				edgeKernel[float32]{8, 32, edgeTile(8, 32, 12, 32, kern.Sgemm8x32Of12x32AVX512)}),
-			k64: withEdges(withTranspose(asmKernel(12, 16, kern.Dgemm12x16AVX512), 8, kern.Transpose8x8D),
+			k64: withEdges(withPackRows(withTranspose(asmKernel(12, 16, kern.Dgemm12x16AVX512), 8, kern.Transpose8x8D), packRows12f64),
 				edgeKernel[float64]{4, 8, edgeTile(4, 8, 12, 16, kern.Dgemm4x8Of12x16AVX512)},
 				edgeKernel[float64]{8, 8, edgeTile(8, 8, 12, 16, kern.Dgemm8x8Of12x16AVX512)},
 				edgeKernel[float64]{4, 16, edgeTile(4, 16, 12, 16, kern.Dgemm4x16Of12x16AVX512)},

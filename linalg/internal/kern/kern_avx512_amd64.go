@@ -87,3 +87,15 @@ func Transpose16x16S(n int, src *float32, lds int, dst *float32, ldd int)
 //
 //go:noescape
 func Transpose8x8D(n int, src *float64, lds int, dst *float64, ldd int)
+
+// Transpose12x16S sets dst[p·ldd+j] = src[j·lds+p] for j < 12 and p < n&^15 (AVX-512F).
+// The caller guarantees the bounds.
+//
+//go:noescape
+func Transpose12x16S(n int, src *float32, lds int, dst *float32, ldd int)
+
+// Transpose4x8D sets dst[p·ldd+j] = src[j·lds+p] for j < 4 and p < n&^7 (AVX-512F).
+// The caller guarantees the bounds.
+//
+//go:noescape
+func Transpose4x8D(n int, src *float64, lds int, dst *float64, ldd int)

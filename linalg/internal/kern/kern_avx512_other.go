@@ -45,3 +45,9 @@ func Transpose16x16S(n int, src *float32, lds int, dst *float32, ldd int) { noAs
 
 // Transpose8x8D is not available in this build.
 func Transpose8x8D(n int, src *float64, lds int, dst *float64, ldd int) { noAsm() }
+
+// Transpose12x16S is not available in this build.
+func Transpose12x16S(n int, src *float32, lds int, dst *float32, ldd int) { noAsm() }
+
+// Transpose4x8D is not available in this build.
+func Transpose4x8D(n int, src *float64, lds int, dst *float64, ldd int) { noAsm() }

@@ -150,18 +150,29 @@ func BenchmarkKernels(b *testing.B) {
 }
 
 // TestTranspose checks the AVX-512 block transposes against the definition
-// dst[p·ldd+j] = src[j·lds+p] for n = 0…3 blocks plus a remainder (which must
-// be left alone, as must the padding columns of dst), with distinct values
-// so any misplaced element is seen.
+// dst[p·ldd+j] = src[j·lds+p] for j < rows, with n = 0…3 blocks plus a
+// remainder (which must be left alone, as must the columns j ≥ rows of dst),
+// with distinct values so any misplaced element is seen.
 func TestTranspose(t *testing.T) {
 	if !AVX512 {
 		t.Log("no AVX-512 in this CPU/build; nothing to check")
 		return
 	}
-	for _, w := range []int{16, 8} {
+	for _, tr := range []struct {
+		name    string
+		w, rows int
+		f32     func(n int, src *float32, lds int, dst *float32, ldd int)
+		f64     func(n int, src *float64, lds int, dst *float64, ldd int)
+	}{
+		{"Transpose16x16S", 16, 16, Transpose16x16S, nil},
+		{"Transpose12x16S", 16, 12, Transpose12x16S, nil},
+		{"Transpose8x8D", 8, 8, nil, Transpose8x8D},
+		{"Transpose4x8D", 8, 4, nil, Transpose4x8D},
+	} {
+		w := tr.w
 		for _, n := range []int{0, 5, w, w + 3, 2 * w, 3*w + 7} {
 			lds, ldd := n+3, w+5
-			src := make([]float64, w*lds)
+			src := make([]float64, tr.rows*lds)
 			for i := range src {
 				src[i] = float64(i + 1)
 			}
@@ -169,7 +180,7 @@ func TestTranspose(t *testing.T) {
 			for i := range dst {
 				dst[i] = -1
 			}
-			if w == 16 {
+			if tr.f32 != nil {
 				s32, d32 := make([]float32, len(src)), make([]float32, len(dst))
 				for i, v := range src {
 					s32[i] = float32(v)
@@ -177,22 +188,22 @@ func TestTranspose(t *testing.T) {
 				for i, v := range dst {
 					d32[i] = float32(v)
 				}
-				Transpose16x16S(n, &s32[0], lds, &d32[0], ldd)
+				tr.f32(n, &s32[0], lds, &d32[0], ldd)
 				for i, v := range d32 {
 					dst[i] = float64(v)
 				}
 			} else {
-				Transpose8x8D(n, &src[0], lds, &dst[0], ldd)
+				tr.f64(n, &src[0], lds, &dst[0], ldd)
 			}
 			full := n / w * w
 			for p := 0; p < max(n, 1); p++ {
 				for j := 0; j < ldd; j++ {
 					want := -1.0
-					if p < full && j < w {
+					if p < full && j < tr.rows {
 						want = src[j*lds+p]
 					}
 					if got := dst[p*ldd+j]; got != want {
-						t.Errorf("transpose w=%d n=%d: dst[%d,%d] = %v, want %v", w, n, p, j, got, want)
+						t.Errorf("%s n=%d: dst[%d,%d] = %v, want %v", tr.name, n, p, j, got, want)
 					}
 				}
 			}

@@ -8,9 +8,10 @@ import (
 )
 
 // kernelSet is one family of micro-kernels for the packed GEMM (gemm.go).
-// Different sets sum each dot product in a different order, so results
-// differ in the last bits between sets: FENCHEL_KERNELS pins one for results
-// that must be reproducible across machines.
+// Results can differ in the last bits between sets (gonum sums in another
+// order; the assembly sets add alpha·Σ to C with one rounding on full tiles
+// and two on edge tiles, and their tile shapes differ), so FENCHEL_KERNELS
+// pins one for results that must be reproducible across machines.
 type kernelSet struct {
 	name string                // value of FENCHEL_KERNELS that selects it
 	desc string                // shapes, for Backend

@@ -2,6 +2,8 @@ package nn
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 	"unsafe"
 
 	"github.com/fenchel-ml/fenchel/linalg"
@@ -19,6 +21,10 @@ var (
 	// gramChunkBudget bounds each of the two per-sample-gradient blocks that
 	// Conv2D.AddGram materialises.
 	gramChunkBudget = 32 << 20
+	// convGradGroups is the number of groups of chunks whose parameter
+	// gradients backward sums separately (see Conv2D.backward); it bounds
+	// the goroutines of one backward call and fixes the summation order.
+	convGradGroups = 4
 	// convPerSampleGemm is the number of multiply-adds of one sample's
 	// forward product (OutC·C·k·k·OutH·OutW) from which Conv2D multiplies
 	// sample by sample straight into its output instead of over the chunk
@@ -50,6 +56,8 @@ type Conv2D[T Float] struct {
 	// (colsHi == 0: nothing cached).
 	colsLo, colsHi int
 	gramA, gramB   []T
+	work           []convWork[T] // per-worker scratch of forwardParallel and backward
+	gradParts      []T           // backward's per-group weight and bias gradients
 	// gramCols and gramProd are AddGram's im2col of distinct inputs and
 	// per-group product (perSampleRep).
 	gramCols, gramProd []T
@@ -274,16 +282,6 @@ func addTo[T Float](dst, src []T) {
 	}
 }
 
-// sizeProd sizes d.prod for a chunk of nc samples.
-func (d *Conv2D[T]) sizeProd(nc int) []T {
-	n := d.OutC * nc * d.geom.outArea()
-	if cap(d.prod) < n {
-		d.prod = make([]T, n)
-	}
-	d.prod = d.prod[:n]
-	return d.prod
-}
-
 // product writes into rows [lo, lo+nc) of y the product w · cols for the
 // chunk's columns in d.cols (plus bias[o] on channel o when bias is
 // non-nil); when acc is set, the product is added to y instead (bias is then
@@ -296,11 +294,20 @@ func (d *Conv2D[T]) sizeProd(nc int) []T {
 // Smaller products (the 1-channel stem) run as one GEMM over the chunk into
 // d.prod, scattered into y afterwards: per-call overhead dominates there.
 func (d *Conv2D[T]) product(y *Mat[T], w []T, lo, nc int, bias []T, acc bool) {
+	d.productWith(y, w, d.cols, &d.prod, lo, nc, bias, acc)
+}
+
+// productWith is product with the chunk's columns in cols and *prod as the
+// scratch of the chunk-wide product.
+func (d *Conv2D[T]) productWith(y *Mat[T], w, cols []T, prodBuf *[]T, lo, nc int, bias []T, acc bool) {
 	K, L := d.patch(), d.geom.outArea()
 	ld := nc * L
 	if d.OutC*K*L < convPerSampleGemm {
-		prod := d.sizeProd(nc)
-		linalg.Gemm(false, false, d.OutC, ld, K, 1, w, K, d.cols, ld, 0, prod, ld)
+		if cap(*prodBuf) < d.OutC*ld {
+			*prodBuf = make([]T, d.OutC*ld)
+		}
+		prod := (*prodBuf)[:d.OutC*ld]
+		linalg.Gemm(false, false, d.OutC, ld, K, 1, w, K, cols, ld, 0, prod, ld)
 		for s := 0; s < nc; s++ {
 			yr := y.Row(lo + s)
 			for o := 0; o < d.OutC; o++ {
@@ -332,7 +339,7 @@ func (d *Conv2D[T]) product(y *Mat[T], w []T, lo, nc int, bias []T, acc bool) {
 			}
 			beta = 1
 		}
-		linalg.Gemm(false, false, d.OutC, L, K, 1, w, K, d.cols[s*L:], ld, beta, yr, L)
+		linalg.Gemm(false, false, d.OutC, L, K, 1, w, K, cols[s*L:], ld, beta, yr, L)
 	}
 }
 
@@ -353,6 +360,12 @@ func (d *Conv2D[T]) Forward(x *Mat[T]) *Mat[T] {
 		bias = d.Bias.Value
 	}
 	step := d.chunk()
+	nch := (n + step - 1) / step
+	workers := min(runtime.GOMAXPROCS(0), nch)
+	if workers > 1 && n*d.OutC*d.patch()*L >= minParallelWork {
+		d.forwardParallel(x, bias, step, nch, workers)
+		return d.y
+	}
 	for lo := 0; lo < n; lo += step {
 		hi := min(n, lo+step)
 		nc := hi - lo
@@ -362,19 +375,46 @@ func (d *Conv2D[T]) Forward(x *Mat[T]) *Mat[T] {
 	return d.y
 }
 
-// gatherDy lays rows [lo, lo+nc) of dy out as the OutC × (nc·L) matrix d.prod.
-func (d *Conv2D[T]) gatherDy(dy *Mat[T], lo, nc int) []T {
-	L := d.geom.outArea()
-	prod := d.sizeProd(nc)
-	ld := nc * L
-	for s := 0; s < nc; s++ {
-		dr := dy.Row(lo + s)
-		for o := 0; o < d.OutC; o++ {
-			copy(prod[o*ld+s*L:][:L], dr[o*L:(o+1)*L])
-		}
+// forwardParallel is Forward's chunk loop split over workers goroutines,
+// each taking a contiguous run of the nch chunks end to end (im2col into its
+// own buffer, then the product), so that a sample's columns are built and
+// multiplied on one core and the fork-join happens once per call rather
+// than once per GEMM. Every output element is computed exactly as by the
+// serial loop, so the result does not depend on the number of workers.
+func (d *Conv2D[T]) forwardParallel(x *Mat[T], bias []T, step, nch, workers int) {
+	n, L := x.Rows, d.geom.outArea()
+	K := d.patch()
+	for len(d.work) < workers {
+		d.work = append(d.work, convWork[T]{})
 	}
-	return prod
+	d.colsHi = 0
+	g := &d.geom
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := &d.work[w]
+			for ch := w * nch / workers; ch < (w+1)*nch/workers; ch++ {
+				lo := ch * step
+				hi := min(n, lo+step)
+				nc := hi - lo
+				if cap(buf.cols) < K*nc*L {
+					buf.cols = make([]T, K*step*L)
+				}
+				cols := buf.cols[:K*nc*L]
+				for s := 0; s < nc; s++ {
+					im2colSample(g, x.Row(lo+s), cols, nc*L, s*L)
+				}
+				d.productWith(d.y, d.Weight.Value, cols, &buf.prod, lo, nc, bias, false)
+			}
+		}()
+	}
+	wg.Wait()
 }
+
+// convWork is the scratch of one forwardParallel worker.
+type convWork[T Float] struct{ cols, prod, dcols []T }
 
 func (d *Conv2D[T]) Backward(dy *Mat[T]) *Mat[T] {
 	d.backward(dy, true)
@@ -386,6 +426,13 @@ func (d *Conv2D[T]) Backward(dy *Mat[T]) *Mat[T] {
 func (d *Conv2D[T]) BackwardParams(dy *Mat[T]) { d.backward(dy, false) }
 
 // backward adds the parameter gradients and, when wantDx, writes dL/dx into d.dx.
+//
+// With several chunks the batch is cut into min(chunks, convGradGroups)
+// groups of consecutive chunks, fixed by the batch size alone. Each group
+// accumulates its own weight and bias gradient (backwardGroup) and the
+// groups' sums are added to Param.Grad in group order, so the result does
+// not depend on how many goroutines ran the groups (at most GOMAXPROCS, one
+// run of whole groups each, one fork-join per call).
 func (d *Conv2D[T]) backward(dy *Mat[T], wantDx bool) {
 	d.dy = dy
 	n, K, L := dy.Rows, d.patch(), d.geom.outArea()
@@ -393,39 +440,128 @@ func (d *Conv2D[T]) backward(dy *Mat[T], wantDx bool) {
 		d.dx = reuse(d.dx, n, d.geom.inSize())
 	}
 	step := d.chunk()
-	// Last chunk first: Forward left its columns in d.cols.
-	for lo := (n - 1) / step * step; lo >= 0; lo -= step {
-		hi := min(n, lo+step)
-		nc := hi - lo
+	nch := (n + step - 1) / step
+	groups := min(nch, convGradGroups)
+	if groups <= 1 {
+		if len(d.work) == 0 {
+			d.work = append(d.work, convWork[T]{})
+		}
+		d.backwardChunks(dy, 0, n, step, wantDx, &d.work[0], d.Weight.Grad, d.biasGrad())
+		return
+	}
+	nw, nb := d.OutC*K, 0
+	if d.Bias != nil {
+		nb = d.OutC
+	}
+	if cap(d.gradParts) < groups*(nw+nb) {
+		d.gradParts = make([]T, groups*(nw+nb))
+	}
+	parts := d.gradParts[:groups*(nw+nb)]
+	clear(parts)
+	for len(d.work) < groups {
+		d.work = append(d.work, convWork[T]{})
+	}
+	run := func(g int) {
+		lo := g * nch / groups * step
+		hi := min(n, (g+1)*nch/groups*step)
+		part := parts[g*(nw+nb) : (g+1)*(nw+nb)]
+		var bpart []T
+		if nb > 0 {
+			bpart = part[nw:]
+		}
+		d.backwardChunks(dy, lo, hi, step, wantDx, &d.work[g], part[:nw], bpart)
+	}
+	workers := min(runtime.GOMAXPROCS(0), groups)
+	if workers <= 1 || n*d.OutC*K*L < minParallelWork {
+		for g := 0; g < groups; g++ {
+			run(g)
+		}
+	} else {
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for g := w * groups / workers; g < (w+1)*groups/workers; g++ {
+					run(g)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	for g := 0; g < groups; g++ {
+		part := parts[g*(nw+nb) : (g+1)*(nw+nb)]
+		addTo(d.Weight.Grad, part[:nw])
+		if nb > 0 {
+			addTo(d.Bias.Grad, part[nw:])
+		}
+	}
+}
+
+// biasGrad is d.Bias.Grad, or nil for a conv without bias.
+func (d *Conv2D[T]) biasGrad() []T {
+	if d.Bias == nil {
+		return nil
+	}
+	return d.Bias.Grad
+}
+
+// backwardChunks runs the backward pass over rows [lo, hi) of the batch,
+// chunk by chunk (chunks start at multiples of step), on the calling
+// goroutine with the scratch buf: it adds dY·colsᵀ into dw and the sums of
+// dY over positions into db (when non-nil) and, when wantDx, writes the
+// rows of d.dx.
+func (d *Conv2D[T]) backwardChunks(dy *Mat[T], lo, hi, step int, wantDx bool, buf *convWork[T], dw, db []T) {
+	K, L := d.patch(), d.geom.outArea()
+	g := &d.geom
+	for clo := lo; clo < hi; clo += step {
+		chi := min(hi, clo+step)
+		nc := chi - clo
 		ld := nc * L
-		d.im2col(d.x, lo, hi)
-		g := d.gatherDy(dy, lo, nc)
+		if cap(buf.cols) < K*ld {
+			buf.cols = make([]T, K*step*L)
+		}
+		cols := buf.cols[:K*ld]
+		if dy.Rows == chi && d.colsLo == clo && d.colsHi == chi && len(d.cols) == K*ld {
+			cols = d.cols // Forward's last chunk
+		} else {
+			for s := 0; s < nc; s++ {
+				im2colSample(g, d.x.Row(clo+s), cols, ld, s*L)
+			}
+		}
+		if cap(buf.prod) < d.OutC*ld {
+			buf.prod = make([]T, d.OutC*step*L)
+		}
+		gd := buf.prod[:d.OutC*ld]
+		for s := 0; s < nc; s++ {
+			dr := dy.Row(clo + s)
+			for o := 0; o < d.OutC; o++ {
+				copy(gd[o*ld+s*L:][:L], dr[o*L:(o+1)*L])
+			}
+		}
 		// dW += dY · colsᵀ; db += Σ over samples and positions of dY.
-		linalg.Gemm(false, true, d.OutC, K, ld, 1, g, ld, d.cols, ld, 1, d.Weight.Grad, K)
-		if d.Bias != nil {
+		linalg.Gemm(false, true, d.OutC, K, ld, 1, gd, ld, cols, ld, 1, dw, K)
+		if db != nil {
 			for o := 0; o < d.OutC; o++ {
 				var s T
-				for _, v := range g[o*ld : (o+1)*ld] {
+				for _, v := range gd[o*ld : (o+1)*ld] {
 					s += v
 				}
-				d.Bias.Grad[o] += s
+				db[o] += s
 			}
 		}
 		if !wantDx {
 			continue
 		}
 		// dcols = Wᵀ · dY, folded back into dx.
-		if cap(d.dcols) < K*ld {
-			d.dcols = make([]T, K*ld)
+		if cap(buf.dcols) < K*ld {
+			buf.dcols = make([]T, K*step*L)
 		}
-		d.dcols = d.dcols[:K*ld]
-		linalg.Gemm(true, false, K, ld, d.OutC, 1, d.Weight.Value, K, g, ld, 0, d.dcols, ld)
-		geom := &d.geom
-		parallelFor(nc, K*L, func(a, b int) {
-			for s := a; s < b; s++ {
-				col2imSample(geom, d.dcols, ld, s*L, d.dx.Row(lo+s), true)
-			}
-		})
+		dcols := buf.dcols[:K*ld]
+		linalg.Gemm(true, false, K, ld, d.OutC, 1, d.Weight.Value, K, gd, ld, 0, dcols, ld)
+		for s := 0; s < nc; s++ {
+			col2imSample(g, dcols, ld, s*L, d.dx.Row(clo+s), true)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -443,5 +444,143 @@ func BenchmarkIm2colCol2im(b *testing.B) {
 				col2imSample(&g, cols, L, 0, dx, true)
 			}
 		})
+	}
+}
+
+// naiveConvGrads is the brute-force backward pass of one sample of a
+// convolution: it adds into dW, db (when non-nil) and dx the gradients of
+// Σ dy ∘ conv(x).
+func naiveConvGrads(x, dy []float64, c, h, w int, weight []float64, outC, k, s, p int, dW, db, dx []float64) {
+	oh, ow := (h+2*p-k)/s+1, (w+2*p-k)/s+1
+	for o := 0; o < outC; o++ {
+		for i := 0; i < oh; i++ {
+			for j := 0; j < ow; j++ {
+				g := dy[(o*oh+i)*ow+j]
+				if db != nil {
+					db[o] += g
+				}
+				for ci := 0; ci < c; ci++ {
+					for ki := 0; ki < k; ki++ {
+						for kj := 0; kj < k; kj++ {
+							ii, jj := i*s-p+ki, j*s-p+kj
+							if ii < 0 || ii >= h || jj < 0 || jj >= w {
+								continue
+							}
+							wi := ((o*c+ci)*k+ki)*k + kj
+							dW[wi] += g * x[(ci*h+ii)*w+jj]
+							dx[(ci*h+ii)*w+jj] += g * weight[wi]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestConv2DParallelMatchesSerial runs Forward, Backward and BackwardParams
+// of convolutions big enough for the parallel paths (several chunks, hence
+// several gradient groups) at GOMAXPROCS 1, 2 and 3: the outputs and
+// gradients must be bit-identical across goroutine counts and agree with
+// the brute-force definitions (naiveConv, naiveConvGrads).
+func TestConv2DParallelMatchesSerial(t *testing.T) {
+	oldCols := convColsBudget
+	oldProcs := runtime.GOMAXPROCS(0)
+	defer func() { convColsBudget = oldCols; runtime.GOMAXPROCS(oldProcs) }()
+	const tol = 1e-12
+	for _, tc := range []struct {
+		c, h, w, outC, k, s, p int
+		bias                   bool
+	}{
+		{4, 12, 12, 6, 3, 1, 1, true},
+		{3, 13, 11, 5, 3, 2, 1, false},
+	} {
+		for _, spc := range []int{3, 1} { // samples per im2col chunk
+			in := Shape{tc.c, tc.h, tc.w}
+			rng := rand.New(rand.NewPCG(31, 32))
+			proto := must(NewConv2D[float64](in, tc.outC, tc.k, tc.s, tc.p, tc.bias))
+			for _, p := range proto.Params() {
+				fillNormal(rng, p.Value, 0.5)
+			}
+			convColsBudget = spc * proto.patch() * proto.geom.outArea() * 8
+			if proto.chunk() != spc {
+				t.Fatalf("chunk %d samples, want %d", proto.chunk(), spc)
+			}
+			const rows = 11
+			x := NewMat[float64](rows, in.Size())
+			fillNormal(rng, x.Data, 1)
+			dy := NewMat[float64](rows, proto.OutShape().Size())
+			fillNormal(rng, dy.Data, 1)
+			if n := rows * tc.outC * proto.patch() * proto.geom.outArea(); n < minParallelWork {
+				t.Fatalf("case too small for the parallel paths: %d < %d", n, minParallelWork)
+			}
+
+			// Brute force.
+			wantDW := make([]float64, proto.Weight.Len())
+			var wantDB []float64
+			if tc.bias {
+				wantDB = make([]float64, tc.outC)
+			}
+			wantDx := make([]float64, len(x.Data))
+			for r := 0; r < rows; r++ {
+				naiveConvGrads(x.Row(r), dy.Row(r), tc.c, tc.h, tc.w, proto.Weight.Value, tc.outC, tc.k, tc.s, tc.p,
+					wantDW, wantDB, wantDx[r*in.Size():(r+1)*in.Size()])
+			}
+
+			var ref [][]float64
+			for _, procs := range []int{1, 2, 3} {
+				runtime.GOMAXPROCS(procs)
+				l := must(NewConv2D[float64](in, tc.outC, tc.k, tc.s, tc.p, tc.bias))
+				for i, p := range l.Params() {
+					copy(p.Value, proto.Params()[i].Value)
+				}
+				y := copyMat(l.Forward(x))
+				dx := copyMat(l.Backward(dy))
+				got := [][]float64{y.Data, dx.Data, append([]float64(nil), l.Weight.Grad...)}
+				if tc.bias {
+					got = append(got, append([]float64(nil), l.Bias.Grad...))
+				}
+				ZeroGrad[float64](l)
+				l.Forward(x)
+				BackwardParams[float64](l, dy)
+				got = append(got, append([]float64(nil), l.Weight.Grad...))
+				name := fmt.Sprintf("%+v chunk %d procs %d", tc, spc, procs)
+				if procs == 1 {
+					ref = got
+					for r := 0; r < rows; r++ {
+						var b []float64
+						if tc.bias {
+							b = l.Bias.Value
+						}
+						want := naiveConv(x.Row(r), tc.c, tc.h, tc.w, l.Weight.Value, b, tc.outC, tc.k, tc.s, tc.p)
+						for i, v := range want {
+							if math.Abs(y.At(r, i)-v) > tol*(1+math.Abs(v)) {
+								t.Fatalf("%s: y[%d,%d] = %.15g, definition %.15g", name, r, i, y.At(r, i), v)
+							}
+						}
+					}
+					check := func(what string, got, want []float64) {
+						for i := range want {
+							if math.Abs(got[i]-want[i]) > tol*(1+math.Abs(want[i])) {
+								t.Fatalf("%s: %s[%d] = %.15g, brute force %.15g", name, what, i, got[i], want[i])
+							}
+						}
+					}
+					check("dx", dx.Data, wantDx)
+					check("dW", got[2], wantDW)
+					check("dW (BackwardParams)", got[len(got)-1], wantDW)
+					if tc.bias {
+						check("db", got[3], wantDB)
+					}
+					continue
+				}
+				for i := range ref {
+					for j := range ref[i] {
+						if math.Float64bits(got[i][j]) != math.Float64bits(ref[i][j]) {
+							t.Fatalf("%s: output %d element %d = %.17g, with 1 proc %.17g", name, i, j, got[i][j], ref[i][j])
+						}
+					}
+				}
+			}
+		}
 	}
 }

@@ -362,7 +362,7 @@ func (d *Conv2D[T]) Forward(x *Mat[T]) *Mat[T] {
 	step := d.chunk()
 	nch := (n + step - 1) / step
 	workers := min(runtime.GOMAXPROCS(0), nch)
-	if workers > 1 && n*d.OutC*d.patch()*L >= minParallelWork {
+	if workers > 1 && n*d.OutC*d.patch()*L >= minParallelWork && goKernels[T]() {
 		d.forwardParallel(x, bias, step, nch, workers)
 		return d.y
 	}
@@ -411,6 +411,20 @@ func (d *Conv2D[T]) forwardParallel(x *Mat[T], bias []T, step, nch, workers int)
 		}()
 	}
 	wg.Wait()
+}
+
+// goKernels reports whether the GEMM backend for T is fenchel's Go kernels
+// (linalg.Kernels), under which Conv2D splits its chunk loops over
+// goroutines. OpenBLAS runs a thread pool of its own, and calling it from
+// two goroutines at once made the Model d training step 1.9× slower
+// (216–266 → 406–457 ms, 2 cores), so with it the loops stay serial.
+func goKernels[T Float]() bool {
+	var impl any = linalg.Float64
+	if _, ok := any(T(0)).(float32); ok {
+		impl = linalg.Float32
+	}
+	_, ok := impl.(linalg.Kernels)
+	return ok
 }
 
 // convWork is the scratch of one forwardParallel worker.
@@ -472,7 +486,7 @@ func (d *Conv2D[T]) backward(dy *Mat[T], wantDx bool) {
 		d.backwardChunks(dy, lo, hi, step, wantDx, &d.work[g], part[:nw], bpart)
 	}
 	workers := min(runtime.GOMAXPROCS(0), groups)
-	if workers <= 1 || n*d.OutC*K*L < minParallelWork {
+	if workers <= 1 || n*d.OutC*K*L < minParallelWork || !goKernels[T]() {
 		for g := 0; g < groups; g++ {
 			run(g)
 		}

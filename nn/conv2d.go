@@ -41,8 +41,11 @@ var (
 //
 // It computes by im2col: the columns of a chunk of samples form a
 // (C·k·k) × (samples·OutH·OutW) matrix, so the forward pass is one GEMM with
-// the out×(C·k·k) weight, and backward is one GEMM for the weight gradient and
-// one for the columns' gradient, folded back by col2im.
+// the out×(C·k·k) weight (or one per sample, see convPerSampleGemm), and
+// backward is one GEMM for the weight gradient and one for the columns'
+// gradient, folded back by col2im. With the Go GEMM kernels, Forward and
+// Backward hand runs of whole chunks to GOMAXPROCS goroutines (one
+// fork-join per call); results do not depend on the number of goroutines.
 type Conv2D[T Float] struct {
 	OutC         int
 	Weight, Bias *Param[T] // Bias is nil for a conv without bias

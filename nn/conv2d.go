@@ -584,41 +584,82 @@ func (d *Conv2D[T]) backwardChunks(dy *Mat[T], lo, hi, step int, wantDx bool, bu
 
 // Tangent is conv(dx; W) + conv(x; Ẇ) + ḃ at the last Forward's x.
 func (d *Conv2D[T]) Tangent(dx *Mat[T]) *Mat[T] {
-	n, L := d.x.Rows, d.geom.outArea()
+	n, K, L := d.x.Rows, d.patch(), d.geom.outArea()
 	d.tang = reuse(d.tang, n, d.OutC*L)
 	var bias []T
 	if d.Bias != nil {
 		bias = d.Bias.Tangent
 	}
 	step := d.chunk()
+	nch := (n + step - 1) / step
+	workers := min(runtime.GOMAXPROCS(0), nch)
+	if workers > 1 && n*d.OutC*K*L >= minParallelWork && goKernels[T]() {
+		// As forwardParallel: runs of whole chunks per goroutine.
+		for len(d.work) < workers {
+			d.work = append(d.work, convWork[T]{})
+		}
+		g := &d.geom
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				buf := &d.work[w]
+				for ch := w * nch / workers; ch < (w+1)*nch/workers; ch++ {
+					lo := ch * step
+					hi := min(n, lo+step)
+					nc := hi - lo
+					cols := func(x *Mat[T]) []T {
+						if cap(buf.cols) < K*nc*L {
+							buf.cols = make([]T, K*step*L)
+						}
+						c := buf.cols[:K*nc*L]
+						for s := 0; s < nc; s++ {
+							im2colSample(g, x.Row(lo+s), c, nc*L, s*L)
+						}
+						return c
+					}
+					d.tangentChunk(dx, bias, lo, hi, cols, &buf.prod)
+				}
+			}()
+		}
+		wg.Wait()
+		return d.tang
+	}
 	for lo := 0; lo < n; lo += step {
 		hi := min(n, lo+step)
-		nc := hi - lo
-		acc := false
-		if d.Weight.Tangent != nil {
-			d.im2col(d.x, lo, hi)
-			d.product(d.tang, d.Weight.Tangent, lo, nc, bias, false)
-			acc = true
-		}
-		if dx != nil {
-			d.im2col(dx, lo, hi)
-			d.product(d.tang, d.Weight.Value, lo, nc, bias, acc)
-			acc = true
-		}
-		if !acc {
-			for s := lo; s < hi; s++ {
-				yr := d.tang.Row(s)
-				if bias == nil {
-					clear(yr)
-					continue
-				}
-				for o, b := range bias {
-					fill(yr[o*L:(o+1)*L], b)
-				}
-			}
-		}
+		d.tangentChunk(dx, bias, lo, hi, func(x *Mat[T]) []T { d.im2col(x, lo, hi); return d.cols }, &d.prod)
 	}
 	return d.tang
+}
+
+// tangentChunk writes rows [lo, hi) of d.tang: conv(dx; W) + conv(x; Ẇ) + ḃ
+// with nil directions left out; cols(m) returns the chunk's columns of m and
+// prod is the product scratch.
+func (d *Conv2D[T]) tangentChunk(dx *Mat[T], bias []T, lo, hi int, cols func(*Mat[T]) []T, prod *[]T) {
+	nc, L := hi-lo, d.geom.outArea()
+	acc := false
+	if d.Weight.Tangent != nil {
+		d.productWith(d.tang, d.Weight.Tangent, cols(d.x), prod, lo, nc, bias, false)
+		acc = true
+	}
+	if dx != nil {
+		d.productWith(d.tang, d.Weight.Value, cols(dx), prod, lo, nc, bias, acc)
+		acc = true
+	}
+	if acc {
+		return
+	}
+	for s := lo; s < hi; s++ {
+		yr := d.tang.Row(s)
+		if bias == nil {
+			clear(yr)
+			continue
+		}
+		for o, b := range bias {
+			fill(yr[o*L:(o+1)*L], b)
+		}
+	}
 }
 
 // perSample writes the per-sample gradients of rows [lo, hi) of the last

@@ -477,8 +477,8 @@ func naiveConvGrads(x, dy []float64, c, h, w int, weight []float64, outC, k, s, 
 	}
 }
 
-// TestConv2DParallelMatchesSerial runs Forward, Backward and BackwardParams
-// of convolutions big enough for the parallel paths (several chunks, hence
+// TestConv2DParallelMatchesSerial runs Forward, Backward, BackwardParams and
+// Tangent of convolutions big enough for the parallel paths (several chunks, hence
 // several gradient groups) at GOMAXPROCS 1, 2 and 3: the outputs and
 // gradients must be bit-identical across goroutine counts and agree with
 // the brute-force definitions (naiveConv, naiveConvGrads).
@@ -526,6 +526,13 @@ func TestConv2DParallelMatchesSerial(t *testing.T) {
 					wantDW, wantDB, wantDx[r*in.Size():(r+1)*in.Size()])
 			}
 
+			tx := NewMat[float64](rows, in.Size())
+			fillNormal(rng, tx.Data, 1)
+			tw := make([]float64, proto.Weight.Len())
+			fillNormal(rng, tw, 1)
+			tb := make([]float64, tc.outC)
+			fillNormal(rng, tb, 1)
+
 			var ref [][]float64
 			for _, procs := range []int{1, 2, 3} {
 				runtime.GOMAXPROCS(procs)
@@ -543,6 +550,13 @@ func TestConv2DParallelMatchesSerial(t *testing.T) {
 				l.Forward(x)
 				BackwardParams[float64](l, dy)
 				got = append(got, append([]float64(nil), l.Weight.Grad...))
+				// Tangent along (tx, Ẇ, ḃ).
+				l.Weight.Tangent = tw
+				if tc.bias {
+					l.Bias.Tangent = tb
+				}
+				tang := copyMat(l.Tangent(tx))
+				got = append(got, tang.Data)
 				name := fmt.Sprintf("%+v chunk %d procs %d", tc, spc, procs)
 				if procs == 1 {
 					ref = got
@@ -566,8 +580,19 @@ func TestConv2DParallelMatchesSerial(t *testing.T) {
 						}
 					}
 					check("dx", dx.Data, wantDx)
+					for r := 0; r < rows; r++ {
+						var b []float64
+						if tc.bias {
+							b = tb
+						}
+						want := naiveConv(tx.Row(r), tc.c, tc.h, tc.w, l.Weight.Value, nil, tc.outC, tc.k, tc.s, tc.p)
+						for i, v := range naiveConv(x.Row(r), tc.c, tc.h, tc.w, tw, b, tc.outC, tc.k, tc.s, tc.p) {
+							want[i] += v
+						}
+						check(fmt.Sprintf("tangent row %d", r), got[len(got)-1][r*len(want):(r+1)*len(want)], want)
+					}
 					check("dW", got[2], wantDW)
-					check("dW (BackwardParams)", got[len(got)-1], wantDW)
+					check("dW (BackwardParams)", got[len(got)-2], wantDW)
 					if tc.bias {
 						check("db", got[3], wantDB)
 					}

@@ -1,6 +1,10 @@
 package nn
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/fenchel-ml/fenchel/internal/simd"
+)
 
 // Param is one parameter tensor of a layer, stored flat in row-major order
 // with PyTorch's layout (a Dense weight is out×in, a conv weight
@@ -124,15 +128,12 @@ func CopyParams[D, S Float](dst Layer[D], src Layer[S]) error {
 
 // convert sets dst[j] = D(src[j]) (len(dst) == len(src)). The float32 →
 // float64 case, which the instruments run every few steps on the whole
-// model, has its own loop: the generic one was 2.3× slower (55 against 24 µs
-// for MLP 784-100-10's first layer).
+// model, is vectorised (internal/simd.Widen): the plain loop took ~19 % of
+// a per-image measurement on MLP 784-100-10.
 func convert[D, S Float](dst []D, src []S) {
 	if d, ok := any(dst).([]float64); ok {
 		if s, ok := any(src).([]float32); ok {
-			d = d[:len(s)]
-			for j, v := range s {
-				d[j] = float64(v)
-			}
+			simd.Widen(d, s)
 			return
 		}
 	}

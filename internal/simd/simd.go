@@ -76,6 +76,20 @@ func AddRows64(dst, a []float64, rows, cols int) {
 	}
 }
 
+// Widen sets dst[i] = float64(src[i]) for i < len(src) (exact);
+// dst must be at least as long as src.
+func Widen(dst []float64, src []float32) {
+	dst = dst[:len(src)]
+	n := 0
+	if useAsm && len(src) >= 8 {
+		n = len(src) &^ 7
+		widenAVX2(&dst[0], &src[0], n)
+	}
+	for j, v := range src[n:] {
+		dst[n+j] = float64(v)
+	}
+}
+
 func reluMask32Go(dst, v, x []float32) {
 	dst, v = dst[:len(x)], v[:len(x)]
 	for i, xi := range x {

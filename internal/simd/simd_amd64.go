@@ -18,3 +18,6 @@ func addRows32AVX2(dst, a *float32, rows, cols, n int)
 
 //go:noescape
 func addRows64AVX2(dst, a *float64, rows, cols, n int)
+
+//go:noescape
+func widenAVX2(dst *float64, src *float32, n int)

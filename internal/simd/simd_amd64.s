@@ -135,3 +135,22 @@ rows64:
 	JNZ  strip64
 	VZEROUPPER
 	RET
+
+// func widenAVX2(dst *float64, src *float32, n int)
+// n is a positive multiple of 8. float32 → float64 is exact (VCVTPS2PD).
+TEXT ·widenAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+loopw:
+	VCVTPS2PD (SI), Y0
+	VCVTPS2PD 16(SI), Y1
+	VMOVUPD Y0, (DI)
+	VMOVUPD Y1, 32(DI)
+	ADDQ $32, SI
+	ADDQ $64, DI
+	SUBQ $8, CX
+	JNZ  loopw
+	VZEROUPPER
+	RET

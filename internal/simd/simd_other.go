@@ -9,3 +9,4 @@ func reluMask32AVX2(dst, v, x *float32, n int)         { panic("simd: no assembl
 func reluMask64AVX2(dst, v, x *float64, n int)         { panic("simd: no assembly") }
 func addRows32AVX2(dst, a *float32, rows, cols, n int) { panic("simd: no assembly") }
 func addRows64AVX2(dst, a *float64, rows, cols, n int) { panic("simd: no assembly") }
+func widenAVX2(dst *float64, src *float32, n int)      { panic("simd: no assembly") }

@@ -168,3 +168,22 @@ func BenchmarkAddRows32(b *testing.B) {
 		})
 	}
 }
+
+// TestWiden checks the vector widening against Go's conversion bit for bit
+// (NaN payloads included) at every tail length and misaligned starts.
+func TestWiden(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range lengths() {
+		for _, off := range []int{0, 1} {
+			src := random32(rng, n+off)
+			src = append(src, math.Float32frombits(0x7fc00123)) // a NaN with a payload
+			got := make([]float64, len(src))
+			Widen(got[off:], src[off:])
+			for i := off; i < len(src); i++ {
+				if want := float64(src[i]); math.Float64bits(got[i]) != math.Float64bits(want) {
+					t.Fatalf("Widen n=%d off=%d [%d]: %v → %v, want %v", n, off, i, src[i], got[i], want)
+				}
+			}
+		}
+	}
+}

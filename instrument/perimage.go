@@ -151,7 +151,8 @@ func (h *PerImage) OnStep(s *train.StepInfo) (map[string]any, error) {
 }
 
 // Measure computes the record's fields for model (float64) on x_a and x_b;
-// Select must have run. The model's Param.Grad values are zeroed.
+// Select must have run. The model's Param.Grad values are zeroed if its
+// layers had to compute them (nn.BackwardDeltas), else left alone.
 //
 // Cost: one forward pass on x_b and one forward and backward pass on x_a
 // replicated K times, which yields both f(x_a) and H_a = J Jᵀ (THEORY §6,
@@ -193,10 +194,12 @@ func (h *PerImage) Measure(m nn.Layer[float64]) (map[string]any, error) {
 		label = -1
 	}
 	loss.Residual(h.r, h.p, h.q, label)
-	nn.BackwardParams(m, h.seed) // the first layer's input gradient is never needed
+	// Only the δ's are needed (no parameter gradients, no input gradient).
+	if _, touched := nn.BackwardDeltas(m, h.seed, false); touched {
+		defer nn.ZeroGrad(m)
+	}
 	clear(h.gram)
 	m.AddGram(h.gram, K, K)
-	nn.ZeroGrad(m)
 	linalg.Symmetrize(K, h.gram, K)
 
 	g := 0.0

@@ -52,6 +52,19 @@ func (d *Dense[T]) Backward(dy *Mat[T]) *Mat[T] {
 	return d.dx
 }
 
+// BackwardDeltas implements DeltaBackwarder: it keeps dy for AddGram and
+// PerSampleGrad and computes only dL/dx = dy·W (if wanted).
+func (d *Dense[T]) BackwardDeltas(dy *Mat[T], wantDx bool) (*Mat[T], bool) {
+	d.dy = dy
+	if !wantDx {
+		return nil, false
+	}
+	n := dy.Rows
+	d.dx = reuse(d.dx, n, d.In)
+	linalg.Gemm(false, false, n, d.In, d.Out, 1, dy.Data, d.Out, d.W.Value, d.In, 0, d.dx.Data, d.In)
+	return d.dx, false
+}
+
 // BackwardParams implements ParamBackwarder: the weight and bias gradients
 // of Backward without the input-gradient GEMM.
 func (d *Dense[T]) BackwardParams(dy *Mat[T]) {

@@ -93,6 +93,40 @@ func BackwardParams[T Float](l Layer[T], dy *Mat[T]) {
 	l.Backward(dy)
 }
 
+// DeltaBackwarder is implemented by layers that can propagate dL/dy to dL/dx
+// without computing parameter gradients.
+type DeltaBackwarder[T Float] interface {
+	// BackwardDeltas records dy for AddGram and PerSampleGrad exactly as
+	// Backward(dy) does and, if wantDx, returns Backward's dL/dx (else nil).
+	// It reports whether any Param.Grad was changed (a container whose
+	// children fall back to Backward).
+	BackwardDeltas(dy *Mat[T], wantDx bool) (dx *Mat[T], touchedGrads bool)
+}
+
+// BackwardDeltas runs the backward pass that the structural quantities need:
+// every layer's dy for AddGram and PerSampleGrad (THEORY §6: δ_{l,k}), and
+// dL/dx if wantDx, without the parameter-gradient products that Backward
+// adds (for a Dense layer, the dW GEMM: half of its backward work). Layers
+// without parameters run Backward; layers with parameters that do not
+// implement DeltaBackwarder run Backward too, and then touchedGrads is true:
+// their Param.Grad values changed and the caller may need to clear them.
+func BackwardDeltas[T Float](l Layer[T], dy *Mat[T], wantDx bool) (dx *Mat[T], touchedGrads bool) {
+	if db, ok := l.(DeltaBackwarder[T]); ok {
+		return db.BackwardDeltas(dy, wantDx)
+	}
+	if len(l.Params()) > 0 {
+		if !wantDx {
+			BackwardParams(l, dy)
+			return nil, true
+		}
+		return l.Backward(dy), true
+	}
+	if !wantDx {
+		return nil, false
+	}
+	return l.Backward(dy), false
+}
+
 // NumParams counts the scalar parameters of a layer.
 func NumParams[T Float](l Layer[T]) int {
 	n := 0

@@ -102,6 +102,32 @@ func (r *Residual[T]) Backward(dy *Mat[T]) *Mat[T] {
 	return r.dx
 }
 
+// BackwardDeltas implements DeltaBackwarder as Backward does, with
+// BackwardDeltas in the body and the shortcut.
+func (r *Residual[T]) BackwardDeltas(dy *Mat[T], wantDx bool) (*Mat[T], bool) {
+	dxb, touched := BackwardDeltas(r.Body, dy, wantDx)
+	if !r.Skip {
+		return dxb, touched
+	}
+	if r.Shortcut == nil {
+		if !wantDx {
+			return nil, touched
+		}
+		r.dx = reuse(r.dx, dxb.Rows, dxb.Cols)
+		addInto(r.dx.Data, dxb.Data, dy.Data)
+		return r.dx, touched
+	}
+	if wantDx {
+		r.dx = copyInto(r.dx, dxb) // before the shortcut may reuse a shared buffer
+	}
+	dxs, t := BackwardDeltas(r.Shortcut, dy, wantDx)
+	if !wantDx {
+		return nil, touched || t
+	}
+	addTo(r.dx.Data, dxs.Data)
+	return r.dx, touched || t
+}
+
 func (r *Residual[T]) Tangent(dx *Mat[T]) *Mat[T] {
 	tb := r.Body.Tangent(dx)
 	if !r.Skip {

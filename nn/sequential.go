@@ -73,6 +73,32 @@ func (s *Sequential[T]) BackwardParams(dy *Mat[T]) {
 	BackwardParams(s.Layers[first], dy)
 }
 
+// BackwardDeltas implements DeltaBackwarder: each child runs BackwardDeltas;
+// without wantDx the layers before the first one with parameters are not
+// visited.
+func (s *Sequential[T]) BackwardDeltas(dy *Mat[T], wantDx bool) (*Mat[T], bool) {
+	stop := 0
+	if !wantDx {
+		stop = len(s.Layers)
+		for i, l := range s.Layers {
+			if len(l.Params()) > 0 {
+				stop = i
+				break
+			}
+		}
+	}
+	touched := false
+	for i := len(s.Layers) - 1; i >= stop; i-- {
+		var t bool
+		dy, t = BackwardDeltas(s.Layers[i], dy, wantDx || i > stop)
+		touched = touched || t
+	}
+	if !wantDx {
+		return nil, touched
+	}
+	return dy, touched
+}
+
 func (s *Sequential[T]) Tangent(dx *Mat[T]) *Mat[T] {
 	for _, l := range s.Layers {
 		dx = l.Tangent(dx)

@@ -38,10 +38,14 @@ func seededBackward(model nn.Layer[float64], x *nn.Mat[float64]) {
 			seed.Row(i*K + k)[k] = 1
 		}
 	}
+	// Only the δ's are needed: layers with a DeltaBackwarder (Dense and the
+	// containers) skip their parameter-gradient products; the others add
+	// into Param.Grad, which is restored.
 	saved := saveGrads(model)
 	model.Forward(rep)
-	model.Backward(seed)
-	restoreGrads(model, saved)
+	if _, touched := nn.BackwardDeltas(model, seed, false); touched {
+		restoreGrads(model, saved)
+	}
 }
 
 // saveGrads copies every Param.Grad so that the engine leaves a caller's

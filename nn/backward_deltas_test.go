@@ -19,7 +19,7 @@ func TestBackwardDeltasMatchesBackward(t *testing.T) {
 		layerCase{"flatten then dense", func() Layer[float64] {
 			return must(NewSequential[float64](NewFlatten[float64](Shape{2, 3, 2}), NewDense[float64](12, 4), NewReLU[float64](Shape{4}), NewDense[float64](4, 3)))
 		}},
-		layerCase{"conv then dense (conv falls back)", func() Layer[float64] {
+		layerCase{"conv then dense", func() Layer[float64] {
 			return must(NewSequential[float64](must(NewConv2D[float64](Shape{2, 4, 4}, 3, 3, 1, 1, true)), NewReLU[float64](Shape{3, 4, 4}),
 				NewFlatten[float64](Shape{3, 4, 4}), NewDense[float64](48, 5)))
 		}},
@@ -95,13 +95,13 @@ func TestBackwardDeltasMatchesBackward(t *testing.T) {
 			})
 		}
 	}
-	// Dense, ReLU and the containers keep the gradients: a fallback-free
-	// model must report touchedGrads = false.
-	l := must(NewSequential[float64](NewDense[float64](4, 6), NewReLU[float64](Shape{6}),
+	// Dense, Conv2D, ReLU and the containers keep the gradients: a
+	// fallback-free model must report touchedGrads = false.
+	l := must(NewSequential[float64](must(NewConv2D[float64](Shape{1, 2, 2}, 1, 1, 1, 0, true)), NewFlatten[float64](Shape{1, 2, 2}), NewDense[float64](4, 6), NewReLU[float64](Shape{6}),
 		must(NewResidual[float64](must(NewSequential[float64](NewDense[float64](6, 6), NewReLU[float64](Shape{6}))), nil, true)), NewDense[float64](6, 3)))
 	x := NewMat[float64](2, 4)
 	l.Forward(x)
 	if _, touched := BackwardDeltas(l, NewMat[float64](2, 3), false); touched {
-		t.Errorf("dense/relu/residual model reports touched gradients")
+		t.Errorf("conv/dense/relu/residual model reports touched gradients")
 	}
 }

@@ -434,15 +434,27 @@ func goKernels[T Float]() bool {
 type convWork[T Float] struct{ cols, prod, dcols []T }
 
 func (d *Conv2D[T]) Backward(dy *Mat[T]) *Mat[T] {
-	d.backward(dy, true)
+	d.backward(dy, true, true)
 	return d.dx
 }
 
 // BackwardParams implements ParamBackwarder: the weight and bias gradients
 // of Backward without the column-gradient GEMM and col2im.
-func (d *Conv2D[T]) BackwardParams(dy *Mat[T]) { d.backward(dy, false) }
+func (d *Conv2D[T]) BackwardParams(dy *Mat[T]) { d.backward(dy, false, true) }
 
-// backward adds the parameter gradients and, when wantDx, writes dL/dx into d.dx.
+// BackwardDeltas implements DeltaBackwarder: it records dy and, if wanted,
+// computes dL/dx, without the im2col and weight-gradient GEMM.
+func (d *Conv2D[T]) BackwardDeltas(dy *Mat[T], wantDx bool) (*Mat[T], bool) {
+	if !wantDx {
+		d.dy = dy
+		return nil, false
+	}
+	d.backward(dy, true, false)
+	return d.dx, false
+}
+
+// backward adds the parameter gradients if grads and, when wantDx, writes
+// dL/dx into d.dx.
 //
 // With several chunks the batch is cut into min(chunks, convGradGroups)
 // groups of consecutive chunks, fixed by the batch size alone. Each group
@@ -450,7 +462,7 @@ func (d *Conv2D[T]) BackwardParams(dy *Mat[T]) { d.backward(dy, false) }
 // groups' sums are added to Param.Grad in group order, so the result does
 // not depend on how many goroutines ran the groups (at most GOMAXPROCS, one
 // run of whole groups each, one fork-join per call).
-func (d *Conv2D[T]) backward(dy *Mat[T], wantDx bool) {
+func (d *Conv2D[T]) backward(dy *Mat[T], wantDx, grads bool) {
 	d.dy = dy
 	n, K, L := dy.Rows, d.patch(), d.geom.outArea()
 	if wantDx {
@@ -463,7 +475,11 @@ func (d *Conv2D[T]) backward(dy *Mat[T], wantDx bool) {
 		if len(d.work) == 0 {
 			d.work = append(d.work, convWork[T]{})
 		}
-		d.backwardChunks(dy, 0, n, step, wantDx, &d.work[0], d.Weight.Grad, d.biasGrad())
+		if grads {
+			d.backwardChunks(dy, 0, n, step, wantDx, &d.work[0], d.Weight.Grad, d.biasGrad())
+		} else {
+			d.backwardChunks(dy, 0, n, step, wantDx, &d.work[0], nil, nil)
+		}
 		return
 	}
 	nw, nb := d.OutC*K, 0
@@ -486,6 +502,10 @@ func (d *Conv2D[T]) backward(dy *Mat[T], wantDx bool) {
 		if nb > 0 {
 			bpart = part[nw:]
 		}
+		if !grads {
+			d.backwardChunks(dy, lo, hi, step, wantDx, &d.work[g], nil, nil)
+			return
+		}
 		d.backwardChunks(dy, lo, hi, step, wantDx, &d.work[g], part[:nw], bpart)
 	}
 	workers := min(runtime.GOMAXPROCS(0), groups)
@@ -505,6 +525,9 @@ func (d *Conv2D[T]) backward(dy *Mat[T], wantDx bool) {
 			}()
 		}
 		wg.Wait()
+	}
+	if !grads {
+		return
 	}
 	for g := 0; g < groups; g++ {
 		part := parts[g*(nw+nb) : (g+1)*(nw+nb)]
@@ -539,7 +562,9 @@ func (d *Conv2D[T]) backwardChunks(dy *Mat[T], lo, hi, step int, wantDx bool, bu
 			buf.cols = make([]T, K*step*L)
 		}
 		cols := buf.cols[:K*ld]
-		if dy.Rows == chi && d.colsLo == clo && d.colsHi == chi && len(d.cols) == K*ld {
+		if dw == nil {
+			// dL/dx only (BackwardDeltas): no columns needed.
+		} else if dy.Rows == chi && d.colsLo == clo && d.colsHi == chi && len(d.cols) == K*ld {
 			cols = d.cols // Forward's last chunk
 		} else {
 			for s := 0; s < nc; s++ {
@@ -557,7 +582,9 @@ func (d *Conv2D[T]) backwardChunks(dy *Mat[T], lo, hi, step int, wantDx bool, bu
 			}
 		}
 		// dW += dY · colsᵀ; db += Σ over samples and positions of dY.
-		linalg.Gemm(false, true, d.OutC, K, ld, 1, gd, ld, cols, ld, 1, dw, K)
+		if dw != nil {
+			linalg.Gemm(false, true, d.OutC, K, ld, 1, gd, ld, cols, ld, 1, dw, K)
+		}
 		if db != nil {
 			for o := 0; o < d.OutC; o++ {
 				var s T

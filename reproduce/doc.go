@@ -23,12 +23,13 @@
 // decides every claim in a few minutes on 2 cores; Tiny a seconds-long
 // version on the committed fixture, for tests.
 //
-// Run times on 2 cores, pure-Go build (measured 2026-11-27, commit 2dee5f5
-// and later; `fenchel reproduce` prints the per-experiment times): Quick 3 min
-// 1 s on an idle machine (77 runs). Full mode by experiment: indicator 3 min
-// 52 s; width 11 min 49 s, init 37 s, losses 13 s, dynamics 8 s (these four
-// niced and sharing the machine with a depth run); depth, the Model d sweep
-// (12 runs of 938 steps: 199–208 s at k = 1, 271–279 s at k = 2, 295–323 s
-// at k = 3, 359–408 s at k = 4, 452–489 s at k = 5, 595 s at k = 6 with
-// skips), about 75 minutes with Model c and the residual MLP. Sharding (deploy/) divides it across nodes.
+// Run times on 2 cores, pure-Go build, idle machine (measured 2026-11-27,
+// commit 2c60fad, from a clean clone; `fenchel reproduce` prints the
+// per-experiment times): Quick 1 min 48 s with compilation (77 runs). Full
+// mode 35 min 41 s in one invocation (119 runs, peak memory 9.7 GB):
+// indicator 1 min 33 s, depth 28 min 24 s, width 4 min 57 s, init 30 s,
+// losses 8 s, dynamics 5 s. The depth sweep is the Model d runs (12 runs of
+// 938 steps: 70–83 s at k = 1, 89–110 s at k = 2, 98–116 s at k = 3,
+// 141–149 s at k = 4, 177–182 s at k = 5, 213–220 s at k = 6) plus Model c and
+// the residual MLP (seconds each). Sharding (deploy/) divides it across nodes.
 package reproduce

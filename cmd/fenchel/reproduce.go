@@ -32,8 +32,8 @@ directories and report.md, report.html and the figures are written to --out.
 With --shard i/N only the runs whose index is ≡ i (mod N) run; build the
 report afterwards with 'fenchel report DIR'.
 
---quick takes about 3 minutes on 2 cores (measured: 3 min 1 s, idle, pure Go);
-full mode (the paper's settings) about 1½ hours, most of it the Model d depth
+--quick takes about 2 minutes on 2 cores (measured: 1 min 48 s, idle, pure Go);
+full mode (the paper's settings) about 36 minutes, most of it the Model d depth
 sweep (see the reproduce package doc for per-experiment times).`,
 		Example: `  fenchel reproduce --quick --out /tmp/quick
   fenchel reproduce width init

@@ -172,6 +172,33 @@ func useKernels(s kernelSet) {
 var kernel32, kernel64, kernelName = pickKernels()
 
 func pickKernels() (*microKernel[float32], *microKernel[float64], string) {
-	s, desc := chooseKernels(os.Getenv("FENCHEL_KERNELS"))
+	want := os.Getenv("FENCHEL_KERNELS")
+	s, desc := chooseKernels(want)
+	switch {
+	case want == "" || want == "auto" || want == s.name:
+	case knownKernelSet(want):
+		BackendNote = "running " + desc
+	default:
+		envErr = fmt.Errorf("environment variable FENCHEL_KERNELS=%q: unknown kernel set (want auto, avx512, avx2 or gonum)", want)
+	}
 	return s.k32, s.k64, desc
 }
+
+// knownKernelSet reports whether name is a kernel set of this build's list.
+func knownKernelSet(name string) bool {
+	for _, s := range kernelSets() {
+		if s.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// envErr is CheckEnv's error.
+var envErr error
+
+// CheckEnv returns an error naming the variable and its value when an
+// environment variable linalg reads (FENCHEL_KERNELS) holds a value it does
+// not know; the engine then runs with the default, so commands should refuse
+// to start rather than let a typo pass.
+func CheckEnv() error { return envErr }

@@ -33,6 +33,15 @@ fitting error (Qi, Gong, Li, arXiv 2503.23016).`,
 		// is shown only for command-line mistakes (see SetFlagErrorFunc).
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := linalg.CheckEnv(); err != nil {
+				return err
+			}
+			if linalg.BackendNote != "" && cmd.Name() != "version" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "fenchel: note: %s\n", linalg.BackendNote)
+			}
+			return nil
+		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())

@@ -12,8 +12,8 @@ func TestKernelsEnv(t *testing.T) {
 	oldErr, oldNote := envErr, BackendNote
 	defer func() { envErr, BackendNote = oldErr, oldNote }()
 	for _, c := range []struct {
-		val          string
-		wantErr      string // substring; "" = no error
+		val      string
+		wantErr  string // substring; "" = no error
 		wantNote bool   // a note is expected
 	}{
 		{"", "", false},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"testing"
 )
 
@@ -93,13 +94,13 @@ func TestSplitGemmSyrk(t *testing.T) {
 				want := append([]float64(nil), c0...)
 				refGemm(tA, tB, m, n, k, 0.7, a, lda, b, ldb, -0.3, want, ldc)
 				got := append([]float64(nil), c0...)
-				calls := 0
+				var calls atomic.Int32 // the blocks run concurrently
 				splitGemm(tA, tB, m, n, k, lda, ldb, ldc, a, b, got, func(mm, nn int, aa, bb, cc []float64) {
-					calls++
+					calls.Add(1)
 					refGemm(tA, tB, mm, nn, k, 0.7, aa, lda, bb, ldb, -0.3, cc, ldc)
 				})
-				if calls < 2 {
-					t.Errorf("w=%d %dx%dx%d: %d calls, want a split", w, m, n, k, calls)
+				if calls.Load() < 2 {
+					t.Errorf("w=%d %dx%dx%d: %d calls, want a split", w, m, n, k, calls.Load())
 				}
 				if !slices.Equal(got, want) {
 					t.Errorf("w=%d %dx%dx%d tA=%v tB=%v: split GEMM differs from the unsplit product", w, m, n, k, tA, tB)

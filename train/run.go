@@ -32,7 +32,11 @@ import (
 var ErrNonFinite = errors.New("non-finite training state")
 
 // evalBatch is the number of test samples forwarded at once by evaluation.
-const evalBatch = 500
+// The layers keep buffers sized for the largest batch they saw, so it also
+// sets the training model's memory: Model d k = 6 (train 3 steps, evaluate
+// 2000 images) peaked at 1.37 GB RSS with 500 and 0.70 GB with 128, and ran
+// in 4.8 s instead of 6.2 s.
+const evalBatch = 128
 
 // RunOptions are the per-invocation choices that do not change the result.
 type RunOptions struct {

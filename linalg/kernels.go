@@ -141,22 +141,26 @@ func availableKernelSets() []kernelSet {
 // chooseKernels returns the kernel set asked for by want (a FENCHEL_KERNELS
 // value: auto, "" or a set's name) and its description for Backend. A set
 // that cannot run here, or an unknown name, falls back to the fastest that
-// can, and the description says why.
-func chooseKernels(want string) (kernelSet, string) {
+// can; the description says why, and so does note (a known set that cannot
+// run) or the error (an unknown name).
+func chooseKernels(want string) (kernelSet, string, string, error) {
 	best := availableKernelSets()[0]
 	if want == "" || want == "auto" {
-		return best, best.desc
+		return best, best.desc, "", nil
 	}
 	for _, s := range kernelSets() {
 		if s.name != want {
 			continue
 		}
 		if s.why != "" {
-			return best, fmt.Sprintf("%s; FENCHEL_KERNELS=%s unavailable: %s", best.desc, want, s.why)
+			desc := fmt.Sprintf("%s; FENCHEL_KERNELS=%s unavailable: %s", best.desc, want, s.why)
+			return best, desc, "running " + desc, nil
 		}
-		return s, s.desc
+		return s, s.desc, "", nil
 	}
-	return best, fmt.Sprintf("%s; FENCHEL_KERNELS=%q unknown (want auto, avx512, avx2 or gonum)", best.desc, want)
+	const known = "want auto, avx512, avx2 or gonum"
+	return best, fmt.Sprintf("%s; FENCHEL_KERNELS=%q unknown (%s)", best.desc, want, known),
+		"", fmt.Errorf("environment variable FENCHEL_KERNELS=%q: unknown kernel set (%s)", want, known)
 }
 
 // useKernels installs a kernel set in Kernels. It is the in-process switch
@@ -172,26 +176,12 @@ func useKernels(s kernelSet) {
 var kernel32, kernel64, kernelName = pickKernels()
 
 func pickKernels() (*microKernel[float32], *microKernel[float64], string) {
-	want := os.Getenv("FENCHEL_KERNELS")
-	s, desc := chooseKernels(want)
-	switch {
-	case want == "" || want == "auto" || want == s.name:
-	case knownKernelSet(want):
-		BackendNote = "running " + desc
-	default:
-		envErr = fmt.Errorf("environment variable FENCHEL_KERNELS=%q: unknown kernel set (want auto, avx512, avx2 or gonum)", want)
+	s, desc, note, err := chooseKernels(os.Getenv("FENCHEL_KERNELS"))
+	if note != "" {
+		BackendNote = note
 	}
+	envErr = err
 	return s.k32, s.k64, desc
-}
-
-// knownKernelSet reports whether name is a kernel set of this build's list.
-func knownKernelSet(name string) bool {
-	for _, s := range kernelSets() {
-		if s.name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // envErr is CheckEnv's error.

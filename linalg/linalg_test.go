@@ -72,12 +72,12 @@ func TestKernelSets(t *testing.T) {
 	}
 	best := avail[0]
 	for _, want := range []string{"", "auto"} {
-		if s, desc := chooseKernels(want); s.name != best.name || desc != best.desc {
+		if s, desc, _, _ := chooseKernels(want); s.name != best.name || desc != best.desc {
 			t.Errorf("chooseKernels(%q) = %q (%q), want %q", want, s.name, desc, best.name)
 		}
 	}
 	for _, set := range kernelSets() {
-		s, desc := chooseKernels(set.name)
+		s, desc, _, _ := chooseKernels(set.name)
 		if set.why == "" {
 			if s.name != set.name || desc != set.desc {
 				t.Errorf("chooseKernels(%q) = %q (%q), want it", set.name, s.name, desc)
@@ -88,7 +88,7 @@ func TestKernelSets(t *testing.T) {
 			t.Errorf("chooseKernels(%q) = %q (%q), want %q with the reason %q", set.name, s.name, desc, best.name, set.why)
 		}
 	}
-	if s, desc := chooseKernels("avx9000"); s.name != best.name || !strings.Contains(desc, "unknown") {
+	if s, desc, _, _ := chooseKernels("avx9000"); s.name != best.name || !strings.Contains(desc, "unknown") {
 		t.Errorf("chooseKernels(\"avx9000\") = %q (%q), want %q and the name reported unknown", s.name, desc, best.name)
 	}
 	if kern.AVX512 && best.name != "avx512" {

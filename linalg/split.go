@@ -11,21 +11,32 @@ var splitWorkers int
 const splitAlign = 16
 
 // splitGemm runs C = alpha·op(A)·op(B) + beta·C as splitWorkers independent
-// products on disjoint blocks of C, one goroutine each, splitting the longer
-// side of C. call(m', n', a', b', c') computes one block with the caller's
-// transposes, k, strides, alpha and beta; a', b', c' start at the block.
+// products on disjoint blocks of C (blocksOfC). call(m', n', a', b', c')
+// computes one block with the caller's transposes, k, strides, alpha and
+// beta; a', b', c' start at the block.
 func splitGemm[T Float](tA, tB bool, m, n, k, lda, ldb, ldc int, a, b, c []T, call func(m, n int, a, b, c []T)) {
 	w := splitWorkers
-	if w <= 1 || m*n*k < parallelFlops {
-		call(m, n, a, b, c)
-		return
+	if m*n*k < parallelFlops {
+		w = 1
 	}
+	blocksOfC(tA, tB, m, n, lda, ldb, ldc, w, splitAlign, splitAlign, a, b, c, call)
+}
+
+// blocksOfC splits the m×n C of C = op(A)·op(B) along its longer side into
+// at most workers chunks, aligned to alignRows rows or alignCols columns,
+// and runs call on each block in its own goroutine, returning when all are
+// done; with one chunk, call runs on the whole C in the calling goroutine.
+// Each block owns its part of C, so no other synchronisation is needed.
+// call(m', n', a', b', c') gets the block's sizes and op(A), op(B), C
+// starting at the block (strides unchanged).
+func blocksOfC[T Float](tA, tB bool, m, n, lda, ldb, ldc, workers, alignRows, alignCols int, a, b, c []T, call func(m, n int, a, b, c []T)) {
 	byCols := n >= m
-	long := m
+	long, align := m, alignRows
 	if byCols {
-		long = n
+		long, align = n, alignCols
 	}
-	chunk := ((long+w-1)/w + splitAlign - 1) / splitAlign * splitAlign
+	chunk := (long + max(workers, 1) - 1) / max(workers, 1)
+	chunk = (chunk + align - 1) / align * align
 	if chunk >= long {
 		call(m, n, a, b, c)
 		return
@@ -33,7 +44,9 @@ func splitGemm[T Float](tA, tB bool, m, n, k, lda, ldb, ldc int, a, b, c []T, ca
 	var wg sync.WaitGroup
 	for lo := 0; lo < long; lo += chunk {
 		hi := min(lo+chunk, long)
-		part := func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			if byCols {
 				bo := lo // B is k×n: column offset; Bᵀ stored n×k: row offset
 				if tB {
@@ -47,13 +60,7 @@ func splitGemm[T Float](tA, tB bool, m, n, k, lda, ldb, ldc int, a, b, c []T, ca
 				ao = lo
 			}
 			call(hi-lo, n, a[ao:], b, c[lo*ldc:])
-		}
-		if hi == long {
-			part() // the calling goroutine takes the last block
-			break
-		}
-		wg.Add(1)
-		go func() { defer wg.Done(); part() }()
+		}()
 	}
 	wg.Wait()
 }

@@ -14,23 +14,7 @@ import (
 // give the same bits), returns the same dL/dx when asked, and leaves every
 // Param.Grad untouched exactly when it reports so.
 func TestBackwardDeltasMatchesBackward(t *testing.T) {
-	cases := conformanceCases()
-	cases = append(cases,
-		layerCase{"flatten then dense", func() Layer[float64] {
-			return must(NewSequential[float64](NewFlatten[float64](Shape{2, 3, 2}), NewDense[float64](12, 4), NewReLU[float64](Shape{4}), NewDense[float64](4, 3)))
-		}},
-		layerCase{"conv then dense", func() Layer[float64] {
-			return must(NewSequential[float64](must(NewConv2D[float64](Shape{2, 4, 4}, 3, 3, 1, 1, true)), NewReLU[float64](Shape{3, 4, 4}),
-				NewFlatten[float64](Shape{3, 4, 4}), NewDense[float64](48, 5)))
-		}},
-		layerCase{"residual dense block", func() Layer[float64] {
-			body := must(NewSequential[float64](NewDense[float64](6, 6), NewReLU[float64](Shape{6})))
-			return must(NewSequential[float64](NewDense[float64](4, 6), NewReLU[float64](Shape{6}), must(NewResidual[float64](body, nil, true)), NewDense[float64](6, 3)))
-		}},
-		layerCase{"parameterless only", func() Layer[float64] {
-			return must(NewSequential[float64](NewReLU[float64](Shape{5}), NewTanh[float64](Shape{5})))
-		}},
-	)
+	cases := append(conformanceCases(), containerCases()...)
 	for _, tc := range cases {
 		for _, wantDx := range []bool{true, false} {
 			t.Run(tc.name, func(t *testing.T) {

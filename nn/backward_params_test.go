@@ -6,23 +6,37 @@ import (
 	"testing"
 )
 
+// containerCases are Sequentials that start with parameterless layers, mix
+// layer kinds or hold a Residual: the paths of BackwardParams and
+// BackwardDeltas that a single layer does not reach.
+func containerCases() []layerCase {
+	return []layerCase{
+		{"flatten then dense", func() Layer[float64] {
+			return must(NewSequential[float64](NewFlatten[float64](Shape{2, 3, 2}), NewDense[float64](12, 4), NewReLU[float64](Shape{4}), NewDense[float64](4, 3)))
+		}},
+		{"relu then conv", func() Layer[float64] {
+			return must(NewSequential[float64](NewReLU[float64](Shape{2, 4, 4}), must(NewConv2D[float64](Shape{2, 4, 4}, 3, 3, 1, 1, true))))
+		}},
+		{"conv then dense", func() Layer[float64] {
+			return must(NewSequential[float64](must(NewConv2D[float64](Shape{2, 4, 4}, 3, 3, 1, 1, true)), NewReLU[float64](Shape{3, 4, 4}),
+				NewFlatten[float64](Shape{3, 4, 4}), NewDense[float64](48, 5)))
+		}},
+		{"residual dense block", func() Layer[float64] {
+			body := must(NewSequential[float64](NewDense[float64](6, 6), NewReLU[float64](Shape{6})))
+			return must(NewSequential[float64](NewDense[float64](4, 6), NewReLU[float64](Shape{6}), must(NewResidual[float64](body, nil, true)), NewDense[float64](6, 3)))
+		}},
+		{"parameterless only", func() Layer[float64] {
+			return must(NewSequential[float64](NewReLU[float64](Shape{5}), NewTanh[float64](Shape{5})))
+		}},
+	}
+}
+
 // TestBackwardParamsMatchesBackward checks, for every layer of the
 // conformance table plus Sequentials that start with parameterless layers,
 // that BackwardParams adds exactly (bit for bit) the parameter gradients
 // Backward adds, and that the per-sample gradients read afterwards agree.
 func TestBackwardParamsMatchesBackward(t *testing.T) {
-	cases := conformanceCases()
-	cases = append(cases,
-		layerCase{"flatten then dense", func() Layer[float64] {
-			return must(NewSequential[float64](NewFlatten[float64](Shape{2, 3, 2}), NewDense[float64](12, 4), NewReLU[float64](Shape{4}), NewDense[float64](4, 3)))
-		}},
-		layerCase{"relu then conv", func() Layer[float64] {
-			return must(NewSequential[float64](NewReLU[float64](Shape{2, 4, 4}), must(NewConv2D[float64](Shape{2, 4, 4}, 3, 3, 1, 1, true))))
-		}},
-		layerCase{"parameterless only", func() Layer[float64] {
-			return must(NewSequential[float64](NewReLU[float64](Shape{5}), NewTanh[float64](Shape{5})))
-		}},
-	)
+	cases := append(conformanceCases(), containerCases()...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(5, 6))

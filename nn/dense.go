@@ -46,6 +46,11 @@ func (d *Dense[T]) Forward(x *Mat[T]) *Mat[T] {
 
 func (d *Dense[T]) Backward(dy *Mat[T]) *Mat[T] {
 	d.BackwardParams(dy)
+	return d.inputGrad(dy)
+}
+
+// inputGrad returns dL/dx = dy·W in d.dx.
+func (d *Dense[T]) inputGrad(dy *Mat[T]) *Mat[T] {
 	n := dy.Rows
 	d.dx = reuse(d.dx, n, d.In)
 	linalg.Gemm(false, false, n, d.In, d.Out, 1, dy.Data, d.Out, d.W.Value, d.In, 0, d.dx.Data, d.In)
@@ -59,10 +64,7 @@ func (d *Dense[T]) BackwardDeltas(dy *Mat[T], wantDx bool) (*Mat[T], bool) {
 	if !wantDx {
 		return nil, false
 	}
-	n := dy.Rows
-	d.dx = reuse(d.dx, n, d.In)
-	linalg.Gemm(false, false, n, d.In, d.Out, 1, dy.Data, d.Out, d.W.Value, d.In, 0, d.dx.Data, d.In)
-	return d.dx, false
+	return d.inputGrad(dy), false
 }
 
 // BackwardParams implements ParamBackwarder: the weight and bias gradients

@@ -57,14 +57,8 @@ func (s *Sequential[T]) Backward(dy *Mat[T]) *Mat[T] {
 // with parameters run Backward, that one runs BackwardParams, and the
 // parameterless layers before it are not visited (no dL/dx is needed).
 func (s *Sequential[T]) BackwardParams(dy *Mat[T]) {
-	first := -1
-	for i, l := range s.Layers {
-		if len(l.Params()) > 0 {
-			first = i
-			break
-		}
-	}
-	if first < 0 {
+	first := s.firstWithParams()
+	if first == len(s.Layers) {
 		return
 	}
 	for i := len(s.Layers) - 1; i > first; i-- {
@@ -79,13 +73,7 @@ func (s *Sequential[T]) BackwardParams(dy *Mat[T]) {
 func (s *Sequential[T]) BackwardDeltas(dy *Mat[T], wantDx bool) (*Mat[T], bool) {
 	stop := 0
 	if !wantDx {
-		stop = len(s.Layers)
-		for i, l := range s.Layers {
-			if len(l.Params()) > 0 {
-				stop = i
-				break
-			}
-		}
+		stop = s.firstWithParams()
 	}
 	touched := false
 	for i := len(s.Layers) - 1; i >= stop; i-- {
@@ -97,6 +85,17 @@ func (s *Sequential[T]) BackwardDeltas(dy *Mat[T], wantDx bool) (*Mat[T], bool) 
 		return nil, touched
 	}
 	return dy, touched
+}
+
+// firstWithParams is the index of the first layer with parameters, or
+// len(s.Layers) if none has any.
+func (s *Sequential[T]) firstWithParams() int {
+	for i, l := range s.Layers {
+		if len(l.Params()) > 0 {
+			return i
+		}
+	}
+	return len(s.Layers)
 }
 
 func (s *Sequential[T]) Tangent(dx *Mat[T]) *Mat[T] {

@@ -104,9 +104,9 @@ func (a *activation[T]) AddGram([]T, int, int)      {}
 func reluMask[T Float](dst, v, x []T) {
 	switch d := any(dst).(type) {
 	case []float32:
-		reluMask32(d, any(v).([]float32), any(x).([]float32))
+		simd.ReLUMask32(d, any(v).([]float32), any(x).([]float32))
 	case []float64:
-		reluMask64(d, any(v).([]float64), any(x).([]float64))
+		simd.ReLUMask64(d, any(v).([]float64), any(x).([]float64))
 	default:
 		for i := range dst {
 			if x[i] > 0 {
@@ -117,7 +117,3 @@ func reluMask[T Float](dst, v, x []T) {
 		}
 	}
 }
-
-func reluMask32(dst, v, x []float32) { simd.ReLUMask32(dst, v, x) }
-
-func reluMask64(dst, v, x []float64) { simd.ReLUMask64(dst, v, x) }

@@ -3,7 +3,7 @@
 //
 // Model: for n probe samples and K logits, J ∈ R^{nK×P} stacks the per-sample
 // Jacobians of the logits with respect to all P parameters, rows sample-major
-// (row i·K+k is logit k of sample i, as in ../shared/reference).
+// (row i·K+k is logit k of sample i, as in testdata/pytorch).
 //
 //   - Jacobian materialises J (small models, tests).
 //   - StructuralMatrix computes H without J: one backward pass over the batch

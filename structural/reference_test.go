@@ -12,9 +12,9 @@ import (
 	"github.com/fenchel-ml/fenchel/nn"
 )
 
-// referenceDir is ../shared/reference beside the repository root, relative to
-// this package's directory (CI puts a copy of shared/ beside its clone).
-var referenceDir = filepath.Join("..", "..", "shared", "reference")
+// referenceDir is the PyTorch reference case shipped in the repository
+// (testdata/pytorch, described in its README.md).
+var referenceDir = filepath.Join("..", "testdata", "pytorch")
 
 const referenceStem = "mlp784-100-100-10_n10_seed0"
 
@@ -77,7 +77,7 @@ func loadReference(t *testing.T) *reference {
 	t.Helper()
 	path := func(suffix string) string { return filepath.Join(referenceDir, referenceStem+suffix) }
 	if _, err := os.Stat(referenceDir); err != nil {
-		t.Fatalf("reference data missing: %v (expected the shared/ folder beside the repository root, at %s)", err, referenceDir)
+		t.Fatalf("reference data missing: %v (expected testdata/pytorch at the repository root, at %s)", err, referenceDir)
 	}
 	var layout referenceLayout
 	var ref reference

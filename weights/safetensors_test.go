@@ -19,9 +19,9 @@ import (
 	"github.com/fenchel-ml/fenchel/nn"
 )
 
-// referenceDir holds the PyTorch reference case (../shared/reference from
-// the repository root); the tests fail, not skip, when it is missing.
-var referenceDir = filepath.Join("..", "..", "shared", "reference")
+// referenceDir holds the PyTorch reference case (testdata/pytorch at the
+// repository root); the tests fail, not skip, when it is missing.
+var referenceDir = filepath.Join("..", "testdata", "pytorch")
 
 const referenceName = "mlp784-100-100-10_n10_seed0"
 

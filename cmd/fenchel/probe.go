@@ -59,10 +59,10 @@ gradient norm ‖∇R‖, the spectra of H = J Jᵀ, H_S (sum-zero projection) a
 with their validity, the indicator F and a diagnosis in words.
 
 --normalize standard maps pixels to (x/255 − 0.1307)/0.3081, as training does;
---normalize none uses x/255 only (what ../shared/reference was computed with).
+--normalize none uses x/255 only (what the PyTorch reference case in testdata/pytorch was computed with).
 Features are computed in float64; --input-precision float32 rounds them to
 float32 first, as a PyTorch pipeline does (torchvision's ToTensor yields
-float32 x/255; ../shared/reference holds exactly those inputs, so matching it
+float32 x/255; testdata/pytorch holds exactly those inputs, so matching it
 beyond about 1e-8 relative needs this flag).
 With --checkpoint the model, data source, normalisation and loss default to
 the run's; model flags given explicitly must agree with the checkpoint.

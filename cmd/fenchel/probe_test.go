@@ -14,7 +14,7 @@ import (
 
 // referenceDir holds the PyTorch reference case; the tests fail, not skip,
 // when it is missing.
-var referenceDir = filepath.Join("..", "..", "..", "shared", "reference")
+var referenceDir = filepath.Join("..", "..", "testdata", "pytorch")
 
 const referenceCase = "mlp784-100-100-10_n10_seed0"
 

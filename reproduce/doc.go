@@ -23,13 +23,10 @@
 // decides every claim in a few minutes on 2 cores; Tiny a seconds-long
 // version on the committed fixture, for tests.
 //
-// Run times on 2 cores, pure-Go build, idle machine (measured 2026-11-27,
-// commit 2c60fad, from a clean clone; `fenchel reproduce` prints the
-// per-experiment times): Quick 1 min 48 s with compilation (77 runs). Full
-// mode 35 min 41 s in one invocation (119 runs, peak memory 9.7 GB):
-// indicator 1 min 33 s, depth 28 min 24 s, width 4 min 57 s, init 30 s,
-// losses 8 s, dynamics 5 s. The depth sweep is the Model d runs (12 runs of
-// 938 steps: 70–83 s at k = 1, 89–110 s at k = 2, 98–116 s at k = 3,
-// 141–149 s at k = 4, 177–182 s at k = 5, 213–220 s at k = 6) plus Model c and
-// the residual MLP (seconds each). Sharding (deploy/) divides it across nodes.
+// Run times on 2 cores, pure-Go build, idle machine (`fenchel reproduce`
+// prints the per-experiment times): Quick about 2 minutes with compilation
+// (77 runs). Full mode about 36 minutes in one invocation (119 runs, peak
+// memory near 10 GB), most of it the depth sweep's Model d runs (938 steps
+// each, 70–83 s at k = 1 up to 213–220 s at k = 6). Sharding (deploy/)
+// divides it across nodes.
 package reproduce

@@ -87,7 +87,7 @@ sweep (see the reproduce package doc for per-experiment times).`,
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "results", "results directory")
-	cmd.Flags().BoolVar(&quick, "quick", false, "reduced version of every experiment (≤ 10 minutes on 2 cores)")
+	cmd.Flags().BoolVar(&quick, "quick", false, "reduced version of every experiment (about 2 minutes on 2 cores)")
 	cmd.Flags().BoolVar(&tiny, "tiny", false, "seconds-long version on the MNIST fixture (tests)")
 	_ = cmd.Flags().MarkHidden("tiny")
 	cmd.Flags().StringVar(&shard, "shard", "", "run only shard i/N of the run list (0 ≤ i < N)")

@@ -128,10 +128,11 @@ func TestPerImageAgainstFiniteDifferences(t *testing.T) {
 			t.Errorf("Every() = %d, want %d", h.Every(), DefaultPerImageEvery)
 		}
 		info := &train.StepInfo{Test: test, Model64: func() (nn.Layer[float64], error) { return m, nil }}
-		f, err := h.OnStep(info)
+		rec, err := h.OnStep(info)
 		if err != nil {
 			t.Fatal(err)
 		}
+		f := rec.(map[string]any)
 		if a, b := h.Images(); a != c.ia || b != c.ib || f["index_a"] != c.ia || f["index_b"] != c.ib {
 			t.Fatalf("class %d: images %d, %d (record %v, %v), want %d, %d", c.class, a, b, f["index_a"], f["index_b"], c.ia, c.ib)
 		}
@@ -274,10 +275,11 @@ func TestNSampleMatchesAnalyze(t *testing.T) {
 			cfg.Loss, cfg.Smoothing = c.runLoss, c.smoothing
 			info := &train.StepInfo{Config: cfg, Train: trainSet, Test: testSet,
 				Model64: func() (nn.Layer[float64], error) { return m, nil }}
-			f, err := h.OnStep(info)
+			rec, err := h.OnStep(info)
 			if err != nil {
 				t.Fatal(err)
 			}
+			f := flatFields(rec.(*structural.Report))
 
 			// The direct call, with the probe built here by hand.
 			src := c.probe
@@ -429,6 +431,7 @@ func TestHooksInRun(t *testing.T) {
 	}
 	steps := map[string][]int{}
 	var lastPI, lastNS map[string]any
+	var lastReport *structural.Report
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -443,6 +446,9 @@ func TestHooksInRun(t *testing.T) {
 			lastPI = r
 		case "nsample":
 			lastNS = r
+			if lastReport, err = structural.ReadReport(sc.Bytes(), "nsample record"); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if want := []int{0, 2, 4, 6, 7}; !slices.Equal(steps["per_image"], want) {
@@ -459,9 +465,12 @@ func TestHooksInRun(t *testing.T) {
 	if rep := ns.Last(); rep == nil || lastNS["fitting_error"] != rep.FittingError || lastNS["grad_norm"] != rep.GradNorm {
 		t.Errorf("nsample record %v does not match the last report", lastNS)
 	}
-	for _, k := range []string{"bound_A_holds", "bound_B_holds", "bound_C_holds"} {
-		if lastNS[k] != true {
-			t.Errorf("nsample %s = %v", k, lastNS[k])
+	if got := len(lastReport.Bounds); got != 3 {
+		t.Fatalf("nsample record has %d bounds, want A, B, C", got)
+	}
+	for _, b := range lastReport.Bounds {
+		if !b.Holds {
+			t.Errorf("nsample bound_%s_holds = %v", b.Name, b.Holds)
 		}
 	}
 }
@@ -474,8 +483,33 @@ type lastFields struct {
 
 func (l *lastFields) Name() string { return l.inner.Name() }
 func (l *lastFields) Every() int   { return l.inner.Every() }
-func (l *lastFields) OnStep(s *train.StepInfo) (map[string]any, error) {
+func (l *lastFields) OnStep(s *train.StepInfo) (any, error) {
 	f, err := l.inner.OnStep(s)
-	l.last = f
+	l.last, _ = f.(map[string]any)
 	return f, err
+}
+
+// flatFields names the report's quantities by the flat keys the assertions
+// above compare.
+func flatFields(rep *structural.Report) map[string]any {
+	f := map[string]any{
+		"n": rep.N, "K": rep.K, "P": rep.P, "loss": rep.Loss,
+		"fitting_error": rep.FittingError, "residual_norm": rep.ResidualNorm, "grad_norm": rep.GradNorm,
+		"structural_error": rep.StructuralError, "indicator": rep.Indicator,
+	}
+	for _, sp := range []struct {
+		prefix string
+		s      *structural.Spectrum
+	}{{"H", rep.H}, {"HS", rep.HS}, {"HP", rep.HP}} {
+		if sp.s == nil {
+			continue
+		}
+		p := sp.prefix + "_"
+		f[p+"lambda_min"], f[p+"lambda_max"], f[p+"lambda_mean"], f[p+"rank"] = sp.s.Min, sp.s.Max, sp.s.Mean, sp.s.Rank
+	}
+	for _, b := range rep.Bounds {
+		p := "bound_" + b.Name + "_"
+		f[p+"lower"], f[p+"value"], f[p+"upper"], f[p+"holds"] = b.Lower, b.Value, b.Upper, b.Holds
+	}
+	return f
 }

@@ -111,11 +111,12 @@ func (o *Options) fill() error {
 //	B  (μn/2)‖∇R‖²/λ_max ≤ (μ/2n)‖r‖² ≤ E_f            (Value = E_f)
 //	C  E_f ≤ (1/n) rᵀD⁻¹r ≤ n‖∇R‖²/λ_min(H_p) (softmax), E_f ≤ (n/2)‖∇R‖²/λ_min(H) (squared)
 type Bound struct {
-	Name                        string // "A", "B" or "C"
-	Lower, Middle, Value, Upper float64
-	Valid                       bool // whether the bound exists for the loss (C: softmax and squared only)
-	Holds                       bool // meaningful only when Valid
-	Note                        string
+	Name                        string  `json:"name"`  // "A", "B" or "C"
+	Lower, Middle, Value, Upper float64 `json:"-"`     // JSON: lower, middle, value, upper (record.go)
+	Valid                       bool    `json:"valid"` // whether the bound exists for the loss (C: softmax and squared only)
+	Holds                       bool    `json:"holds"` // meaningful only when Valid
+	Note                        string  `json:"note"`
+	// Slacks of the chain and the split of (C) into its two steps go here.
 }
 
 // BoundViolation is returned by Analyze, together with the full report, when
@@ -134,38 +135,50 @@ func (e *BoundViolation) Error() string {
 
 // Report holds the quantities of THEORY §2 on one probe set and the bounds
 // of §3 checked against them.
+//
+// Report is the one typed probe record: probe --json writes it and the
+// "nsample" hook writes it into metrics.jsonl (record.go holds its JSON
+// encoding, versioned by SchemaVersion); reproduce and report read it back.
 type Report struct {
-	N, K, P int
-	Loss    string
+	// Schema is SchemaVersion for a report made by this build.
+	Schema int    `json:"schema"`
+	N      int    `json:"n"`
+	K      int    `json:"K"`
+	P      int    `json:"P"`
+	Loss   string `json:"loss"`
 	// FittingError E_f, residual norm ‖r‖, gradient norm ‖∇R‖ (∇R = (1/n)Jᵀr
 	// from one backward pass).
-	FittingError, ResidualNorm, GradNorm float64
+	FittingError, ResidualNorm, GradNorm float64 `json:"-"` // JSON: fitting_error, residual_norm, grad_norm
 	// Spectra of H (nK), H_S on range(Π) (n(K−1), simplex losses) and H_p
 	// (nK, softmax only); nil when not applicable.
-	H, HS, HP *Spectrum
+	H  *Spectrum `json:"H"`
+	HS *Spectrum `json:"H_S"`
+	HP *Spectrum `json:"H_p"`
 	// StructuralError E_s = n/λ_min(H̃), H̃ = H_p (softmax) or H (squared);
 	// +Inf when λ_min ≤ RankTol·λ_max; NaN for sparsemax/entmax15, where
 	// THEORY §3 (C) defines none.
-	StructuralError float64
-	Bounds          []Bound
+	StructuralError float64 `json:"-"` // JSON: structural_error
+	Bounds          []Bound `json:"bounds"`
 	// Indicator F = ‖∇R‖²·λ_max/λ_min with the spectrum of H_S (simplex
 	// losses) or H (squared): the n-sample version of THEORY §5; +Inf when
 	// λ_min is numerically zero.
-	Indicator float64
+	Indicator float64 `json:"-"` // JSON: indicator
 	// ZeroProbabilities counts entries p_ik that are exactly 0 (underflow
 	// for softmax, a face of the simplex for sparsemax/entmax15).
-	ZeroProbabilities int
+	ZeroProbabilities int `json:"zero_probabilities"`
 	// MinProbability is min_ik p_ik; λ_min(H_p) ≤ MinProbability·max_j H_jj,
 	// so H_p becomes numerically singular as a softmax fit sharpens.
-	MinProbability                         float64
-	DeadUnits, DuplicateUnits, HiddenUnits int
-	Diagnosis                              []string
+	MinProbability float64  `json:"-"` // JSON: min_probability
+	DeadUnits      int      `json:"dead_units"`
+	DuplicateUnits int      `json:"duplicate_units"`
+	HiddenUnits    int      `json:"hidden_units"`
+	Diagnosis      []string `json:"diagnosis"`
 	// Timings holds seconds per phase: "forward", "gradient", "H",
 	// "spectrum H", "spectrum H_S", "spectrum H_p" (dense), "spectra
 	// lanczos" (every Lanczos spectrum, run in lock step), "units"; on the
 	// matrix-free path "H diagonal blocks" and "spectra matrixfree"
-	// replace "H" and the spectra.
-	Timings map[string]float64
+	// replace "H" and the spectra. Wall-clock, so not part of the record.
+	Timings map[string]float64 `json:"-"`
 }
 
 // Analyze measures every quantity of THEORY §2 for model on the probe set,
@@ -195,7 +208,7 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{N: n, K: K, P: nn.NumParams(model), Loss: l.Name(), Timings: map[string]float64{}}
+	rep := &Report{Schema: SchemaVersion, N: n, K: K, P: nn.NumParams(model), Loss: l.Name(), Timings: map[string]float64{}}
 	clock := time.Now()
 	lap := func(phase string) {
 		now := time.Now()

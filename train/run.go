@@ -321,12 +321,12 @@ func run[T nn.Float](ctx context.Context, r *runner) (res *Result, err error) {
 			lastHook[i] = st.Step
 			info := &StepInfo{Step: st.Step, Epoch: st.Epoch, Config: cfg, Train: r.train, Test: r.test,
 				BatchLoss: batchLoss, LR: st.LR, Model64: model64}
-			fields, err := h.OnStep(info)
+			rec, err := h.OnStep(info)
 			if err != nil {
 				return fmt.Errorf("train: hook %s at step %d: %w", h.Name(), st.Step, err)
 			}
-			if fields != nil {
-				if err := ml.writeHook(h.Name(), st.Step, st.Epoch, fields); err != nil {
+			if !isNilRecord(rec) {
+				if err := ml.writeHook(h.Name(), st.Step, st.Epoch, rec); err != nil {
 					return fmt.Errorf("train: hook %s at step %d: %w", h.Name(), st.Step, err)
 				}
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/fenchel-ml/fenchel/data"
 	"github.com/fenchel-ml/fenchel/instrument"
 	"github.com/fenchel-ml/fenchel/internal/atomicfile"
+	"github.com/fenchel-ml/fenchel/internal/jsonfloat"
 	"github.com/fenchel-ml/fenchel/internal/version"
 	"github.com/fenchel-ml/fenchel/loss"
 	"github.com/fenchel-ml/fenchel/models"
@@ -336,102 +338,42 @@ func runProbe(cmd *cobra.Command, f *probeFlags) error {
 	return aerr // a bound violation is a bug: report it and exit non-zero
 }
 
-// jfloat writes non-finite values as the strings "NaN", "+Inf", "-Inf",
-// which JSON cannot hold as numbers (the convention of metrics.jsonl).
-type jfloat float64
-
-func (v jfloat) MarshalJSON() ([]byte, error) {
-	x := float64(v)
-	switch {
-	case math.IsNaN(x):
-		return []byte(`"NaN"`), nil
-	case math.IsInf(x, 1):
-		return []byte(`"+Inf"`), nil
-	case math.IsInf(x, -1):
-		return []byte(`"-Inf"`), nil
-	}
-	return json.Marshal(x)
+// probeContext is what probe --json says about the probe besides the
+// report: where the weights and the data came from, and the timings.
+type probeContext struct {
+	Version        string                     `json:"version"`
+	Model          string                     `json:"model"`
+	Weights        string                     `json:"weights"`
+	Data           string                     `json:"data"`
+	Split          string                     `json:"split"`
+	Normalize      string                     `json:"normalize"`
+	InputPrecision string                     `json:"input_precision"`
+	Timings        map[string]jsonfloat.Float `json:"timings"`
 }
 
-type spectrumJSON struct {
-	Dim        int    `json:"dim"`
-	LambdaMin  jfloat `json:"lambda_min"`
-	LambdaMax  jfloat `json:"lambda_max"`
-	LambdaMean jfloat `json:"lambda_mean"`
-	Trace      jfloat `json:"trace"`
-	Cond       jfloat `json:"cond"`
-	NormFloor  jfloat `json:"norm_floor"`
-	Rank       int    `json:"rank"` // −1: unknown (Lanczos)
-	RankTol    jfloat `json:"rank_tol"`
-	Method     string `json:"method"`
-}
-
-func toSpectrumJSON(s *structural.Spectrum) *spectrumJSON {
-	if s == nil {
-		return nil
-	}
-	return &spectrumJSON{Dim: s.Dim, LambdaMin: jfloat(s.Min), LambdaMax: jfloat(s.Max), LambdaMean: jfloat(s.Mean),
-		Trace: jfloat(s.Trace), Cond: jfloat(s.Cond), NormFloor: jfloat(s.NormFloor), Rank: s.Rank, RankTol: jfloat(s.RankTol), Method: s.Method}
-}
-
-type boundJSON struct {
-	Name   string `json:"name"`
-	Lower  jfloat `json:"lower"`
-	Middle jfloat `json:"middle"`
-	Value  jfloat `json:"value"`
-	Upper  jfloat `json:"upper"`
-	Valid  bool   `json:"valid"`
-	Holds  bool   `json:"holds"`
-	Note   string `json:"note"`
-}
-
-// probeJSON is the --json output.
-type probeJSON struct {
-	Version           string             `json:"version"`
-	Model             string             `json:"model"`
-	Weights           string             `json:"weights"`
-	Data              string             `json:"data"`
-	Split             string             `json:"split"`
-	Normalize         string             `json:"normalize"`
-	InputPrecision    string             `json:"input_precision"`
-	N                 int                `json:"n"`
-	K                 int                `json:"K"`
-	P                 int                `json:"P"`
-	Loss              string             `json:"loss"`
-	FittingError      jfloat             `json:"fitting_error"`
-	ResidualNorm      jfloat             `json:"residual_norm"`
-	GradNorm          jfloat             `json:"grad_norm"`
-	H                 *spectrumJSON      `json:"H"`
-	HS                *spectrumJSON      `json:"H_S"`
-	HP                *spectrumJSON      `json:"H_p"`
-	StructuralError   jfloat             `json:"structural_error"`
-	Indicator         jfloat             `json:"indicator"`
-	Bounds            []boundJSON        `json:"bounds"`
-	MinProbability    jfloat             `json:"min_probability"`
-	ZeroProbabilities int                `json:"zero_probabilities"`
-	DeadUnits         int                `json:"dead_units"`
-	DuplicateUnits    int                `json:"duplicate_units"`
-	HiddenUnits       int                `json:"hidden_units"`
-	Diagnosis         []string           `json:"diagnosis"`
-	Timings           map[string]float64 `json:"timings"`
-}
-
+// writeProbeJSON writes the context, then the typed probe record
+// (structural.Report, schema structural.SchemaVersion) as one object.
 func writeProbeJSON(w io.Writer, in *probeInput, f *probeFlags, rep *structural.Report, timings map[string]float64) error {
-	out := probeJSON{Version: version.Version, Model: in.spec.String(), Weights: in.source, Data: in.data, Split: f.split,
-		Normalize: in.norm, InputPrecision: f.inputPrecision, N: rep.N, K: rep.K, P: rep.P, Loss: rep.Loss,
-		FittingError: jfloat(rep.FittingError), ResidualNorm: jfloat(rep.ResidualNorm), GradNorm: jfloat(rep.GradNorm),
-		H: toSpectrumJSON(rep.H), HS: toSpectrumJSON(rep.HS), HP: toSpectrumJSON(rep.HP),
-		StructuralError: jfloat(rep.StructuralError), Indicator: jfloat(rep.Indicator),
-		MinProbability: jfloat(rep.MinProbability), ZeroProbabilities: rep.ZeroProbabilities,
-		DeadUnits: rep.DeadUnits, DuplicateUnits: rep.DuplicateUnits, HiddenUnits: rep.HiddenUnits,
-		Diagnosis: rep.Diagnosis, Timings: timings}
-	for _, b := range rep.Bounds {
-		out.Bounds = append(out.Bounds, boundJSON{Name: b.Name, Lower: jfloat(b.Lower), Middle: jfloat(b.Middle), Value: jfloat(b.Value),
-			Upper: jfloat(b.Upper), Valid: b.Valid, Holds: b.Holds, Note: b.Note})
+	head, err := json.Marshal(probeContext{Version: version.Version, Model: in.spec.String(), Weights: in.source, Data: in.data,
+		Split: f.split, Normalize: in.norm, InputPrecision: f.inputPrecision, Timings: jsonfloat.Map(timings)})
+	if err != nil {
+		return err
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	body, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	obj, err := jsonfloat.Concat(head, body)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, obj, "", "  "); err != nil {
+		return err
+	}
+	buf.WriteByte('\n')
+	_, err = w.Write(buf.Bytes())
+	return err
 }
 
 // writeSpectrum atomically writes the full spectra as JSON arrays

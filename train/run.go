@@ -126,9 +126,9 @@ func Run(ctx context.Context, cfg Config, outDir string, hooks []Hook, opts RunO
 	train, test := opts.Train, opts.Test
 	var err error
 	if train != nil {
-		train, test, err = subset(cfg.Data, train, test)
+		train, test, err = cfg.Data.Subset(train, test)
 	} else {
-		train, test, err = LoadData(cfg.Data)
+		train, test, err = cfg.Data.Load()
 	}
 	if err != nil {
 		return nil, err

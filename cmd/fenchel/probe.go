@@ -34,18 +34,16 @@ func init() { register(newProbeCmd) }
 // probeFlags are the flag values of `fenchel probe`.
 type probeFlags struct {
 	checkpoint, safetensors string
-	model                   string
-	widths                  []int
-	depth, width            int
-	skip, noSkip, logitReLU bool
-	data, normalize, split  string
-	n                       int
-	inputPrecision          string
-	loss                    string
-	method                  string
-	rankTol                 float64
-	spectrum                string
-	json                    bool
+	modelFlags
+	dataFlags
+	split          string
+	n              int
+	inputPrecision string
+	loss           string
+	method         string
+	rankTol        float64
+	spectrum       string
+	json           bool
 }
 
 func newProbeCmd() *cobra.Command {
@@ -80,15 +78,9 @@ state_dict keys of the equivalent module (see package weights).`,
 	fl.SortFlags = false
 	fl.StringVar(&f.checkpoint, "checkpoint", "", "fenchel run checkpoint (RUN_DIR/checkpoint.bin)")
 	fl.StringVar(&f.safetensors, "safetensors", "", "PyTorch state_dict saved with safetensors (needs --model)")
-	fl.StringVar(&f.model, "model", models.MLP, "model: "+strings.Join(models.Names(), "|"))
-	fl.IntSliceVar(&f.widths, "widths", []int{100}, "hidden widths of --model mlp (comma-separated)")
-	fl.IntVar(&f.depth, "depth", 1, "k for models a–d, blocks L for resmlp")
-	fl.IntVar(&f.width, "width", models.DefaultWidth, "hidden width of models a and resmlp")
-	fl.BoolVar(&f.skip, "skip", true, "skip connections on (models c, d, resmlp)")
-	fl.BoolVar(&f.noSkip, "no-skip", false, "skip connections off")
-	fl.BoolVar(&f.logitReLU, "logit-relu", false, "ReLU on the output logits of model a")
-	fl.StringVar(&f.data, "data", "mnist", "data: mnist|fixture|<directory of MNIST-format IDX files> (default with --checkpoint: the run's)")
-	fl.StringVar(&f.normalize, "normalize", data.ModeStandard, "pixels: standard = (x/255 − 0.1307)/0.3081 as in training | none = x/255 (default with --checkpoint: the run's)")
+	def := train.DefaultConfig()
+	f.modelFlags.register(fl, def.Model)
+	f.dataFlags.register(fl, def.Data, "mnist|fixture", " (default with --checkpoint: the run's)")
 	fl.StringVar(&f.split, "split", "train", "split the probe set is taken from: train|test")
 	fl.IntVar(&f.n, "n", 10, "probe size: the first n images of the split")
 	fl.StringVar(&f.inputPrecision, "input-precision", "float64", "float64 | float32: round every normalised input to float32 first, as PyTorch pipelines (torchvision ToTensor) do")
@@ -98,40 +90,6 @@ state_dict keys of the equivalent module (see package weights).`,
 	fl.StringVar(&f.spectrum, "spectrum", "", "write every eigenvalue of H, H_S, H_p to this JSON file (dense only)")
 	fl.BoolVar(&f.json, "json", false, "print machine-readable JSON instead of the table")
 	return cmd
-}
-
-// specFromFlags is the model the flags describe (input and classes resolved
-// later from the data).
-func (f *probeFlags) specFromFlags(cmd *cobra.Command) (models.Spec, error) {
-	changed := cmd.Flags().Changed
-	if changed("width") && f.width <= 0 {
-		return models.Spec{}, fmt.Errorf("--width %d: want a positive value", f.width)
-	}
-	if changed("skip") && changed("no-skip") && f.skip == f.noSkip {
-		return models.Spec{}, fmt.Errorf("--skip=%t and --no-skip=%t contradict each other", f.skip, f.noSkip)
-	}
-	s := models.Spec{Name: f.model, Depth: f.depth, Width: f.width, Skip: f.skip && !f.noSkip, LogitReLU: f.logitReLU}
-	if f.model == models.MLP {
-		s.Hidden = slices.Clone(f.widths)
-	}
-	return s, nil
-}
-
-// modelFlagsGiven reports whether any model flag was set explicitly.
-func modelFlagsGiven(cmd *cobra.Command) bool {
-	for _, name := range []string{"model", "widths", "depth", "width", "skip", "no-skip", "logit-relu"} {
-		if cmd.Flags().Changed(name) {
-			return true
-		}
-	}
-	return false
-}
-
-// specsAgree compares two resolved specs through their JSON form.
-func specsAgree(a, b models.Spec) bool {
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return string(ja) == string(jb)
 }
 
 // probeInput is everything runProbe resolved from the flags.
@@ -163,17 +121,17 @@ func loadProbeInput(cmd *cobra.Command, f *probeFlags) (*probeInput, map[string]
 	if f.inputPrecision != "float64" && f.inputPrecision != "float32" {
 		return nil, nil, fmt.Errorf("--input-precision %q: want float64 or float32", f.inputPrecision)
 	}
-	if f.normalize != data.ModeStandard && f.normalize != data.ModeNone {
-		return nil, nil, fmt.Errorf("--normalize %q: want standard or none", f.normalize)
+	if err := f.dataFlags.checkNormalize(); err != nil {
+		return nil, nil, err
 	}
-	flagSpec, err := f.specFromFlags(cmd)
+	flagSpec, err := f.modelFlags.spec(cmd)
 	if err != nil {
 		return nil, nil, err
 	}
 
 	in := &probeInput{}
 	var ck *train.Checkpoint
-	dc := train.DataConfig{Source: f.data, Normalize: f.normalize}
+	dc := data.Source{Normalize: f.normalize}
 	lossName := f.loss
 	if f.checkpoint != "" {
 		if ck, err = train.ReadCheckpoint(f.checkpoint); err != nil {
@@ -195,16 +153,16 @@ func loadProbeInput(cmd *cobra.Command, f *probeFlags) (*probeInput, map[string]
 		in.spec, in.source = flagSpec, f.safetensors
 	}
 	if changed("data") || f.checkpoint == "" {
-		switch f.data {
-		case "mnist", "fixture":
-		default:
-			st, err := os.Stat(f.data)
-			if err != nil || !st.IsDir() {
-				return nil, nil, fmt.Errorf("--data %q: not mnist, fixture or a directory of IDX files", f.data)
-			}
-			dc.Source, dc.Dir = "idx", f.data
+		// A probe takes the whole of a split, so NTrain/NTest stay 0; synthetic
+		// data has parameters only a checkpoint's config gives.
+		if f.data == data.SourceSynthetic {
+			return nil, nil, fmt.Errorf("--data %q: synthetic data is probed only through --checkpoint, whose config holds its parameters", f.data)
 		}
-		dc.NTrain, dc.NTest = 0, 0
+		norm := dc.Normalize
+		if dc, err = f.dataFlags.source(data.Source{}); err != nil {
+			return nil, nil, err
+		}
+		dc.Normalize = norm
 	}
 	if in.l, err = loss.New(lossName); err != nil {
 		return nil, nil, fmt.Errorf("--loss: %w", err)

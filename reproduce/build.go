@@ -301,7 +301,7 @@ func initLabel(d *RunData) string {
 		}
 		return "symmetric+ε " + strconv.FormatFloat(d.Spec.Params.Eps, 'g', -1, 64)
 	}
-	return d.Spec.Params.Scheme
+	return string(d.Spec.Params.Scheme)
 }
 
 func initPart(doc *report.Document, runs []*RunData) {

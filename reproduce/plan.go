@@ -55,13 +55,13 @@ type HookSpec struct {
 // Params are the swept values of a run, used to group runs into claims and
 // figures. Fields an experiment does not sweep are zero.
 type Params struct {
-	Family string  `json:"family"` // model family: "a", "b", "c", "d", "resmlp", "mlp1", "mlp2"
-	Depth  int     `json:"depth,omitempty"`
-	Width  int     `json:"width,omitempty"`
-	Skip   bool    `json:"skip,omitempty"`
-	Seed   uint64  `json:"seed"`
-	Scheme string  `json:"scheme,omitempty"`
-	Eps    float64 `json:"eps,omitempty"`
+	Family string             `json:"family"` // model family: "a", "b", "c", "d", "resmlp", "mlp1", "mlp2"
+	Depth  int                `json:"depth,omitempty"`
+	Width  int                `json:"width,omitempty"`
+	Skip   bool               `json:"skip,omitempty"`
+	Seed   uint64             `json:"seed"`
+	Scheme initializer.Scheme `json:"scheme,omitempty"`
+	Eps    float64            `json:"eps,omitempty"`
 	// EpsRel is ε in units of the PyTorch default weight scale σ
 	// (InitCalibration.WeightScale): ε = EpsRel·σ.
 	EpsRel float64 `json:"eps_rel,omitempty"`
@@ -257,16 +257,16 @@ func Plan(mode Mode, names []string) ([]RunSpec, error) {
 		}
 	}
 	if want(ExpInit) {
-		schemes := []string{initializer.PyTorch, initializer.Uniform, initializer.KaimingUniform, initializer.XavierUniform,
+		schemes := []initializer.Scheme{initializer.PyTorch, initializer.Uniform, initializer.KaimingUniform, initializer.XavierUniform,
 			initializer.Normal, initializer.KaimingNormal, initializer.XavierNormal, initializer.Orthogonal, initializer.Symmetric}
 		if mode == Tiny {
-			schemes = []string{initializer.PyTorch, initializer.Symmetric}
+			schemes = []initializer.Scheme{initializer.PyTorch, initializer.Symmetric}
 		}
 		model := models.Spec{Name: models.ModelA, Depth: 1, Width: s.mlpWidth}
 		for _, sc := range schemes {
 			cfg := s.baseConfig(s.initSteps)
 			cfg.Model, cfg.Init = model, initializer.Options{Scheme: sc}
-			add(ExpInit, sc, cfg, Params{Family: models.ModelA, Scheme: sc, Seed: cfg.Seed}, probe(s.initEvery, s.probeN))
+			add(ExpInit, string(sc), cfg, Params{Family: models.ModelA, Scheme: sc, Seed: cfg.Seed}, probe(s.initEvery, s.probeN))
 			if sc == initializer.Symmetric {
 				runs[len(runs)-1].CalibrateInit = true
 			}

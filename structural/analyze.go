@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,27 @@ type Probe struct {
 	Q      [][]float64
 }
 
+// Method chooses how Analyze computes the spectra (Options.Method).
+type Method string
+
+// Spectral methods; Spectrum.Method records the one used (as a string).
+const (
+	// MethodAuto materialises H unless it would take more than
+	// MaxDenseBytes (then MethodMatrixFree); each spectrum is dense up to
+	// DenseMax and Lanczos above.
+	MethodAuto Method = "auto"
+	// MethodDense computes every eigenvalue of the materialised matrices.
+	MethodDense Method = "dense"
+	// MethodLanczos runs (block) Lanczos for the extremes on the materialised H.
+	MethodLanczos Method = "lanczos"
+	// MethodMatrixFree runs Lanczos on Hv = J(Jᵀv), H never formed (see
+	// JacobianOperator); Rank is then −1.
+	MethodMatrixFree Method = "matrixfree"
+)
+
+// Methods lists the accepted methods, the default first.
+func Methods() []Method { return []Method{MethodAuto, MethodDense, MethodLanczos, MethodMatrixFree} }
+
 // Options tunes Analyze; the zero value gives the defaults.
 type Options struct {
 	// RankTol is the relative numerical-rank tolerance: eigenvalues above
@@ -37,12 +59,8 @@ type Options struct {
 	RankTol float64
 	// FullSpectrum keeps every eigenvalue in Spectrum.Values (dense only).
 	FullSpectrum bool
-	// Method is "auto" (default: matrix-free when H would take more than
-	// MaxDenseBytes, otherwise H is materialised and each spectrum is dense
-	// up to DenseMax and Lanczos above), "dense", "lanczos" (on the
-	// materialised H) or "matrixfree" (Lanczos on Hv = J(Jᵀv), H never
-	// formed: see JacobianOperator; Rank is then −1).
-	Method string
+	// Method is one of Methods ("" means MethodAuto).
+	Method Method
 	// DenseMax is the switch-over dimension of "auto" (default DefaultDenseMax).
 	DenseMax int
 	// MaxDenseBytes is the memory budget of "auto" for H, 8·(nK)² bytes
@@ -64,7 +82,7 @@ func (o *Options) fill() error {
 		o.RankTol = DefaultRankTol
 	}
 	if o.Method == "" {
-		o.Method = "auto"
+		o.Method = MethodAuto
 	}
 	if o.DenseMax == 0 {
 		o.DenseMax = DefaultDenseMax
@@ -87,7 +105,7 @@ func (o *Options) fill() error {
 	switch {
 	case !(o.RankTol > 0 && o.RankTol < 1):
 		return fmt.Errorf("structural: options: RankTol = %v, must lie in (0, 1)", o.RankTol)
-	case o.Method != "auto" && o.Method != "dense" && o.Method != "lanczos" && o.Method != "matrixfree":
+	case !slices.Contains(Methods(), o.Method):
 		return fmt.Errorf("structural: options: Method = %q, want auto, dense, lanczos or matrixfree", o.Method)
 	case o.DenseMax < 0:
 		return fmt.Errorf("structural: options: DenseMax = %d, must be ≥ 0", o.DenseMax)
@@ -250,7 +268,7 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 	lap("gradient")
 
 	m := n * K
-	if opts.Method == "matrixfree" || (opts.Method == "auto" && 8*float64(m)*float64(m) > float64(opts.MaxDenseBytes)) {
+	if opts.Method == MethodMatrixFree || (opts.Method == MethodAuto && 8*float64(m)*float64(m) > float64(opts.MaxDenseBytes)) {
 		if err := spectraMatrixFree(rep, model, x, p, l, opts, lap); err != nil {
 			return nil, err
 		}
@@ -262,7 +280,7 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 	// Spectra of H, H_S (simplex losses) and H_p (softmax). Dense ones are
 	// computed one by one on materialised matrices; the Lanczos ones run in
 	// lock step on H itself (lockstepExtremes), sharing every pass over H.
-	softmax := l.Name() == "softmax"
+	softmax := weightedBound(l)
 	type want struct {
 		phase, kind string
 		dst         **Spectrum
@@ -277,7 +295,7 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 	}
 	var lanczosWants []want
 	for _, w := range wants {
-		if !(opts.Method == "dense" || (opts.Method == "auto" && w.op.dim <= opts.DenseMax)) {
+		if !(opts.Method == MethodDense || (opts.Method == MethodAuto && w.op.dim <= opts.DenseMax)) {
 			lanczosWants = append(lanczosWants, w)
 			continue
 		}
@@ -307,7 +325,7 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 				return nil, fmt.Errorf("structural: analyze: %s: %w", w.phase, r.err)
 			}
 			s := Spectrum{Dim: w.op.dim, Min: r.lo, Max: r.hi, Trace: opTrace(h, w.kind, K, p), Rank: -1,
-				RankTol: opts.RankTol, Method: "lanczos", Iterations: r.iters, Passes: r.steps}
+				RankTol: opts.RankTol, Method: string(MethodLanczos), Iterations: r.iters, Passes: r.steps}
 			s.finish()
 			*w.dst = &s
 		}
@@ -340,7 +358,7 @@ func spectraMatrixFree(rep *Report, model nn.Layer[float64], x *nn.Mat[float64],
 	if l.OnSimplex() {
 		wants = append(wants, want{"spectrum H_S", "H_S", &rep.HS, sumZeroOp(m, K)})
 	}
-	if l.Name() == "softmax" {
+	if weightedBound(l) {
 		wants = append(wants, want{"spectrum H_p", "H_p", &rep.HP, weightedOp(p)})
 	}
 	u, y := make([]float64, m), make([]float64, m)
@@ -365,7 +383,7 @@ func spectraMatrixFree(rep *Report, model nn.Layer[float64], x *nn.Mat[float64],
 			return fmt.Errorf("structural: analyze: %s (matrix-free): %w", w.phase, err)
 		}
 		s := Spectrum{Dim: op.dim, Min: lo, Max: hi, Trace: opTraceBlocks(blocks, K, w.kind, p), Rank: -1,
-			RankTol: opts.RankTol, Method: "matrixfree", Iterations: iters, Passes: iters}
+			RankTol: opts.RankTol, Method: string(MethodMatrixFree), Iterations: iters, Passes: iters}
 		s.finish()
 		*w.dst = &s
 	}
@@ -377,7 +395,7 @@ func spectraMatrixFree(rep *Report, model nn.Layer[float64], x *nn.Mat[float64],
 // E_s, the indicator, the bounds of THEORY §3 and the diagnosis.
 func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l loss.Loss, opts Options, r, p []float64, targets [][]float64, lap func(string)) (*Report, error) {
 	n := rep.N
-	softmax := l.Name() == "softmax"
+	softmax := weightedBound(l)
 	// spec is the spectrum of bounds (A), (B) and the indicator: H_S for the
 	// simplex losses (r ∈ range(Π)), H for squared.
 	spec := rep.H
@@ -454,6 +472,11 @@ func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l lo
 	}
 	return rep, nil
 }
+
+// weightedBound reports whether bound (C) runs through H_p = D^½ H D^½
+// (THEORY §3 C): a simplex loss with an upper bound, i.e. softmax. The
+// squared loss has (C) through H itself; sparsemax and entmax15 have none.
+func weightedBound(l loss.Loss) bool { return l.OnSimplex() && l.HasUpperBound() }
 
 func specName(l loss.Loss) string {
 	if l.OnSimplex() {

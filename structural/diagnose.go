@@ -63,9 +63,9 @@ func diagnose(rep *Report, spec *Spectrum, l loss.Loss, opts Options) []string {
 	case math.IsInf(rep.StructuralError, 1):
 		why := ""
 		switch {
-		case l.Name() == "softmax" && rep.ZeroProbabilities > 0 && !rep.HS.Singular():
+		case weightedBound(l) && rep.ZeroProbabilities > 0 && !rep.HS.Singular():
 			why = fmt.Sprintf(" (%d probabilities underflowed to 0, so H_p = D^½HD^½ is singular although H_S is not)", rep.ZeroProbabilities)
-		case l.Name() == "softmax" && !rep.HS.Singular():
+		case weightedBound(l) && !rep.HS.Singular():
 			why = fmt.Sprintf(" (λ_min(H_p) = %.3g ≤ %g·λ_max(H_p): the smallest probability p_min = %.3g shrinks H_p = D^½HD^½ although H_S is well conditioned)",
 				rep.HP.Min, rep.HP.RankTol, rep.MinProbability)
 		}

@@ -93,8 +93,8 @@ func (c Config) Validate() error {
 	if err := c.resolvedSpec(nil).Validate(); err != nil {
 		return fmt.Errorf("config: model: %w", err)
 	}
-	if !slices.Contains(initializer.Names(), c.Init.Scheme) {
-		return bad("init.scheme", quote(c.Init.Scheme), "want one of "+strings.Join(initializer.Names(), ", "))
+	if !c.Init.Scheme.Known() {
+		return bad("init.scheme", quote(string(c.Init.Scheme)), "want one of "+strings.Join(initializer.Names(), ", "))
 	}
 	if !finite(c.Init.Constant) || !finite(c.Init.Eps) || c.Init.Eps < 0 {
 		return bad("init", fmt.Sprintf("constant %g, eps %g", c.Init.Constant, c.Init.Eps), "want finite values and eps ≥ 0")

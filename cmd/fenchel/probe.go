@@ -257,9 +257,9 @@ func runProbe(cmd *cobra.Command, f *probeFlags) error {
 	if f.spectrum != "" && (f.method == "lanczos" || f.method == "matrixfree") {
 		return fmt.Errorf("--spectrum needs every eigenvalue, which --method %s does not compute; use dense or auto", f.method)
 	}
-	opts := structural.Options{Method: f.method, RankTol: f.rankTol, FullSpectrum: f.spectrum != ""}
+	opts := structural.Options{Method: structural.Method(f.method), RankTol: f.rankTol, FullSpectrum: f.spectrum != ""}
 	if f.spectrum != "" && f.method == "auto" {
-		opts.Method = "dense"
+		opts.Method = structural.MethodDense
 	}
 	probe, err := instrument.NewProbe(in.set, 0)
 	if err != nil {

@@ -120,7 +120,7 @@ checkpoint; --resume continues from it exactly.`,
 	f.modelFlags.register(fl, def.Model)
 	fl.StringVar(&f.loss, "loss", def.Loss, "Fenchel-Young loss: "+strings.Join(loss.Names(), "|"))
 	fl.Float64Var(&f.smoothing, "smoothing", def.Smoothing, "label smoothing in [0, 1)")
-	fl.StringVar(&f.init, "init", initializer.PyTorch, "initialiser: "+strings.Join(initializer.Names(), "|"))
+	fl.StringVar(&f.init, "init", string(initializer.PyTorch), "initialiser: "+strings.Join(initializer.Names(), "|"))
 	fl.Float64Var(&f.initConst, "init-const", 0, "constant c of the symmetric inits (weights c/fan_in; 0 = default)")
 	fl.Float64Var(&f.initEps, "init-eps", 0, "noise scale ε of symmetric+noise")
 	fl.StringVar(&f.opt, "opt", def.Optim.Name, "optimiser: sgd|momentum|adam")
@@ -165,7 +165,7 @@ func (f *trainFlags) config(cmd *cobra.Command) (train.Config, error) {
 	}
 	cfg := train.DefaultConfig()
 	cfg.Model = spec
-	cfg.Init = initializer.Options{Scheme: f.init, Constant: f.initConst, Eps: f.initEps}
+	cfg.Init = initializer.Options{Scheme: initializer.Scheme(f.init), Constant: f.initConst, Eps: f.initEps}
 	cfg.Loss, cfg.Smoothing = f.loss, f.smoothing
 	cfg.Optim.Name, cfg.Optim.Momentum, cfg.Optim.Beta1, cfg.Optim.Beta2 = f.opt, f.momentum, f.beta1, f.beta2
 	cfg.Optim.WeightDecay = f.weightDecay

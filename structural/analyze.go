@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/fenchel-ml/fenchel/loss"
 	"github.com/fenchel-ml/fenchel/nn"
 )
@@ -234,33 +236,10 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 		clock = now
 	}
 
-	// E_f, p and r (THEORY §2), in float64 per sample.
-	z := model.Forward(x)
-	p := make([]float64, n*K)
-	r := make([]float64, n*K)
-	for i := 0; i < n; i++ {
-		zi, pi, ri := z.Row(i), p[i*K:(i+1)*K], r[i*K:(i+1)*K]
-		for k, v := range zi {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, fmt.Errorf("structural: analyze: sample %d: logit %d = %v", i, k, v)
-			}
-		}
-		v := l.Value(zi, targets[i])
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("structural: analyze: sample %d: %s loss = %v", i, l.Name(), v)
-		}
-		rep.FittingError += v / float64(n)
-		l.Predict(pi, zi)
-		loss.Residual(ri, pi, targets[i], labels[i])
+	p, r, err := forwardResiduals(rep, model, x, l, targets, labels)
+	if err != nil {
+		return nil, err
 	}
-	rep.MinProbability = math.Inf(1)
-	for _, v := range p {
-		rep.MinProbability = math.Min(rep.MinProbability, v)
-		if v == 0 {
-			rep.ZeroProbabilities++
-		}
-	}
-	rep.ResidualNorm = norm(r)
 	lap("forward")
 
 	grad := Gradient(model, x, r)
@@ -274,27 +253,22 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 		}
 		return finishReport(rep, model, x, l, opts, r, p, targets, lap)
 	}
-	h := StructuralMatrix(model, x)
-	lap("H")
+	// H lives only for its spectra: finishReport must not hold 8(nK)² bytes.
+	if err := spectraMaterialised(rep, StructuralMatrix(model, x), p, l, opts, lap); err != nil {
+		return nil, err
+	}
+	return finishReport(rep, model, x, l, opts, r, p, targets, lap)
+}
 
-	// Spectra of H, H_S (simplex losses) and H_p (softmax). Dense ones are
-	// computed one by one on materialised matrices; the Lanczos ones run in
-	// lock step on H itself (lockstepExtremes), sharing every pass over H.
-	softmax := weightedBound(l)
-	type want struct {
-		phase, kind string
-		dst         **Spectrum
-		op          hOperator
-	}
-	wants := []want{{"spectrum H", "H", &rep.H, identityOp(n * K)}}
-	if l.OnSimplex() {
-		wants = append(wants, want{"spectrum H_S", "H_S", &rep.HS, sumZeroOp(n*K, K)})
-	}
-	if softmax {
-		wants = append(wants, want{"spectrum H_p", "H_p", &rep.HP, weightedOp(p)})
-	}
-	var lanczosWants []want
-	for _, w := range wants {
+// spectraMaterialised fills rep.H, rep.HS (simplex losses) and rep.HP
+// (softmax) from the materialised H. Dense spectra are computed one by one on
+// materialised matrices; the Lanczos ones run in lock step on H itself
+// (lockstepExtremes), sharing every pass over H.
+func spectraMaterialised(rep *Report, h *mat.SymDense, p []float64, l loss.Loss, opts Options, lap func(string)) error {
+	lap("H")
+	K := rep.K
+	var lanczosWants []spectrumWant
+	for _, w := range spectrumWants(rep, l, p) {
 		if !(opts.Method == MethodDense || (opts.Method == MethodAuto && w.op.dim <= opts.DenseMax)) {
 			lanczosWants = append(lanczosWants, w)
 			continue
@@ -309,7 +283,7 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 		s, err := denseSpectrum(a, opts.FullSpectrum, opts.RankTol)
 		lap(w.phase)
 		if err != nil {
-			return nil, fmt.Errorf("structural: analyze: %s: %w", w.phase, err)
+			return fmt.Errorf("structural: analyze: %s: %w", w.phase, err)
 		}
 		*w.dst = &s
 	}
@@ -322,7 +296,7 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 		for i, w := range lanczosWants {
 			r := res[i]
 			if r.err != nil {
-				return nil, fmt.Errorf("structural: analyze: %s: %w", w.phase, r.err)
+				return fmt.Errorf("structural: analyze: %s: %w", w.phase, r.err)
 			}
 			s := Spectrum{Dim: w.op.dim, Min: r.lo, Max: r.hi, Trace: opTrace(h, w.kind, K, p), Rank: -1,
 				RankTol: opts.RankTol, Method: string(MethodLanczos), Iterations: r.iters, Passes: r.steps}
@@ -331,8 +305,63 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 		}
 		lap("spectra lanczos")
 	}
-	h = nil
-	return finishReport(rep, model, x, l, opts, r, p, targets, lap)
+	return nil
+}
+
+// spectrumWant is one spectrum Analyze computes: its timing phase, which
+// matrix (H, H_S, H_p), where it goes in the report and its operator on H.
+type spectrumWant struct {
+	phase, kind string
+	dst         **Spectrum
+	op          hOperator
+}
+
+// spectrumWants lists the spectra of THEORY §2 that apply to l: H always,
+// H_S for simplex losses, H_p where bound (C) runs through it (softmax).
+func spectrumWants(rep *Report, l loss.Loss, p []float64) []spectrumWant {
+	m := rep.N * rep.K
+	wants := []spectrumWant{{"spectrum H", "H", &rep.H, identityOp(m)}}
+	if l.OnSimplex() {
+		wants = append(wants, spectrumWant{"spectrum H_S", "H_S", &rep.HS, sumZeroOp(m, rep.K)})
+	}
+	if weightedBound(l) {
+		wants = append(wants, spectrumWant{"spectrum H_p", "H_p", &rep.HP, weightedOp(p)})
+	}
+	return wants
+}
+
+// forwardResiduals runs the model on the probe and fills E_f, ‖r‖ and the
+// probability statistics of rep; it returns p and r = p − q, sample-major
+// (THEORY §2), in float64 per sample.
+func forwardResiduals(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l loss.Loss, targets [][]float64, labels []int) (p, r []float64, err error) {
+	n, K := rep.N, rep.K
+	z := model.Forward(x)
+	p = make([]float64, n*K)
+	r = make([]float64, n*K)
+	for i := 0; i < n; i++ {
+		zi, pi, ri := z.Row(i), p[i*K:(i+1)*K], r[i*K:(i+1)*K]
+		for k, v := range zi {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, nil, fmt.Errorf("structural: analyze: sample %d: logit %d = %v", i, k, v)
+			}
+		}
+		v := l.Value(zi, targets[i])
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, nil, fmt.Errorf("structural: analyze: sample %d: %s loss = %v", i, l.Name(), v)
+		}
+		rep.FittingError += v / float64(n)
+		l.Predict(pi, zi)
+		loss.Residual(ri, pi, targets[i], labels[i])
+	}
+	rep.MinProbability = math.Inf(1)
+	for _, v := range p {
+		rep.MinProbability = math.Min(rep.MinProbability, v)
+		if v == 0 {
+			rep.ZeroProbabilities++
+		}
+	}
+	rep.ResidualNorm = norm(r)
+	return p, r, nil
 }
 
 // spectraMatrixFree fills rep.H, rep.HS (simplex losses) and rep.HP
@@ -349,20 +378,8 @@ func spectraMatrixFree(rep *Report, model nn.Layer[float64], x *nn.Mat[float64],
 	}
 	blocks := jop.DiagonalBlocks(max(1, 4096/K))
 	lap("H diagonal blocks")
-	type want struct {
-		phase, kind string
-		dst         **Spectrum
-		op          hOperator
-	}
-	wants := []want{{"spectrum H", "H", &rep.H, identityOp(m)}}
-	if l.OnSimplex() {
-		wants = append(wants, want{"spectrum H_S", "H_S", &rep.HS, sumZeroOp(m, K)})
-	}
-	if weightedBound(l) {
-		wants = append(wants, want{"spectrum H_p", "H_p", &rep.HP, weightedOp(p)})
-	}
 	u, y := make([]float64, m), make([]float64, m)
-	for _, w := range wants {
+	for _, w := range spectrumWants(rep, l, p) {
 		op := w.op
 		mul := func(dst, v []float64) {
 			in, out := v, dst

@@ -101,50 +101,75 @@ type probeInput struct {
 	data   string // description of the data
 	norm   string
 	l      loss.Loss
+	ck     *train.Checkpoint // nil with --safetensors
+	dc     data.Source
 }
 
 func loadProbeInput(cmd *cobra.Command, f *probeFlags) (*probeInput, map[string]float64, error) {
-	changed := cmd.Flags().Changed
 	timings := map[string]float64{}
 	clock := time.Now()
 	lap := func(phase string) { timings[phase] = time.Since(clock).Seconds(); clock = time.Now() }
 
-	if (f.checkpoint == "") == (f.safetensors == "") {
-		return nil, nil, errors.New("give exactly one of --checkpoint and --safetensors")
-	}
-	if f.split != "train" && f.split != "test" {
-		return nil, nil, fmt.Errorf("--split %q: want train or test", f.split)
-	}
-	if f.n < 1 {
-		return nil, nil, fmt.Errorf("--n %d: want at least 1 sample", f.n)
-	}
-	if f.inputPrecision != "float64" && f.inputPrecision != "float32" {
-		return nil, nil, fmt.Errorf("--input-precision %q: want float64 or float32", f.inputPrecision)
-	}
-	if err := f.dataFlags.checkNormalize(); err != nil {
+	if err := f.check(); err != nil {
 		return nil, nil, err
 	}
 	flagSpec, err := f.modelFlags.spec(cmd)
 	if err != nil {
 		return nil, nil, err
 	}
-
 	in := &probeInput{}
-	var ck *train.Checkpoint
-	dc := data.Source{Normalize: f.normalize}
+	if err := in.resolve(cmd, f, flagSpec); err != nil {
+		return nil, nil, err
+	}
+	split, err := in.loadSet(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	lap("data")
+	if err := in.buildModel(cmd, f, flagSpec, split); err != nil {
+		return nil, nil, err
+	}
+	lap("load weights")
+	return in, timings, nil
+}
+
+// check validates the flags that need no file.
+func (f *probeFlags) check() error {
+	if (f.checkpoint == "") == (f.safetensors == "") {
+		return errors.New("give exactly one of --checkpoint and --safetensors")
+	}
+	if f.split != "train" && f.split != "test" {
+		return fmt.Errorf("--split %q: want train or test", f.split)
+	}
+	if f.n < 1 {
+		return fmt.Errorf("--n %d: want at least 1 sample", f.n)
+	}
+	if f.inputPrecision != "float64" && f.inputPrecision != "float32" {
+		return fmt.Errorf("--input-precision %q: want float64 or float32", f.inputPrecision)
+	}
+	return f.dataFlags.checkNormalize()
+}
+
+// resolve settles model, weights file, data source and loss: from the
+// checkpoint's config where one is given and the flag was not set, else
+// from the flags.
+func (in *probeInput) resolve(cmd *cobra.Command, f *probeFlags, flagSpec models.Spec) error {
+	changed := cmd.Flags().Changed
+	var err error
+	in.dc = data.Source{Normalize: f.normalize}
 	lossName := f.loss
 	if f.checkpoint != "" {
-		if ck, err = train.ReadCheckpoint(f.checkpoint); err != nil {
-			return nil, nil, err
+		if in.ck, err = train.ReadCheckpoint(f.checkpoint); err != nil {
+			return err
 		}
-		cfg := ck.Config
+		cfg := in.ck.Config
 		in.spec, in.source = cfg.Model, f.checkpoint
 		if !changed("data") {
-			dc = cfg.Data
+			in.dc = cfg.Data
 		}
-		dc.Normalize = cfg.Data.Normalize
+		in.dc.Normalize = cfg.Data.Normalize
 		if changed("normalize") {
-			dc.Normalize = f.normalize
+			in.dc.Normalize = f.normalize
 		}
 		if !changed("loss") {
 			lossName = cfg.Loss
@@ -156,39 +181,48 @@ func loadProbeInput(cmd *cobra.Command, f *probeFlags) (*probeInput, map[string]
 		// A probe takes the whole of a split, so NTrain/NTest stay 0; synthetic
 		// data has parameters only a checkpoint's config gives.
 		if f.data == data.SourceSynthetic {
-			return nil, nil, fmt.Errorf("--data %q: synthetic data is probed only through --checkpoint, whose config holds its parameters", f.data)
+			return fmt.Errorf("--data %q: synthetic data is probed only through --checkpoint, whose config holds its parameters", f.data)
 		}
-		norm := dc.Normalize
-		if dc, err = f.dataFlags.source(data.Source{}); err != nil {
-			return nil, nil, err
+		norm := in.dc.Normalize
+		if in.dc, err = f.dataFlags.source(data.Source{}); err != nil {
+			return err
 		}
-		dc.Normalize = norm
+		in.dc.Normalize = norm
 	}
 	if in.l, err = loss.New(lossName); err != nil {
-		return nil, nil, fmt.Errorf("--loss: %w", err)
+		return fmt.Errorf("--loss: %w", err)
 	}
+	return nil
+}
 
-	trainSet, testSet, err := train.LoadData(dc)
+// loadSet loads the data and takes the probe set, the first n samples of
+// the split; it returns the whole split.
+func (in *probeInput) loadSet(f *probeFlags) (*data.Dataset, error) {
+	trainSet, testSet, err := in.dc.Load()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	split := trainSet
 	if f.split == "test" {
 		split = testSet
 	}
 	if f.n > split.N {
-		return nil, nil, fmt.Errorf("--n %d exceeds the %d samples of the %s split (%s)", f.n, split.N, f.split, split.Name)
+		return nil, fmt.Errorf("--n %d exceeds the %d samples of the %s split (%s)", f.n, split.N, f.split, split.Name)
 	}
 	if in.set, err = split.First(f.n); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	in.data, in.norm = split.Name, dc.Normalize
-	if dc.Source == "synthetic" {
+	in.data, in.norm = split.Name, in.dc.Normalize
+	if in.dc.Source == data.SourceSynthetic {
 		in.norm = "n/a (synthetic features)"
 	}
-	lap("data")
+	return split, nil
+}
 
-	// Resolve the model's input and classes from the data, as training does.
+// buildModel resolves the model's input and classes from the data, as
+// training does, checks explicit model flags against a checkpoint, builds
+// the model and loads its weights.
+func (in *probeInput) buildModel(cmd *cobra.Command, f *probeFlags, flagSpec models.Spec, split *data.Dataset) error {
 	resolve := func(s models.Spec) models.Spec {
 		if len(s.Input) == 0 {
 			s.Input = slices.Clone(split.Shape)
@@ -199,29 +233,25 @@ func loadProbeInput(cmd *cobra.Command, f *probeFlags) (*probeInput, map[string]
 		return s
 	}
 	in.spec = resolve(in.spec)
-	if ck != nil && modelFlagsGiven(cmd) {
+	if in.ck != nil && modelFlagsGiven(cmd) {
 		if want := resolve(flagSpec); !specsAgree(want, in.spec) {
-			return nil, nil, fmt.Errorf("checkpoint %s holds model %s, but the flags describe %s: checkpoint from a different model", f.checkpoint, in.spec, want)
+			return fmt.Errorf("checkpoint %s holds model %s, but the flags describe %s: checkpoint from a different model", f.checkpoint, in.spec, want)
 		}
 	}
 	if err := in.spec.Validate(); err != nil {
-		return nil, nil, err
+		return err
 	}
 	if in.spec.Input.Size() != split.Dim() || in.spec.Classes != split.K {
-		return nil, nil, fmt.Errorf("model %s takes %v with %d classes, but %s has %v with %d classes", in.spec, in.spec.Input, in.spec.Classes, split.Name, split.Shape, split.K)
+		return fmt.Errorf("model %s takes %v with %d classes, but %s has %v with %d classes", in.spec, in.spec.Input, in.spec.Classes, split.Name, split.Shape, split.K)
 	}
+	var err error
 	if in.model, err = models.Build[float64](in.spec); err != nil {
-		return nil, nil, err
+		return err
 	}
-	if ck != nil {
-		if err := train.AssignWeights(ck, in.model); err != nil {
-			return nil, nil, err
-		}
-	} else if err := weights.LoadSafetensors(f.safetensors, in.model); err != nil {
-		return nil, nil, err
+	if in.ck != nil {
+		return train.AssignWeights(in.ck, in.model)
 	}
-	lap("load weights")
-	return in, timings, nil
+	return weights.LoadSafetensors(f.safetensors, in.model)
 }
 
 // boundChain writes a bound as the chain its Note states (structural.Bound:

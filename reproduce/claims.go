@@ -26,7 +26,6 @@ const (
 	P6GradFall       = 10 // ‖∇R‖ falls by ≥ 10×
 	P6MinRho         = 0.8
 	INDMinFraction   = 0.75 // of the models: global Pearson(log₂F, log₂R) > 0
-	boundRelTol      = structural.BoundRelTol
 	notRunNoRuns     = "no finished runs"
 	figIndicator     = "indicator_curves"
 	figIndicatorLoc  = "indicator_local"
@@ -49,13 +48,9 @@ func verdict(ok bool) report.Status {
 	return report.StatusFail
 }
 
-// leRel is a ≤ b up to boundRelTol relative (an infinite b always holds).
-func leRel(a, b float64) bool {
-	if math.IsInf(b, 1) || math.IsInf(a, -1) {
-		return true
-	}
-	return a <= b+boundRelTol*math.Max(math.Abs(a), math.Abs(b))
-}
+// leRel is a ≤ b up to structural.BoundRelTol relative (an infinite b
+// always holds): the engine's test without its rounding floors.
+func leRel(a, b float64) bool { return structural.LessEq(a, b, 0) }
 
 // BoundViolations counts the bounds of one probe record that fail: the
 // engine's own verdict (holds, which uses its rounding floors for the Gram

@@ -445,10 +445,10 @@ func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l lo
 	gramFloor := 16 * float64(spec.Dim) * 0x1p-52 * spec.Max * r2
 	mu := l.Mu()
 	a := Bound{Name: "A", Lower: spec.Min * r2, Middle: math.NaN(), Value: nf * nf * g2, Upper: spec.Max * r2, Valid: true}
-	a.Holds = le(a.Lower, a.Value, gramFloor) && le(a.Value, a.Upper, gramFloor)
+	a.Holds = LessEq(a.Lower, a.Value, gramFloor) && LessEq(a.Value, a.Upper, gramFloor)
 	a.Note = fmt.Sprintf("λ_min·‖r‖² ≤ n²‖∇R‖² ≤ λ_max·‖r‖² with λ of %s", specName(l))
 	b := Bound{Name: "B", Lower: mu * nf / 2 * g2 / spec.Max, Middle: mu / (2 * nf) * r2, Value: rep.FittingError, Upper: math.Inf(1), Valid: true}
-	b.Holds = le(b.Lower, b.Middle, gramFloor*mu/(2*nf)/spec.Max) && le(b.Middle, b.Value, 0)
+	b.Holds = LessEq(b.Lower, b.Middle, gramFloor*mu/(2*nf)/spec.Max) && LessEq(b.Middle, b.Value, 0)
 	b.Note = fmt.Sprintf("(μn/2)‖∇R‖²/λ_max ≤ (μ/2n)‖r‖² ≤ E_f, μ = %g, λ_max of %s", mu, specName(l))
 	c := Bound{Name: "C", Lower: math.Inf(-1), Middle: math.NaN(), Value: rep.FittingError, Upper: math.Inf(1)}
 	switch {
@@ -459,7 +459,7 @@ func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l lo
 		if rep.HP.Singular() {
 			c.Upper = math.Inf(1)
 		}
-		c.Holds = le(c.Value, c.Middle, 0) && le(c.Middle, c.Upper, 0)
+		c.Holds = LessEq(c.Value, c.Middle, 0) && LessEq(c.Middle, c.Upper, 0)
 		c.Note = "E_f ≤ (1/n)·rᵀD⁻¹r ≤ n‖∇R‖²/λ_min(H_p) = E_s·‖∇R‖²"
 		if rep.ZeroProbabilities > 0 {
 			c.Note += fmt.Sprintf("; %d probabilities underflowed to 0, so D⁻¹ and the bound may be +Inf (valid, vacuous)", rep.ZeroProbabilities)
@@ -470,7 +470,7 @@ func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l lo
 		if rep.H.Singular() {
 			c.Upper = math.Inf(1)
 		}
-		c.Holds = le(c.Value, c.Upper, 0)
+		c.Holds = LessEq(c.Value, c.Upper, 0)
 		c.Note = "E_f = ‖r‖²/(2n) ≤ (n/2)‖∇R‖²/λ_min(H) = ½·E_s·‖∇R‖²"
 	default:
 		c.Note = "no upper bound in terms of r exists (THEORY §3 C)"
@@ -509,9 +509,10 @@ func structuralError(n float64, s *Spectrum) float64 {
 	return n / s.Min
 }
 
-// le reports a ≤ b up to BoundRelTol relative and an absolute floor; an
-// infinite b (a vacuous upper bound) always holds, NaN never does.
-func le(a, b, floor float64) bool {
+// LessEq reports a ≤ b up to BoundRelTol relative and an absolute floor:
+// the test every bound check of THEORY §3 uses. An infinite b (a vacuous
+// upper bound) always holds, NaN never does.
+func LessEq(a, b, floor float64) bool {
 	if math.IsInf(b, 1) || math.IsInf(a, -1) {
 		return true
 	}

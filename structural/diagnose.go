@@ -3,6 +3,7 @@ package structural
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/fenchel-ml/fenchel/loss"
 )
@@ -47,7 +48,7 @@ func diagnose(rep *Report, spec *Spectrum, l loss.Loss, opts Options) []string {
 		if len(why) == 0 {
 			why = append(why, "no parameter shortage, duplicate or dead unit found")
 		}
-		out = append(out, fmt.Sprintf("structural matrix degenerate: %s (tolerance %g·λ_max); likely causes: %s", rank, spec.RankTol, join(why)))
+		out = append(out, fmt.Sprintf("structural matrix degenerate: %s (tolerance %g·λ_max); likely causes: %s", rank, spec.RankTol, strings.Join(why, "; ")))
 	} else {
 		rank := ""
 		if spec.Rank >= 0 {
@@ -94,17 +95,6 @@ func diagnose(rep *Report, spec *Spectrum, l loss.Loss, opts Options) []string {
 			s += fmt.Sprintf("; (C) gives E_f ≤ %.4g", c.Upper)
 		}
 		out = append(out, s)
-	}
-	return out
-}
-
-func join(s []string) string {
-	out := ""
-	for i, v := range s {
-		if i > 0 {
-			out += "; "
-		}
-		out += v
 	}
 	return out
 }

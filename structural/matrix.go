@@ -2,11 +2,10 @@ package structural
 
 import (
 	"fmt"
-	"runtime"
 
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/fenchel-ml/fenchel/internal/parallel"
+	"github.com/fenchel-ml/fenchel/linalg"
 	"github.com/fenchel-ml/fenchel/nn"
 )
 
@@ -105,7 +104,7 @@ func StructuralMatrix(model nn.Layer[float64], x *nn.Mat[float64]) *mat.SymDense
 		seededBackward(model, x)
 		model.AddGram(h, m, K)
 	}
-	symmetrizeUpper(m, h)
+	linalg.Symmetrize(m, h, m)
 	return mat.NewSymDense(m, h)
 }
 
@@ -182,37 +181,6 @@ func addGramMLP(h []float64, model nn.Layer[float64], x *nn.Mat[float64]) bool {
 	restoreGrads(model, saved)
 	nn.AddGramTerms(h, n*K, K, terms, nil)
 	return true
-}
-
-// symmetrizeUpper copies the upper triangle of the m×m row-major matrix a
-// into its lower triangle in square tiles, so that both the reads and the
-// writes stay within a few cache lines per row.
-func symmetrizeUpper(m int, a []float64) {
-	const tile = 64
-	nt := (m + tile - 1) / tile
-	workers := min(runtime.GOMAXPROCS(0), nt)
-	parallel.Run(workers, func(w int) {
-		// Tile rows dealt round-robin: the lower triangle grows with the row.
-		for t := w; t < nt; t += workers {
-			symmetrizeTiles(m, a, t, t+1, tile)
-		}
-	})
-}
-
-// symmetrizeTiles fills the lower triangle in tile rows [ta, tb).
-func symmetrizeTiles(m int, a []float64, ta, tb, tile int) {
-	for i0 := ta * tile; i0 < min(tb*tile, m); i0 += tile {
-		i1 := min(i0+tile, m)
-		for j0 := 0; j0 <= i0; j0 += tile {
-			j1 := min(j0+tile, m)
-			for i := i0; i < i1; i++ {
-				row := a[i*m:]
-				for j := j0; j < min(j1, i); j++ {
-					row[j] = a[j*m+i]
-				}
-			}
-		}
-	}
 }
 
 // Gradient returns ∇R = (1/n) Jᵀ r (THEORY §2) by one backward pass over the

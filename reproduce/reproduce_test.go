@@ -506,3 +506,44 @@ func TestDecayAfterPaperSampleCount(t *testing.T) {
 		t.Errorf("full mode is not the paper's schedule: %+v", c)
 	}
 }
+
+// TestLoadRunsRejectsOldProbeRecords: a metrics.jsonl written before the
+// typed probe record (flat HS_lambda_min keys, no schema) is an error naming
+// the file, the line and the schema this build reads; a current record loads.
+func TestLoadRunsRejectsOldProbeRecords(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "width", "x")
+	if err := os.MkdirAll(run, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{SpecFile: `{"id":"width/x"}`, train.SummaryFile: `{"steps":3}`} {
+		if err := os.WriteFile(filepath.Join(run, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	metrics := filepath.Join(run, train.MetricsFile)
+	current, err := json.Marshal(probe(3, map[string]any{"HS_norm_floor": 0.25, "fitting_error": 1.5}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := `{"kind":"train","step":1,"epoch":0,"loss":2,"acc":0.1,"lr":0.1}` + "\n" + string(current) + "\n"
+	if err := os.WriteFile(metrics, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := LoadRuns(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || len(runs[0].NSample) != 1 || runs[0].Last().Step != 3 || runs[0].Last().hs().NormFloor != 0.25 ||
+		runs[0].Last().FittingError != 1.5 || !math.IsNaN(runs[0].Last().GradNorm) {
+		t.Fatalf("current record read back as %+v", runs)
+	}
+	old := lines + `{"kind":"nsample","step":5,"epoch":0,"HS_lambda_min":0.1,"fitting_error":1.2}` + "\n"
+	if err := os.WriteFile(metrics, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadRuns(dir)
+	if err == nil || !strings.Contains(err.Error(), metrics+" line 3") || !strings.Contains(err.Error(), fmt.Sprintf("before schema %d", structural.SchemaVersion)) {
+		t.Errorf("old record: error %v, want the file, line 3 and the schema", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/fenchel-ml/fenchel/data"
 	"github.com/fenchel-ml/fenchel/initializer"
+	"github.com/fenchel-ml/fenchel/internal/jsonfloat"
 	"github.com/fenchel-ml/fenchel/loss"
 	"github.com/fenchel-ml/fenchel/models"
 	"github.com/fenchel-ml/fenchel/nn"
@@ -136,6 +138,7 @@ func TestPerImageAgainstFiniteDifferences(t *testing.T) {
 		if a, b := h.Images(); a != c.ia || b != c.ib || f["index_a"] != c.ia || f["index_b"] != c.ib {
 			t.Fatalf("class %d: images %d, %d (record %v, %v), want %d, %d", c.class, a, b, f["index_a"], f["index_b"], c.ia, c.ib)
 		}
+		checkPerImageRecord(t, f)
 		y := labels[c.ia]
 		xa, xb := row(test, c.ia), row(test, c.ib)
 
@@ -512,4 +515,45 @@ func flatFields(rep *structural.Report) map[string]any {
 		f[p+"lower"], f[p+"value"], f[p+"upper"], f[p+"holds"] = b.Lower, b.Value, b.Upper, b.Holds
 	}
 	return f
+}
+
+// checkPerImageRecord checks that PerImageRecord reads every field PerImage
+// writes, under the same name, as metrics.jsonl carries it.
+func checkPerImageRecord(t *testing.T, f map[string]any) {
+	t.Helper()
+	safe := map[string]any{}
+	for k, v := range f {
+		safe[k] = jsonfloat.Safe(v)
+	}
+	b, err := json.Marshal(safe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec PerImageRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	v := reflect.ValueOf(rec)
+	read := map[string]any{}
+	for i := 0; i < v.NumField(); i++ {
+		name := v.Type().Field(i).Tag.Get("json")
+		switch x := v.Field(i).Interface().(type) {
+		case jsonfloat.Float:
+			read[name] = float64(x)
+		default:
+			read[name] = x
+		}
+	}
+	for k, want := range f {
+		got, ok := read[k]
+		if w, isF := want.(float64); isF && ok && math.IsNaN(w) && math.IsNaN(got.(float64)) {
+			continue
+		}
+		if !ok || got != want {
+			t.Errorf("per_image field %s: PerImageRecord reads %v (present %t), Measure wrote %v", k, got, ok, want)
+		}
+	}
+	if len(read) != len(f)+2 { // + step and epoch, set by the loop
+		t.Errorf("PerImageRecord has %d fields, Measure writes %d (+ step, epoch)", len(read), len(f))
+	}
 }

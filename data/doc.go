@@ -13,7 +13,10 @@
 // parent's storage, and Permutation gives seeded Fisher–Yates shuffles for
 // epochs and probe sets.
 //
-// Sources:
+// Sources: a Source (the "data" object of a run's config.json) names one of
+// the kinds below; ParseSource reads a --data argument into it and Load
+// returns its train and test splits, so train, probe and reproduce select
+// data the same way.
 //
 //   - LoadIDXDir reads the four MNIST-named IDX files (raw or gzipped,
 //     recognised by the gzip magic bytes) from a directory; ReadIDXImages and

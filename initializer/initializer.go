@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/gonum/mat"
@@ -23,8 +24,8 @@ import (
 
 // Options selects an initialisation scheme and its free constants.
 type Options struct {
-	// Scheme is one of Names(); "" means "pytorch".
-	Scheme string
+	// Scheme is one of Names(); "" means PyTorch.
+	Scheme Scheme
 	// Constant scales the "symmetric" weights: every weight of a parameter
 	// tensor is set to Constant/FanIn. 0 selects DefaultConstant.
 	//
@@ -44,25 +45,40 @@ type Options struct {
 // DefaultConstant is the "symmetric" constant used when Options.Constant is 0.
 const DefaultConstant = 1.0
 
+// Scheme names an initialisation scheme; its JSON form is the name.
+type Scheme string
+
 // Scheme names.
 const (
-	PyTorch        = "pytorch"
-	Uniform        = "uniform"
-	KaimingUniform = "kaiming_uniform"
-	XavierUniform  = "xavier_uniform"
-	Normal         = "normal"
-	KaimingNormal  = "kaiming_normal"
-	XavierNormal   = "xavier_normal"
-	Orthogonal     = "orthogonal"
-	Symmetric      = "symmetric"
-	SymmetricNoise = "symmetric+noise"
+	PyTorch        Scheme = "pytorch"
+	Uniform               = "uniform"
+	KaimingUniform        = "kaiming_uniform"
+	XavierUniform         = "xavier_uniform"
+	Normal                = "normal"
+	KaimingNormal         = "kaiming_normal"
+	XavierNormal          = "xavier_normal"
+	Orthogonal            = "orthogonal"
+	Symmetric             = "symmetric"
+	SymmetricNoise        = "symmetric+noise"
 )
 
-// Names lists the schemes Apply accepts, the default first.
-func Names() []string {
-	return []string{PyTorch, Uniform, KaimingUniform, XavierUniform, Normal,
+// Schemes lists the schemes Apply accepts, the default first.
+func Schemes() []Scheme {
+	return []Scheme{PyTorch, Uniform, KaimingUniform, XavierUniform, Normal,
 		KaimingNormal, XavierNormal, Orthogonal, Symmetric, SymmetricNoise}
 }
+
+// Names lists the scheme names, as Schemes.
+func Names() []string {
+	out := make([]string, 0, 10)
+	for _, s := range Schemes() {
+		out = append(out, string(s))
+	}
+	return out
+}
+
+// Known reports whether s is one of Schemes.
+func (s Scheme) Known() bool { return slices.Contains(Schemes(), s) }
 
 // kaimingGain is torch.nn.init.calculate_gain("leaky_relu", a=0) = √(2/(1+0²)),
 // the gain of kaiming_uniform_ and kaiming_normal_ with their default arguments.
@@ -89,11 +105,7 @@ func Apply[T nn.Float](params []*nn.Param[T], o Options, rng *rand.Rand) error {
 	if scheme == "" {
 		scheme = PyTorch
 	}
-	known := false
-	for _, n := range Names() {
-		known = known || n == scheme
-	}
-	if !known {
+	if !scheme.Known() {
 		return fmt.Errorf("initializer: unknown scheme %q (valid: %s)", o.Scheme, strings.Join(Names(), ", "))
 	}
 	if math.IsNaN(o.Eps) || math.IsInf(o.Eps, 0) || o.Eps < 0 {
@@ -113,7 +125,7 @@ func Apply[T nn.Float](params []*nn.Param[T], o Options, rng *rand.Rand) error {
 	return nil
 }
 
-func applyOne[T nn.Float](p *nn.Param[T], scheme string, o Options, rng *rand.Rand) error {
+func applyOne[T nn.Float](p *nn.Param[T], scheme Scheme, o Options, rng *rand.Rand) error {
 	needFanIn := scheme == PyTorch || scheme == KaimingUniform || scheme == KaimingNormal ||
 		(!p.Bias && (scheme == Symmetric || scheme == SymmetricNoise))
 	if needFanIn && p.FanIn <= 0 {

@@ -42,7 +42,7 @@ func TestDistributions(t *testing.T) {
 	kStd := math.Sqrt2 / math.Sqrt(in)
 	xStd := math.Sqrt(2.0 / (in + out))
 	tests := []struct {
-		scheme   string
+		scheme   Scheme
 		mean     float64
 		variance float64
 		kurtosis float64
@@ -57,7 +57,7 @@ func TestDistributions(t *testing.T) {
 		{XavierNormal, 0, xStd * xStd, 3, math.NaN(), math.NaN()},
 	}
 	for _, tc := range tests {
-		t.Run(tc.scheme, func(t *testing.T) {
+		t.Run(string(tc.scheme), func(t *testing.T) {
 			ps := layer[float64]()
 			if err := Apply(ps, Options{Scheme: tc.scheme}, rand.New(rand.NewPCG(3, 4))); err != nil {
 				t.Fatal(err)
@@ -116,7 +116,7 @@ func TestPyTorchBias(t *testing.T) {
 }
 
 func TestBiasesZero(t *testing.T) {
-	for _, s := range Names() {
+	for _, s := range Schemes() {
 		if s == PyTorch {
 			continue
 		}
@@ -261,7 +261,7 @@ func TestSymmetricNoise(t *testing.T) {
 }
 
 func TestDeterminism(t *testing.T) {
-	for _, s := range Names() {
+	for _, s := range Schemes() {
 		o := Options{Scheme: s, Eps: 0.1}
 		a, b, c := layer[float64](), layer[float64](), layer[float64]()
 		f := layer[float32]()

@@ -18,6 +18,7 @@
 //	ns, _ := instrument.NewNSample(instrument.NSampleConfig{Every: 100, N: 50})
 //	res, err := train.Run(ctx, cfg, dir, []train.Hook{pi, ns}, train.RunOptions{})
 //
-// Records have kind "per_image" and "nsample"; the field names are listed on
-// PerImage and Fields.
+// Records have kind "per_image" (the fields listed on PerImage, read back as
+// PerImageRecord) and "nsample" (the typed structural.Report, schema
+// structural.SchemaVersion, read back with structural.ReadReport).
 package instrument

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/fenchel-ml/fenchel/data"
 	"github.com/fenchel-ml/fenchel/initializer"
+	"github.com/fenchel-ml/fenchel/internal/jsonfloat"
 	"github.com/fenchel-ml/fenchel/loss"
 	"github.com/fenchel-ml/fenchel/models"
 	"github.com/fenchel-ml/fenchel/nn"
@@ -128,13 +130,15 @@ func TestPerImageAgainstFiniteDifferences(t *testing.T) {
 			t.Errorf("Every() = %d, want %d", h.Every(), DefaultPerImageEvery)
 		}
 		info := &train.StepInfo{Test: test, Model64: func() (nn.Layer[float64], error) { return m, nil }}
-		f, err := h.OnStep(info)
+		rec, err := h.OnStep(info)
 		if err != nil {
 			t.Fatal(err)
 		}
+		f := rec.(map[string]any)
 		if a, b := h.Images(); a != c.ia || b != c.ib || f["index_a"] != c.ia || f["index_b"] != c.ib {
 			t.Fatalf("class %d: images %d, %d (record %v, %v), want %d, %d", c.class, a, b, f["index_a"], f["index_b"], c.ia, c.ib)
 		}
+		checkPerImageRecord(t, f)
 		y := labels[c.ia]
 		xa, xb := row(test, c.ia), row(test, c.ib)
 
@@ -274,10 +278,11 @@ func TestNSampleMatchesAnalyze(t *testing.T) {
 			cfg.Loss, cfg.Smoothing = c.runLoss, c.smoothing
 			info := &train.StepInfo{Config: cfg, Train: trainSet, Test: testSet,
 				Model64: func() (nn.Layer[float64], error) { return m, nil }}
-			f, err := h.OnStep(info)
+			rec, err := h.OnStep(info)
 			if err != nil {
 				t.Fatal(err)
 			}
+			f := flatFields(rec.(*structural.Report))
 
 			// The direct call, with the probe built here by hand.
 			src := c.probe
@@ -429,6 +434,7 @@ func TestHooksInRun(t *testing.T) {
 	}
 	steps := map[string][]int{}
 	var lastPI, lastNS map[string]any
+	var lastReport *structural.Report
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -443,6 +449,9 @@ func TestHooksInRun(t *testing.T) {
 			lastPI = r
 		case "nsample":
 			lastNS = r
+			if lastReport, err = structural.ReadReport(sc.Bytes(), "nsample record"); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if want := []int{0, 2, 4, 6, 7}; !slices.Equal(steps["per_image"], want) {
@@ -459,9 +468,12 @@ func TestHooksInRun(t *testing.T) {
 	if rep := ns.Last(); rep == nil || lastNS["fitting_error"] != rep.FittingError || lastNS["grad_norm"] != rep.GradNorm {
 		t.Errorf("nsample record %v does not match the last report", lastNS)
 	}
-	for _, k := range []string{"bound_A_holds", "bound_B_holds", "bound_C_holds"} {
-		if lastNS[k] != true {
-			t.Errorf("nsample %s = %v", k, lastNS[k])
+	if got := len(lastReport.Bounds); got != 3 {
+		t.Fatalf("nsample record has %d bounds, want A, B, C", got)
+	}
+	for _, b := range lastReport.Bounds {
+		if !b.Holds {
+			t.Errorf("nsample bound_%s_holds = %v", b.Name, b.Holds)
 		}
 	}
 }
@@ -474,8 +486,74 @@ type lastFields struct {
 
 func (l *lastFields) Name() string { return l.inner.Name() }
 func (l *lastFields) Every() int   { return l.inner.Every() }
-func (l *lastFields) OnStep(s *train.StepInfo) (map[string]any, error) {
+func (l *lastFields) OnStep(s *train.StepInfo) (any, error) {
 	f, err := l.inner.OnStep(s)
-	l.last = f
+	l.last, _ = f.(map[string]any)
 	return f, err
+}
+
+// flatFields names the report's quantities by the flat keys the assertions
+// above compare.
+func flatFields(rep *structural.Report) map[string]any {
+	f := map[string]any{
+		"n": rep.N, "K": rep.K, "P": rep.P, "loss": rep.Loss,
+		"fitting_error": rep.FittingError, "residual_norm": rep.ResidualNorm, "grad_norm": rep.GradNorm,
+		"structural_error": rep.StructuralError, "indicator": rep.Indicator,
+	}
+	for _, sp := range []struct {
+		prefix string
+		s      *structural.Spectrum
+	}{{"H", rep.H}, {"HS", rep.HS}, {"HP", rep.HP}} {
+		if sp.s == nil {
+			continue
+		}
+		p := sp.prefix + "_"
+		f[p+"lambda_min"], f[p+"lambda_max"], f[p+"lambda_mean"], f[p+"rank"] = sp.s.Min, sp.s.Max, sp.s.Mean, sp.s.Rank
+	}
+	for _, b := range rep.Bounds {
+		p := "bound_" + b.Name + "_"
+		f[p+"lower"], f[p+"value"], f[p+"upper"], f[p+"holds"] = b.Lower, b.Value, b.Upper, b.Holds
+	}
+	return f
+}
+
+// checkPerImageRecord checks that PerImageRecord reads every field PerImage
+// writes, under the same name, as metrics.jsonl carries it.
+func checkPerImageRecord(t *testing.T, f map[string]any) {
+	t.Helper()
+	safe := map[string]any{}
+	for k, v := range f {
+		safe[k] = jsonfloat.Safe(v)
+	}
+	b, err := json.Marshal(safe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec PerImageRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	v := reflect.ValueOf(rec)
+	read := map[string]any{}
+	for i := 0; i < v.NumField(); i++ {
+		name := v.Type().Field(i).Tag.Get("json")
+		switch x := v.Field(i).Interface().(type) {
+		case jsonfloat.Float:
+			read[name] = float64(x)
+		default:
+			read[name] = x
+		}
+	}
+	for k, want := range f {
+		got, ok := read[k]
+		if w, isF := want.(float64); isF && ok && math.IsNaN(w) && math.IsNaN(got.(float64)) {
+			continue
+		}
+		if !ok || got != want {
+			t.Errorf("per_image field %s: PerImageRecord reads %v (present %t), Measure wrote %v", k, got, ok, want)
+		}
+	}
+	if len(read) != len(f)+2 { // + step and epoch, set by the loop
+		t.Errorf("PerImageRecord has %d fields, Measure writes %d (+ step, epoch)", len(read), len(f))
+	}
 }

@@ -39,7 +39,7 @@ type NSampleConfig struct {
 // NSample is the n-sample probe of THEORY §2–§3: every Every steps it runs
 // structural.Analyze on a fixed probe set and records E_f, ‖r‖, ‖∇R‖, the
 // spectra of H, H_S and H_p, E_s, the bounds (A)(B)(C) and the indicator F
-// (see Fields). A bound violated beyond structural.BoundRelTol is returned
+// (the record is the structural.Report, schema structural.SchemaVersion). A bound violated beyond structural.BoundRelTol is returned
 // as an error, which stops training: it is a bug, never noise (THEORY §4 P1).
 type NSample struct {
 	cfg    NSampleConfig
@@ -145,7 +145,7 @@ func NewProbe(d *data.Dataset, smoothing float64) (structural.Probe, error) {
 }
 
 // OnStep measures the model of this step (train.Hook).
-func (h *NSample) OnStep(s *train.StepInfo) (map[string]any, error) {
+func (h *NSample) OnStep(s *train.StepInfo) (any, error) {
 	if !h.ready {
 		if err := h.setup(s); err != nil {
 			return nil, err
@@ -155,11 +155,16 @@ func (h *NSample) OnStep(s *train.StepInfo) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.Measure(m)
+	rep, err := h.Measure(m)
+	if rep == nil {
+		return nil, err // no typed nil inside the interface
+	}
+	return rep, err
 }
 
-// Measure analyses model on the probe set (set up by the first OnStep).
-func (h *NSample) Measure(m nn.Layer[float64]) (map[string]any, error) {
+// Measure analyses model on the probe set (set up by the first OnStep) and
+// returns the report, the "nsample" record of metrics.jsonl.
+func (h *NSample) Measure(m nn.Layer[float64]) (*structural.Report, error) {
 	if !h.ready {
 		panic("instrument: n-sample: Measure before the probe set is known")
 	}
@@ -167,49 +172,11 @@ func (h *NSample) Measure(m nn.Layer[float64]) (map[string]any, error) {
 	var bv *structural.BoundViolation
 	if errors.As(err, &bv) {
 		h.last = rep
-		return Fields(rep), fmt.Errorf("instrument: n-sample on %s: %w", h.source, err)
+		return rep, fmt.Errorf("instrument: n-sample on %s: %w", h.source, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("instrument: n-sample on %s: %w", h.source, err)
 	}
 	h.last = rep
-	return Fields(rep), nil
-}
-
-// Fields flattens a structural report into metrics-record fields:
-//
-//	n, K, P, loss, fitting_error, residual_norm, grad_norm,
-//	{H,HS,HP}_{lambda_min,lambda_max,lambda_mean,trace,cond,norm_floor,rank,rank_tol}
-//	   (HS: simplex losses; HP: softmax; rank −1 when Lanczos was used),
-//	structural_error, indicator,
-//	bound_{A,B,C}_{lower,middle,value,upper,valid,holds},
-//	min_probability, zero_probabilities, dead_units, duplicate_units,
-//	hidden_units, diagnosis.
-func Fields(rep *structural.Report) map[string]any {
-	f := map[string]any{
-		"n": rep.N, "K": rep.K, "P": rep.P, "loss": rep.Loss,
-		"fitting_error": rep.FittingError, "residual_norm": rep.ResidualNorm, "grad_norm": rep.GradNorm,
-		"structural_error": rep.StructuralError, "indicator": rep.Indicator,
-		"min_probability": rep.MinProbability, "zero_probabilities": rep.ZeroProbabilities,
-		"dead_units": rep.DeadUnits, "duplicate_units": rep.DuplicateUnits, "hidden_units": rep.HiddenUnits,
-		"diagnosis": rep.Diagnosis,
-	}
-	for _, sp := range []struct {
-		prefix string
-		s      *structural.Spectrum
-	}{{"H", rep.H}, {"HS", rep.HS}, {"HP", rep.HP}} {
-		if sp.s == nil {
-			continue
-		}
-		p := sp.prefix + "_"
-		f[p+"lambda_min"], f[p+"lambda_max"], f[p+"lambda_mean"] = sp.s.Min, sp.s.Max, sp.s.Mean
-		f[p+"trace"], f[p+"cond"], f[p+"norm_floor"] = sp.s.Trace, sp.s.Cond, sp.s.NormFloor
-		f[p+"rank"], f[p+"rank_tol"] = sp.s.Rank, sp.s.RankTol
-	}
-	for _, b := range rep.Bounds {
-		p := "bound_" + b.Name + "_"
-		f[p+"lower"], f[p+"middle"], f[p+"value"], f[p+"upper"] = b.Lower, b.Middle, b.Value, b.Upper
-		f[p+"valid"], f[p+"holds"] = b.Valid, b.Holds
-	}
-	return f
+	return rep, nil
 }

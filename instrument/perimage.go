@@ -7,6 +7,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/fenchel-ml/fenchel/data"
+	"github.com/fenchel-ml/fenchel/internal/jsonfloat"
 	"github.com/fenchel-ml/fenchel/linalg"
 	"github.com/fenchel-ml/fenchel/loss"
 	"github.com/fenchel-ml/fenchel/nn"
@@ -137,7 +138,7 @@ func (h *PerImage) Select(test *data.Dataset) error {
 }
 
 // OnStep measures the model of this step (train.Hook).
-func (h *PerImage) OnStep(s *train.StepInfo) (map[string]any, error) {
+func (h *PerImage) OnStep(s *train.StepInfo) (any, error) {
 	if !h.ready {
 		if err := h.Select(s.Test); err != nil {
 			return nil, err
@@ -245,4 +246,27 @@ func norm(v []float64) float64 {
 		s += x * x
 	}
 	return math.Sqrt(s)
+}
+
+// PerImageRecord is a "per_image" line of metrics.jsonl read back typed: the
+// fields Measure returns, under the same names, plus the loop's step and
+// epoch.
+type PerImageRecord struct {
+	Step      int             `json:"step"`
+	Epoch     int             `json:"epoch"`
+	Class     int             `json:"class"`
+	IndexA    int             `json:"index_a"`
+	IndexB    int             `json:"index_b"`
+	G         jsonfloat.Float `json:"g"`
+	LambdaMin jsonfloat.Float `json:"lambda_min"`
+	LambdaMax jsonfloat.Float `json:"lambda_max"`
+	Kappa     jsonfloat.Float `json:"kappa"`
+	F         jsonfloat.Float `json:"F"`
+	R         jsonfloat.Float `json:"R"`
+	ResidualB jsonfloat.Float `json:"residual_b"`
+	LossA     jsonfloat.Float `json:"loss_a"`
+	Log2G     jsonfloat.Float `json:"log2_g"`
+	Log2Kappa jsonfloat.Float `json:"log2_kappa"`
+	Log2F     jsonfloat.Float `json:"log2_F"`
+	Log2R     jsonfloat.Float `json:"log2_R"`
 }

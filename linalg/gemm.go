@@ -7,6 +7,8 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/fenchel-ml/fenchel/internal/parallel"
 )
 
 // Kernels is fenchel's pure-Go BLAS: gonum's implementation with blocked,
@@ -610,11 +612,5 @@ func syrk[T Float](kern *microKernel[T], trans bool, n, k int, alpha T, a []T, l
 		workers = 1
 	}
 	workers = min(workers, len(tasks))
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); work() }()
-	}
-	work()
-	wg.Wait()
+	parallel.Run(workers, func(int) { work() })
 }

@@ -13,7 +13,11 @@
 package linalg
 
 import (
+	"runtime"
+
 	"gonum.org/v1/gonum/blas"
+
+	"github.com/fenchel-ml/fenchel/internal/parallel"
 )
 
 // Float is the set of element types the engine computes in.
@@ -71,11 +75,32 @@ func Syrk[T Float](trans bool, n, k int, alpha T, a []T, lda int, beta T, c []T,
 	}
 }
 
-// Symmetrize copies the upper triangle of the n×n row-major matrix c into its lower triangle.
+// Symmetrize copies the upper triangle of the n×n row-major matrix c into its
+// lower triangle. It works in square tiles, so that both the reads and the
+// writes stay within a few cache lines per row, with tile rows dealt
+// round-robin over GOMAXPROCS goroutines (the lower triangle grows with the
+// row).
 func Symmetrize[T Float](n int, c []T, ldc int) {
-	for i := 0; i < n; i++ {
-		for j := 0; j < i; j++ {
-			c[i*ldc+j] = c[j*ldc+i]
+	const tile = 64
+	nt := (n + tile - 1) / tile
+	workers := min(runtime.GOMAXPROCS(0), nt)
+	parallel.Run(workers, func(w int) {
+		for t := w; t < nt; t += workers {
+			symmetrizeTileRow(n, c, ldc, t, tile)
+		}
+	})
+}
+
+// symmetrizeTileRow fills the lower triangle in tile row t.
+func symmetrizeTileRow[T Float](n int, c []T, ldc, t, tile int) {
+	i0, i1 := t*tile, min((t+1)*tile, n)
+	for j0 := 0; j0 <= i0; j0 += tile {
+		j1 := min(j0+tile, n)
+		for i := i0; i < i1; i++ {
+			row := c[i*ldc:]
+			for j := j0; j < min(j1, i); j++ {
+				row[j] = c[j*ldc+i]
+			}
 		}
 	}
 }

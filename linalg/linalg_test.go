@@ -476,3 +476,26 @@ func TestSymmetrize(t *testing.T) {
 		}
 	}
 }
+
+// TestSymmetrizeTiles covers sizes below, at and across the 64-wide tiles.
+func TestSymmetrizeTiles(t *testing.T) {
+	for _, m := range []int{1, 5, 64, 65, 130} {
+		a := make([]float64, m*m)
+		for r := 0; r < m; r++ {
+			for c := r; c < m; c++ {
+				a[r*m+c] = float64(r*1000 + c)
+				if c > r {
+					a[c*m+r] = -1
+				}
+			}
+		}
+		Symmetrize(m, a, m)
+		for r := 0; r < m; r++ {
+			for c := 0; c < m; c++ {
+				if want := float64(min(r, c)*1000 + max(r, c)); a[r*m+c] != want {
+					t.Fatalf("m=%d: a[%d,%d] = %v, want %v", m, r, c, a[r*m+c], want)
+				}
+			}
+		}
+	}
+}

@@ -1,6 +1,6 @@
 package linalg
 
-import "sync"
+import "github.com/fenchel-ml/fenchel/internal/parallel"
 
 // splitWorkers is the number of goroutines splitGemm and splitSyrk share a
 // large product among; ≤ 1 means no split. The OpenBLAS backend sets it when
@@ -41,28 +41,22 @@ func blocksOfC[T Float](tA, tB bool, m, n, lda, ldb, ldc, workers, alignRows, al
 		call(m, n, a, b, c)
 		return
 	}
-	var wg sync.WaitGroup
-	for lo := 0; lo < long; lo += chunk {
-		hi := min(lo+chunk, long)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if byCols {
-				bo := lo // B is k×n: column offset; Bᵀ stored n×k: row offset
-				if tB {
-					bo = lo * ldb
-				}
-				call(m, hi-lo, a, b[bo:], c[lo:])
-				return
+	parallel.Run((long+chunk-1)/chunk, func(t int) {
+		lo, hi := t*chunk, min((t+1)*chunk, long)
+		if byCols {
+			bo := lo // B is k×n: column offset; Bᵀ stored n×k: row offset
+			if tB {
+				bo = lo * ldb
 			}
-			ao := lo * lda // A is m×k: row offset; Aᵀ stored k×m: column offset
-			if tA {
-				ao = lo
-			}
-			call(hi-lo, n, a[ao:], b, c[lo*ldc:])
-		}()
-	}
-	wg.Wait()
+			call(m, hi-lo, a, b[bo:], c[lo:])
+			return
+		}
+		ao := lo * lda // A is m×k: row offset; Aᵀ stored k×m: column offset
+		if tA {
+			ao = lo
+		}
+		call(hi-lo, n, a[ao:], b, c[lo*ldc:])
+	})
 }
 
 // splitSyrk runs the upper-triangle SYRK C = alpha·op(A)·op(A)ᵀ + beta·C
@@ -86,25 +80,14 @@ func splitSyrk[T Float](upper, trans bool, n, k, lda, ldc int, a, c []T,
 		}
 		return i * lda
 	}
-	var wg sync.WaitGroup
-	for j := 0; j+1 < len(bounds); j++ {
-		lo, hi := bounds[j], bounds[j+1]
-		part := func() {
-			syrk(hi-lo, a[rowOff(lo):], c[lo*ldc+lo:])
-			if hi < n {
-				// C[lo:hi, hi:n] = op(A)[lo:hi]·op(A)[hi:n]ᵀ: with A n×k that is
-				// A_lo·(A_hi)ᵀ; with A k×n it is (A[:,lo:hi])ᵀ·A[:,hi:n].
-				gemm(trans, !trans, hi-lo, n-hi, a[rowOff(lo):], a[rowOff(hi):], c[lo*ldc+hi:], lda)
-			}
+	parallel.Bounds(bounds, func(lo, hi int) {
+		syrk(hi-lo, a[rowOff(lo):], c[lo*ldc+lo:])
+		if hi < n {
+			// C[lo:hi, hi:n] = op(A)[lo:hi]·op(A)[hi:n]ᵀ: with A n×k that is
+			// A_lo·(A_hi)ᵀ; with A k×n it is (A[:,lo:hi])ᵀ·A[:,hi:n].
+			gemm(trans, !trans, hi-lo, n-hi, a[rowOff(lo):], a[rowOff(hi):], c[lo*ldc+hi:], lda)
 		}
-		if j+2 == len(bounds) {
-			part()
-			break
-		}
-		wg.Add(1)
-		go func() { defer wg.Done(); part() }()
-	}
-	wg.Wait()
+	})
 }
 
 // triangleSplit returns 0 = r_0 < r_1 < … < r_w = n such that the rows

@@ -14,8 +14,7 @@ type Dense[T Float] struct {
 
 	x, dy       *Mat[T] // last Forward input, last Backward dy
 	y, dx, tang *Mat[T]
-	gram        []T     // scratch for AddGram
-	distinct    *Mat[T] // AddGram's copy of the distinct inputs when rep > 1
+	gram        []T // scratch for AddGram
 }
 
 // NewDense returns a zero-initialised in→out dense layer.
@@ -125,76 +124,12 @@ func (d *Dense[T]) PerSampleGrad(dst *Mat[T], col int) {
 }
 
 // AddGram uses THEORY.md §6: the Gram of per-sample gradients of a dense layer
-// is (Δ Δᵀ) ∘ (X Xᵀ + 1), never forming the out×in per-sample gradients. The
-// work is done by addDenseGram on the distinct inputs (every rep-th row).
+// is (Δ Δᵀ) ∘ (X Xᵀ + 1), never forming the out×in per-sample gradients: its
+// GramTerm on the distinct inputs (every rep-th row), folded by AddGramTerms.
 func (d *Dense[T]) AddGram(h []T, ldh int, rep int) {
 	n := d.dy.Rows
 	if rep < 1 || n%rep != 0 {
 		rep = 1
 	}
-	x := d.x
-	if rep > 1 {
-		m := n / rep
-		if d.distinct == nil {
-			d.distinct = new(Mat[T])
-		}
-		x = reuse(d.distinct, m, d.In)
-		d.distinct = x
-		for i := 0; i < m; i++ {
-			copy(x.Row(i), d.x.Row(i*rep))
-		}
-	}
-	d.gram = addDenseGram(h, ldh, d.dy, x, d.gram)
-}
-
-// denseGramBlock is the target size, in elements, of the row block of Δ Δᵀ
-// that addDenseGram holds at a time.
-const denseGramBlock = 1 << 21
-
-// addDenseGram adds (Δ Δᵀ) ∘ (S ⊗ 1 1ᵀ + 1) to the upper triangle (column ≥
-// row) of the dy.Rows×dy.Rows row-major matrix h (leading dimension ldh),
-// where Δ = dy and S = X Xᵀ with X = x (THEORY.md §6). x holds the distinct
-// inputs: dy.Rows must be a multiple rep of x.Rows, and rows i·rep …
-// i·rep+rep−1 of dy share the input x.Row(i). This is the Gram of the dense
-// layer's per-sample gradients for that batch.
-//
-// Δ Δᵀ is computed by GEMM one block of rows at a time (the block against all
-// later rows) and folded into h at once, so the scratch is O(block·dy.Rows +
-// x.Rows²) elements rather than dy.Rows². scratch is reused when large enough
-// and returned for the next call.
-func addDenseGram[T Float](h []T, ldh int, dy, x *Mat[T], scratch []T) []T {
-	n, out := dy.Rows, dy.Cols
-	if x.Rows == 0 || n%x.Rows != 0 {
-		panic(fmt.Sprintf("nn: dense AddGram: %d rows of dy for %d distinct inputs", n, x.Rows))
-	}
-	if n == 0 {
-		return scratch
-	}
-	m, rep := x.Rows, n/x.Rows
-	bs := max(64, min(512, denseGramBlock/n))
-	bs = min(bs, n)
-	need := m*m + bs*n
-	if cap(scratch) < need {
-		scratch = make([]T, need)
-	}
-	scratch = scratch[:need]
-	s, g := scratch[:m*m], scratch[m*m:]
-	linalg.Syrk(false, m, x.Cols, 1, x.Data, x.Cols, 0, s, m)
-	for r0 := 0; r0 < n; r0 += bs {
-		r1 := min(r0+bs, n)
-		w := n - r0 // columns r0…n−1
-		linalg.Gemm(false, true, r1-r0, w, out, 1, dy.Data[r0*out:], out, dy.Data[r0*out:], out, 0, g, w)
-		for r := r0; r < r1; r++ {
-			hr, gr, sr := h[r*ldh:r*ldh+n], g[(r-r0)*w:(r-r0+1)*w], s[(r/rep)*m:(r/rep+1)*m]
-			for b := r / rep; b < m; b++ {
-				sv := sr[b] + 1
-				c0 := max(r, b*rep)
-				c1 := (b + 1) * rep
-				for c := c0; c < c1; c++ {
-					hr[c] += gr[c-r0] * sv
-				}
-			}
-		}
-	}
-	return scratch
+	d.gram = AddGramTerms(h, ldh, rep, []GramTerm[T]{d.GramTerm(d.x, d.dy, rep)}, d.gram)
 }

@@ -12,6 +12,15 @@
 //     build H = J Jᵀ (THEORY.md §2, §6) without materialising J where a layer
 //     knows a cheaper way (Dense does, via the structured per-layer Gram).
 //
+// Optional interfaces (engine.go) say more about a layer, so that the
+// structural engine never switches on concrete types: Chain (a container
+// applying its layers in order: Sequential), Branches (a block whose branches
+// share its input: Residual), UnitLayer (a layer of hidden units with their
+// own incoming weights: Dense, Conv2D) and GramTermer (a layer whose Gram is
+// (Δ Δᵀ) ∘ (X Xᵀ + 1): Dense). AddGramTerms is the one implementation of that
+// layerwise Gram formula (THEORY §6), used by Dense.AddGram and by the
+// engine's MLP path alike.
+//
 // One conformance test (conformance_test.go) checks every layer kind against
 // central finite differences and brute-force Jacobians; adding a layer means one
 // file plus one entry in that test's table.

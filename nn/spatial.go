@@ -3,7 +3,8 @@ package nn
 import (
 	"fmt"
 	"runtime"
-	"sync"
+
+	"github.com/fenchel-ml/fenchel/internal/parallel"
 )
 
 // window describes a square sliding window over a [C H W] input, shared by
@@ -92,16 +93,7 @@ func parallelFor(n, costPerItem int, f func(lo, hi int)) {
 		f(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	for i := range workers {
-		lo, hi := i*n/workers, (i+1)*n/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
-	}
-	wg.Wait()
+	parallel.Ranges(0, n, workers, f)
 }
 
 // sameShift reports the "same" stride-1 geometry (OutH == H, OutW == W,

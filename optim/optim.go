@@ -20,8 +20,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 
+	"github.com/fenchel-ml/fenchel/internal/parallel"
 	"github.com/fenchel-ml/fenchel/nn"
 )
 
@@ -219,17 +219,10 @@ func (o *optimizer[T]) Step(params []*nn.Param[T], lr float64) {
 		// Elements are independent: split them into contiguous chunks, one
 		// per goroutine. The result does not depend on the split.
 		chunk := (n + workers - 1) / workers
-		var wg sync.WaitGroup
-		for lo := chunk; lo < n; lo += chunk {
-			hi := min(lo+chunk, n)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				u.apply(p.Value[lo:hi], p.Grad[lo:hi], sub(m0, lo, hi), sub(m1, lo, hi))
-			}()
-		}
-		u.apply(p.Value[:chunk], p.Grad[:chunk], sub(m0, 0, chunk), sub(m1, 0, chunk))
-		wg.Wait()
+		parallel.Run((n+chunk-1)/chunk, func(t int) {
+			lo, hi := t*chunk, min((t+1)*chunk, n)
+			u.apply(p.Value[lo:hi], p.Grad[lo:hi], sub(m0, lo, hi), sub(m1, lo, hi))
+		})
 	}
 }
 

@@ -3,10 +3,10 @@ package report
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"regexp"
-	"strconv"
 	"time"
+
+	"github.com/fenchel-ml/fenchel/internal/jsonfloat"
 )
 
 // Series is one curve or point cloud of a Panel: the points (X[i], Y[i]).
@@ -186,95 +186,7 @@ func (d Document) validate() error {
 	return nil
 }
 
-// jsonFloat is a float64 whose JSON form is a number, or the string "NaN",
-// "+Inf" or "-Inf", which encoding/json refuses to write as numbers: results
-// legitimately contain them (an undefined correlation, a diverged loss).
-type jsonFloat float64
-
-func (f jsonFloat) MarshalJSON() ([]byte, error) {
-	v := float64(f)
-	switch {
-	case math.IsNaN(v):
-		return []byte(`"NaN"`), nil
-	case math.IsInf(v, 1):
-		return []byte(`"+Inf"`), nil
-	case math.IsInf(v, -1):
-		return []byte(`"-Inf"`), nil
-	}
-	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
-}
-
-func (f *jsonFloat) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		switch s {
-		case "NaN":
-			*f = jsonFloat(math.NaN())
-		case "+Inf", "Inf":
-			*f = jsonFloat(math.Inf(1))
-		case "-Inf":
-			*f = jsonFloat(math.Inf(-1))
-		default:
-			return fmt.Errorf("number %q: want a number, \"NaN\", \"+Inf\" or \"-Inf\"", s)
-		}
-		return nil
-	}
-	v, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return fmt.Errorf("number %s: %w", b, err)
-	}
-	*f = jsonFloat(v)
-	return nil
-}
-
-func toJSONFloats(v []float64) []jsonFloat {
-	if v == nil {
-		return nil
-	}
-	out := make([]jsonFloat, len(v))
-	for i, x := range v {
-		out[i] = jsonFloat(x)
-	}
-	return out
-}
-
-func fromJSONFloats(v []jsonFloat) []float64 {
-	if v == nil {
-		return nil
-	}
-	out := make([]float64, len(v))
-	for i, x := range v {
-		out[i] = float64(x)
-	}
-	return out
-}
-
-func toJSONMap(m map[string]float64) map[string]jsonFloat {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]jsonFloat, len(m))
-	for k, v := range m {
-		out[k] = jsonFloat(v)
-	}
-	return out
-}
-
-func fromJSONMap(m map[string]jsonFloat) map[string]float64 {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]float64, len(m))
-	for k, v := range m {
-		out[k] = float64(v)
-	}
-	return out
-}
-
-// The methods below replace the float fields by jsonFloat fields of the same
+// The methods below replace the float fields by jsonfloat.Float fields of the same
 // JSON name; the outer field wins over the embedded one.
 
 // MarshalJSON writes NaN and ±Inf coordinates as strings.
@@ -282,9 +194,9 @@ func (s Series) MarshalJSON() ([]byte, error) {
 	type plain Series
 	return json.Marshal(struct {
 		plain
-		X []jsonFloat `json:"x"`
-		Y []jsonFloat `json:"y"`
-	}{plain(s), toJSONFloats(s.X), toJSONFloats(s.Y)})
+		X []jsonfloat.Float `json:"x"`
+		Y []jsonfloat.Float `json:"y"`
+	}{plain(s), jsonfloat.Slice(s.X), jsonfloat.Slice(s.Y)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -292,14 +204,14 @@ func (s *Series) UnmarshalJSON(b []byte) error {
 	type plain Series
 	var v struct {
 		plain
-		X []jsonFloat `json:"x"`
-		Y []jsonFloat `json:"y"`
+		X []jsonfloat.Float `json:"x"`
+		Y []jsonfloat.Float `json:"y"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return fmt.Errorf("series: %w", err)
 	}
 	*s = Series(v.plain)
-	s.X, s.Y = fromJSONFloats(v.X), fromJSONFloats(v.Y)
+	s.X, s.Y = jsonfloat.Float64s(v.X), jsonfloat.Float64s(v.Y)
 	return nil
 }
 
@@ -308,8 +220,8 @@ func (h HLine) MarshalJSON() ([]byte, error) {
 	type plain HLine
 	return json.Marshal(struct {
 		plain
-		Y jsonFloat `json:"y"`
-	}{plain(h), jsonFloat(h.Y)})
+		Y jsonfloat.Float `json:"y"`
+	}{plain(h), jsonfloat.Float(h.Y)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -317,7 +229,7 @@ func (h *HLine) UnmarshalJSON(b []byte) error {
 	type plain HLine
 	var v struct {
 		plain
-		Y jsonFloat `json:"y"`
+		Y jsonfloat.Float `json:"y"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return fmt.Errorf("hline: %w", err)
@@ -332,8 +244,8 @@ func (c Claim) MarshalJSON() ([]byte, error) {
 	type plain Claim
 	return json.Marshal(struct {
 		plain
-		Numbers map[string]jsonFloat `json:"numbers,omitempty"`
-	}{plain(c), toJSONMap(c.Numbers)})
+		Numbers map[string]jsonfloat.Float `json:"numbers,omitempty"`
+	}{plain(c), jsonfloat.Map(c.Numbers)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -341,13 +253,13 @@ func (c *Claim) UnmarshalJSON(b []byte) error {
 	type plain Claim
 	var v struct {
 		plain
-		Numbers map[string]jsonFloat `json:"numbers,omitempty"`
+		Numbers map[string]jsonfloat.Float `json:"numbers,omitempty"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return fmt.Errorf("claim: %w", err)
 	}
 	*c = Claim(v.plain)
-	c.Numbers = fromJSONMap(v.Numbers)
+	c.Numbers = jsonfloat.Float64Map(v.Numbers)
 	return nil
 }
 
@@ -356,9 +268,9 @@ func (d Document) MarshalJSON() ([]byte, error) {
 	type plain Document
 	return json.Marshal(struct {
 		plain
-		TotalSeconds      jsonFloat            `json:"total_seconds,omitempty"`
-		ExperimentSeconds map[string]jsonFloat `json:"experiment_seconds,omitempty"`
-	}{plain(d), jsonFloat(d.TotalSeconds), toJSONMap(d.ExperimentSeconds)})
+		TotalSeconds      jsonfloat.Float            `json:"total_seconds,omitempty"`
+		ExperimentSeconds map[string]jsonfloat.Float `json:"experiment_seconds,omitempty"`
+	}{plain(d), jsonfloat.Float(d.TotalSeconds), jsonfloat.Map(d.ExperimentSeconds)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -366,14 +278,14 @@ func (d *Document) UnmarshalJSON(b []byte) error {
 	type plain Document
 	var v struct {
 		plain
-		TotalSeconds      jsonFloat            `json:"total_seconds,omitempty"`
-		ExperimentSeconds map[string]jsonFloat `json:"experiment_seconds,omitempty"`
+		TotalSeconds      jsonfloat.Float            `json:"total_seconds,omitempty"`
+		ExperimentSeconds map[string]jsonfloat.Float `json:"experiment_seconds,omitempty"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
 	*d = Document(v.plain)
 	d.TotalSeconds = float64(v.TotalSeconds)
-	d.ExperimentSeconds = fromJSONMap(v.ExperimentSeconds)
+	d.ExperimentSeconds = jsonfloat.Float64Map(v.ExperimentSeconds)
 	return nil
 }

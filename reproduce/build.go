@@ -12,9 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fenchel-ml/fenchel/instrument"
 	"github.com/fenchel-ml/fenchel/internal/version"
 	"github.com/fenchel-ml/fenchel/linalg"
 	"github.com/fenchel-ml/fenchel/report"
+	"github.com/fenchel-ml/fenchel/structural"
 )
 
 // Build reads every finished run below dir and returns the report: the
@@ -107,20 +109,39 @@ func environment() map[string]string {
 	return env
 }
 
-// series extracts (step, key) from probe records, skipping non-finite values.
-func series(recs []Record, key string) (x, y []float64) {
-	for _, r := range recs {
-		v := r.Num(key)
+// series extracts (step, value) from records, skipping non-finite values.
+func series[R any](recs []R, step func(*R) int, value func(*R) float64) (x, y []float64) {
+	for i := range recs {
+		v := value(&recs[i])
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			continue
 		}
-		x, y = append(x, r.Num("step")), append(y, v)
+		x, y = append(x, float64(step(&recs[i]))), append(y, v)
 	}
 	return x, y
 }
 
-func line(label, group string, recs []Record, key string) report.Series {
-	x, y := series(recs, key)
+func probeStep(r *ProbeRecord) int { return r.Step }
+
+// Quantities of a probe record plotted over training.
+var (
+	fittingError = func(r *ProbeRecord) float64 { return r.FittingError }
+	gradNorm     = func(r *ProbeRecord) float64 { return r.GradNorm }
+	lowerB       = func(r *ProbeRecord) float64 {
+		return r.boundField("B", func(b *structural.Bound) float64 { return b.Lower })
+	}
+	upperC = func(r *ProbeRecord) float64 {
+		return r.boundField("C", func(b *structural.Bound) float64 { return b.Upper })
+	}
+)
+
+func line(label, group string, recs []ProbeRecord, value func(*ProbeRecord) float64) report.Series {
+	x, y := series(recs, probeStep, value)
+	return report.Series{Label: label, Group: group, X: x, Y: y}
+}
+
+func perImageLine(label, group string, recs []instrument.PerImageRecord, value func(*instrument.PerImageRecord) float64) report.Series {
+	x, y := series(recs, func(r *instrument.PerImageRecord) int { return r.Step }, value)
 	return report.Series{Label: label, Group: group, X: x, Y: y}
 }
 
@@ -149,7 +170,8 @@ func indicatorPart(doc *report.Document, runs []*RunData) report.Claim {
 		all = append(all, st)
 		name := "Model " + d.Spec.Params.Family
 		curves = append(curves, report.Panel{Title: name, XLabel: "training step (batches)", YLabel: "log₂ value",
-			Series: []report.Series{line("log₂F", "log2 F", d.PerImage, "log2_F"), line("log₂R", "log2 R", d.PerImage, "log2_R")}})
+			Series: []report.Series{perImageLine("log₂F", "log2 F", d.PerImage, func(r *instrument.PerImageRecord) float64 { return float64(r.Log2F) }),
+				perImageLine("log₂R", "log2 R", d.PerImage, func(r *instrument.PerImageRecord) float64 { return float64(r.Log2R) })}})
 		loc.Series = append(loc.Series, report.Series{Label: name, Group: "model " + d.Spec.Params.Family, X: st.localSteps, Y: st.localF})
 		tab.Rows = append(tab.Rows, []string{name, strconv.Itoa(st.n), f4(st.pearsonF), f4(st.localMeanF), f4(st.pearsonG), f4(st.localMeanG), f4(st.pearsonKappa), f4(st.pearsonLossA)})
 	}
@@ -201,11 +223,11 @@ func depthPart(doc *report.Document, runs []*RunData) {
 				continue
 			}
 			x = append(x, float64(d.Spec.Params.Depth))
-			fl = append(fl, d.First().Num("HS_norm_floor"))
-			ef = append(ef, d.Last().Num("fitting_error"))
+			fl = append(fl, d.First().hs().NormFloor)
+			ef = append(ef, d.Last().FittingError)
 			acc = append(acc, d.Summary.TestAccuracy)
-			tab.Rows = append(tab.Rows, []string{d.Spec.ID, strconv.Itoa(d.Summary.Params), f4(d.First().Num("HS_norm_floor")),
-				f4(d.Last().Num("HS_norm_floor")), f4(d.Last().Num("fitting_error")), f4(d.Summary.FinalTrainLoss), f4(d.Summary.TestAccuracy)})
+			tab.Rows = append(tab.Rows, []string{d.Spec.ID, strconv.Itoa(d.Summary.Params), f4(d.First().hs().NormFloor),
+				f4(d.Last().hs().NormFloor), f4(d.Last().FittingError), f4(d.Summary.FinalTrainLoss), f4(d.Summary.TestAccuracy)})
 		}
 		g := "model " + k.fam
 		pFloor.Series = append(pFloor.Series, report.Series{Label: label, Group: g, X: x, Y: fl, Style: report.StyleLinePoints})
@@ -279,7 +301,7 @@ func initLabel(d *RunData) string {
 		}
 		return "symmetric+ε " + strconv.FormatFloat(d.Spec.Params.Eps, 'g', -1, 64)
 	}
-	return d.Spec.Params.Scheme
+	return string(d.Spec.Params.Scheme)
 }
 
 func initPart(doc *report.Document, runs []*RunData) {
@@ -307,8 +329,8 @@ func initPart(doc *report.Document, runs []*RunData) {
 			continue
 		}
 		lab := initLabel(d)
-		pFit.Series = append(pFit.Series, line(lab, lab, d.NSample, "fitting_error"))
-		pGrad.Series = append(pGrad.Series, line(lab, lab, d.NSample, "grad_norm"))
+		pFit.Series = append(pFit.Series, line(lab, lab, d.NSample, fittingError))
+		pGrad.Series = append(pGrad.Series, line(lab, lab, d.NSample, gradNorm))
 		constant, eps := "", ""
 		if sc := d.Spec.Params.Scheme; sc == "symmetric" || sc == "symmetric+noise" {
 			constant = f4(d.Spec.Config.Init.Constant)
@@ -319,18 +341,18 @@ func initPart(doc *report.Document, runs []*RunData) {
 		if d.Spec.Params.Scheme == "symmetric+noise" {
 			eps = f4(d.Spec.Params.Eps)
 		}
-		tab.Rows = append(tab.Rows, []string{lab, constant, eps, f4(f.Num("HS_rank")), f4(f.Num("n") * (f.Num("K") - 1)), f4(f.Num("HS_lambda_min")), f4(f.Num("HS_lambda_max")),
-			f4(f.Num("grad_norm")), f4(l.Num("grad_norm")), f4(l.Num("fitting_error")), f4(d.Summary.TestAccuracy)})
+		tab.Rows = append(tab.Rows, []string{lab, constant, eps, f4(f.hsRank()), f4(float64(f.N * (f.K - 1))), f4(f.hs().Min), f4(f.hs().Max),
+			f4(f.GradNorm), f4(l.GradNorm), f4(l.FittingError), f4(d.Summary.TestAccuracy)})
 		if d.Spec.Calibration != nil && cal == nil {
 			cal = d.Spec.Calibration
 		}
 		switch d.Spec.Params.Scheme {
 		case "symmetric+noise":
-			ex, ey = append(ex, d.Spec.Params.Eps), append(ey, l.Num("fitting_error"))
+			ex, ey = append(ex, d.Spec.Params.Eps), append(ey, l.FittingError)
 		case "symmetric":
-			pEps.HLines = append(pEps.HLines, report.HLine{Y: l.Num("fitting_error"), Label: "symmetric (ε = 0)"})
+			pEps.HLines = append(pEps.HLines, report.HLine{Y: l.FittingError, Label: "symmetric (ε = 0)"})
 		case "pytorch":
-			pEps.HLines = append(pEps.HLines, report.HLine{Y: l.Num("fitting_error"), Label: "pytorch default"})
+			pEps.HLines = append(pEps.HLines, report.HLine{Y: l.FittingError, Label: "pytorch default"})
 		}
 	}
 	idx := make([]int, len(ex))
@@ -364,10 +386,10 @@ func lossesPart(doc *report.Document, runs []*RunData) {
 	for _, d := range runs {
 		l := d.Spec.Params.Loss
 		p := report.Panel{Title: l, XLabel: "training step", YLabel: "E_f and its bounds", LogY: true}
-		p.Series = append(p.Series, line("E_f", "E_f", d.NSample, "fitting_error"),
-			line("lower bound (B)", "lower bound", d.NSample, "bound_B_lower"))
-		if len(d.NSample) > 0 && d.NSample[0].Bool("bound_C_valid") {
-			p.Series = append(p.Series, line("upper bound (C)", "upper bound", d.NSample, "bound_C_upper"))
+		p.Series = append(p.Series, line("E_f", "E_f", d.NSample, fittingError),
+			line("lower bound (B)", "lower bound", d.NSample, lowerB))
+		if len(d.NSample) > 0 && d.NSample[0].bound("C") != nil && d.NSample[0].bound("C").Valid {
+			p.Series = append(p.Series, line("upper bound (C)", "upper bound", d.NSample, upperC))
 		} else {
 			p.Title += " (no upper bound (C) exists, THEORY §3)"
 		}
@@ -381,16 +403,17 @@ func dynamicsPart(doc *report.Document, runs []*RunData) {
 		return
 	}
 	d := runs[0]
-	spec := "HS"
-	if len(d.NSample) > 0 && d.NSample[0]["HS_lambda_min"] == nil {
-		spec = "H"
+	spec := func(r *ProbeRecord) *structural.Spectrum { return r.hs() }
+	if len(d.NSample) > 0 && d.NSample[0].HS == nil {
+		spec = func(r *ProbeRecord) *structural.Spectrum { return spectrumOrMissing(r.H) }
 	}
 	pFit := report.Panel{Title: "E_f between bounds (B) and (C)", XLabel: "training step", YLabel: "E_f", LogY: true,
-		Series: []report.Series{line("E_f", "E_f", d.NSample, "fitting_error"), line("lower bound (B)", "lower bound", d.NSample, "bound_B_lower"),
-			line("upper bound (C)", "upper bound", d.NSample, "bound_C_upper")}}
+		Series: []report.Series{line("E_f", "E_f", d.NSample, fittingError), line("lower bound (B)", "lower bound", d.NSample, lowerB),
+			line("upper bound (C)", "upper bound", d.NSample, upperC)}}
 	pGrad := report.Panel{Title: "gradient norm", XLabel: "training step", YLabel: "‖∇R‖", LogY: true,
-		Series: []report.Series{line("‖∇R‖", "grad", d.NSample, "grad_norm")}}
+		Series: []report.Series{line("‖∇R‖", "grad", d.NSample, gradNorm)}}
 	pSpec := report.Panel{Title: "spectrum of H_S", XLabel: "training step", YLabel: "eigenvalue", LogY: true,
-		Series: []report.Series{line("λ_min", "lambda_min", d.NSample, spec+"_lambda_min"), line("λ_max", "lambda_max", d.NSample, spec+"_lambda_max")}}
+		Series: []report.Series{line("λ_min", "lambda_min", d.NSample, func(r *ProbeRecord) float64 { return spec(r).Min }),
+			line("λ_max", "lambda_max", d.NSample, func(r *ProbeRecord) float64 { return spec(r).Max })}}
 	doc.Figures = append(doc.Figures, report.Figure{Name: figDynamics, Title: "Training dynamics of Model a (P6)", Panels: []report.Panel{pFit, pGrad, pSpec}, Columns: 3})
 }

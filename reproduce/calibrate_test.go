@@ -209,7 +209,7 @@ func TestExecuteRecordsCalibration(t *testing.T) {
 			t.Errorf("%s: config constant %g, calibration %g", d.Spec.ID, cfg.Init.Constant, cal.Constant)
 		}
 		if d.Spec.Params.Scheme == initializer.Symmetric {
-			if got := d.First().Num("HS_lambda_max"); math.Abs(got-cal.LambdaMaxSymmetric) > float32RelTol*got {
+			if got := d.First().hs().Max; math.Abs(got-cal.LambdaMaxSymmetric) > float32RelTol*got {
 				t.Errorf("symmetric run: step-0 λ_max(H_S) %g, calibration %g", got, cal.LambdaMaxSymmetric)
 			}
 		}

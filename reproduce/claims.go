@@ -26,7 +26,6 @@ const (
 	P6GradFall       = 10 // ‖∇R‖ falls by ≥ 10×
 	P6MinRho         = 0.8
 	INDMinFraction   = 0.75 // of the models: global Pearson(log₂F, log₂R) > 0
-	boundRelTol      = structural.BoundRelTol
 	notRunNoRuns     = "no finished runs"
 	figIndicator     = "indicator_curves"
 	figIndicatorLoc  = "indicator_local"
@@ -49,42 +48,33 @@ func verdict(ok bool) report.Status {
 	return report.StatusFail
 }
 
-// leRel is a ≤ b up to boundRelTol relative (an infinite b always holds).
-func leRel(a, b float64) bool {
-	if math.IsInf(b, 1) || math.IsInf(a, -1) {
-		return true
-	}
-	return a <= b+boundRelTol*math.Max(math.Abs(a), math.Abs(b))
-}
+// leRel is a ≤ b up to structural.BoundRelTol relative (an infinite b
+// always holds): the engine's test without its rounding floors.
+func leRel(a, b float64) bool { return structural.LessEq(a, b, 0) }
 
 // BoundViolations counts the bounds of one probe record that fail: the
 // engine's own verdict (holds, which uses its rounding floors for the Gram
 // terms) and an independent re-check of the links the engine checks without
 // a floor: (B) middle ≤ value, (C) value ≤ middle ≤ upper. (C) is checked only
 // where it exists (valid).
-func BoundViolations(r Record) int {
+func BoundViolations(r *ProbeRecord) int {
 	bad := 0
 	for _, name := range []string{"A", "B", "C"} {
-		p := "bound_" + name + "_"
-		if _, ok := r[p+"holds"]; !ok {
+		b := r.bound(name)
+		if b == nil || (name == "C" && !b.Valid) {
 			continue
 		}
-		if name == "C" && !r.Bool(p+"valid") {
-			continue
-		}
-		lower, middle, value, upper := r.Num(p+"lower"), r.Num(p+"middle"), r.Num(p+"value"), r.Num(p+"upper")
-		ok := r.Bool(p + "holds")
+		ok := b.Holds
 		switch name {
 		case "B":
-			ok = ok && leRel(middle, value)
+			ok = ok && leRel(b.Middle, b.Value)
 		case "C":
-			if !math.IsNaN(middle) {
-				ok = ok && leRel(value, middle) && leRel(middle, upper)
+			if !math.IsNaN(b.Middle) {
+				ok = ok && leRel(b.Value, b.Middle) && leRel(b.Middle, b.Upper)
 			} else {
-				ok = ok && leRel(value, upper)
+				ok = ok && leRel(b.Value, b.Upper)
 			}
 		}
-		_ = lower
 		if !ok {
 			bad++
 		}
@@ -99,11 +89,11 @@ func ClaimP1(runs []*RunData) report.Claim {
 	probes, bad := 0, 0
 	var where []string
 	for _, d := range runs {
-		for _, r := range d.NSample {
+		for i := range d.NSample {
 			probes++
-			if v := BoundViolations(r); v > 0 {
+			if v := BoundViolations(&d.NSample[i]); v > 0 {
 				bad += v
-				where = append(where, fmt.Sprintf("%s@%v", d.Spec.ID, r["step"]))
+				where = append(where, fmt.Sprintf("%s@%v", d.Spec.ID, d.NSample[i].Step))
 			}
 		}
 	}
@@ -142,13 +132,13 @@ func widthPoints(runs []*RunData) map[string][]*widthPoint {
 		}
 		w := by[p.Family][p.Width]
 		if w == nil {
-			w = &widthPoint{family: p.Family, width: p.Width, params: int(f.Num("P"))}
+			w = &widthPoint{family: p.Family, width: p.Width, params: f.P}
 			by[p.Family][p.Width] = w
 		}
-		w.floorInit = append(w.floorInit, f.Num("HS_norm_floor"))
-		w.floorEnd = append(w.floorEnd, l.Num("HS_norm_floor"))
-		w.fitEnd = append(w.fitEnd, l.Num("fitting_error"))
-		w.lminPerP = append(w.lminPerP, f.Num("HS_lambda_min")/f.Num("P"))
+		w.floorInit = append(w.floorInit, f.hs().NormFloor)
+		w.floorEnd = append(w.floorEnd, l.hs().NormFloor)
+		w.fitEnd = append(w.fitEnd, l.FittingError)
+		w.lminPerP = append(w.lminPerP, f.hs().Min/float64(f.P))
 	}
 	out := map[string][]*widthPoint{}
 	for fam, m := range by {
@@ -272,21 +262,21 @@ func ClaimP3(runs []*RunData) report.Claim {
 		switch d.Spec.Params.Scheme {
 		case initializer.Symmetric:
 			sym = d
-			eps, fit = append(eps, 0), append(fit, d.Last().Num("fitting_error"))
+			eps, fit = append(eps, 0), append(fit, d.Last().FittingError)
 		case initializer.PyTorch:
 			ref = d
 		case initializer.SymmetricNoise:
-			eps, fit = append(eps, d.Spec.Params.Eps), append(fit, d.Last().Num("fitting_error"))
+			eps, fit = append(eps, d.Spec.Params.Eps), append(fit, d.Last().FittingError)
 		}
 	}
 	if sym == nil || ref == nil {
 		return notRun("P3", st, th, "needs the symmetric and pytorch runs")
 	}
 	f, l := sym.First(), sym.Last()
-	n, K := f.Num("n"), f.Num("K")
-	rank, lmin, lmax, tol := f.Num("HS_rank"), f.Num("HS_lambda_min"), f.Num("HS_lambda_max"), f.Num("HS_rank_tol")
-	fitSym, fitRef := l.Num("fitting_error"), ref.Last().Num("fitting_error")
-	g0, g1 := f.Num("grad_norm"), l.Num("grad_norm")
+	n, K := float64(f.N), float64(f.K)
+	rank, lmin, lmax, tol := f.hsRank(), f.hs().Min, f.hs().Max, f.hs().RankTol
+	fitSym, fitRef := l.FittingError, ref.Last().FittingError
+	g0, g1 := f.GradNorm, l.GradNorm
 	rho, err := spearman(eps, fit)
 	a := rank >= 0 && rank <= P3RankFraction*n*(K-1) && lmin <= tol*lmax
 	b := fitSym >= P3FitRatio*fitRef
@@ -338,8 +328,8 @@ func ClaimP4(runs []*RunData) report.Claim {
 	for _, fam := range sortedKeys(deepest) {
 		k := deepest[fam]
 		on, off := by[key{fam, k, true}], by[key{fam, k, false}]
-		fOn, fOff := on.First().Num("HS_norm_floor"), off.First().Num("HS_norm_floor")
-		eOn, eOff := on.Last().Num("fitting_error"), off.Last().Num("fitting_error")
+		fOn, fOff := on.First().hs().NormFloor, off.First().hs().NormFloor
+		eOn, eOff := on.Last().FittingError, off.Last().FittingError
 		good := fOn > fOff && eOn < eOff
 		ok = ok && good
 		nums[fam+"_floor_skip"], nums[fam+"_floor_noskip"], nums[fam+"_fit_skip"], nums[fam+"_fit_noskip"] = fOn, fOff, eOn, eOff
@@ -357,17 +347,17 @@ func ClaimP6(runs []*RunData) report.Claim {
 		return notRun("P6", st, th, notRunNoRuns)
 	}
 	d := runs[0]
-	g0, g1 := d.First().Num("grad_norm"), d.Last().Num("grad_norm")
+	g0, g1 := d.First().GradNorm, d.Last().GradNorm
 	bad := 0
-	for _, r := range d.NSample {
-		bad += BoundViolations(r)
+	for i := range d.NSample {
+		bad += BoundViolations(&d.NSample[i])
 	}
-	last := d.Last().Num("step")
+	last := float64(d.Last().Step)
 	var le, lg []float64
 	for _, r := range d.NSample {
-		if r.Num("step") >= last/2 {
-			le = append(le, math.Log(r.Num("fitting_error")))
-			g := r.Num("grad_norm")
+		if float64(r.Step) >= last/2 {
+			le = append(le, math.Log(r.FittingError))
+			g := r.GradNorm
 			lg = append(lg, math.Log(g*g))
 		}
 	}
@@ -394,7 +384,7 @@ func indicatorOf(d *RunData, window int) indicatorStats {
 	s := indicatorStats{model: d.Spec.Params.Family}
 	var f, g, k, la, r, steps []float64
 	for _, rec := range d.PerImage {
-		v := []float64{rec.Num("log2_F"), rec.Num("log2_g"), rec.Num("log2_kappa"), math.Log2(rec.Num("loss_a")), rec.Num("log2_R")}
+		v := []float64{float64(rec.Log2F), float64(rec.Log2G), float64(rec.Log2Kappa), math.Log2(float64(rec.LossA)), float64(rec.Log2R)}
 		finite := true
 		for _, x := range v {
 			finite = finite && !math.IsNaN(x) && !math.IsInf(x, 0)
@@ -403,7 +393,7 @@ func indicatorOf(d *RunData, window int) indicatorStats {
 			continue
 		}
 		f, g, k, la, r = append(f, v[0]), append(g, v[1]), append(k, v[2]), append(la, v[3]), append(r, v[4])
-		steps = append(steps, rec.Num("step"))
+		steps = append(steps, float64(rec.Step))
 	}
 	s.n = len(r)
 	pearson := func(x []float64) float64 {

@@ -11,7 +11,10 @@
 // resumes from its checkpoint. Build reads the finished run directories —
 // from one process or merged shards alike — and returns a report.Document:
 // the claims (PASS, FAIL, or NOT RUN when runs are missing), figures, tables,
-// environment and times; report.Write renders it.
+// environment and times; report.Write renders it. Build reads the records
+// typed (RunData: ProbeRecord wraps structural.Report, PerImage holds
+// instrument.PerImageRecord); a metrics.jsonl of another probe-record schema
+// is an error naming the file, line and version.
 //
 //	_, err := reproduce.Execute(ctx, reproduce.Options{Mode: reproduce.Quick, Out: "results"})
 //	doc, err := reproduce.Build("results")

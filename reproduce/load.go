@@ -11,39 +11,89 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/fenchel-ml/fenchel/instrument"
+	"github.com/fenchel-ml/fenchel/internal/jsonfloat"
+	"github.com/fenchel-ml/fenchel/structural"
 	"github.com/fenchel-ml/fenchel/train"
 )
 
-// Record is one line of metrics.jsonl as decoded JSON.
-type Record map[string]any
+// ProbeRecord is one "nsample" line of metrics.jsonl: the optimiser step
+// and epoch it was measured at and the typed probe report
+// (structural.SchemaVersion).
+type ProbeRecord struct {
+	Step, Epoch int
+	structural.Report
+}
 
-// Num returns the numeric field key; the strings "NaN", "+Inf", "-Inf" that
-// train writes for non-finite values become those values, and a missing or
-// non-numeric field is NaN.
-func (r Record) Num(key string) float64 {
-	switch v := r[key].(type) {
-	case float64:
-		return v
-	case bool:
-		if v {
-			return 1
+// MarshalJSON writes the record as train writes it: kind, step and epoch,
+// then the report's fields.
+func (r ProbeRecord) MarshalJSON() ([]byte, error) {
+	head, err := json.Marshal(struct {
+		Kind  string `json:"kind"`
+		Step  int    `json:"step"`
+		Epoch int    `json:"epoch"`
+	}{HookNSample, r.Step, r.Epoch})
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(r.Report)
+	if err != nil {
+		return nil, err
+	}
+	return jsonfloat.Concat(head, body)
+}
+
+// spectrumOrMissing returns s, or a spectrum whose summaries are NaN when
+// the loss has none (H_S for squared, H_p for all but softmax), so that
+// tables and claims show the gap instead of a number.
+func spectrumOrMissing(s *structural.Spectrum) *structural.Spectrum {
+	if s != nil {
+		return s
+	}
+	nan := math.NaN()
+	return &structural.Spectrum{Min: nan, Max: nan, Mean: nan, Trace: nan, Cond: nan, NormFloor: nan, RankTol: nan, Rank: -1}
+}
+
+// hs is the spectrum of H_S (NaN summaries when absent).
+func (r *ProbeRecord) hs() *structural.Spectrum { return spectrumOrMissing(r.HS) }
+
+// hsRank is rank(H_S): −1 when Lanczos left it unknown, NaN when absent.
+func (r *ProbeRecord) hsRank() float64 {
+	if r.HS == nil {
+		return math.NaN()
+	}
+	return float64(r.HS.Rank)
+}
+
+// bound returns bound name ("A", "B", "C"), nil when the record has none.
+func (r *ProbeRecord) bound(name string) *structural.Bound {
+	for i := range r.Bounds {
+		if r.Bounds[i].Name == name {
+			return &r.Bounds[i]
 		}
-		return 0
-	case string:
-		switch v {
-		case "+Inf", "Inf":
-			return math.Inf(1)
-		case "-Inf":
-			return math.Inf(-1)
-		}
+	}
+	return nil
+}
+
+// boundField returns one end of bound name, NaN when the record has none.
+func (r *ProbeRecord) boundField(name string, end func(*structural.Bound) float64) float64 {
+	if b := r.bound(name); b != nil {
+		return end(b)
 	}
 	return math.NaN()
 }
 
-// Bool returns the boolean field key (false when missing).
-func (r Record) Bool(key string) bool {
-	b, _ := r[key].(bool)
-	return b
+// readProbeRecord decodes one "nsample" line; where names it in errors.
+func readProbeRecord(b []byte, where string) (ProbeRecord, error) {
+	var head struct{ Step, Epoch int }
+	if err := json.Unmarshal(b, &head); err != nil {
+		return ProbeRecord{}, fmt.Errorf("%s: %w", where, err)
+	}
+	rep, err := structural.ReadReport(b, where)
+	if err != nil {
+		return ProbeRecord{}, err
+	}
+	return ProbeRecord{Step: head.Step, Epoch: head.Epoch, Report: *rep}, nil
 }
 
 // Summary holds the fields of a run's summary.json the report uses.
@@ -64,24 +114,24 @@ type Summary struct {
 type RunData struct {
 	Spec     RunSpec
 	Summary  Summary
-	NSample  []Record // kind "nsample", in step order
-	PerImage []Record // kind "per_image", in step order
+	NSample  []ProbeRecord               // kind "nsample", in step order
+	PerImage []instrument.PerImageRecord // kind "per_image", in step order
 }
 
 // First and Last return the first and last n-sample probe (nil when none).
-func (d *RunData) First() Record {
+func (d *RunData) First() *ProbeRecord {
 	if len(d.NSample) == 0 {
 		return nil
 	}
-	return d.NSample[0]
+	return &d.NSample[0]
 }
 
 // Last returns the last n-sample probe.
-func (d *RunData) Last() Record {
+func (d *RunData) Last() *ProbeRecord {
 	if len(d.NSample) == 0 {
 		return nil
 	}
-	return d.NSample[len(d.NSample)-1]
+	return &d.NSample[len(d.NSample)-1]
 }
 
 // LoadRuns reads every finished run below dir (directories holding both
@@ -136,14 +186,23 @@ func loadRun(dir string) (*RunData, error) {
 	sc := bufio.NewScanner(fh)
 	sc.Buffer(nil, 1<<26)
 	for line := 1; sc.Scan(); line++ {
-		var r Record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return nil, fmt.Errorf("%s line %d: %w", path, line, err)
+		where := fmt.Sprintf("%s line %d", path, line)
+		var k struct{ Kind string }
+		if err := json.Unmarshal(sc.Bytes(), &k); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
 		}
-		switch r["kind"] {
+		switch k.Kind {
 		case HookNSample:
+			r, err := readProbeRecord(sc.Bytes(), where)
+			if err != nil {
+				return nil, err
+			}
 			d.NSample = append(d.NSample, r)
 		case HookPerImage:
+			var r instrument.PerImageRecord
+			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+				return nil, fmt.Errorf("%s: %w", where, err)
+			}
 			d.PerImage = append(d.PerImage, r)
 		}
 	}

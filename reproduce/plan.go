@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/fenchel-ml/fenchel/initializer"
+	"github.com/fenchel-ml/fenchel/loss"
 	"github.com/fenchel-ml/fenchel/models"
 	"github.com/fenchel-ml/fenchel/optim"
 	"github.com/fenchel-ml/fenchel/train"
@@ -55,13 +56,13 @@ type HookSpec struct {
 // Params are the swept values of a run, used to group runs into claims and
 // figures. Fields an experiment does not sweep are zero.
 type Params struct {
-	Family string  `json:"family"` // model family: "a", "b", "c", "d", "resmlp", "mlp1", "mlp2"
-	Depth  int     `json:"depth,omitempty"`
-	Width  int     `json:"width,omitempty"`
-	Skip   bool    `json:"skip,omitempty"`
-	Seed   uint64  `json:"seed"`
-	Scheme string  `json:"scheme,omitempty"`
-	Eps    float64 `json:"eps,omitempty"`
+	Family string             `json:"family"` // model family: "a", "b", "c", "d", "resmlp", "mlp1", "mlp2"
+	Depth  int                `json:"depth,omitempty"`
+	Width  int                `json:"width,omitempty"`
+	Skip   bool               `json:"skip,omitempty"`
+	Seed   uint64             `json:"seed"`
+	Scheme initializer.Scheme `json:"scheme,omitempty"`
+	Eps    float64            `json:"eps,omitempty"`
 	// EpsRel is ε in units of the PyTorch default weight scale σ
 	// (InitCalibration.WeightScale): ε = EpsRel·σ.
 	EpsRel float64 `json:"eps_rel,omitempty"`
@@ -124,7 +125,7 @@ func settingsFor(m Mode) (settings, error) {
 			cDepths: []int{1, 2, 3, 4, 5, 6}, dDepths: []int{1, 2, 3, 4, 5, 6}, resDepths: []int{1, 2, 4, 8, 16},
 			widths1: []int{8, 32, 128, 512, 1024, 2048}, widths2: []int{8, 32, 128, 512, 1024, 2048},
 			seeds: []uint64{1, 2, 3, 4, 5}, widthSteps: 0,
-			initEpsRel: epsLadder, losses: lossList(),
+			initEpsRel: epsLadder, losses: loss.Names(),
 			dynEvery: 25, lossEvery: 50, initEvery: 100, ckptEvery: 200, slidingWin: 50}, nil
 	case Quick:
 		return settings{source: "mnist", nTrain: 2000, nTest: 500, probeN: 50, probeNConv: 10, mlpWidth: 64,
@@ -132,7 +133,7 @@ func settingsFor(m Mode) (settings, error) {
 			cDepths: []int{1, 3, 6}, dDepths: []int{1, 3}, resDepths: []int{2, 8, 16}, depthSteps: 150, dDepthSteps: 30,
 			widths1: []int{8, 32, 128, 512, 1024, 2048}, widths2: []int{8, 32, 128, 512, 1024, 2048},
 			seeds: []uint64{1, 2, 3}, widthSteps: 100,
-			initSteps: 200, initEvery: 50, initEpsRel: epsLadder, losses: lossList(),
+			initSteps: 200, initEvery: 50, initEpsRel: epsLadder, losses: loss.Names(),
 			lossSteps: 200, lossEvery: 20, dynSteps: 400, dynEvery: 20, ckptEvery: 100, slidingWin: 50}, nil
 	case Tiny:
 		return settings{source: "fixture", nTrain: 200, nTest: 100, probeN: 5, probeNConv: 3, mlpWidth: 8,
@@ -158,8 +159,6 @@ var epsLadder = []float64{1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1}
 
 // mnistTrainSize is the number of MNIST training images.
 const mnistTrainSize = 60000
-
-func lossList() []string { return []string{"softmax", "sparsemax", "entmax15", "squared"} }
 
 // baseConfig is the paper's training setting (THEORY §5): Adam, lr 0.002,
 // batch 64, step decay ×0.1 every 2 epochs, seed 1, PyTorch default init.
@@ -257,16 +256,16 @@ func Plan(mode Mode, names []string) ([]RunSpec, error) {
 		}
 	}
 	if want(ExpInit) {
-		schemes := []string{initializer.PyTorch, initializer.Uniform, initializer.KaimingUniform, initializer.XavierUniform,
+		schemes := []initializer.Scheme{initializer.PyTorch, initializer.Uniform, initializer.KaimingUniform, initializer.XavierUniform,
 			initializer.Normal, initializer.KaimingNormal, initializer.XavierNormal, initializer.Orthogonal, initializer.Symmetric}
 		if mode == Tiny {
-			schemes = []string{initializer.PyTorch, initializer.Symmetric}
+			schemes = []initializer.Scheme{initializer.PyTorch, initializer.Symmetric}
 		}
 		model := models.Spec{Name: models.ModelA, Depth: 1, Width: s.mlpWidth}
 		for _, sc := range schemes {
 			cfg := s.baseConfig(s.initSteps)
 			cfg.Model, cfg.Init = model, initializer.Options{Scheme: sc}
-			add(ExpInit, sc, cfg, Params{Family: models.ModelA, Scheme: sc, Seed: cfg.Seed}, probe(s.initEvery, s.probeN))
+			add(ExpInit, string(sc), cfg, Params{Family: models.ModelA, Scheme: sc, Seed: cfg.Seed}, probe(s.initEvery, s.probeN))
 			if sc == initializer.Symmetric {
 				runs[len(runs)-1].CalibrateInit = true
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/fenchel-ml/fenchel/data"
 	"github.com/fenchel-ml/fenchel/report"
+	"github.com/fenchel-ml/fenchel/structural"
 	"github.com/fenchel-ml/fenchel/train"
 )
 
@@ -104,11 +106,88 @@ func TestShardPartition(t *testing.T) {
 	}
 }
 
-// probe builds a synthetic n-sample record.
-func probe(step int, fields map[string]any) Record {
-	r := Record{"kind": HookNSample, "step": float64(step), "n": 5.0, "K": 10.0, "P": 1000.0}
+// probe builds a synthetic n-sample record from flat field names (n, K, P,
+// fitting_error, grad_norm, HS_<summary>, bound_<name>_<field>); a field not
+// given is NaN, as it would be absent from a run.
+func probe(step int, fields map[string]any) ProbeRecord {
+	nan := math.NaN()
+	r := ProbeRecord{Step: step, Report: structural.Report{Schema: structural.SchemaVersion, N: 5, K: 10, P: 1000,
+		FittingError: nan, ResidualNorm: nan, GradNorm: nan, StructuralError: nan, Indicator: nan, MinProbability: nan}}
+	num := func(v any) float64 {
+		switch x := v.(type) {
+		case float64:
+			return x
+		case bool:
+			if x {
+				return 1
+			}
+			return 0
+		case string:
+			switch x {
+			case "+Inf":
+				return math.Inf(1)
+			case "-Inf":
+				return math.Inf(-1)
+			}
+		}
+		return nan
+	}
 	for k, v := range fields {
-		r[k] = v
+		switch {
+		case k == "n":
+			r.N = int(num(v))
+		case k == "K":
+			r.K = int(num(v))
+		case k == "P":
+			r.P = int(num(v))
+		case k == "fitting_error":
+			r.FittingError = num(v)
+		case k == "grad_norm":
+			r.GradNorm = num(v)
+		case strings.HasPrefix(k, "HS_"):
+			if r.HS == nil {
+				r.HS = spectrumOrMissing(nil)
+			}
+			switch strings.TrimPrefix(k, "HS_") {
+			case "norm_floor":
+				r.HS.NormFloor = num(v)
+			case "lambda_min":
+				r.HS.Min = num(v)
+			case "lambda_max":
+				r.HS.Max = num(v)
+			case "rank":
+				r.HS.Rank = int(num(v))
+			case "rank_tol":
+				r.HS.RankTol = num(v)
+			default:
+				panic("probe: field " + k)
+			}
+		case strings.HasPrefix(k, "bound_"):
+			name, field, _ := strings.Cut(strings.TrimPrefix(k, "bound_"), "_")
+			b := r.bound(name)
+			if b == nil {
+				r.Bounds = append(r.Bounds, structural.Bound{Name: name, Lower: nan, Middle: nan, Value: nan, Upper: nan})
+				b = &r.Bounds[len(r.Bounds)-1]
+			}
+			switch field {
+			case "lower":
+				b.Lower = num(v)
+			case "middle":
+				b.Middle = num(v)
+			case "value":
+				b.Value = num(v)
+			case "upper":
+				b.Upper = num(v)
+			case "valid":
+				b.Valid = v.(bool)
+			case "holds":
+				b.Holds = v.(bool)
+			default:
+				panic("probe: field " + k)
+			}
+		default:
+			panic("probe: field " + k)
+		}
 	}
 	return r
 }
@@ -117,7 +196,7 @@ func widthRuns(fam string, widths []int, floor func(w int) float64, fit func(w i
 	var out []*RunData
 	for _, w := range widths {
 		out = append(out, &RunData{Spec: RunSpec{Experiment: ExpWidth, Params: Params{Family: fam, Width: w, Seed: 1}},
-			NSample: []Record{probe(0, map[string]any{"HS_norm_floor": floor(w), "HS_lambda_min": 1.0, "fitting_error": 2.3}),
+			NSample: []ProbeRecord{probe(0, map[string]any{"HS_norm_floor": floor(w), "HS_lambda_min": 1.0, "fitting_error": 2.3}),
 				probe(10, map[string]any{"HS_norm_floor": floor(w), "fitting_error": fit(w)})}})
 	}
 	return out
@@ -168,7 +247,7 @@ func TestClaimP5KnownSlope(t *testing.T) {
 			for i, sign := range []float64{1, -1} {
 				lmin := 0.01 * P * (1 + sign*a)
 				out = append(out, &RunData{Spec: RunSpec{Params: Params{Family: "mlp1", Width: int(P), Seed: uint64(i)}},
-					NSample: []Record{probe(0, map[string]any{"P": P, "HS_lambda_min": lmin, "HS_norm_floor": 0.1, "fitting_error": 1.0})}})
+					NSample: []ProbeRecord{probe(0, map[string]any{"P": P, "HS_lambda_min": lmin, "HS_norm_floor": 0.1, "fitting_error": 1.0})}})
 			}
 		}
 		return out
@@ -189,14 +268,16 @@ func TestBoundViolations(t *testing.T) {
 		"bound_B_lower": 0.1, "bound_B_middle": 0.5, "bound_B_value": 1.0, "bound_B_upper": "+Inf", "bound_B_valid": true, "bound_B_holds": true,
 		"bound_C_lower": "-Inf", "bound_C_middle": 2.0, "bound_C_value": 1.0, "bound_C_upper": 4.0, "bound_C_valid": true, "bound_C_holds": true,
 	}
-	with := func(k string, v any) Record {
-		r := probe(0, ok)
-		r[k] = v
-		return r
+	with := func(kv ...any) ProbeRecord {
+		m := maps.Clone(ok)
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return probe(0, m)
 	}
 	cases := []struct {
 		name string
-		r    Record
+		r    ProbeRecord
 		want int
 	}{
 		{"all hold", probe(0, ok), 0},
@@ -205,19 +286,14 @@ func TestBoundViolations(t *testing.T) {
 		{"B middle above value within 1e-6", with("bound_B_middle", 1.0+1e-7), 0},
 		{"C value above middle", with("bound_C_value", 2.1), 1},
 		{"C middle above upper", with("bound_C_middle", 4.1), 1},
-		{"invalid C ignored", func() Record {
-			r := with("bound_C_valid", false)
-			r["bound_C_value"] = 100.0
-			r["bound_C_holds"] = false
-			return r
-		}(), 0},
+		{"invalid C ignored", with("bound_C_valid", false, "bound_C_value", 100.0, "bound_C_holds", false), 0},
 	}
 	for _, c := range cases {
-		if got := BoundViolations(c.r); got != c.want {
+		if got := BoundViolations(&c.r); got != c.want {
 			t.Errorf("%s: %d violations, want %d", c.name, got, c.want)
 		}
 	}
-	runs := []*RunData{{Spec: RunSpec{ID: "x/1"}, NSample: []Record{probe(0, ok), with("bound_B_middle", 2.0)}}}
+	runs := []*RunData{{Spec: RunSpec{ID: "x/1"}, NSample: []ProbeRecord{probe(0, ok), with("bound_B_middle", 2.0)}}}
 	if c := ClaimP1(runs); c.Status != report.StatusFail || c.Numbers["violations"] != 1 {
 		t.Errorf("P1 on one violation: %s %v", c.Status, c.Numbers)
 	}
@@ -229,7 +305,7 @@ func TestBoundViolations(t *testing.T) {
 func TestClaimP4AndP6(t *testing.T) {
 	mk := func(fam string, depth int, skip bool, floor, fit float64) *RunData {
 		return &RunData{Spec: RunSpec{Params: Params{Family: fam, Depth: depth, Skip: skip}},
-			NSample: []Record{probe(0, map[string]any{"HS_norm_floor": floor, "fitting_error": 2.0}), probe(9, map[string]any{"fitting_error": fit})}}
+			NSample: []ProbeRecord{probe(0, map[string]any{"HS_norm_floor": floor, "fitting_error": 2.0}), probe(9, map[string]any{"fitting_error": fit})}}
 	}
 	runs := []*RunData{mk("c", 1, true, 0.1, 0.5), mk("c", 1, false, 0.2, 0.4), mk("c", 6, true, 0.1, 0.5), mk("c", 6, false, 0.01, 0.9)}
 	if c := ClaimP4(runs); c.Status != report.StatusPass {
@@ -239,7 +315,7 @@ func TestClaimP4AndP6(t *testing.T) {
 	if c := ClaimP4(runs); c.Status != report.StatusFail {
 		t.Errorf("P4 with no-skip better: %s", c.Status)
 	}
-	var recs []Record
+	var recs []ProbeRecord
 	for s := 0; s <= 10; s++ {
 		g := math.Pow(0.5, float64(s)) // ‖∇R‖ halves each probe: falls 1024×
 		recs = append(recs, probe(s, map[string]any{"grad_norm": g, "fitting_error": 3 * g * g}))
@@ -247,7 +323,7 @@ func TestClaimP4AndP6(t *testing.T) {
 	if c := ClaimP6([]*RunData{{NSample: recs}}); c.Status != report.StatusPass || math.Abs(c.Numbers["rho_late"]-1) > 1e-12 {
 		t.Errorf("P6: %s %v", c.Status, c.Numbers)
 	}
-	recs[10]["grad_norm"] = 0.5 // ends where it was at probe 1: falls 2×
+	recs[10].GradNorm = 0.5 // ends where it was at probe 1: falls 2×
 	if c := ClaimP6([]*RunData{{NSample: recs}}); c.Status != report.StatusFail {
 		t.Errorf("P6 without fall: %s", c.Status)
 	}
@@ -428,5 +504,46 @@ func TestDecayAfterPaperSampleCount(t *testing.T) {
 	full, _ := Plan(Full, nil)
 	if c := full[0].Config; c.LRDecayEvery != 2 || c.LRGamma != 0.1 || c.LR != 0.002 || c.Batch != 64 || c.Epochs != 1 {
 		t.Errorf("full mode is not the paper's schedule: %+v", c)
+	}
+}
+
+// TestLoadRunsRejectsOldProbeRecords: a metrics.jsonl written before the
+// typed probe record (flat HS_lambda_min keys, no schema) is an error naming
+// the file, the line and the schema this build reads; a current record loads.
+func TestLoadRunsRejectsOldProbeRecords(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "width", "x")
+	if err := os.MkdirAll(run, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{SpecFile: `{"id":"width/x"}`, train.SummaryFile: `{"steps":3}`} {
+		if err := os.WriteFile(filepath.Join(run, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	metrics := filepath.Join(run, train.MetricsFile)
+	current, err := json.Marshal(probe(3, map[string]any{"HS_norm_floor": 0.25, "fitting_error": 1.5}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := `{"kind":"train","step":1,"epoch":0,"loss":2,"acc":0.1,"lr":0.1}` + "\n" + string(current) + "\n"
+	if err := os.WriteFile(metrics, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := LoadRuns(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || len(runs[0].NSample) != 1 || runs[0].Last().Step != 3 || runs[0].Last().hs().NormFloor != 0.25 ||
+		runs[0].Last().FittingError != 1.5 || !math.IsNaN(runs[0].Last().GradNorm) {
+		t.Fatalf("current record read back as %+v", runs)
+	}
+	old := lines + `{"kind":"nsample","step":5,"epoch":0,"HS_lambda_min":0.1,"fitting_error":1.2}` + "\n"
+	if err := os.WriteFile(metrics, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadRuns(dir)
+	if err == nil || !strings.Contains(err.Error(), metrics+" line 3") || !strings.Contains(err.Error(), fmt.Sprintf("before schema %d", structural.SchemaVersion)) {
+		t.Errorf("old record: error %v, want the file, line 3 and the schema", err)
 	}
 }

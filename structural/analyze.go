@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
+
+	"gonum.org/v1/gonum/mat"
 
 	"github.com/fenchel-ml/fenchel/loss"
 	"github.com/fenchel-ml/fenchel/nn"
@@ -29,6 +32,27 @@ type Probe struct {
 	Q      [][]float64
 }
 
+// Method chooses how Analyze computes the spectra (Options.Method).
+type Method string
+
+// Spectral methods; Spectrum.Method records the one used (as a string).
+const (
+	// MethodAuto materialises H unless it would take more than
+	// MaxDenseBytes (then MethodMatrixFree); each spectrum is dense up to
+	// DenseMax and Lanczos above.
+	MethodAuto Method = "auto"
+	// MethodDense computes every eigenvalue of the materialised matrices.
+	MethodDense Method = "dense"
+	// MethodLanczos runs (block) Lanczos for the extremes on the materialised H.
+	MethodLanczos Method = "lanczos"
+	// MethodMatrixFree runs Lanczos on Hv = J(Jᵀv), H never formed (see
+	// JacobianOperator); Rank is then −1.
+	MethodMatrixFree Method = "matrixfree"
+)
+
+// Methods lists the accepted methods, the default first.
+func Methods() []Method { return []Method{MethodAuto, MethodDense, MethodLanczos, MethodMatrixFree} }
+
 // Options tunes Analyze; the zero value gives the defaults.
 type Options struct {
 	// RankTol is the relative numerical-rank tolerance: eigenvalues above
@@ -37,12 +61,8 @@ type Options struct {
 	RankTol float64
 	// FullSpectrum keeps every eigenvalue in Spectrum.Values (dense only).
 	FullSpectrum bool
-	// Method is "auto" (default: matrix-free when H would take more than
-	// MaxDenseBytes, otherwise H is materialised and each spectrum is dense
-	// up to DenseMax and Lanczos above), "dense", "lanczos" (on the
-	// materialised H) or "matrixfree" (Lanczos on Hv = J(Jᵀv), H never
-	// formed: see JacobianOperator; Rank is then −1).
-	Method string
+	// Method is one of Methods ("" means MethodAuto).
+	Method Method
 	// DenseMax is the switch-over dimension of "auto" (default DefaultDenseMax).
 	DenseMax int
 	// MaxDenseBytes is the memory budget of "auto" for H, 8·(nK)² bytes
@@ -64,7 +84,7 @@ func (o *Options) fill() error {
 		o.RankTol = DefaultRankTol
 	}
 	if o.Method == "" {
-		o.Method = "auto"
+		o.Method = MethodAuto
 	}
 	if o.DenseMax == 0 {
 		o.DenseMax = DefaultDenseMax
@@ -87,7 +107,7 @@ func (o *Options) fill() error {
 	switch {
 	case !(o.RankTol > 0 && o.RankTol < 1):
 		return fmt.Errorf("structural: options: RankTol = %v, must lie in (0, 1)", o.RankTol)
-	case o.Method != "auto" && o.Method != "dense" && o.Method != "lanczos" && o.Method != "matrixfree":
+	case !slices.Contains(Methods(), o.Method):
 		return fmt.Errorf("structural: options: Method = %q, want auto, dense, lanczos or matrixfree", o.Method)
 	case o.DenseMax < 0:
 		return fmt.Errorf("structural: options: DenseMax = %d, must be ≥ 0", o.DenseMax)
@@ -111,11 +131,12 @@ func (o *Options) fill() error {
 //	B  (μn/2)‖∇R‖²/λ_max ≤ (μ/2n)‖r‖² ≤ E_f            (Value = E_f)
 //	C  E_f ≤ (1/n) rᵀD⁻¹r ≤ n‖∇R‖²/λ_min(H_p) (softmax), E_f ≤ (n/2)‖∇R‖²/λ_min(H) (squared)
 type Bound struct {
-	Name                        string // "A", "B" or "C"
-	Lower, Middle, Value, Upper float64
-	Valid                       bool // whether the bound exists for the loss (C: softmax and squared only)
-	Holds                       bool // meaningful only when Valid
-	Note                        string
+	Name                        string  `json:"name"`  // "A", "B" or "C"
+	Lower, Middle, Value, Upper float64 `json:"-"`     // JSON: lower, middle, value, upper (record.go)
+	Valid                       bool    `json:"valid"` // whether the bound exists for the loss (C: softmax and squared only)
+	Holds                       bool    `json:"holds"` // meaningful only when Valid
+	Note                        string  `json:"note"`
+	// Slacks of the chain and the split of (C) into its two steps go here.
 }
 
 // BoundViolation is returned by Analyze, together with the full report, when
@@ -134,38 +155,50 @@ func (e *BoundViolation) Error() string {
 
 // Report holds the quantities of THEORY §2 on one probe set and the bounds
 // of §3 checked against them.
+//
+// Report is the one typed probe record: probe --json writes it and the
+// "nsample" hook writes it into metrics.jsonl (record.go holds its JSON
+// encoding, versioned by SchemaVersion); reproduce and report read it back.
 type Report struct {
-	N, K, P int
-	Loss    string
+	// Schema is SchemaVersion for a report made by this build.
+	Schema int    `json:"schema"`
+	N      int    `json:"n"`
+	K      int    `json:"K"`
+	P      int    `json:"P"`
+	Loss   string `json:"loss"`
 	// FittingError E_f, residual norm ‖r‖, gradient norm ‖∇R‖ (∇R = (1/n)Jᵀr
 	// from one backward pass).
-	FittingError, ResidualNorm, GradNorm float64
+	FittingError, ResidualNorm, GradNorm float64 `json:"-"` // JSON: fitting_error, residual_norm, grad_norm
 	// Spectra of H (nK), H_S on range(Π) (n(K−1), simplex losses) and H_p
 	// (nK, softmax only); nil when not applicable.
-	H, HS, HP *Spectrum
+	H  *Spectrum `json:"H"`
+	HS *Spectrum `json:"H_S"`
+	HP *Spectrum `json:"H_p"`
 	// StructuralError E_s = n/λ_min(H̃), H̃ = H_p (softmax) or H (squared);
 	// +Inf when λ_min ≤ RankTol·λ_max; NaN for sparsemax/entmax15, where
 	// THEORY §3 (C) defines none.
-	StructuralError float64
-	Bounds          []Bound
+	StructuralError float64 `json:"-"` // JSON: structural_error
+	Bounds          []Bound `json:"bounds"`
 	// Indicator F = ‖∇R‖²·λ_max/λ_min with the spectrum of H_S (simplex
 	// losses) or H (squared): the n-sample version of THEORY §5; +Inf when
 	// λ_min is numerically zero.
-	Indicator float64
+	Indicator float64 `json:"-"` // JSON: indicator
 	// ZeroProbabilities counts entries p_ik that are exactly 0 (underflow
 	// for softmax, a face of the simplex for sparsemax/entmax15).
-	ZeroProbabilities int
+	ZeroProbabilities int `json:"zero_probabilities"`
 	// MinProbability is min_ik p_ik; λ_min(H_p) ≤ MinProbability·max_j H_jj,
 	// so H_p becomes numerically singular as a softmax fit sharpens.
-	MinProbability                         float64
-	DeadUnits, DuplicateUnits, HiddenUnits int
-	Diagnosis                              []string
+	MinProbability float64  `json:"-"` // JSON: min_probability
+	DeadUnits      int      `json:"dead_units"`
+	DuplicateUnits int      `json:"duplicate_units"`
+	HiddenUnits    int      `json:"hidden_units"`
+	Diagnosis      []string `json:"diagnosis"`
 	// Timings holds seconds per phase: "forward", "gradient", "H",
 	// "spectrum H", "spectrum H_S", "spectrum H_p" (dense), "spectra
 	// lanczos" (every Lanczos spectrum, run in lock step), "units"; on the
 	// matrix-free path "H diagonal blocks" and "spectra matrixfree"
-	// replace "H" and the spectra.
-	Timings map[string]float64
+	// replace "H" and the spectra. Wall-clock, so not part of the record.
+	Timings map[string]float64 `json:"-"`
 }
 
 // Analyze measures every quantity of THEORY §2 for model on the probe set,
@@ -195,7 +228,7 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{N: n, K: K, P: nn.NumParams(model), Loss: l.Name(), Timings: map[string]float64{}}
+	rep := &Report{Schema: SchemaVersion, N: n, K: K, P: nn.NumParams(model), Loss: l.Name(), Timings: map[string]float64{}}
 	clock := time.Now()
 	lap := func(phase string) {
 		now := time.Now()
@@ -203,33 +236,10 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 		clock = now
 	}
 
-	// E_f, p and r (THEORY §2), in float64 per sample.
-	z := model.Forward(x)
-	p := make([]float64, n*K)
-	r := make([]float64, n*K)
-	for i := 0; i < n; i++ {
-		zi, pi, ri := z.Row(i), p[i*K:(i+1)*K], r[i*K:(i+1)*K]
-		for k, v := range zi {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, fmt.Errorf("structural: analyze: sample %d: logit %d = %v", i, k, v)
-			}
-		}
-		v := l.Value(zi, targets[i])
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("structural: analyze: sample %d: %s loss = %v", i, l.Name(), v)
-		}
-		rep.FittingError += v / float64(n)
-		l.Predict(pi, zi)
-		loss.Residual(ri, pi, targets[i], labels[i])
+	p, r, err := forwardResiduals(rep, model, x, l, targets, labels)
+	if err != nil {
+		return nil, err
 	}
-	rep.MinProbability = math.Inf(1)
-	for _, v := range p {
-		rep.MinProbability = math.Min(rep.MinProbability, v)
-		if v == 0 {
-			rep.ZeroProbabilities++
-		}
-	}
-	rep.ResidualNorm = norm(r)
 	lap("forward")
 
 	grad := Gradient(model, x, r)
@@ -237,34 +247,29 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 	lap("gradient")
 
 	m := n * K
-	if opts.Method == "matrixfree" || (opts.Method == "auto" && 8*float64(m)*float64(m) > float64(opts.MaxDenseBytes)) {
+	if opts.Method == MethodMatrixFree || (opts.Method == MethodAuto && 8*float64(m)*float64(m) > float64(opts.MaxDenseBytes)) {
 		if err := spectraMatrixFree(rep, model, x, p, l, opts, lap); err != nil {
 			return nil, err
 		}
 		return finishReport(rep, model, x, l, opts, r, p, targets, lap)
 	}
-	h := StructuralMatrix(model, x)
-	lap("H")
+	// H lives only for its spectra: finishReport must not hold 8(nK)² bytes.
+	if err := spectraMaterialised(rep, StructuralMatrix(model, x), p, l, opts, lap); err != nil {
+		return nil, err
+	}
+	return finishReport(rep, model, x, l, opts, r, p, targets, lap)
+}
 
-	// Spectra of H, H_S (simplex losses) and H_p (softmax). Dense ones are
-	// computed one by one on materialised matrices; the Lanczos ones run in
-	// lock step on H itself (lockstepExtremes), sharing every pass over H.
-	softmax := l.Name() == "softmax"
-	type want struct {
-		phase, kind string
-		dst         **Spectrum
-		op          hOperator
-	}
-	wants := []want{{"spectrum H", "H", &rep.H, identityOp(n * K)}}
-	if l.OnSimplex() {
-		wants = append(wants, want{"spectrum H_S", "H_S", &rep.HS, sumZeroOp(n*K, K)})
-	}
-	if softmax {
-		wants = append(wants, want{"spectrum H_p", "H_p", &rep.HP, weightedOp(p)})
-	}
-	var lanczosWants []want
-	for _, w := range wants {
-		if !(opts.Method == "dense" || (opts.Method == "auto" && w.op.dim <= opts.DenseMax)) {
+// spectraMaterialised fills rep.H, rep.HS (simplex losses) and rep.HP
+// (softmax) from the materialised H. Dense spectra are computed one by one on
+// materialised matrices; the Lanczos ones run in lock step on H itself
+// (lockstepExtremes), sharing every pass over H.
+func spectraMaterialised(rep *Report, h *mat.SymDense, p []float64, l loss.Loss, opts Options, lap func(string)) error {
+	lap("H")
+	K := rep.K
+	var lanczosWants []spectrumWant
+	for _, w := range spectrumWants(rep, l, p) {
+		if !(opts.Method == MethodDense || (opts.Method == MethodAuto && w.op.dim <= opts.DenseMax)) {
 			lanczosWants = append(lanczosWants, w)
 			continue
 		}
@@ -278,7 +283,7 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 		s, err := denseSpectrum(a, opts.FullSpectrum, opts.RankTol)
 		lap(w.phase)
 		if err != nil {
-			return nil, fmt.Errorf("structural: analyze: %s: %w", w.phase, err)
+			return fmt.Errorf("structural: analyze: %s: %w", w.phase, err)
 		}
 		*w.dst = &s
 	}
@@ -291,17 +296,72 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 		for i, w := range lanczosWants {
 			r := res[i]
 			if r.err != nil {
-				return nil, fmt.Errorf("structural: analyze: %s: %w", w.phase, r.err)
+				return fmt.Errorf("structural: analyze: %s: %w", w.phase, r.err)
 			}
 			s := Spectrum{Dim: w.op.dim, Min: r.lo, Max: r.hi, Trace: opTrace(h, w.kind, K, p), Rank: -1,
-				RankTol: opts.RankTol, Method: "lanczos", Iterations: r.iters, Passes: r.steps}
+				RankTol: opts.RankTol, Method: string(MethodLanczos), Iterations: r.iters, Passes: r.steps}
 			s.finish()
 			*w.dst = &s
 		}
 		lap("spectra lanczos")
 	}
-	h = nil
-	return finishReport(rep, model, x, l, opts, r, p, targets, lap)
+	return nil
+}
+
+// spectrumWant is one spectrum Analyze computes: its timing phase, which
+// matrix (H, H_S, H_p), where it goes in the report and its operator on H.
+type spectrumWant struct {
+	phase, kind string
+	dst         **Spectrum
+	op          hOperator
+}
+
+// spectrumWants lists the spectra of THEORY §2 that apply to l: H always,
+// H_S for simplex losses, H_p where bound (C) runs through it (softmax).
+func spectrumWants(rep *Report, l loss.Loss, p []float64) []spectrumWant {
+	m := rep.N * rep.K
+	wants := []spectrumWant{{"spectrum H", "H", &rep.H, identityOp(m)}}
+	if l.OnSimplex() {
+		wants = append(wants, spectrumWant{"spectrum H_S", "H_S", &rep.HS, sumZeroOp(m, rep.K)})
+	}
+	if weightedBound(l) {
+		wants = append(wants, spectrumWant{"spectrum H_p", "H_p", &rep.HP, weightedOp(p)})
+	}
+	return wants
+}
+
+// forwardResiduals runs the model on the probe and fills E_f, ‖r‖ and the
+// probability statistics of rep; it returns p and r = p − q, sample-major
+// (THEORY §2), in float64 per sample.
+func forwardResiduals(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l loss.Loss, targets [][]float64, labels []int) (p, r []float64, err error) {
+	n, K := rep.N, rep.K
+	z := model.Forward(x)
+	p = make([]float64, n*K)
+	r = make([]float64, n*K)
+	for i := 0; i < n; i++ {
+		zi, pi, ri := z.Row(i), p[i*K:(i+1)*K], r[i*K:(i+1)*K]
+		for k, v := range zi {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, nil, fmt.Errorf("structural: analyze: sample %d: logit %d = %v", i, k, v)
+			}
+		}
+		v := l.Value(zi, targets[i])
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, nil, fmt.Errorf("structural: analyze: sample %d: %s loss = %v", i, l.Name(), v)
+		}
+		rep.FittingError += v / float64(n)
+		l.Predict(pi, zi)
+		loss.Residual(ri, pi, targets[i], labels[i])
+	}
+	rep.MinProbability = math.Inf(1)
+	for _, v := range p {
+		rep.MinProbability = math.Min(rep.MinProbability, v)
+		if v == 0 {
+			rep.ZeroProbabilities++
+		}
+	}
+	rep.ResidualNorm = norm(r)
+	return p, r, nil
 }
 
 // spectraMatrixFree fills rep.H, rep.HS (simplex losses) and rep.HP
@@ -318,20 +378,8 @@ func spectraMatrixFree(rep *Report, model nn.Layer[float64], x *nn.Mat[float64],
 	}
 	blocks := jop.DiagonalBlocks(max(1, 4096/K))
 	lap("H diagonal blocks")
-	type want struct {
-		phase, kind string
-		dst         **Spectrum
-		op          hOperator
-	}
-	wants := []want{{"spectrum H", "H", &rep.H, identityOp(m)}}
-	if l.OnSimplex() {
-		wants = append(wants, want{"spectrum H_S", "H_S", &rep.HS, sumZeroOp(m, K)})
-	}
-	if l.Name() == "softmax" {
-		wants = append(wants, want{"spectrum H_p", "H_p", &rep.HP, weightedOp(p)})
-	}
 	u, y := make([]float64, m), make([]float64, m)
-	for _, w := range wants {
+	for _, w := range spectrumWants(rep, l, p) {
 		op := w.op
 		mul := func(dst, v []float64) {
 			in, out := v, dst
@@ -352,7 +400,7 @@ func spectraMatrixFree(rep *Report, model nn.Layer[float64], x *nn.Mat[float64],
 			return fmt.Errorf("structural: analyze: %s (matrix-free): %w", w.phase, err)
 		}
 		s := Spectrum{Dim: op.dim, Min: lo, Max: hi, Trace: opTraceBlocks(blocks, K, w.kind, p), Rank: -1,
-			RankTol: opts.RankTol, Method: "matrixfree", Iterations: iters, Passes: iters}
+			RankTol: opts.RankTol, Method: string(MethodMatrixFree), Iterations: iters, Passes: iters}
 		s.finish()
 		*w.dst = &s
 	}
@@ -364,7 +412,7 @@ func spectraMatrixFree(rep *Report, model nn.Layer[float64], x *nn.Mat[float64],
 // E_s, the indicator, the bounds of THEORY §3 and the diagnosis.
 func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l loss.Loss, opts Options, r, p []float64, targets [][]float64, lap func(string)) (*Report, error) {
 	n := rep.N
-	softmax := l.Name() == "softmax"
+	softmax := weightedBound(l)
 	// spec is the spectrum of bounds (A), (B) and the indicator: H_S for the
 	// simplex losses (r ∈ range(Π)), H for squared.
 	spec := rep.H
@@ -397,10 +445,10 @@ func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l lo
 	gramFloor := 16 * float64(spec.Dim) * 0x1p-52 * spec.Max * r2
 	mu := l.Mu()
 	a := Bound{Name: "A", Lower: spec.Min * r2, Middle: math.NaN(), Value: nf * nf * g2, Upper: spec.Max * r2, Valid: true}
-	a.Holds = le(a.Lower, a.Value, gramFloor) && le(a.Value, a.Upper, gramFloor)
+	a.Holds = LessEq(a.Lower, a.Value, gramFloor) && LessEq(a.Value, a.Upper, gramFloor)
 	a.Note = fmt.Sprintf("λ_min·‖r‖² ≤ n²‖∇R‖² ≤ λ_max·‖r‖² with λ of %s", specName(l))
 	b := Bound{Name: "B", Lower: mu * nf / 2 * g2 / spec.Max, Middle: mu / (2 * nf) * r2, Value: rep.FittingError, Upper: math.Inf(1), Valid: true}
-	b.Holds = le(b.Lower, b.Middle, gramFloor*mu/(2*nf)/spec.Max) && le(b.Middle, b.Value, 0)
+	b.Holds = LessEq(b.Lower, b.Middle, gramFloor*mu/(2*nf)/spec.Max) && LessEq(b.Middle, b.Value, 0)
 	b.Note = fmt.Sprintf("(μn/2)‖∇R‖²/λ_max ≤ (μ/2n)‖r‖² ≤ E_f, μ = %g, λ_max of %s", mu, specName(l))
 	c := Bound{Name: "C", Lower: math.Inf(-1), Middle: math.NaN(), Value: rep.FittingError, Upper: math.Inf(1)}
 	switch {
@@ -411,7 +459,7 @@ func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l lo
 		if rep.HP.Singular() {
 			c.Upper = math.Inf(1)
 		}
-		c.Holds = le(c.Value, c.Middle, 0) && le(c.Middle, c.Upper, 0)
+		c.Holds = LessEq(c.Value, c.Middle, 0) && LessEq(c.Middle, c.Upper, 0)
 		c.Note = "E_f ≤ (1/n)·rᵀD⁻¹r ≤ n‖∇R‖²/λ_min(H_p) = E_s·‖∇R‖²"
 		if rep.ZeroProbabilities > 0 {
 			c.Note += fmt.Sprintf("; %d probabilities underflowed to 0, so D⁻¹ and the bound may be +Inf (valid, vacuous)", rep.ZeroProbabilities)
@@ -422,7 +470,7 @@ func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l lo
 		if rep.H.Singular() {
 			c.Upper = math.Inf(1)
 		}
-		c.Holds = le(c.Value, c.Upper, 0)
+		c.Holds = LessEq(c.Value, c.Upper, 0)
 		c.Note = "E_f = ‖r‖²/(2n) ≤ (n/2)‖∇R‖²/λ_min(H) = ½·E_s·‖∇R‖²"
 	default:
 		c.Note = "no upper bound in terms of r exists (THEORY §3 C)"
@@ -442,6 +490,11 @@ func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l lo
 	return rep, nil
 }
 
+// weightedBound reports whether bound (C) runs through H_p = D^½ H D^½
+// (THEORY §3 C): a simplex loss with an upper bound, i.e. softmax. The
+// squared loss has (C) through H itself; sparsemax and entmax15 have none.
+func weightedBound(l loss.Loss) bool { return l.OnSimplex() && l.HasUpperBound() }
+
 func specName(l loss.Loss) string {
 	if l.OnSimplex() {
 		return "H_S"
@@ -456,9 +509,10 @@ func structuralError(n float64, s *Spectrum) float64 {
 	return n / s.Min
 }
 
-// le reports a ≤ b up to BoundRelTol relative and an absolute floor; an
-// infinite b (a vacuous upper bound) always holds, NaN never does.
-func le(a, b, floor float64) bool {
+// LessEq reports a ≤ b up to BoundRelTol relative and an absolute floor:
+// the test every bound check of THEORY §3 uses. An infinite b (a vacuous
+// upper bound) always holds, NaN never does.
+func LessEq(a, b, floor float64) bool {
 	if math.IsInf(b, 1) || math.IsInf(a, -1) {
 		return true
 	}

@@ -436,7 +436,7 @@ func TestBoundViolationError(t *testing.T) {
 	if !errors.As(err, &bv) || !strings.Contains(err.Error(), "(A)") {
 		t.Errorf("BoundViolation: %v", err)
 	}
-	if le(2, 1, 0) || !le(1, 1+1e-9, 0) || !le(1+1e-9, 1, 0) || le(1+1e-5, 1, 0) || !le(5, math.Inf(1), 0) {
+	if LessEq(2, 1, 0) || !LessEq(1, 1+1e-9, 0) || !LessEq(1+1e-9, 1, 0) || LessEq(1+1e-5, 1, 0) || !LessEq(5, math.Inf(1), 0) {
 		t.Error("le misclassifies")
 	}
 }

@@ -3,6 +3,7 @@ package structural
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/fenchel-ml/fenchel/loss"
 )
@@ -47,7 +48,7 @@ func diagnose(rep *Report, spec *Spectrum, l loss.Loss, opts Options) []string {
 		if len(why) == 0 {
 			why = append(why, "no parameter shortage, duplicate or dead unit found")
 		}
-		out = append(out, fmt.Sprintf("structural matrix degenerate: %s (tolerance %g·λ_max); likely causes: %s", rank, spec.RankTol, join(why)))
+		out = append(out, fmt.Sprintf("structural matrix degenerate: %s (tolerance %g·λ_max); likely causes: %s", rank, spec.RankTol, strings.Join(why, "; ")))
 	} else {
 		rank := ""
 		if spec.Rank >= 0 {
@@ -63,9 +64,9 @@ func diagnose(rep *Report, spec *Spectrum, l loss.Loss, opts Options) []string {
 	case math.IsInf(rep.StructuralError, 1):
 		why := ""
 		switch {
-		case l.Name() == "softmax" && rep.ZeroProbabilities > 0 && !rep.HS.Singular():
+		case weightedBound(l) && rep.ZeroProbabilities > 0 && !rep.HS.Singular():
 			why = fmt.Sprintf(" (%d probabilities underflowed to 0, so H_p = D^½HD^½ is singular although H_S is not)", rep.ZeroProbabilities)
-		case l.Name() == "softmax" && !rep.HS.Singular():
+		case weightedBound(l) && !rep.HS.Singular():
 			why = fmt.Sprintf(" (λ_min(H_p) = %.3g ≤ %g·λ_max(H_p): the smallest probability p_min = %.3g shrinks H_p = D^½HD^½ although H_S is well conditioned)",
 				rep.HP.Min, rep.HP.RankTol, rep.MinProbability)
 		}
@@ -94,17 +95,6 @@ func diagnose(rep *Report, spec *Spectrum, l loss.Loss, opts Options) []string {
 			s += fmt.Sprintf("; (C) gives E_f ≤ %.4g", c.Upper)
 		}
 		out = append(out, s)
-	}
-	return out
-}
-
-func join(s []string) string {
-	out := ""
-	for i, v := range s {
-		if i > 0 {
-			out += "; "
-		}
-		out += v
 	}
 	return out
 }

@@ -22,6 +22,11 @@
 //     returns *BoundViolation with the report), the n-sample indicator of
 //     THEORY §5 and a diagnosis in words; UnitStats counts dead and
 //     duplicate hidden units, the usual causes of a rank-deficient H.
+//   - Report is the one typed probe record: its JSON encoding (record.go,
+//     versioned by SchemaVersion, non-finite values as in package
+//     internal/jsonfloat) is what probe --json prints and what the
+//     "nsample" hook writes into metrics.jsonl; ReadReport reads either
+//     back and rejects other schema versions by name.
 //
 // Everything is float64; a float32 training model is measured on a float64
 // copy (nn.CopyParams). The engine leaves Param.Grad unchanged but overwrites

@@ -2,11 +2,10 @@ package structural
 
 import (
 	"fmt"
-	"runtime"
-	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/fenchel-ml/fenchel/linalg"
 	"github.com/fenchel-ml/fenchel/nn"
 )
 
@@ -84,11 +83,11 @@ func Jacobian(model nn.Layer[float64], x *nn.Mat[float64]) *nn.Mat[float64] {
 // the structured form of THEORY §6 and compute input Grams on the n distinct
 // rows only. Both triangles of the result are filled.
 //
-// When the model is an nn.Sequential whose first parameterised layer is an
-// nn.Dense (an MLP), the replication starts after that layer: it and the
-// parameter-free layers before it run forward on the n distinct rows only, and
-// its Gram is nn.AddDenseGram of the δ the next layer's Backward returns with
-// its n distinct inputs. This is the same H (THEORY §6), without the K-fold
+// When the model is an nn.Chain whose parameterised layers are all
+// nn.GramTermers (an MLP of nn.Dense), the replication starts after the first
+// of them: it and the parameter-free layers before it run forward on the n
+// distinct rows only, and its Gram term pairs the δ the next layer's Backward
+// returns with its n distinct inputs. This is the same H (THEORY §6), without the K-fold
 // forward, the discarded weight gradient and the unused input gradient of the
 // widest layer.
 //
@@ -105,28 +104,29 @@ func StructuralMatrix(model nn.Layer[float64], x *nn.Mat[float64]) *mat.SymDense
 		seededBackward(model, x)
 		model.AddGram(h, m, K)
 	}
-	symmetrizeUpper(m, h)
+	linalg.Symmetrize(m, h, m)
 	return mat.NewSymDense(m, h)
 }
 
-// addGramMLP adds J Jᵀ into h (upper triangle) for an nn.Sequential whose
-// parameterised layers are all nn.Dense, as StructuralMatrix documents, and
-// reports whether the model had that form. It runs the forward and seeded
-// backward passes layer by layer itself, keeping for every Dense layer its
-// input (n distinct rows for the first, nK replicated rows after it) and the
-// δ its successor's Backward returns, then folds all the layers' Grams into h
-// in one sweep (addGramTerms).
+// addGramMLP adds J Jᵀ into h (upper triangle) for an nn.Chain whose
+// parameterised layers are all nn.GramTermers, as StructuralMatrix documents,
+// and reports whether the model had that form. It runs the forward and seeded
+// backward passes layer by layer itself, keeping for every parameterised layer
+// its input (n distinct rows for the first, nK replicated rows after it) and
+// the δ its successor's Backward returns, then folds all the layers' Gram
+// terms into h in one sweep (nn.AddGramTerms).
 func addGramMLP(h []float64, model nn.Layer[float64], x *nn.Mat[float64]) bool {
-	seq, ok := model.(*nn.Sequential[float64])
+	chain, ok := model.(nn.Chain[float64])
 	if !ok {
 		return false
 	}
+	layers := chain.Chain()
 	first := -1
-	for i, l := range seq.Layers {
+	for i, l := range layers {
 		if len(l.Params()) == 0 {
 			continue
 		}
-		if _, ok := l.(*nn.Dense[float64]); !ok {
+		if _, ok := l.(nn.GramTermer[float64]); !ok {
 			return false
 		}
 		if first < 0 {
@@ -142,12 +142,12 @@ func addGramMLP(h []float64, model nn.Layer[float64], x *nn.Mat[float64]) bool {
 	}
 	K := numClasses(model)
 	n := x.Rows
-	L := len(seq.Layers)
+	L := len(layers)
 	ins := make([]*nn.Mat[float64], L) // input of every layer
 	a := x
 	for l := 0; l <= first; l++ {
 		ins[l] = a
-		a = seq.Layers[l].Forward(a)
+		a = layers[l].Forward(a)
 	}
 	rep := nn.NewMat[float64](n*K, a.Cols)
 	for i := 0; i < n; i++ {
@@ -159,7 +159,7 @@ func addGramMLP(h []float64, model nn.Layer[float64], x *nn.Mat[float64]) bool {
 	a = rep
 	for l := first + 1; l < L; l++ {
 		ins[l] = a
-		a = seq.Layers[l].Forward(a)
+		a = layers[l].Forward(a)
 	}
 	seed := nn.NewMat[float64](n*K, K)
 	for i := 0; i < n; i++ {
@@ -168,60 +168,19 @@ func addGramMLP(h []float64, model nn.Layer[float64], x *nn.Mat[float64]) bool {
 		}
 	}
 	saved := saveGrads(model)
-	var terms []gramTerm
+	var terms []nn.GramTerm[float64]
 	dy := seed
 	for l := L - 1; l >= first; l-- {
-		if len(seq.Layers[l].Params()) > 0 {
-			r := K // rows of this layer's input per distinct sample
-			if l == first {
-				r = 1
-			}
-			terms = append(terms, gramTerm{dy: dy.Data, out: dy.Cols, s: inputGram(ins[l].Data, n, ins[l].Cols, r)})
+		if len(layers[l].Params()) > 0 {
+			terms = append(terms, layers[l].(nn.GramTermer[float64]).GramTerm(ins[l], dy, K))
 		}
 		if l > first {
-			dy = seq.Layers[l].Backward(dy)
+			dy = layers[l].Backward(dy)
 		}
 	}
 	restoreGrads(model, saved)
-	addGramTerms(h, n*K, K, terms)
+	nn.AddGramTerms(h, n*K, K, terms, nil)
 	return true
-}
-
-// symmetrizeUpper copies the upper triangle of the m×m row-major matrix a
-// into its lower triangle in square tiles, so that both the reads and the
-// writes stay within a few cache lines per row.
-func symmetrizeUpper(m int, a []float64) {
-	const tile = 64
-	nt := (m + tile - 1) / tile
-	workers := min(runtime.GOMAXPROCS(0), nt)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Tile rows dealt round-robin: the lower triangle grows with the row.
-			for t := w; t < nt; t += workers {
-				symmetrizeTiles(m, a, t, t+1, tile)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-// symmetrizeTiles fills the lower triangle in tile rows [ta, tb).
-func symmetrizeTiles(m int, a []float64, ta, tb, tile int) {
-	for i0 := ta * tile; i0 < min(tb*tile, m); i0 += tile {
-		i1 := min(i0+tile, m)
-		for j0 := 0; j0 <= i0; j0 += tile {
-			j1 := min(j0+tile, m)
-			for i := i0; i < i1; i++ {
-				row := a[i*m:]
-				for j := j0; j < min(j1, i); j++ {
-					row[j] = a[j*m+i]
-				}
-			}
-		}
-	}
 }
 
 // Gradient returns ∇R = (1/n) Jᵀ r (THEORY §2) by one backward pass over the

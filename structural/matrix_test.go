@@ -166,33 +166,11 @@ func TestStructuralMatrixPaths(t *testing.T) {
 			generic := make([]float64, m*m)
 			seededBackward(model, x)
 			model.AddGram(generic, m, K)
-			symmetrizeUpper(m, generic)
+			linalg.Symmetrize(m, generic, m)
 			if d := relDiff(generic, want); d > exactTol {
 				t.Errorf("generic AddGram path vs J Jᵀ: rel diff %.3g > %g", d, exactTol)
 			}
 		})
-	}
-}
-
-func TestSymmetrizeUpper(t *testing.T) {
-	for _, m := range []int{1, 5, 64, 65, 130} {
-		a := make([]float64, m*m)
-		for r := 0; r < m; r++ {
-			for c := r; c < m; c++ {
-				a[r*m+c] = float64(r*1000 + c)
-				if c > r {
-					a[c*m+r] = -1
-				}
-			}
-		}
-		symmetrizeUpper(m, a)
-		for r := 0; r < m; r++ {
-			for c := 0; c < m; c++ {
-				if want := float64(min(r, c)*1000 + max(r, c)); a[r*m+c] != want {
-					t.Fatalf("m=%d: a[%d,%d] = %v, want %v", m, r, c, a[r*m+c], want)
-				}
-			}
-		}
 	}
 }
 

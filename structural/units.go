@@ -15,12 +15,13 @@ const unitTol = 1e-12
 // units, whose ReLU (an activation of kind "relu" directly after the layer in
 // its Sequential) is zero on every probe row of x; and duplicate units, whose
 // incoming weights and bias equal, to 1e-12, those of an earlier unit of the
-// same layer. Both shrink the rank of H (THEORY §4). A unit is an output of a
-// Dense layer or an output channel of a Conv2D layer (dead: ≤ 0 at every
-// position of every row; duplicate: same filter and bias); the model's last
-// parameterised layer is the output, not hidden. The walk enters Sequential
-// and Residual containers (body, and the shortcut when the skip is on); other
-// layers run as opaque blocks. The layers' cached forward state is overwritten.
+// same layer. Both shrink the rank of H (THEORY §4). A unit is one of the
+// Units of an nn.UnitLayer (an output of a Dense layer or an output channel
+// of a Conv2D layer; dead: ≤ 0 at every position of every row; duplicate:
+// same filter and bias); the model's last unit layer is the output, not
+// hidden. The walk enters nn.Chain and nn.Branches containers (Sequential;
+// Residual's body, and its shortcut when the skip is on); other layers run
+// as opaque blocks. The layers' cached forward state is overwritten.
 func UnitStats(model nn.Layer[float64], x *nn.Mat[float64]) (dead, duplicate, total int) {
 	w := unitWalker{}
 	w.output = w.lastUnitLayer(model)
@@ -33,24 +34,22 @@ type unitWalker struct {
 	dead, duplicate, total int
 }
 
-// lastUnitLayer returns the last Dense or Conv2D layer in forward order.
+// lastUnitLayer returns the last nn.UnitLayer in forward order (a
+// Branches block's later branch counts as later).
 func (w *unitWalker) lastUnitLayer(l nn.Layer[float64]) nn.Layer[float64] {
-	switch l := l.(type) {
-	case *nn.Sequential[float64]:
-		for i := len(l.Layers) - 1; i >= 0; i-- {
-			if u := w.lastUnitLayer(l.Layers[i]); u != nil {
-				return u
-			}
-		}
-	case *nn.Residual[float64]:
-		if l.Skip && l.Shortcut != nil {
-			if u := w.lastUnitLayer(l.Shortcut); u != nil {
-				return u
-			}
-		}
-		return w.lastUnitLayer(l.Body)
-	case *nn.Dense[float64], *nn.Conv2D[float64]:
+	var kids []nn.Layer[float64]
+	switch c := l.(type) {
+	case nn.Chain[float64]:
+		kids = c.Chain()
+	case nn.Branches[float64]:
+		kids = c.Branches()
+	case nn.UnitLayer[float64]:
 		return l
+	}
+	for i := len(kids) - 1; i >= 0; i-- {
+		if u := w.lastUnitLayer(kids[i]); u != nil {
+			return u
+		}
 	}
 	return nil
 }
@@ -58,58 +57,41 @@ func (w *unitWalker) lastUnitLayer(l nn.Layer[float64]) nn.Layer[float64] {
 // walk runs l forward on x, counting the units of its hidden layers, and
 // returns l's output.
 func (w *unitWalker) walk(l nn.Layer[float64], x *nn.Mat[float64]) *nn.Mat[float64] {
-	switch l := l.(type) {
-	case *nn.Sequential[float64]:
+	switch c := l.(type) {
+	case nn.Chain[float64]:
+		layers := c.Chain()
 		h := x
-		for i, c := range l.Layers {
+		for i, c := range layers {
 			h = w.walk(c, h)
-			if channels := w.hiddenChannels(c); channels > 0 && i+1 < len(l.Layers) && l.Layers[i+1].Kind() == "relu" {
-				w.dead += deadUnits(h, channels)
+			if units := w.hiddenUnits(c); units > 0 && i+1 < len(layers) && layers[i+1].Kind() == "relu" {
+				w.dead += deadUnits(h, units)
 			}
 		}
 		return h
-	case *nn.Residual[float64]:
-		// Body and shortcut both see x; walk them for their units, then run
-		// the block itself for its output.
-		w.walk(l.Body, x)
-		if l.Skip && l.Shortcut != nil {
-			w.walk(l.Shortcut, x)
+	case nn.Branches[float64]:
+		// Every branch sees x; walk them for their units, then run the
+		// block itself for its output.
+		for _, b := range c.Branches() {
+			w.walk(b, x)
 		}
-		return l.Forward(x)
-	case *nn.Dense[float64]:
-		if nn.Layer[float64](l) != w.output {
-			w.total += l.Out
-			w.duplicate += duplicateUnits(l.W.Value, biasValues(l.B), l.Out)
-		}
-	case *nn.Conv2D[float64]:
-		if nn.Layer[float64](l) != w.output {
-			w.total += l.OutC
-			w.duplicate += duplicateUnits(l.Weight.Value, biasValues(l.Bias), l.OutC)
+	case nn.UnitLayer[float64]:
+		if l != w.output {
+			weights, bias, units := c.Units()
+			w.total += units
+			w.duplicate += duplicateUnits(weights, bias, units)
 		}
 	}
 	return l.Forward(x)
 }
 
-// hiddenChannels is the number of units of a hidden Dense or Conv2D layer
-// (0 for any other layer and for the output layer).
-func (w *unitWalker) hiddenChannels(l nn.Layer[float64]) int {
-	if l == w.output {
-		return 0
-	}
-	switch l := l.(type) {
-	case *nn.Dense[float64]:
-		return l.Out
-	case *nn.Conv2D[float64]:
-		return l.OutC
+// hiddenUnits is the number of units of a hidden nn.UnitLayer (0 for any
+// other layer and for the output layer).
+func (w *unitWalker) hiddenUnits(l nn.Layer[float64]) int {
+	if u, ok := l.(nn.UnitLayer[float64]); ok && l != w.output {
+		_, _, units := u.Units()
+		return units
 	}
 	return 0
-}
-
-func biasValues(b *nn.Param[float64]) []float64 {
-	if b == nil {
-		return nil
-	}
-	return b.Value
 }
 
 // deadUnits counts the units of the pre-activation a (rows × units·L,

@@ -49,29 +49,14 @@ type Config struct {
 	CheckpointEvery int `json:"checkpoint_every"` // steps between checkpoints; 0 = epoch ends only
 }
 
-// DataConfig says where the samples come from.
-type DataConfig struct {
-	// Source is "mnist" (the copy shipped with the GoMNIST module), "idx"
-	// (the four MNIST-format files in Dir), "fixture" (the small committed
-	// MNIST subset) or "synthetic" (a Gaussian mixture, see Synthetic).
-	Source    string `json:"source"`
-	Dir       string `json:"dir,omitempty"`
-	Normalize string `json:"normalize"` // "standard" or "none"
-	// NTrain and NTest keep only the first n samples of each split (0 = all).
-	NTrain int `json:"n_train"`
-	NTest  int `json:"n_test"`
-	// Synthetic configures Source "synthetic"; its samples are drawn from an
-	// RNG seeded with Seed, independent of the run seed, so a seed sweep
-	// varies the initialisation and the shuffles but not the data.
-	Synthetic data.SyntheticConfig `json:"synthetic"`
-	Seed      uint64               `json:"seed"`
-}
+// DataConfig says where the samples come from (data.Source, JSON "data").
+type DataConfig = data.Source
 
 // DTypes lists the element types training can run in.
 func DTypes() []string { return []string{"float32", "float64"} }
 
 // DataSources lists the accepted DataConfig.Source values.
-func DataSources() []string { return []string{"mnist", "idx", "fixture", "synthetic"} }
+func DataSources() []string { return data.SourceKinds() }
 
 // DefaultConfig is the issue's baseline: MLP 784-100-10, softmax loss, SGD
 // lr 0.1, batch 128, one epoch of MNIST, seed 0, float32.
@@ -102,14 +87,14 @@ func (c Config) Validate() error {
 	if !slices.Contains(DTypes(), c.DType) {
 		return bad("dtype", quote(c.DType), "want one of "+strings.Join(DTypes(), ", "))
 	}
-	if err := c.Data.validate(); err != nil {
+	if err := c.Data.Validate(); err != nil {
 		return err
 	}
 	if err := c.resolvedSpec(nil).Validate(); err != nil {
 		return fmt.Errorf("config: model: %w", err)
 	}
-	if !slices.Contains(initializer.Names(), c.Init.Scheme) {
-		return bad("init.scheme", quote(c.Init.Scheme), "want one of "+strings.Join(initializer.Names(), ", "))
+	if !c.Init.Scheme.Known() {
+		return bad("init.scheme", quote(string(c.Init.Scheme)), "want one of "+strings.Join(initializer.Names(), ", "))
 	}
 	if !finite(c.Init.Constant) || !finite(c.Init.Eps) || c.Init.Eps < 0 {
 		return bad("init", fmt.Sprintf("constant %g, eps %g", c.Init.Constant, c.Init.Eps), "want finite values and eps ≥ 0")
@@ -143,45 +128,6 @@ func (c Config) Validate() error {
 	}
 	if c.CheckpointEvery < 0 {
 		return bad("checkpoint_every", c.CheckpointEvery, "want ≥ 0 (0 = epoch ends only)")
-	}
-	return nil
-}
-
-func (d DataConfig) validate() error {
-	bad := func(field string, v any, why string) error {
-		return fmt.Errorf("config: data.%s = %v: %s", field, v, why)
-	}
-	if !slices.Contains(DataSources(), d.Source) {
-		return bad("source", quote(d.Source), "want one of "+strings.Join(DataSources(), ", "))
-	}
-	if d.Source == "idx" && d.Dir == "" {
-		return bad("dir", quote(d.Dir), "source idx needs a directory of IDX files")
-	}
-	if d.Normalize != "standard" && d.Normalize != "none" {
-		return bad("normalize", quote(d.Normalize), "want standard or none")
-	}
-	if d.NTrain < 0 {
-		return bad("n_train", d.NTrain, "want ≥ 0 (0 = all)")
-	}
-	if d.NTest < 0 {
-		return bad("n_test", d.NTest, "want ≥ 0 (0 = all)")
-	}
-	if d.Source == "synthetic" {
-		s := d.Synthetic
-		switch {
-		case s.NTrain <= 0:
-			return bad("synthetic.n_train", s.NTrain, "want ≥ 1")
-		case s.NTest <= 0:
-			return bad("synthetic.n_test", s.NTest, "want ≥ 1")
-		case s.Dim <= 0:
-			return bad("synthetic.dim", s.Dim, "want ≥ 1")
-		case s.Classes < 2:
-			return bad("synthetic.classes", s.Classes, "want ≥ 2")
-		case !finite(s.Separation) || s.Separation <= 0:
-			return bad("synthetic.separation", s.Separation, "want a finite value > 0")
-		case !finite(s.Noise) || s.Noise < 0:
-			return bad("synthetic.noise", s.Noise, "want a finite value ≥ 0")
-		}
 	}
 	return nil
 }

@@ -18,7 +18,8 @@
 // Instruments attach as Hooks (GoMLX's OnStep, Cockpit's instruments): each
 // is called at step 0, every Every() steps and after the last step, with a
 // StepInfo that offers a float64 copy of the weights (built once per step and
-// shared by all hooks), and returns fields written to metrics.jsonl.
+// shared by all hooks), and returns its record for metrics.jsonl: a map of
+// fields, or a typed value such as structural.Report (see Hook.OnStep).
 //
 // # The run directory
 //

@@ -17,7 +17,7 @@ type gradNormHook struct{}
 
 func (gradNormHook) Name() string { return "probe" }
 func (gradNormHook) Every() int   { return 10 }
-func (gradNormHook) OnStep(s *train.StepInfo) (map[string]any, error) {
+func (gradNormHook) OnStep(s *train.StepInfo) (any, error) {
 	m, err := s.Model64()
 	if err != nil {
 		return nil, err

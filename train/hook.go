@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"reflect"
 
 	"github.com/fenchel-ml/fenchel/data"
 	"github.com/fenchel-ml/fenchel/nn"
@@ -18,12 +19,14 @@ type Hook interface {
 	// step 0 before the first update (fresh runs only), after every step
 	// that is a multiple of Every, and once after the last step.
 	Every() int
-	// OnStep measures the state described by s. Returned fields become one
-	// metrics record {"kind": Name(), "step": s.Step, "epoch": s.Epoch,
-	// ...fields} (the loop's kind, step and epoch override fields of the
-	// same name; a nil map writes no record). Non-finite float values are
-	// written as the strings "NaN", "+Inf", "-Inf". An error stops the run.
-	OnStep(s *StepInfo) (map[string]any, error)
+	// OnStep measures the state described by s and returns one metrics
+	// record: a map[string]any, written {"kind": Name(), "step": s.Step,
+	// "epoch": s.Epoch, ...fields} with keys sorted (the loop's kind, step
+	// and epoch override fields of the same name; non-finite floats become
+	// the strings of package jsonfloat), or a typed value whose JSON form is
+	// an object without those three keys (structural.Report), written after
+	// them. nil writes no record. An error stops the run.
+	OnStep(s *StepInfo) (any, error)
 }
 
 // StepInfo is the state a Hook sees. It is valid only during OnStep.
@@ -60,4 +63,17 @@ func checkHooks(hooks []Hook) error {
 		}
 	}
 	return nil
+}
+
+// isNilRecord reports whether a hook returned no record: nil, or a nil map
+// or pointer inside the interface.
+func isNilRecord(rec any) bool {
+	if rec == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(rec); v.Kind() {
+	case reflect.Map, reflect.Pointer, reflect.Slice, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 
 	"github.com/fenchel-ml/fenchel/internal/atomicfile"
+	"github.com/fenchel-ml/fenchel/internal/jsonfloat"
 )
 
 // Run-directory file names.
@@ -147,48 +148,43 @@ func (m *metricsLog) writeEval(r evalRecord) error {
 	return m.write(r)
 }
 
-// writeHook writes a hook's fields with kind, step and epoch set by the loop.
-func (m *metricsLog) writeHook(kind string, step, epoch int, fields map[string]any) error {
-	rec := make(map[string]any, len(fields)+3)
-	for k, v := range fields {
-		rec[k] = jsonSafe(v)
-	}
-	rec["kind"], rec["step"], rec["epoch"] = kind, step, epoch
-	return m.write(rec) // encoding/json sorts map keys: deterministic bytes
-}
-
-// jsonSafe replaces non-finite floats, which JSON cannot hold, by strings.
-func jsonSafe(v any) any {
-	name := func(x float64) any {
-		switch {
-		case math.IsNaN(x):
-			return "NaN"
-		case math.IsInf(x, 1):
-			return "+Inf"
-		case math.IsInf(x, -1):
-			return "-Inf"
+// writeHook writes a hook's record with kind, step and epoch set by the loop
+// (Hook.OnStep describes the two forms).
+func (m *metricsLog) writeHook(kind string, step, epoch int, rec any) error {
+	if fields, ok := rec.(map[string]any); ok {
+		out := make(map[string]any, len(fields)+3)
+		for k, v := range fields {
+			out[k] = jsonfloat.Safe(v)
 		}
-		return x
+		out["kind"], out["step"], out["epoch"] = kind, step, epoch
+		return m.write(out) // encoding/json sorts map keys: deterministic bytes
 	}
-	switch x := v.(type) {
-	case float64:
-		return name(x)
-	case float32:
-		if f := float64(x); !finite(f) {
-			return name(f)
-		}
-	case []float64:
-		for _, e := range x {
-			if !finite(e) {
-				out := make([]any, len(x))
-				for i, e := range x {
-					out[i] = name(e)
-				}
-				return out
-			}
-		}
+	body, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("train: %s record: %w", kind, err)
 	}
-	return v
+	var clash struct {
+		Kind, Step, Epoch json.RawMessage
+	}
+	if err := json.Unmarshal(body, &clash); err != nil {
+		return fmt.Errorf("train: %s record is not a JSON object: %w", kind, err)
+	}
+	if clash.Kind != nil || clash.Step != nil || clash.Epoch != nil {
+		return fmt.Errorf("train: %s record has its own kind, step or epoch field, which the loop sets", kind)
+	}
+	head, err := json.Marshal(struct {
+		Kind  string `json:"kind"`
+		Step  int    `json:"step"`
+		Epoch int    `json:"epoch"`
+	}{kind, step, epoch})
+	if err != nil {
+		return fmt.Errorf("train: %s record: %w", kind, err)
+	}
+	line, err := jsonfloat.Concat(head, body)
+	if err != nil {
+		return fmt.Errorf("train: %s record: %w", kind, err)
+	}
+	return m.writeLine(line)
 }
 
 func (m *metricsLog) write(rec any) error {
@@ -196,6 +192,10 @@ func (m *metricsLog) write(rec any) error {
 	if err != nil {
 		return fmt.Errorf("train: metrics record: %w", err)
 	}
+	return m.writeLine(b)
+}
+
+func (m *metricsLog) writeLine(b []byte) error {
 	b = append(b, '\n')
 	n, err := m.f.Write(b)
 	m.offset += int64(n)

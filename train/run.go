@@ -126,9 +126,9 @@ func Run(ctx context.Context, cfg Config, outDir string, hooks []Hook, opts RunO
 	train, test := opts.Train, opts.Test
 	var err error
 	if train != nil {
-		train, test, err = subset(cfg.Data, train, test)
+		train, test, err = cfg.Data.Subset(train, test)
 	} else {
-		train, test, err = LoadData(cfg.Data)
+		train, test, err = cfg.Data.Load()
 	}
 	if err != nil {
 		return nil, err
@@ -176,60 +176,61 @@ type runner struct {
 	start       time.Time
 }
 
+// loop is one training run in element type T: the model, optimiser and RNG,
+// the progress that checkpoints save, and the open run directory. run
+// drives it; each method is one phase of a step.
+type loop[T nn.Float] struct {
+	*runner
+	model  nn.Layer[T]
+	params []*nn.Param[T]
+	lossFn loss.Loss
+	opt    optim.Optimizer[T]
+	sched  optim.StepDecay
+	pcg    *rand.PCG
+	rng    *rand.Rand
+
+	st          progress
+	resumed     bool
+	resumedFrom int   // step the run resumed at (0 when fresh)
+	metricsKeep int64 // bytes of metrics.jsonl a resume keeps (−1: fresh)
+	nParams     int
+	total       int // optimiser steps of the whole run
+
+	ml      *metricsLog
+	cfgJSON []byte
+	ck      checkpoint
+	lastCk  time.Time
+	ckEvery time.Duration
+
+	// lastHook[i] is the step at which hook i last ran; a checkpoint is
+	// taken after the hooks of its step, so a resume starts past them.
+	lastHook  []int
+	batchLoss float64
+	m64       nn.Layer[float64] // float64 view of the weights for hooks
+	m64Step   int
+
+	// Batch buffers, reused across steps.
+	x      *nn.Mat[T]
+	dz     *nn.Mat[T]
+	labels []int
+
+	trainTime time.Duration
+	samples   int
+	bar       *progressbar.ProgressBar
+}
+
 func run[T nn.Float](ctx context.Context, r *runner) (res *Result, err error) {
-	cfg := r.cfg
+	l := &loop[T]{runner: r}
 	t := time.Now()
-	model, err := models.Build[T](cfg.Model)
-	if err != nil {
-		return nil, fmt.Errorf("train: build %s: %w", cfg.Model, err)
-	}
-	params := model.Params()
-	lossFn, err := loss.New(cfg.Loss)
-	if err != nil {
+	if err := l.build(); err != nil {
 		return nil, err
 	}
-	opt, err := optim.New[T](cfg.Optim)
-	if err != nil {
-		return nil, fmt.Errorf("train: optimiser: %w", err)
-	}
-	sched := cfg.schedule()
-	pcg := rand.NewPCG(cfg.Seed, trainStream)
-	rng := rand.New(pcg)
-	if err := initializer.Apply(params, cfg.Init, rng); err != nil {
-		return nil, fmt.Errorf("train: init %s: %w", cfg.Init.Scheme, err)
-	}
-
-	var st progress
-	st.LR = sched.LR(0)
-	st.LastLoss, st.LastLossStep = math.NaN(), -1
-	var metricsKeep int64 = -1
-	resumed := false
-	ckPath := filepath.Join(r.dir, CheckpointFile)
 	if r.opts.Resume {
-		ck, err := loadCheckpoint(r.dir)
-		if err != nil {
+		if err := l.resume(); err != nil {
 			return nil, err
 		}
-		if ck != nil {
-			if err := ck.check(ckPath, cfg); err != nil {
-				return nil, err
-			}
-			if err := restoreParams(ckPath, ck, params); err != nil {
-				return nil, fmt.Errorf("train: resume: %w", err)
-			}
-			if err := opt.SetState(ck.Optim); err != nil {
-				return nil, fmt.Errorf("train: resume: %s: optimiser state: %w", ckPath, err)
-			}
-			if err := opt.Check(params); err != nil {
-				return nil, fmt.Errorf("train: resume: %s: optimiser state: %w", ckPath, err)
-			}
-			if err := pcg.UnmarshalBinary(ck.RNG); err != nil {
-				return nil, fmt.Errorf("train: resume: %s: rng state: %w", ckPath, err)
-			}
-			st, metricsKeep, resumed = ck.Progress, ck.MetricsOffset, true
-		}
 	}
-	nParams := nn.NumParams(model)
+	l.nParams = nn.NumParams(l.model)
 	r.secs["build"] = time.Since(t).Seconds()
 
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
@@ -242,269 +243,362 @@ func run[T nn.Float](ctx context.Context, r *runner) (res *Result, err error) {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	defer lock.Release()
-	if !r.opts.Resume {
-		// Checked again under the lock: a run that finished between the
-		// check in Run and here must not be overwritten.
-		if err := checkFresh(r.dir); err != nil {
-			return nil, err
-		}
-	}
-	cfgJSON, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("train: config: %w", err)
-	}
-	if err := atomicfile.WriteBytes(filepath.Join(r.dir, ConfigFile), append(cfgJSON, '\n')); err != nil {
-		return nil, fmt.Errorf("train: %w", err)
-	}
-	ml, err := openMetrics(r.dir, metricsKeep)
-	if err != nil {
+	if err := l.openRun(); err != nil {
 		return nil, err
 	}
 	defer func() {
 		// metrics.csv mirrors metrics.jsonl on every exit.
-		if cerr := ml.writeCSV(); err == nil && cerr != nil {
+		if cerr := l.ml.writeCSV(); err == nil && cerr != nil {
 			err = fmt.Errorf("train: %w", cerr)
 		}
-		if cerr := ml.close(); err == nil && cerr != nil {
+		if cerr := l.ml.close(); err == nil && cerr != nil {
 			err = fmt.Errorf("train: %w", cerr)
 		}
 	}()
 
-	N, B := r.train.N, cfg.Batch
-	stepsPerEpoch := (N + B - 1) / B
-	total := cfg.Epochs * stepsPerEpoch
-	if cfg.MaxSteps > 0 && (cfg.Epochs == 0 || cfg.MaxSteps < total) {
-		total = cfg.MaxSteps
+	l.plan()
+	if !l.resumed {
+		if err := l.callHooks(false); err != nil {
+			return nil, err
+		}
 	}
-	resumedFrom := 0
-	if resumed {
-		resumedFrom = st.Step
+	for l.st.Step < l.total {
+		if err := ctx.Err(); err != nil {
+			if cerr := l.checkpoint(); cerr != nil {
+				return nil, errors.Join(fmt.Errorf("train: interrupted at step %d: %w", l.st.Step, err), cerr)
+			}
+			return nil, fmt.Errorf("train: interrupted at step %d (checkpoint saved; resume to continue): %w", l.st.Step, err)
+		}
+		if err := l.step(); err != nil {
+			return nil, err
+		}
+		if err := l.afterStep(); err != nil {
+			return nil, err
+		}
 	}
+	return l.finish()
+}
 
-	// Float64 view of the weights for hooks, built lazily once per step.
-	var m64 nn.Layer[float64]
-	m64Step := -1
-	model64 := func() (nn.Layer[float64], error) {
-		if m64 == nil {
-			m, err := models.Build[float64](cfg.Model)
-			if err != nil {
-				return nil, fmt.Errorf("train: float64 model: %w", err)
-			}
-			m64 = m
-		}
-		if m64Step != st.Step {
-			if err := nn.CopyParams(m64, model); err != nil {
-				return nil, err
-			}
-			m64Step = st.Step
-		}
-		return m64, nil
+// build makes the model, loss, optimiser and RNG, and initialises the weights.
+func (l *loop[T]) build() error {
+	cfg := l.cfg
+	var err error
+	if l.model, err = models.Build[T](cfg.Model); err != nil {
+		return fmt.Errorf("train: build %s: %w", cfg.Model, err)
 	}
-	// lastHook[i] is the step at which hook i last ran; a checkpoint is
-	// taken after the hooks of its step, so a resume starts past them.
-	lastHook := make([]int, len(r.hooks))
-	for i := range lastHook {
-		lastHook[i] = -1
-		if resumed {
-			lastHook[i] = st.Step
-		}
+	l.params = l.model.Params()
+	if l.lossFn, err = loss.New(cfg.Loss); err != nil {
+		return err
 	}
-	batchLoss := math.NaN()
-	callHooks := func(final bool) error {
-		t := time.Now()
-		defer func() { r.secs["hooks"] += time.Since(t).Seconds() }()
-		for i, h := range r.hooks {
-			due := st.Step%h.Every() == 0 || final
-			if !due || lastHook[i] == st.Step {
-				continue
-			}
-			lastHook[i] = st.Step
-			info := &StepInfo{Step: st.Step, Epoch: st.Epoch, Config: cfg, Train: r.train, Test: r.test,
-				BatchLoss: batchLoss, LR: st.LR, Model64: model64}
-			fields, err := h.OnStep(info)
-			if err != nil {
-				return fmt.Errorf("train: hook %s at step %d: %w", h.Name(), st.Step, err)
-			}
-			if fields != nil {
-				if err := ml.writeHook(h.Name(), st.Step, st.Epoch, fields); err != nil {
-					return fmt.Errorf("train: hook %s at step %d: %w", h.Name(), st.Step, err)
-				}
-			}
-		}
+	if l.opt, err = optim.New[T](cfg.Optim); err != nil {
+		return fmt.Errorf("train: optimiser: %w", err)
+	}
+	l.sched = cfg.schedule()
+	l.pcg = rand.NewPCG(cfg.Seed, trainStream)
+	l.rng = rand.New(l.pcg)
+	if err := initializer.Apply(l.params, cfg.Init, l.rng); err != nil {
+		return fmt.Errorf("train: init %s: %w", cfg.Init.Scheme, err)
+	}
+	l.st.LR = l.sched.LR(0)
+	l.st.LastLoss, l.st.LastLossStep = math.NaN(), -1
+	l.metricsKeep = -1
+	l.batchLoss = math.NaN()
+	l.m64Step = -1
+	return nil
+}
+
+// resume restores weights, optimiser, RNG and progress from the checkpoint
+// in the run directory, if there is one.
+func (l *loop[T]) resume() error {
+	ckPath := filepath.Join(l.dir, CheckpointFile)
+	ck, err := loadCheckpoint(l.dir)
+	if err != nil {
+		return err
+	}
+	if ck == nil {
 		return nil
 	}
-	evaluate := func() error {
-		t := time.Now()
-		defer func() { r.secs["eval"] += time.Since(t).Seconds() }()
-		l, acc, err := evalSplit(model, lossFn, r.test, cfg.Smoothing)
-		if err != nil {
-			return fmt.Errorf("train: step %d (epoch %d): evaluation: %w: %w", st.Step, st.Epoch, ErrNonFinite, err)
-		}
-		st.TestLoss, st.TestAcc = l, acc
-		return ml.writeEval(evalRecord{Kind: "eval", Split: "test", Step: st.Step, Epoch: st.Epoch, Loss: l, Acc: acc})
+	if err := ck.check(ckPath, l.cfg); err != nil {
+		return err
 	}
-	var ck checkpoint
-	ckEvery, lastCk := r.opts.EpochCheckpointEvery, time.Now()
-	if ckEvery == 0 {
-		ckEvery = DefaultEpochCheckpointEvery
+	if err := restoreParams(ckPath, ck, l.params); err != nil {
+		return fmt.Errorf("train: resume: %w", err)
 	}
-	checkpointNow := func() error {
-		t := time.Now()
-		defer func() { r.secs["checkpoint"] += time.Since(t).Seconds() }()
-		if err := ml.sync(); err != nil {
+	if err := l.opt.SetState(ck.Optim); err != nil {
+		return fmt.Errorf("train: resume: %s: optimiser state: %w", ckPath, err)
+	}
+	if err := l.opt.Check(l.params); err != nil {
+		return fmt.Errorf("train: resume: %s: optimiser state: %w", ckPath, err)
+	}
+	if err := l.pcg.UnmarshalBinary(ck.RNG); err != nil {
+		return fmt.Errorf("train: resume: %s: rng state: %w", ckPath, err)
+	}
+	l.st, l.metricsKeep, l.resumed = ck.Progress, ck.MetricsOffset, true
+	l.resumedFrom = l.st.Step
+	return nil
+}
+
+// openRun writes config.json and opens metrics.jsonl; the caller holds the
+// directory lock.
+func (l *loop[T]) openRun() error {
+	if !l.opts.Resume {
+		// Checked again under the lock: a run that finished between the
+		// check in Run and here must not be overwritten.
+		if err := checkFresh(l.dir); err != nil {
 			return err
 		}
-		state, err := opt.State()
-		if err != nil {
-			return fmt.Errorf("train: optimiser state: %w", err)
-		}
-		rngState, err := pcg.MarshalBinary()
-		if err != nil {
-			return fmt.Errorf("train: rng state: %w", err)
-		}
-		ck = checkpoint{Format: checkpointFormat, Version: version.Version, ConfigHash: cfg.Hash(), ConfigJSON: cfgJSON,
-			Model: cfg.Model.String(), DType: cfg.DType, Params: ck.Params, Optim: state, RNG: rngState,
-			Progress: st, MetricsOffset: ml.offset}
-		if err := saveCheckpoint(r.dir, &ck, params); err != nil {
-			return fmt.Errorf("train: %w", err)
-		}
-		return ml.writeCSV()
 	}
+	var err error
+	if l.cfgJSON, err = json.MarshalIndent(l.cfg, "", "  "); err != nil {
+		return fmt.Errorf("train: config: %w", err)
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(l.dir, ConfigFile), append(l.cfgJSON, '\n')); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	l.ml, err = openMetrics(l.dir, l.metricsKeep)
+	return err
+}
 
-	if r.opts.Log != nil {
-		from := ""
-		if resumed {
-			from = fmt.Sprintf(", resuming at step %d", st.Step)
-		}
-		fmt.Fprintf(r.opts.Log, "%s: %d parameters, %s, %d steps of batch %d on %s (%d samples)%s\n",
-			cfg.Model, nParams, cfg.DType, total, B, r.train.Name, N, from)
+// plan fixes the step count, the hook and checkpoint schedules and the
+// progress output.
+func (l *loop[T]) plan() {
+	cfg := l.cfg
+	N, B := l.train.N, cfg.Batch
+	stepsPerEpoch := (N + B - 1) / B
+	l.total = cfg.Epochs * stepsPerEpoch
+	if cfg.MaxSteps > 0 && (cfg.Epochs == 0 || cfg.MaxSteps < l.total) {
+		l.total = cfg.MaxSteps
 	}
-	var bar *progressbar.ProgressBar
-	if r.opts.Progress != nil {
-		bar = progressbar.NewOptions(total,
-			progressbar.OptionSetWriter(r.opts.Progress),
+	l.lastHook = make([]int, len(l.hooks))
+	for i := range l.lastHook {
+		l.lastHook[i] = -1
+		if l.resumed {
+			l.lastHook[i] = l.st.Step
+		}
+	}
+	l.ckEvery, l.lastCk = l.opts.EpochCheckpointEvery, time.Now()
+	if l.ckEvery == 0 {
+		l.ckEvery = DefaultEpochCheckpointEvery
+	}
+	l.dz = &nn.Mat[T]{}
+	l.labels = make([]int, 0, B)
+
+	if l.opts.Log != nil {
+		from := ""
+		if l.resumed {
+			from = fmt.Sprintf(", resuming at step %d", l.st.Step)
+		}
+		fmt.Fprintf(l.opts.Log, "%s: %d parameters, %s, %d steps of batch %d on %s (%d samples)%s\n",
+			cfg.Model, l.nParams, cfg.DType, l.total, B, l.train.Name, N, from)
+	}
+	if l.opts.Progress != nil {
+		l.bar = progressbar.NewOptions(l.total,
+			progressbar.OptionSetWriter(l.opts.Progress),
 			progressbar.OptionSetDescription(cfg.Model.String()),
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(r.opts.Progress) }),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(l.opts.Progress) }),
 		)
-		_ = bar.Set(st.Step)
+		_ = l.bar.Set(l.st.Step)
 	}
+}
 
-	if !resumed {
-		if err := callHooks(false); err != nil {
-			return nil, err
-		}
-	}
-
-	var x *nn.Mat[T]
-	dz := &nn.Mat[T]{}
-	labels := make([]int, 0, B)
-	trainTime := time.Duration(0)
-	samples := 0
-	for st.Step < total {
-		if err := ctx.Err(); err != nil {
-			if cerr := checkpointNow(); cerr != nil {
-				return nil, errors.Join(fmt.Errorf("train: interrupted at step %d: %w", st.Step, err), cerr)
-			}
-			return nil, fmt.Errorf("train: interrupted at step %d (checkpoint saved; resume to continue): %w", st.Step, err)
-		}
-		t := time.Now()
-		if st.Perm == nil {
-			st.Perm, st.Pos = data.Permutation(N, rng), 0
-		}
-		end := min(st.Pos+B, N)
-		idx := st.Perm[st.Pos:end]
-		x = data.Gather(r.train, idx, x)
-		labels = labels[:0]
-		for _, i := range idx {
-			labels = append(labels, r.train.Labels[i])
-		}
-		z := model.Forward(x)
-		dz.Rows, dz.Cols = z.Rows, z.Cols
-		if cap(dz.Data) < len(z.Data) {
-			dz.Data = make([]T, len(z.Data))
-		}
-		dz.Data = dz.Data[:len(z.Data)]
-		lossSum, correct, err := loss.BatchGrad(lossFn, z, labels, cfg.Smoothing, dz)
+// model64 returns the float64 copy of the current weights, built on first
+// use and refreshed once per step (StepInfo.Model64).
+func (l *loop[T]) model64() (nn.Layer[float64], error) {
+	if l.m64 == nil {
+		m, err := models.Build[float64](l.cfg.Model)
 		if err != nil {
-			return nil, st.nonFinite(err)
+			return nil, fmt.Errorf("train: float64 model: %w", err)
 		}
-		nn.ZeroGrad(model)
-		nn.BackwardParams(model, dz) // no dL/dx: the first layer skips its input gradient
-		if name, v, bad := firstNonFinite(params, true); bad {
-			return nil, st.nonFinite(fmt.Errorf("gradient of %s has value %v", name, v))
-		}
-		st.LR = sched.LR(st.Epoch)
-		opt.Step(params, st.LR)
-		if name, v, bad := firstNonFinite(params, false); bad {
-			return nil, st.nonFinite(fmt.Errorf("after the update, weight %s has value %v", name, v))
-		}
-		rows := len(idx)
-		batchLoss = lossSum / float64(rows)
-		st.Step++
-		st.Pos = end
-		st.LastLoss, st.LastLossStep = batchLoss, st.Step
-		st.WinLoss += lossSum
-		st.WinCorrect += correct
-		st.WinSamples += rows
-		samples += rows
-		dt := time.Since(t)
-		trainTime += dt
-		if bar != nil {
-			bar.Describe(fmt.Sprintf("%s ep %d loss %.4f %6.0f samples/s", cfg.Model, st.Epoch, batchLoss, float64(samples)/trainTime.Seconds()))
-			_ = bar.Add(1)
-		}
-
-		epochEnd := st.Pos == N
-		last := st.Step == total
-		if st.Step%cfg.LogEvery == 0 || last {
-			n := float64(st.WinSamples)
-			st.TrainLoss, st.TrainAcc = st.WinLoss/n, float64(st.WinCorrect)/n
-			if err := ml.writeTrain(trainRecord{Kind: "train", Step: st.Step, Epoch: st.Epoch, Loss: st.TrainLoss, Acc: st.TrainAcc, LR: st.LR}); err != nil {
-				return nil, err
-			}
-			st.WinLoss, st.WinCorrect, st.WinSamples = 0, 0, 0
-		}
-		if err := callHooks(false); err != nil {
+		l.m64 = m
+	}
+	if l.m64Step != l.st.Step {
+		if err := nn.CopyParams(l.m64, l.model); err != nil {
 			return nil, err
 		}
-		if epochEnd || last {
-			if err := evaluate(); err != nil {
-				return nil, err
-			}
-		}
-		if last {
-			if err := callHooks(true); err != nil {
-				return nil, err
-			}
-		}
-		if epochEnd {
-			st.Epoch++
-			st.Perm, st.Pos = nil, 0
-		}
-		epochCk := epochEnd && (ckEvery < 0 || time.Since(lastCk) >= ckEvery)
-		if epochCk || last || (cfg.CheckpointEvery > 0 && st.Step%cfg.CheckpointEvery == 0) {
-			lastCk = time.Now()
-			if err := checkpointNow(); err != nil {
-				return nil, err
-			}
-		}
+		l.m64Step = l.st.Step
 	}
-	if bar != nil {
-		_ = bar.Finish()
-	}
-	r.secs["train"] = trainTime.Seconds()
-	r.secs["total"] = time.Since(r.start).Seconds()
+	return l.m64, nil
+}
 
-	res = &Result{OutDir: r.dir, Steps: st.Step, Epochs: st.Epoch, FinalTrainLoss: st.TrainLoss, FinalTrainAccuracy: st.TrainAcc,
-		TestLoss: st.TestLoss, TestAccuracy: st.TestAcc, Params: nParams, Model: cfg.Model.String(),
-		ResumedFrom: resumedFrom, Seconds: r.secs}
-	if trainTime > 0 {
-		res.SamplesPerSecond = float64(samples) / trainTime.Seconds()
+// callHooks runs the hooks due at this step (all not yet run when final)
+// and writes their records.
+func (l *loop[T]) callHooks(final bool) error {
+	t := time.Now()
+	defer func() { l.secs["hooks"] += time.Since(t).Seconds() }()
+	st := &l.st
+	for i, h := range l.hooks {
+		due := st.Step%h.Every() == 0 || final
+		if !due || l.lastHook[i] == st.Step {
+			continue
+		}
+		l.lastHook[i] = st.Step
+		info := &StepInfo{Step: st.Step, Epoch: st.Epoch, Config: l.cfg, Train: l.train, Test: l.test,
+			BatchLoss: l.batchLoss, LR: st.LR, Model64: l.model64}
+		rec, err := h.OnStep(info)
+		if err != nil {
+			return fmt.Errorf("train: hook %s at step %d: %w", h.Name(), st.Step, err)
+		}
+		if !isNilRecord(rec) {
+			if err := l.ml.writeHook(h.Name(), st.Step, st.Epoch, rec); err != nil {
+				return fmt.Errorf("train: hook %s at step %d: %w", h.Name(), st.Step, err)
+			}
+		}
 	}
-	if err := writeSummary(r, res, cfg); err != nil {
+	return nil
+}
+
+// evaluate measures the test split and writes an eval record.
+func (l *loop[T]) evaluate() error {
+	t := time.Now()
+	defer func() { l.secs["eval"] += time.Since(t).Seconds() }()
+	st := &l.st
+	loss, acc, err := evalSplit(l.model, l.lossFn, l.test, l.cfg.Smoothing)
+	if err != nil {
+		return fmt.Errorf("train: step %d (epoch %d): evaluation: %w: %w", st.Step, st.Epoch, ErrNonFinite, err)
+	}
+	st.TestLoss, st.TestAcc = loss, acc
+	return l.ml.writeEval(evalRecord{Kind: "eval", Split: "test", Step: st.Step, Epoch: st.Epoch, Loss: loss, Acc: acc})
+}
+
+// checkpoint makes the metrics so far durable, then saves weights,
+// optimiser, RNG and progress, and rewrites metrics.csv.
+func (l *loop[T]) checkpoint() error {
+	t := time.Now()
+	defer func() { l.secs["checkpoint"] += time.Since(t).Seconds() }()
+	if err := l.ml.sync(); err != nil {
+		return err
+	}
+	state, err := l.opt.State()
+	if err != nil {
+		return fmt.Errorf("train: optimiser state: %w", err)
+	}
+	rngState, err := l.pcg.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("train: rng state: %w", err)
+	}
+	cfg := l.cfg
+	l.ck = checkpoint{Format: checkpointFormat, Version: version.Version, ConfigHash: cfg.Hash(), ConfigJSON: l.cfgJSON,
+		Model: cfg.Model.String(), DType: cfg.DType, Params: l.ck.Params, Optim: state, RNG: rngState,
+		Progress: l.st, MetricsOffset: l.ml.offset}
+	if err := saveCheckpoint(l.dir, &l.ck, l.params); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	return l.ml.writeCSV()
+}
+
+// step takes one optimiser step on the next mini-batch of the epoch's
+// permutation: forward, loss gradient, backward, update, with the
+// non-finite checks in between.
+func (l *loop[T]) step() error {
+	t := time.Now()
+	st, N, B := &l.st, l.train.N, l.cfg.Batch
+	if st.Perm == nil {
+		st.Perm, st.Pos = data.Permutation(N, l.rng), 0
+	}
+	end := min(st.Pos+B, N)
+	idx := st.Perm[st.Pos:end]
+	l.x = data.Gather(l.train, idx, l.x)
+	l.labels = l.labels[:0]
+	for _, i := range idx {
+		l.labels = append(l.labels, l.train.Labels[i])
+	}
+	z := l.model.Forward(l.x)
+	dz := l.dz
+	dz.Rows, dz.Cols = z.Rows, z.Cols
+	if cap(dz.Data) < len(z.Data) {
+		dz.Data = make([]T, len(z.Data))
+	}
+	dz.Data = dz.Data[:len(z.Data)]
+	lossSum, correct, err := loss.BatchGrad(l.lossFn, z, l.labels, l.cfg.Smoothing, dz)
+	if err != nil {
+		return st.nonFinite(err)
+	}
+	nn.ZeroGrad(l.model)
+	nn.BackwardParams(l.model, dz) // no dL/dx: the first layer skips its input gradient
+	if name, v, bad := firstNonFinite(l.params, true); bad {
+		return st.nonFinite(fmt.Errorf("gradient of %s has value %v", name, v))
+	}
+	st.LR = l.sched.LR(st.Epoch)
+	l.opt.Step(l.params, st.LR)
+	if name, v, bad := firstNonFinite(l.params, false); bad {
+		return st.nonFinite(fmt.Errorf("after the update, weight %s has value %v", name, v))
+	}
+	rows := len(idx)
+	l.batchLoss = lossSum / float64(rows)
+	st.Step++
+	st.Pos = end
+	st.LastLoss, st.LastLossStep = l.batchLoss, st.Step
+	st.WinLoss += lossSum
+	st.WinCorrect += correct
+	st.WinSamples += rows
+	l.samples += rows
+	l.trainTime += time.Since(t)
+	if l.bar != nil {
+		l.bar.Describe(fmt.Sprintf("%s ep %d loss %.4f %6.0f samples/s", l.cfg.Model, st.Epoch, l.batchLoss, float64(l.samples)/l.trainTime.Seconds()))
+		_ = l.bar.Add(1)
+	}
+	return nil
+}
+
+// afterStep writes the train record, runs the hooks, evaluates at epoch
+// ends and the last step, and checkpoints on schedule.
+func (l *loop[T]) afterStep() error {
+	st, cfg := &l.st, l.cfg
+	epochEnd := st.Pos == l.train.N
+	last := st.Step == l.total
+	if st.Step%cfg.LogEvery == 0 || last {
+		n := float64(st.WinSamples)
+		st.TrainLoss, st.TrainAcc = st.WinLoss/n, float64(st.WinCorrect)/n
+		if err := l.ml.writeTrain(trainRecord{Kind: "train", Step: st.Step, Epoch: st.Epoch, Loss: st.TrainLoss, Acc: st.TrainAcc, LR: st.LR}); err != nil {
+			return err
+		}
+		st.WinLoss, st.WinCorrect, st.WinSamples = 0, 0, 0
+	}
+	if err := l.callHooks(false); err != nil {
+		return err
+	}
+	if epochEnd || last {
+		if err := l.evaluate(); err != nil {
+			return err
+		}
+	}
+	if last {
+		if err := l.callHooks(true); err != nil {
+			return err
+		}
+	}
+	if epochEnd {
+		st.Epoch++
+		st.Perm, st.Pos = nil, 0
+	}
+	epochCk := epochEnd && (l.ckEvery < 0 || time.Since(l.lastCk) >= l.ckEvery)
+	if epochCk || last || (cfg.CheckpointEvery > 0 && st.Step%cfg.CheckpointEvery == 0) {
+		l.lastCk = time.Now()
+		if err := l.checkpoint(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish writes summary.json and timings.json and returns the result.
+func (l *loop[T]) finish() (*Result, error) {
+	if l.bar != nil {
+		_ = l.bar.Finish()
+	}
+	l.secs["train"] = l.trainTime.Seconds()
+	l.secs["total"] = time.Since(l.start).Seconds()
+	st := &l.st
+	res := &Result{OutDir: l.dir, Steps: st.Step, Epochs: st.Epoch, FinalTrainLoss: st.TrainLoss, FinalTrainAccuracy: st.TrainAcc,
+		TestLoss: st.TestLoss, TestAccuracy: st.TestAcc, Params: l.nParams, Model: l.cfg.Model.String(),
+		ResumedFrom: l.resumedFrom, Seconds: l.secs}
+	if l.trainTime > 0 {
+		res.SamplesPerSecond = float64(l.samples) / l.trainTime.Seconds()
+	}
+	if err := writeSummary(l.runner, res, l.cfg); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -133,7 +133,7 @@ type cancelAt struct {
 
 func (h *cancelAt) Name() string { return "canceller" }
 func (h *cancelAt) Every() int   { return 1 }
-func (h *cancelAt) OnStep(s *StepInfo) (map[string]any, error) {
+func (h *cancelAt) OnStep(s *StepInfo) (any, error) {
 	h.visited = append(h.visited, s.Step)
 	if h.saveAt > 0 && s.Step == h.saveAt {
 		b, err := os.ReadFile(filepath.Join(h.dir, CheckpointFile))
@@ -414,7 +414,7 @@ type recorder struct {
 
 func (r *recorder) Name() string { return "recorder" }
 func (r *recorder) Every() int   { return r.every }
-func (r *recorder) OnStep(s *StepInfo) (map[string]any, error) {
+func (r *recorder) OnStep(s *StepInfo) (any, error) {
 	r.steps = append(r.steps, s.Step)
 	r.infos = append(r.infos, *s)
 	m, err := s.Model64()
@@ -563,7 +563,7 @@ type ckSpy struct {
 
 func (h *ckSpy) Name() string { return "ckspy" }
 func (h *ckSpy) Every() int   { return 1 }
-func (h *ckSpy) OnStep(s *StepInfo) (map[string]any, error) {
+func (h *ckSpy) OnStep(s *StepInfo) (any, error) {
 	ck, err := loadCheckpoint(h.dir)
 	if err != nil {
 		return nil, err

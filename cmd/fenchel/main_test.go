@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fenchel-ml/fenchel/structural"
 	"github.com/fenchel-ml/fenchel/train"
 )
 
@@ -176,6 +177,7 @@ func TestTrainInstruments(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps := map[string][]int{}
+	var lastProbe string
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		var rec map[string]any
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
@@ -183,9 +185,16 @@ func TestTrainInstruments(t *testing.T) {
 		}
 		kind, _ := rec["kind"].(string)
 		if kind == "nsample" {
-			for _, f := range []string{"fitting_error", "grad_norm", "HS_lambda_min", "HS_lambda_max"} {
+			lastProbe = line
+			for _, f := range []string{"fitting_error", "grad_norm"} {
 				if _, ok := rec[f]; !ok {
 					t.Errorf("nsample record lacks %s: %s", f, line)
+				}
+			}
+			hs, _ := rec["H_S"].(map[string]any)
+			for _, f := range []string{"lambda_min", "lambda_max"} {
+				if _, ok := hs[f]; !ok {
+					t.Errorf("nsample record lacks H_S.%s: %s", f, line)
 				}
 			}
 		}
@@ -202,6 +211,26 @@ func TestTrainInstruments(t *testing.T) {
 	}
 	if got := fmt.Sprint(steps["per_image"]); got != "[0 3 6 8]" {
 		t.Errorf("per_image records at steps %s, want [0 3 6 8]", got)
+	}
+
+	// probe --json on the final checkpoint measures what the last nsample
+	// record holds, and both decode into the one probe record type.
+	code, pj, errs := run(t, "probe", "--checkpoint", filepath.Join(out, "checkpoint.bin"), "--n", "10", "--json")
+	if code != 0 {
+		t.Fatalf("probe: exit %d: %s", code, errs)
+	}
+	fromProbe, err := structural.ReadReport([]byte(pj), "probe --json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromMetrics, err := structural.ReadReport([]byte(lastProbe), "metrics.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(fromProbe)
+	m, _ := json.Marshal(fromMetrics)
+	if string(a) != string(m) {
+		t.Errorf("probe --json and the last nsample record differ:\n%s\n%s", a, m)
 	}
 	for _, bad := range [][]string{{"--probe-every", "-1"}, {"--probe-every", "2", "--probe-n", "0"}, {"--per-image-every", "-3"}} {
 		dir := filepath.Join(t.TempDir(), "bad")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/fenchel-ml/fenchel/data"
 	"github.com/fenchel-ml/fenchel/instrument"
 	"github.com/fenchel-ml/fenchel/internal/atomicfile"
+	"github.com/fenchel-ml/fenchel/internal/jsonfloat"
 	"github.com/fenchel-ml/fenchel/internal/version"
 	"github.com/fenchel-ml/fenchel/loss"
 	"github.com/fenchel-ml/fenchel/models"
@@ -32,18 +34,16 @@ func init() { register(newProbeCmd) }
 // probeFlags are the flag values of `fenchel probe`.
 type probeFlags struct {
 	checkpoint, safetensors string
-	model                   string
-	widths                  []int
-	depth, width            int
-	skip, noSkip, logitReLU bool
-	data, normalize, split  string
-	n                       int
-	inputPrecision          string
-	loss                    string
-	method                  string
-	rankTol                 float64
-	spectrum                string
-	json                    bool
+	modelFlags
+	dataFlags
+	split          string
+	n              int
+	inputPrecision string
+	loss           string
+	method         string
+	rankTol        float64
+	spectrum       string
+	json           bool
 }
 
 func newProbeCmd() *cobra.Command {
@@ -78,15 +78,9 @@ state_dict keys of the equivalent module (see package weights).`,
 	fl.SortFlags = false
 	fl.StringVar(&f.checkpoint, "checkpoint", "", "fenchel run checkpoint (RUN_DIR/checkpoint.bin)")
 	fl.StringVar(&f.safetensors, "safetensors", "", "PyTorch state_dict saved with safetensors (needs --model)")
-	fl.StringVar(&f.model, "model", models.MLP, "model: "+strings.Join(models.Names(), "|"))
-	fl.IntSliceVar(&f.widths, "widths", []int{100}, "hidden widths of --model mlp (comma-separated)")
-	fl.IntVar(&f.depth, "depth", 1, "k for models a–d, blocks L for resmlp")
-	fl.IntVar(&f.width, "width", models.DefaultWidth, "hidden width of models a and resmlp")
-	fl.BoolVar(&f.skip, "skip", true, "skip connections on (models c, d, resmlp)")
-	fl.BoolVar(&f.noSkip, "no-skip", false, "skip connections off")
-	fl.BoolVar(&f.logitReLU, "logit-relu", false, "ReLU on the output logits of model a")
-	fl.StringVar(&f.data, "data", "mnist", "data: mnist|fixture|<directory of MNIST-format IDX files> (default with --checkpoint: the run's)")
-	fl.StringVar(&f.normalize, "normalize", data.ModeStandard, "pixels: standard = (x/255 − 0.1307)/0.3081 as in training | none = x/255 (default with --checkpoint: the run's)")
+	def := train.DefaultConfig()
+	f.modelFlags.register(fl, def.Model)
+	f.dataFlags.register(fl, def.Data, "mnist|fixture", " (default with --checkpoint: the run's)")
 	fl.StringVar(&f.split, "split", "train", "split the probe set is taken from: train|test")
 	fl.IntVar(&f.n, "n", 10, "probe size: the first n images of the split")
 	fl.StringVar(&f.inputPrecision, "input-precision", "float64", "float64 | float32: round every normalised input to float32 first, as PyTorch pipelines (torchvision ToTensor) do")
@@ -98,40 +92,6 @@ state_dict keys of the equivalent module (see package weights).`,
 	return cmd
 }
 
-// specFromFlags is the model the flags describe (input and classes resolved
-// later from the data).
-func (f *probeFlags) specFromFlags(cmd *cobra.Command) (models.Spec, error) {
-	changed := cmd.Flags().Changed
-	if changed("width") && f.width <= 0 {
-		return models.Spec{}, fmt.Errorf("--width %d: want a positive value", f.width)
-	}
-	if changed("skip") && changed("no-skip") && f.skip == f.noSkip {
-		return models.Spec{}, fmt.Errorf("--skip=%t and --no-skip=%t contradict each other", f.skip, f.noSkip)
-	}
-	s := models.Spec{Name: f.model, Depth: f.depth, Width: f.width, Skip: f.skip && !f.noSkip, LogitReLU: f.logitReLU}
-	if f.model == models.MLP {
-		s.Hidden = slices.Clone(f.widths)
-	}
-	return s, nil
-}
-
-// modelFlagsGiven reports whether any model flag was set explicitly.
-func modelFlagsGiven(cmd *cobra.Command) bool {
-	for _, name := range []string{"model", "widths", "depth", "width", "skip", "no-skip", "logit-relu"} {
-		if cmd.Flags().Changed(name) {
-			return true
-		}
-	}
-	return false
-}
-
-// specsAgree compares two resolved specs through their JSON form.
-func specsAgree(a, b models.Spec) bool {
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return string(ja) == string(jb)
-}
-
 // probeInput is everything runProbe resolved from the flags.
 type probeInput struct {
 	model  nn.Layer[float64]
@@ -141,50 +101,75 @@ type probeInput struct {
 	data   string // description of the data
 	norm   string
 	l      loss.Loss
+	ck     *train.Checkpoint // nil with --safetensors
+	dc     data.Source
 }
 
 func loadProbeInput(cmd *cobra.Command, f *probeFlags) (*probeInput, map[string]float64, error) {
-	changed := cmd.Flags().Changed
 	timings := map[string]float64{}
 	clock := time.Now()
 	lap := func(phase string) { timings[phase] = time.Since(clock).Seconds(); clock = time.Now() }
 
-	if (f.checkpoint == "") == (f.safetensors == "") {
-		return nil, nil, errors.New("give exactly one of --checkpoint and --safetensors")
+	if err := f.check(); err != nil {
+		return nil, nil, err
 	}
-	if f.split != "train" && f.split != "test" {
-		return nil, nil, fmt.Errorf("--split %q: want train or test", f.split)
-	}
-	if f.n < 1 {
-		return nil, nil, fmt.Errorf("--n %d: want at least 1 sample", f.n)
-	}
-	if f.inputPrecision != "float64" && f.inputPrecision != "float32" {
-		return nil, nil, fmt.Errorf("--input-precision %q: want float64 or float32", f.inputPrecision)
-	}
-	if f.normalize != data.ModeStandard && f.normalize != data.ModeNone {
-		return nil, nil, fmt.Errorf("--normalize %q: want standard or none", f.normalize)
-	}
-	flagSpec, err := f.specFromFlags(cmd)
+	flagSpec, err := f.modelFlags.spec(cmd)
 	if err != nil {
 		return nil, nil, err
 	}
-
 	in := &probeInput{}
-	var ck *train.Checkpoint
-	dc := train.DataConfig{Source: f.data, Normalize: f.normalize}
+	if err := in.resolve(cmd, f, flagSpec); err != nil {
+		return nil, nil, err
+	}
+	split, err := in.loadSet(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	lap("data")
+	if err := in.buildModel(cmd, f, flagSpec, split); err != nil {
+		return nil, nil, err
+	}
+	lap("load weights")
+	return in, timings, nil
+}
+
+// check validates the flags that need no file.
+func (f *probeFlags) check() error {
+	if (f.checkpoint == "") == (f.safetensors == "") {
+		return errors.New("give exactly one of --checkpoint and --safetensors")
+	}
+	if f.split != "train" && f.split != "test" {
+		return fmt.Errorf("--split %q: want train or test", f.split)
+	}
+	if f.n < 1 {
+		return fmt.Errorf("--n %d: want at least 1 sample", f.n)
+	}
+	if f.inputPrecision != "float64" && f.inputPrecision != "float32" {
+		return fmt.Errorf("--input-precision %q: want float64 or float32", f.inputPrecision)
+	}
+	return f.dataFlags.checkNormalize()
+}
+
+// resolve settles model, weights file, data source and loss: from the
+// checkpoint's config where one is given and the flag was not set, else
+// from the flags.
+func (in *probeInput) resolve(cmd *cobra.Command, f *probeFlags, flagSpec models.Spec) error {
+	changed := cmd.Flags().Changed
+	var err error
+	in.dc = data.Source{Normalize: f.normalize}
 	lossName := f.loss
 	if f.checkpoint != "" {
-		if ck, err = train.ReadCheckpoint(f.checkpoint); err != nil {
-			return nil, nil, err
+		if in.ck, err = train.ReadCheckpoint(f.checkpoint); err != nil {
+			return err
 		}
-		cfg := ck.Config
+		cfg := in.ck.Config
 		in.spec, in.source = cfg.Model, f.checkpoint
 		if !changed("data") {
-			dc = cfg.Data
+			in.dc = cfg.Data
 		}
-		dc.Normalize = cfg.Data.Normalize
+		in.dc.Normalize = cfg.Data.Normalize
 		if changed("normalize") {
-			dc.Normalize = f.normalize
+			in.dc.Normalize = f.normalize
 		}
 		if !changed("loss") {
 			lossName = cfg.Loss
@@ -193,42 +178,51 @@ func loadProbeInput(cmd *cobra.Command, f *probeFlags) (*probeInput, map[string]
 		in.spec, in.source = flagSpec, f.safetensors
 	}
 	if changed("data") || f.checkpoint == "" {
-		switch f.data {
-		case "mnist", "fixture":
-		default:
-			st, err := os.Stat(f.data)
-			if err != nil || !st.IsDir() {
-				return nil, nil, fmt.Errorf("--data %q: not mnist, fixture or a directory of IDX files", f.data)
-			}
-			dc.Source, dc.Dir = "idx", f.data
+		// A probe takes the whole of a split, so NTrain/NTest stay 0; synthetic
+		// data has parameters only a checkpoint's config gives.
+		if f.data == data.SourceSynthetic {
+			return fmt.Errorf("--data %q: synthetic data is probed only through --checkpoint, whose config holds its parameters", f.data)
 		}
-		dc.NTrain, dc.NTest = 0, 0
+		norm := in.dc.Normalize
+		if in.dc, err = f.dataFlags.source(data.Source{}); err != nil {
+			return err
+		}
+		in.dc.Normalize = norm
 	}
 	if in.l, err = loss.New(lossName); err != nil {
-		return nil, nil, fmt.Errorf("--loss: %w", err)
+		return fmt.Errorf("--loss: %w", err)
 	}
+	return nil
+}
 
-	trainSet, testSet, err := train.LoadData(dc)
+// loadSet loads the data and takes the probe set, the first n samples of
+// the split; it returns the whole split.
+func (in *probeInput) loadSet(f *probeFlags) (*data.Dataset, error) {
+	trainSet, testSet, err := in.dc.Load()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	split := trainSet
 	if f.split == "test" {
 		split = testSet
 	}
 	if f.n > split.N {
-		return nil, nil, fmt.Errorf("--n %d exceeds the %d samples of the %s split (%s)", f.n, split.N, f.split, split.Name)
+		return nil, fmt.Errorf("--n %d exceeds the %d samples of the %s split (%s)", f.n, split.N, f.split, split.Name)
 	}
 	if in.set, err = split.First(f.n); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	in.data, in.norm = split.Name, dc.Normalize
-	if dc.Source == "synthetic" {
+	in.data, in.norm = split.Name, in.dc.Normalize
+	if in.dc.Source == data.SourceSynthetic {
 		in.norm = "n/a (synthetic features)"
 	}
-	lap("data")
+	return split, nil
+}
 
-	// Resolve the model's input and classes from the data, as training does.
+// buildModel resolves the model's input and classes from the data, as
+// training does, checks explicit model flags against a checkpoint, builds
+// the model and loads its weights.
+func (in *probeInput) buildModel(cmd *cobra.Command, f *probeFlags, flagSpec models.Spec, split *data.Dataset) error {
 	resolve := func(s models.Spec) models.Spec {
 		if len(s.Input) == 0 {
 			s.Input = slices.Clone(split.Shape)
@@ -239,29 +233,25 @@ func loadProbeInput(cmd *cobra.Command, f *probeFlags) (*probeInput, map[string]
 		return s
 	}
 	in.spec = resolve(in.spec)
-	if ck != nil && modelFlagsGiven(cmd) {
+	if in.ck != nil && modelFlagsGiven(cmd) {
 		if want := resolve(flagSpec); !specsAgree(want, in.spec) {
-			return nil, nil, fmt.Errorf("checkpoint %s holds model %s, but the flags describe %s: checkpoint from a different model", f.checkpoint, in.spec, want)
+			return fmt.Errorf("checkpoint %s holds model %s, but the flags describe %s: checkpoint from a different model", f.checkpoint, in.spec, want)
 		}
 	}
 	if err := in.spec.Validate(); err != nil {
-		return nil, nil, err
+		return err
 	}
 	if in.spec.Input.Size() != split.Dim() || in.spec.Classes != split.K {
-		return nil, nil, fmt.Errorf("model %s takes %v with %d classes, but %s has %v with %d classes", in.spec, in.spec.Input, in.spec.Classes, split.Name, split.Shape, split.K)
+		return fmt.Errorf("model %s takes %v with %d classes, but %s has %v with %d classes", in.spec, in.spec.Input, in.spec.Classes, split.Name, split.Shape, split.K)
 	}
+	var err error
 	if in.model, err = models.Build[float64](in.spec); err != nil {
-		return nil, nil, err
+		return err
 	}
-	if ck != nil {
-		if err := train.AssignWeights(ck, in.model); err != nil {
-			return nil, nil, err
-		}
-	} else if err := weights.LoadSafetensors(f.safetensors, in.model); err != nil {
-		return nil, nil, err
+	if in.ck != nil {
+		return train.AssignWeights(in.ck, in.model)
 	}
-	lap("load weights")
-	return in, timings, nil
+	return weights.LoadSafetensors(f.safetensors, in.model)
 }
 
 // boundChain writes a bound as the chain its Note states (structural.Bound:
@@ -297,9 +287,9 @@ func runProbe(cmd *cobra.Command, f *probeFlags) error {
 	if f.spectrum != "" && (f.method == "lanczos" || f.method == "matrixfree") {
 		return fmt.Errorf("--spectrum needs every eigenvalue, which --method %s does not compute; use dense or auto", f.method)
 	}
-	opts := structural.Options{Method: f.method, RankTol: f.rankTol, FullSpectrum: f.spectrum != ""}
+	opts := structural.Options{Method: structural.Method(f.method), RankTol: f.rankTol, FullSpectrum: f.spectrum != ""}
 	if f.spectrum != "" && f.method == "auto" {
-		opts.Method = "dense"
+		opts.Method = structural.MethodDense
 	}
 	probe, err := instrument.NewProbe(in.set, 0)
 	if err != nil {
@@ -336,102 +326,42 @@ func runProbe(cmd *cobra.Command, f *probeFlags) error {
 	return aerr // a bound violation is a bug: report it and exit non-zero
 }
 
-// jfloat writes non-finite values as the strings "NaN", "+Inf", "-Inf",
-// which JSON cannot hold as numbers (the convention of metrics.jsonl).
-type jfloat float64
-
-func (v jfloat) MarshalJSON() ([]byte, error) {
-	x := float64(v)
-	switch {
-	case math.IsNaN(x):
-		return []byte(`"NaN"`), nil
-	case math.IsInf(x, 1):
-		return []byte(`"+Inf"`), nil
-	case math.IsInf(x, -1):
-		return []byte(`"-Inf"`), nil
-	}
-	return json.Marshal(x)
+// probeContext is what probe --json says about the probe besides the
+// report: where the weights and the data came from, and the timings.
+type probeContext struct {
+	Version        string                     `json:"version"`
+	Model          string                     `json:"model"`
+	Weights        string                     `json:"weights"`
+	Data           string                     `json:"data"`
+	Split          string                     `json:"split"`
+	Normalize      string                     `json:"normalize"`
+	InputPrecision string                     `json:"input_precision"`
+	Timings        map[string]jsonfloat.Float `json:"timings"`
 }
 
-type spectrumJSON struct {
-	Dim        int    `json:"dim"`
-	LambdaMin  jfloat `json:"lambda_min"`
-	LambdaMax  jfloat `json:"lambda_max"`
-	LambdaMean jfloat `json:"lambda_mean"`
-	Trace      jfloat `json:"trace"`
-	Cond       jfloat `json:"cond"`
-	NormFloor  jfloat `json:"norm_floor"`
-	Rank       int    `json:"rank"` // −1: unknown (Lanczos)
-	RankTol    jfloat `json:"rank_tol"`
-	Method     string `json:"method"`
-}
-
-func toSpectrumJSON(s *structural.Spectrum) *spectrumJSON {
-	if s == nil {
-		return nil
-	}
-	return &spectrumJSON{Dim: s.Dim, LambdaMin: jfloat(s.Min), LambdaMax: jfloat(s.Max), LambdaMean: jfloat(s.Mean),
-		Trace: jfloat(s.Trace), Cond: jfloat(s.Cond), NormFloor: jfloat(s.NormFloor), Rank: s.Rank, RankTol: jfloat(s.RankTol), Method: s.Method}
-}
-
-type boundJSON struct {
-	Name   string `json:"name"`
-	Lower  jfloat `json:"lower"`
-	Middle jfloat `json:"middle"`
-	Value  jfloat `json:"value"`
-	Upper  jfloat `json:"upper"`
-	Valid  bool   `json:"valid"`
-	Holds  bool   `json:"holds"`
-	Note   string `json:"note"`
-}
-
-// probeJSON is the --json output.
-type probeJSON struct {
-	Version           string             `json:"version"`
-	Model             string             `json:"model"`
-	Weights           string             `json:"weights"`
-	Data              string             `json:"data"`
-	Split             string             `json:"split"`
-	Normalize         string             `json:"normalize"`
-	InputPrecision    string             `json:"input_precision"`
-	N                 int                `json:"n"`
-	K                 int                `json:"K"`
-	P                 int                `json:"P"`
-	Loss              string             `json:"loss"`
-	FittingError      jfloat             `json:"fitting_error"`
-	ResidualNorm      jfloat             `json:"residual_norm"`
-	GradNorm          jfloat             `json:"grad_norm"`
-	H                 *spectrumJSON      `json:"H"`
-	HS                *spectrumJSON      `json:"H_S"`
-	HP                *spectrumJSON      `json:"H_p"`
-	StructuralError   jfloat             `json:"structural_error"`
-	Indicator         jfloat             `json:"indicator"`
-	Bounds            []boundJSON        `json:"bounds"`
-	MinProbability    jfloat             `json:"min_probability"`
-	ZeroProbabilities int                `json:"zero_probabilities"`
-	DeadUnits         int                `json:"dead_units"`
-	DuplicateUnits    int                `json:"duplicate_units"`
-	HiddenUnits       int                `json:"hidden_units"`
-	Diagnosis         []string           `json:"diagnosis"`
-	Timings           map[string]float64 `json:"timings"`
-}
-
+// writeProbeJSON writes the context, then the typed probe record
+// (structural.Report, schema structural.SchemaVersion) as one object.
 func writeProbeJSON(w io.Writer, in *probeInput, f *probeFlags, rep *structural.Report, timings map[string]float64) error {
-	out := probeJSON{Version: version.Version, Model: in.spec.String(), Weights: in.source, Data: in.data, Split: f.split,
-		Normalize: in.norm, InputPrecision: f.inputPrecision, N: rep.N, K: rep.K, P: rep.P, Loss: rep.Loss,
-		FittingError: jfloat(rep.FittingError), ResidualNorm: jfloat(rep.ResidualNorm), GradNorm: jfloat(rep.GradNorm),
-		H: toSpectrumJSON(rep.H), HS: toSpectrumJSON(rep.HS), HP: toSpectrumJSON(rep.HP),
-		StructuralError: jfloat(rep.StructuralError), Indicator: jfloat(rep.Indicator),
-		MinProbability: jfloat(rep.MinProbability), ZeroProbabilities: rep.ZeroProbabilities,
-		DeadUnits: rep.DeadUnits, DuplicateUnits: rep.DuplicateUnits, HiddenUnits: rep.HiddenUnits,
-		Diagnosis: rep.Diagnosis, Timings: timings}
-	for _, b := range rep.Bounds {
-		out.Bounds = append(out.Bounds, boundJSON{Name: b.Name, Lower: jfloat(b.Lower), Middle: jfloat(b.Middle), Value: jfloat(b.Value),
-			Upper: jfloat(b.Upper), Valid: b.Valid, Holds: b.Holds, Note: b.Note})
+	head, err := json.Marshal(probeContext{Version: version.Version, Model: in.spec.String(), Weights: in.source, Data: in.data,
+		Split: f.split, Normalize: in.norm, InputPrecision: f.inputPrecision, Timings: jsonfloat.Map(timings)})
+	if err != nil {
+		return err
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	body, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	obj, err := jsonfloat.Concat(head, body)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, obj, "", "  "); err != nil {
+		return err
+	}
+	buf.WriteByte('\n')
+	_, err = w.Write(buf.Bytes())
+	return err
 }
 
 // writeSpectrum atomically writes the full spectra as JSON arrays

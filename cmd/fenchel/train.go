@@ -2,16 +2,15 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/fenchel-ml/fenchel/data"
 	"github.com/fenchel-ml/fenchel/initializer"
 	"github.com/fenchel-ml/fenchel/instrument"
 	"github.com/fenchel-ml/fenchel/loss"
-	"github.com/fenchel-ml/fenchel/models"
 	"github.com/fenchel-ml/fenchel/train"
 )
 
@@ -19,11 +18,8 @@ func init() { register(newTrainCmd) }
 
 // trainFlags are the flag values of `fenchel train`.
 type trainFlags struct {
-	model                  string
-	widths                 []int
-	depth, width           int
-	skip, noSkip           bool
-	logitReLU              bool
+	modelFlags
+	dataFlags
 	loss                   string
 	smoothing              float64
 	init                   string
@@ -37,7 +33,6 @@ type trainFlags struct {
 	maxSteps               int
 	seed                   uint64
 	dtype                  string
-	data, normalize        string
 	nTrain, nTest          int
 	synDim, synClasses     int
 	synSep, synNoise       float64
@@ -122,16 +117,10 @@ checkpoint; --resume continues from it exactly.`,
 	}
 	fl := cmd.Flags()
 	fl.SortFlags = false
-	fl.StringVar(&f.model, "model", def.Model.Name, "model: "+strings.Join(models.Names(), "|"))
-	fl.IntSliceVar(&f.widths, "widths", def.Model.Hidden, "hidden widths of --model mlp (comma-separated)")
-	fl.IntVar(&f.depth, "depth", 1, "k for models a–d (hidden/conv/skip layers, stage-1 blocks), blocks L for resmlp")
-	fl.IntVar(&f.width, "width", models.DefaultWidth, "hidden width of models a and resmlp")
-	fl.BoolVar(&f.skip, "skip", true, "skip connections on (models c, d, resmlp)")
-	fl.BoolVar(&f.noSkip, "no-skip", false, "skip connections off (same as --skip=false)")
-	fl.BoolVar(&f.logitReLU, "logit-relu", false, "ReLU on the output logits of model a (the authors' variant)")
+	f.modelFlags.register(fl, def.Model)
 	fl.StringVar(&f.loss, "loss", def.Loss, "Fenchel-Young loss: "+strings.Join(loss.Names(), "|"))
 	fl.Float64Var(&f.smoothing, "smoothing", def.Smoothing, "label smoothing in [0, 1)")
-	fl.StringVar(&f.init, "init", initializer.PyTorch, "initialiser: "+strings.Join(initializer.Names(), "|"))
+	fl.StringVar(&f.init, "init", string(initializer.PyTorch), "initialiser: "+strings.Join(initializer.Names(), "|"))
 	fl.Float64Var(&f.initConst, "init-const", 0, "constant c of the symmetric inits (weights c/fan_in; 0 = default)")
 	fl.Float64Var(&f.initEps, "init-eps", 0, "noise scale ε of symmetric+noise")
 	fl.StringVar(&f.opt, "opt", def.Optim.Name, "optimiser: sgd|momentum|adam")
@@ -147,8 +136,7 @@ checkpoint; --resume continues from it exactly.`,
 	fl.IntVar(&f.maxSteps, "max-steps", 0, "stop after this many optimiser steps (0 = no cap)")
 	fl.Uint64Var(&f.seed, "seed", def.Seed, "seed of initialisation and shuffling")
 	fl.StringVar(&f.dtype, "dtype", def.DType, "training precision: float32|float64")
-	fl.StringVar(&f.data, "data", def.Data.Source, "data: mnist|fixture|synthetic|<directory of MNIST-format IDX files>")
-	fl.StringVar(&f.normalize, "normalize", def.Data.Normalize, "pixel normalisation: standard (mean 0.1307, std 0.3081)|none")
+	f.dataFlags.register(fl, def.Data, "mnist|fixture|synthetic", "")
 	fl.IntVar(&f.nTrain, "n-train", 0, "training samples: first n (0 = all); for synthetic data, samples generated")
 	fl.IntVar(&f.nTest, "n-test", 0, "test samples: first n (0 = all); for synthetic data, samples generated")
 	fl.IntVar(&f.synDim, "syn-dim", def.Data.Synthetic.Dim, "synthetic data: features")
@@ -171,26 +159,13 @@ checkpoint; --resume continues from it exactly.`,
 
 // config turns the flags into a validated train.Config.
 func (f *trainFlags) config(cmd *cobra.Command) (train.Config, error) {
-	changed := cmd.Flags().Changed
-	for _, c := range []struct {
-		name string
-		v    int
-	}{{"width", f.width}, {"depth", f.depth}} {
-		// models treat width 0 as "default"; on the command line it is a mistake.
-		if changed(c.name) && c.v <= 0 && !(c.name == "depth" && c.v == 0 && (f.model == models.ModelC || f.model == models.ResMLP)) {
-			return train.Config{}, fmt.Errorf("--%s %d: want a positive value", c.name, c.v)
-		}
-	}
-	if changed("skip") && changed("no-skip") && f.skip == f.noSkip {
-		return train.Config{}, fmt.Errorf("--skip=%t and --no-skip=%t contradict each other", f.skip, f.noSkip)
+	spec, err := f.modelFlags.spec(cmd)
+	if err != nil {
+		return train.Config{}, err
 	}
 	cfg := train.DefaultConfig()
-	cfg.Model = models.Spec{Name: f.model, Depth: f.depth, Width: f.width,
-		Skip: f.skip && !f.noSkip, LogitReLU: f.logitReLU}
-	if f.model == models.MLP {
-		cfg.Model.Hidden = append([]int{}, f.widths...)
-	}
-	cfg.Init = initializer.Options{Scheme: f.init, Constant: f.initConst, Eps: f.initEps}
+	cfg.Model = spec
+	cfg.Init = initializer.Options{Scheme: initializer.Scheme(f.init), Constant: f.initConst, Eps: f.initEps}
 	cfg.Loss, cfg.Smoothing = f.loss, f.smoothing
 	cfg.Optim.Name, cfg.Optim.Momentum, cfg.Optim.Beta1, cfg.Optim.Beta2 = f.opt, f.momentum, f.beta1, f.beta2
 	cfg.Optim.WeightDecay = f.weightDecay
@@ -198,13 +173,11 @@ func (f *trainFlags) config(cmd *cobra.Command) (train.Config, error) {
 	cfg.Batch, cfg.Epochs, cfg.MaxSteps = f.batch, f.epochs, f.maxSteps
 	cfg.Seed, cfg.DType = f.seed, f.dtype
 	cfg.LogEvery, cfg.CheckpointEvery = f.logEvery, f.ckptEvery
-	cfg.Data.Normalize = f.normalize
 	cfg.Data.NTrain, cfg.Data.NTest = f.nTrain, f.nTest
-	switch f.data {
-	case "mnist", "fixture":
-		cfg.Data.Source = f.data
-	case "synthetic":
-		cfg.Data.Source = "synthetic"
+	if cfg.Data, err = f.dataFlags.source(cfg.Data); err != nil {
+		return train.Config{}, err
+	}
+	if cfg.Data.Source == data.SourceSynthetic {
 		s := &cfg.Data.Synthetic
 		s.Dim, s.Classes, s.Separation, s.Noise = f.synDim, f.synClasses, f.synSep, f.synNoise
 		if f.nTrain > 0 {
@@ -214,12 +187,6 @@ func (f *trainFlags) config(cmd *cobra.Command) (train.Config, error) {
 			s.NTest = f.nTest
 		}
 		cfg.Data.NTrain, cfg.Data.NTest, cfg.Data.Seed = 0, 0, f.synSeed
-	default:
-		st, err := os.Stat(f.data)
-		if err != nil || !st.IsDir() {
-			return train.Config{}, fmt.Errorf("--data %q: not mnist, fixture, synthetic or a directory of IDX files", f.data)
-		}
-		cfg.Data.Source, cfg.Data.Dir = "idx", f.data
 	}
 	if err := cfg.Validate(); err != nil {
 		return train.Config{}, err

@@ -1,6 +1,7 @@
 package instrument
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -155,7 +156,7 @@ func (h *NSample) OnStep(s *train.StepInfo) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := h.Measure(m)
+	rep, err := h.measure(s.Ctx, m)
 	if rep == nil {
 		return nil, err // no typed nil inside the interface
 	}
@@ -165,10 +166,19 @@ func (h *NSample) OnStep(s *train.StepInfo) (any, error) {
 // Measure analyses model on the probe set (set up by the first OnStep) and
 // returns the report, the "nsample" record of metrics.jsonl.
 func (h *NSample) Measure(m nn.Layer[float64]) (*structural.Report, error) {
+	return h.measure(nil, m)
+}
+
+// measure is Measure cancelled by ctx (nil: Options.Ctx).
+func (h *NSample) measure(ctx context.Context, m nn.Layer[float64]) (*structural.Report, error) {
 	if !h.ready {
 		panic("instrument: n-sample: Measure before the probe set is known")
 	}
-	rep, err := structural.Analyze(m, h.probe, h.l, h.cfg.Options)
+	opts := h.cfg.Options
+	if ctx != nil {
+		opts.Ctx = ctx
+	}
+	rep, err := structural.Analyze(m, h.probe, h.l, opts)
 	var bv *structural.BoundViolation
 	if errors.As(err, &bv) {
 		h.last = rep

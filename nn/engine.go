@@ -103,12 +103,20 @@ const gramBlock = 1 << 21
 // O(terms·block·m) rather than m². scratch is reused when large enough and
 // returned for the next call.
 func AddGramTerms[T Float](h []T, ldh, rep int, terms []GramTerm[T], scratch []T) []T {
+	scratch, _ = AddGramTermsUntil(h, ldh, rep, terms, scratch, nil)
+	return scratch
+}
+
+// AddGramTermsUntil is AddGramTerms asking stop (nil: never) before every
+// row block, so a caller can cancel a long build; complete is false when it
+// stopped, h then incomplete.
+func AddGramTermsUntil[T Float](h []T, ldh, rep int, terms []GramTerm[T], scratch []T, stop func() bool) (_ []T, complete bool) {
 	if len(terms) == 0 {
-		return scratch
+		return scratch, true
 	}
 	m := len(terms[0].Dy) / terms[0].Out
 	if m == 0 {
-		return scratch
+		return scratch, true
 	}
 	n := m / rep
 	bs := max(64, min(512, gramBlock/m))
@@ -122,6 +130,9 @@ func AddGramTerms[T Float](h []T, ldh, rep int, terms []GramTerm[T], scratch []T
 	}
 	workers := runtime.GOMAXPROCS(0)
 	for r0 := 0; r0 < m; r0 += bs {
+		if stop != nil && stop() {
+			return scratch, false
+		}
 		r1 := min(r0+bs, m)
 		w := m - r0 // columns r0…m−1
 		for l, t := range terms {
@@ -151,5 +162,5 @@ func AddGramTerms[T Float](h []T, ldh, rep int, terms []GramTerm[T], scratch []T
 		}
 		parallel.Ranges(r0, r1, parts, fold)
 	}
-	return scratch
+	return scratch, true
 }

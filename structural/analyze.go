@@ -1,6 +1,7 @@
 package structural
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -77,9 +78,19 @@ type Options struct {
 	FitTol float64
 	// Rng seeds Lanczos start vectors; nil means a fixed PCG(1, 1).
 	Rng *rand.Rand
+	// Ctx cancels the analysis (nil means context.Background()): the H
+	// build, the eigen-decompositions and the Lanczos runs stop within a
+	// second of cancellation and Analyze returns an error wrapping
+	// context.Cause(Ctx). A dense eigen-decomposition cannot stop midway, so
+	// under a cancellable Ctx it runs in its own goroutine, which finishes in
+	// the background, its result discarded.
+	Ctx context.Context `json:"-"`
 }
 
 func (o *Options) fill() error {
+	if o.Ctx == nil {
+		o.Ctx = context.Background()
+	}
 	if o.RankTol == 0 {
 		o.RankTol = DefaultRankTol
 	}
@@ -241,10 +252,16 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 		return nil, err
 	}
 	lap("forward")
+	if err := stopped(opts.Ctx, "the forward pass"); err != nil {
+		return nil, err
+	}
 
 	grad := Gradient(model, x, r)
 	rep.GradNorm = norm(grad)
 	lap("gradient")
+	if err := stopped(opts.Ctx, "the gradient"); err != nil {
+		return nil, err
+	}
 
 	m := n * K
 	if opts.Method == MethodMatrixFree || (opts.Method == MethodAuto && 8*float64(m)*float64(m) > float64(opts.MaxDenseBytes)) {
@@ -254,7 +271,11 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 		return finishReport(rep, model, x, l, opts, r, p, targets, lap)
 	}
 	// H lives only for its spectra: finishReport must not hold 8(nK)² bytes.
-	if err := spectraMaterialised(rep, StructuralMatrix(model, x), p, l, opts, lap); err != nil {
+	h, err := structuralMatrix(opts.Ctx, model, x)
+	if err != nil {
+		return nil, err
+	}
+	if err := spectraMaterialised(rep, h, p, l, opts, lap); err != nil {
 		return nil, err
 	}
 	return finishReport(rep, model, x, l, opts, r, p, targets, lap)
@@ -280,8 +301,11 @@ func spectraMaterialised(rep *Report, h *mat.SymDense, p []float64, l loss.Loss,
 		case "H_p":
 			a = ProbabilityWeighted(h, p)
 		}
-		s, err := denseSpectrum(a, opts.FullSpectrum, opts.RankTol)
+		s, err := denseSpectrum(opts.Ctx, a, opts.FullSpectrum, opts.RankTol)
 		lap(w.phase)
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("structural: analyze: stopped during %s (dense eigen-decomposition, %d×%d): %w", w.phase, w.op.dim, w.op.dim, context.Cause(opts.Ctx))
+		}
 		if err != nil {
 			return fmt.Errorf("structural: analyze: %s: %w", w.phase, err)
 		}
@@ -292,7 +316,10 @@ func spectraMaterialised(rep *Report, h *mat.SymDense, p []float64, l loss.Loss,
 		for i, w := range lanczosWants {
 			ops[i] = w.op
 		}
-		res := lockstepExtremes(h, ops, opts.LanczosTol, opts.BlockSize, opts.Rng)
+		res, err := lockstepExtremes(opts.Ctx, h, ops, opts.LanczosTol, opts.BlockSize, opts.Rng)
+		if err != nil {
+			return fmt.Errorf("structural: analyze: stopped during the Lanczos runs (dimension %d): %w", h.SymmetricDim(), err)
+		}
 		for i, w := range lanczosWants {
 			r := res[i]
 			if r.err != nil {
@@ -376,7 +403,10 @@ func spectraMatrixFree(rep *Report, model nn.Layer[float64], x *nn.Mat[float64],
 	if err != nil {
 		return fmt.Errorf("structural: analyze: %w", err)
 	}
-	blocks := jop.DiagonalBlocks(max(1, 4096/K))
+	blocks, err := jop.diagonalBlocks(opts.Ctx, max(1, 4096/K))
+	if err != nil {
+		return fmt.Errorf("structural: analyze: stopped during the diagonal blocks of H: %w", err)
+	}
 	lap("H diagonal blocks")
 	u, y := make([]float64, m), make([]float64, m)
 	for _, w := range spectrumWants(rep, l, p) {
@@ -395,7 +425,10 @@ func spectraMatrixFree(rep *Report, model nn.Layer[float64], x *nn.Mat[float64],
 				op.post(dst, y)
 			}
 		}
-		lo, hi, iters, err := LanczosExtremes(mul, op.dim, opts.LanczosTol, min(op.dim, 1500), opts.Rng)
+		lo, hi, iters, err := lanczosExtremes(opts.Ctx, mul, op.dim, opts.LanczosTol, min(op.dim, 1500), opts.Rng)
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("structural: analyze: stopped during %s (matrix-free Lanczos, dimension %d): %w", w.phase, op.dim, err)
+		}
 		if err != nil {
 			return fmt.Errorf("structural: analyze: %s (matrix-free): %w", w.phase, err)
 		}
@@ -494,6 +527,14 @@ func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l lo
 // (THEORY §3 C): a simplex loss with an upper bound, i.e. softmax. The
 // squared loss has (C) through H itself; sparsemax and entmax15 have none.
 func weightedBound(l loss.Loss) bool { return l.OnSimplex() && l.HasUpperBound() }
+
+// stopped returns an error naming the phase once ctx is done, else nil.
+func stopped(ctx context.Context, phase string) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	return fmt.Errorf("structural: analyze: stopped after %s: %w", phase, context.Cause(ctx))
+}
 
 func specName(l loss.Loss) string {
 	if l.OnSimplex() {

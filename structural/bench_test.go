@@ -1,6 +1,7 @@
 package structural
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -27,7 +28,8 @@ func benchStructuralMLP(b *testing.B, width, n, block int) {
 		t0 := time.Now()
 		h := StructuralMatrix(model, x)
 		t1 := time.Now()
-		r := lockstepExtremes(h, []hOperator{sumZeroOp(n*10, 10)}, DefaultLanczosTol, block, rand.New(rand.NewPCG(2, 2)))[0]
+		rs, _ := lockstepExtremes(context.Background(), h, []hOperator{sumZeroOp(n*10, 10)}, DefaultLanczosTol, block, rand.New(rand.NewPCG(2, 2)))
+		r := rs[0]
 		if r.err != nil {
 			b.Fatal(r.err)
 		}

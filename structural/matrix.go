@@ -1,6 +1,7 @@
 package structural
 
 import (
+	"context"
 	"fmt"
 
 	"gonum.org/v1/gonum/mat"
@@ -97,15 +98,26 @@ func Jacobian(model nn.Layer[float64], x *nn.Mat[float64]) *nn.Mat[float64] {
 // H needs all cross-sample blocks, so the batch is not chunked: n = 500,
 // K = 10 means 200 MB for H.
 func StructuralMatrix(model nn.Layer[float64], x *nn.Mat[float64]) *mat.SymDense {
+	h, _ := structuralMatrix(context.Background(), model, x) // never cancelled
+	return h
+}
+
+// structuralMatrix is StructuralMatrix stopping with context.Cause(ctx)
+// between the row blocks of the MLP fast path once ctx is done.
+func structuralMatrix(ctx context.Context, model nn.Layer[float64], x *nn.Mat[float64]) (*mat.SymDense, error) {
 	K := numClasses(model)
 	m := x.Rows * K
 	h := make([]float64, m*m)
-	if !addGramMLP(h, model, x) {
+	mlp, complete := addGramMLP(ctx, h, model, x)
+	if !mlp {
 		seededBackward(model, x)
 		model.AddGram(h, m, K)
 	}
+	if !complete || ctx.Err() != nil {
+		return nil, fmt.Errorf("structural: analyze: stopped while building H (%d×%d): %w", m, m, context.Cause(ctx))
+	}
 	linalg.Symmetrize(m, h, m)
-	return mat.NewSymDense(m, h)
+	return mat.NewSymDense(m, h), nil
 }
 
 // addGramMLP adds J Jᵀ into h (upper triangle) for an nn.Chain whose
@@ -114,11 +126,12 @@ func StructuralMatrix(model nn.Layer[float64], x *nn.Mat[float64]) *mat.SymDense
 // backward passes layer by layer itself, keeping for every parameterised layer
 // its input (n distinct rows for the first, nK replicated rows after it) and
 // the δ its successor's Backward returns, then folds all the layers' Gram
-// terms into h in one sweep (nn.AddGramTerms).
-func addGramMLP(h []float64, model nn.Layer[float64], x *nn.Mat[float64]) bool {
+// terms into h in one sweep (nn.AddGramTerms), stopping between row blocks
+// once ctx is done (complete false).
+func addGramMLP(ctx context.Context, h []float64, model nn.Layer[float64], x *nn.Mat[float64]) (mlp, complete bool) {
 	chain, ok := model.(nn.Chain[float64])
 	if !ok {
-		return false
+		return false, true
 	}
 	layers := chain.Chain()
 	first := -1
@@ -127,14 +140,14 @@ func addGramMLP(h []float64, model nn.Layer[float64], x *nn.Mat[float64]) bool {
 			continue
 		}
 		if _, ok := l.(nn.GramTermer[float64]); !ok {
-			return false
+			return false, true
 		}
 		if first < 0 {
 			first = i
 		}
 	}
 	if first < 0 {
-		return false
+		return false, true
 	}
 	if x.Cols != model.InShape().Size() || len(x.Data) != x.Rows*x.Cols {
 		panic(fmt.Sprintf("structural: input %d×%d (len %d) does not match the model's per-sample shape %v",
@@ -179,8 +192,8 @@ func addGramMLP(h []float64, model nn.Layer[float64], x *nn.Mat[float64]) bool {
 		}
 	}
 	restoreGrads(model, saved)
-	nn.AddGramTerms(h, n*K, K, terms, nil)
-	return true
+	_, complete = nn.AddGramTermsUntil(h, n*K, K, terms, nil, func() bool { return ctx.Err() != nil })
+	return true, complete
 }
 
 // Gradient returns ∇R = (1/n) Jᵀ r (THEORY §2) by one backward pass over the

@@ -1,6 +1,7 @@
 package structural
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -128,15 +129,29 @@ func (op *JacobianOperator) MulH(dst, v []float64) {
 // costing O((chunk·K)²) memory. They give the exact traces of H, H_S and H_p
 // on the matrix-free path (opTraceBlocks).
 func (op *JacobianOperator) DiagonalBlocks(chunk int) []float64 {
+	b, _ := op.diagonalBlocks(context.Background(), chunk) // never cancelled
+	return b
+}
+
+// diagonalBlocks is DiagonalBlocks returning context.Cause(ctx) between
+// chunks once ctx is done.
+func (op *JacobianOperator) diagonalBlocks(ctx context.Context, chunk int) ([]float64, error) {
 	if chunk < 1 {
 		panic(fmt.Sprintf("structural: DiagonalBlocks: chunk %d", chunk))
 	}
 	n, K, d := op.n, op.K, op.x.Cols
 	out := make([]float64, n*K*K)
 	for i0 := 0; i0 < n; i0 += chunk {
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 		i1 := min(i0+chunk, n)
 		xc := &nn.Mat[float64]{Rows: i1 - i0, Cols: d, Data: op.x.Data[i0*d : i1*d]}
-		h := StructuralMatrix(op.model, xc).RawSymmetric()
+		hm, err := structuralMatrix(ctx, op.model, xc)
+		if err != nil {
+			return nil, context.Cause(ctx)
+		}
+		h := hm.RawSymmetric()
 		for i := i0; i < i1; i++ {
 			b := (i - i0) * K
 			for k := 0; k < K; k++ {
@@ -144,7 +159,7 @@ func (op *JacobianOperator) DiagonalBlocks(chunk int) []float64 {
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // opTraceBlocks returns the trace of Pᵀ H P (kind "H", "H_S" or "H_p", see

@@ -1,6 +1,7 @@
 package structural
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -193,8 +194,9 @@ type lanczosResult struct {
 // operator at once, sharing each pass over H among all runs that have not
 // yet converged: one pass (mulRows) serves every column of every active
 // block, and costs far less than one pass per vector. Start blocks are drawn
-// from rng in the order of ops.
-func lockstepExtremes(h *mat.SymDense, ops []hOperator, tol float64, block int, rng *rand.Rand) []lanczosResult {
+// from rng in the order of ops. Once ctx is done it returns
+// context.Cause(ctx) before the next pass.
+func lockstepExtremes(ctx context.Context, h *mat.SymDense, ops []hOperator, tol float64, block int, rng *rand.Rand) ([]lanczosResult, error) {
 	raw := h.RawSymmetric()
 	m := raw.N
 	if raw.Stride != m {
@@ -232,6 +234,9 @@ func lockstepExtremes(h *mat.SymDense, ops []hOperator, tol float64, block int, 
 		if len(active) == 0 {
 			break
 		}
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 		mulRows(raw.Data, m, us, ys)
 		j := 0
 		for _, i := range active {
@@ -250,5 +255,5 @@ func lockstepExtremes(h *mat.SymDense, ops []hOperator, tol float64, block int, 
 			res[i] = lanczosResult{lo: lz.lo, hi: lz.hi, iters: lz.products, steps: lz.steps, err: lz.err}
 		}
 	}
-	return res
+	return res, nil
 }

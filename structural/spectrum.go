@@ -1,6 +1,7 @@
 package structural
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -59,19 +60,42 @@ type Spectrum struct {
 // summarises them with DefaultRankTol; keep retains the ascending spectrum in
 // Values.
 func DenseSpectrum(a *mat.SymDense, keep bool) (Spectrum, error) {
-	return denseSpectrum(a, keep, DefaultRankTol)
+	return denseSpectrum(context.Background(), a, keep, DefaultRankTol)
 }
 
-func denseSpectrum(a *mat.SymDense, keep bool, rankTol float64) (Spectrum, error) {
+// denseSpectrum returns context.Cause(ctx) as soon as ctx is done. EigenSym
+// cannot stop midway, so under a cancellable ctx it runs in a goroutine that
+// finishes in the background after such a return (it only reads a).
+func denseSpectrum(ctx context.Context, a *mat.SymDense, keep bool, rankTol float64) (Spectrum, error) {
 	m := a.SymmetricDim()
 	if m == 0 {
 		return Spectrum{}, errors.New("structural: spectrum of an empty matrix")
 	}
-	var es mat.EigenSym
-	if !es.Factorize(a, false) {
+	if ctx.Err() != nil {
+		return Spectrum{}, context.Cause(ctx)
+	}
+	eigen := func() []float64 {
+		var es mat.EigenSym
+		if !es.Factorize(a, false) {
+			return nil
+		}
+		return es.Values(nil) // ascending
+	}
+	var vals []float64
+	if ctx.Done() == nil {
+		vals = eigen()
+	} else {
+		done := make(chan []float64, 1)
+		go func() { done <- eigen() }()
+		select {
+		case vals = <-done:
+		case <-ctx.Done():
+			return Spectrum{}, context.Cause(ctx)
+		}
+	}
+	if vals == nil {
 		return Spectrum{}, fmt.Errorf("structural: dense eigen-decomposition of a %d×%d matrix did not converge", m, m)
 	}
-	vals := es.Values(nil) // ascending
 	s := Spectrum{Dim: m, Min: vals[0], Max: vals[m-1], Trace: trace(a), RankTol: rankTol, Method: "dense"}
 	for _, v := range vals {
 		if v > rankTol*s.Max {
@@ -162,11 +186,20 @@ var ErrNotConverged = errors.New("structural: Lanczos did not converge")
 // invariant, and after dim steps T_dim is similar to A. Memory: maxIter
 // vectors of length dim.
 func LanczosExtremes(mul func(dst, v []float64), dim int, tol float64, maxIter int, rng *rand.Rand) (lo, hi float64, iters int, err error) {
+	return lanczosExtremes(context.Background(), mul, dim, tol, maxIter, rng)
+}
+
+// lanczosExtremes is LanczosExtremes returning context.Cause(ctx) between
+// two operator applications once ctx is done.
+func lanczosExtremes(ctx context.Context, mul func(dst, v []float64), dim int, tol float64, maxIter int, rng *rand.Rand) (lo, hi float64, iters int, err error) {
 	lz, err := newLanczos(dim, tol, maxIter, rng)
 	if err != nil {
 		return 0, 0, 0, err
 	}
 	for !lz.done {
+		if ctx.Err() != nil {
+			return 0, 0, lz.steps, context.Cause(ctx)
+		}
 		mul(lz.w, lz.q)
 		lz.advance()
 	}

@@ -1,6 +1,7 @@
 package structural
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -239,7 +240,7 @@ func TestLockstepMatchesMaterialised(t *testing.T) {
 	}
 	ops := []hOperator{identityOp(n * K), sumZeroOp(n*K, K), weightedOp(p)}
 	for _, block := range []int{1, 3, DefaultBlockSize, 8} {
-		res := lockstepExtremes(h, ops, DefaultLanczosTol, block, rand.New(rand.NewPCG(1, 1)))
+		res, _ := lockstepExtremes(context.Background(), h, ops, DefaultLanczosTol, block, rand.New(rand.NewPCG(1, 1)))
 		for i, a := range []*mat.SymDense{h, RestrictSumZero(h, K), ProbabilityWeighted(h, p)} {
 			d, err := DenseSpectrum(a, false)
 			if err != nil {

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 
@@ -45,6 +46,9 @@ type StepInfo struct {
 	// use and shared by every hook called at this step. Hooks may run it
 	// (Forward, Backward, ...) freely; they must not keep it past OnStep.
 	Model64 func() (nn.Layer[float64], error)
+	// Ctx is the run's context: a long measurement stops once it is done and
+	// returns an error wrapping context.Cause(Ctx) (context.Canceled).
+	Ctx context.Context
 }
 
 func checkHooks(hooks []Hook) error {

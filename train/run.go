@@ -97,8 +97,10 @@ type Result struct {
 // metrics.jsonl it covers, so a resumed run truncates the records written
 // after it and reproduces them exactly.
 //
-// Cancelling ctx stops the run between two steps, saves a checkpoint of that
-// state and returns an error wrapping ctx.Err(). A non-finite loss, gradient
+// Cancelling ctx stops the run and returns an error wrapping
+// context.Cause(ctx): after the step (and its evaluation) in progress, with a
+// checkpoint of that state; inside a hook, at once, keeping the last
+// checkpoint (one of that step would skip the hook's record on resume). A non-finite loss, gradient
 // or weight stops the run with an error wrapping ErrNonFinite; the last
 // checkpoint (of a finite state) is kept.
 func Run(ctx context.Context, cfg Config, outDir string, hooks []Hook, opts RunOptions) (*Result, error) {
@@ -181,6 +183,7 @@ type runner struct {
 // drives it; each method is one phase of a step.
 type loop[T nn.Float] struct {
 	*runner
+	ctx    context.Context
 	model  nn.Layer[T]
 	params []*nn.Param[T]
 	lossFn loss.Loss
@@ -199,6 +202,7 @@ type loop[T nn.Float] struct {
 	ml      *metricsLog
 	cfgJSON []byte
 	ck      checkpoint
+	ckStep  int // step of the checkpoint on disk (−1: none yet)
 	lastCk  time.Time
 	ckEvery time.Duration
 
@@ -220,7 +224,7 @@ type loop[T nn.Float] struct {
 }
 
 func run[T nn.Float](ctx context.Context, r *runner) (res *Result, err error) {
-	l := &loop[T]{runner: r}
+	l := &loop[T]{runner: r, ctx: ctx, ckStep: -1}
 	t := time.Now()
 	if err := l.build(); err != nil {
 		return nil, err
@@ -263,11 +267,11 @@ func run[T nn.Float](ctx context.Context, r *runner) (res *Result, err error) {
 		}
 	}
 	for l.st.Step < l.total {
-		if err := ctx.Err(); err != nil {
+		if ctx.Err() != nil {
 			if cerr := l.checkpoint(); cerr != nil {
-				return nil, errors.Join(fmt.Errorf("train: interrupted at step %d: %w", l.st.Step, err), cerr)
+				return nil, errors.Join(fmt.Errorf("train: interrupted at step %d: %w", l.st.Step, context.Cause(ctx)), cerr)
 			}
-			return nil, fmt.Errorf("train: interrupted at step %d (checkpoint saved; resume to continue): %w", l.st.Step, err)
+			return nil, fmt.Errorf("train: interrupted at step %d (checkpoint saved: --resume continues from it): %w", l.st.Step, context.Cause(ctx))
 		}
 		if err := l.step(); err != nil {
 			return nil, err
@@ -334,7 +338,7 @@ func (l *loop[T]) resume() error {
 		return fmt.Errorf("train: resume: %s: rng state: %w", ckPath, err)
 	}
 	l.st, l.metricsKeep, l.resumed = ck.Progress, ck.MetricsOffset, true
-	l.resumedFrom = l.st.Step
+	l.resumedFrom, l.ckStep = l.st.Step, l.st.Step
 	return nil
 }
 
@@ -436,8 +440,11 @@ func (l *loop[T]) callHooks(final bool) error {
 		}
 		l.lastHook[i] = st.Step
 		info := &StepInfo{Step: st.Step, Epoch: st.Epoch, Config: l.cfg, Train: l.train, Test: l.test,
-			BatchLoss: l.batchLoss, LR: st.LR, Model64: l.model64}
+			BatchLoss: l.batchLoss, LR: st.LR, Model64: l.model64, Ctx: l.ctx}
 		rec, err := h.OnStep(info)
+		if err != nil && l.ctx.Err() != nil {
+			return l.interruptedIn("hook " + h.Name())
+		}
 		if err != nil {
 			return fmt.Errorf("train: hook %s at step %d: %w", h.Name(), st.Step, err)
 		}
@@ -448,6 +455,16 @@ func (l *loop[T]) callHooks(final bool) error {
 		}
 	}
 	return nil
+}
+
+// interruptedIn is the error of a run stopped by its context inside phase,
+// whose step is not checkpointed.
+func (l *loop[T]) interruptedIn(phase string) error {
+	kept := "no checkpoint written yet: --resume starts again from step 0"
+	if l.ckStep >= 0 {
+		kept = fmt.Sprintf("the checkpoint of step %d is kept: --resume continues from it", l.ckStep)
+	}
+	return fmt.Errorf("train: interrupted at step %d during %s (%s): %w", l.st.Step, phase, kept, context.Cause(l.ctx))
 }
 
 // evaluate measures the test split and writes an eval record.
@@ -486,6 +503,7 @@ func (l *loop[T]) checkpoint() error {
 	if err := saveCheckpoint(l.dir, &l.ck, l.params); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
+	l.ckStep = l.st.Step
 	return l.ml.writeCSV()
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -284,10 +285,14 @@ func runProbe(cmd *cobra.Command, f *probeFlags) error {
 	if err != nil {
 		return err
 	}
+	ctx := cmd.Context()
+	if ctx.Err() != nil {
+		return fmt.Errorf("probe: stopped after loading the data and weights (%.1f s), nothing written: %w", time.Since(start).Seconds(), context.Cause(ctx))
+	}
 	if f.spectrum != "" && (f.method == "lanczos" || f.method == "matrixfree") {
 		return fmt.Errorf("--spectrum needs every eigenvalue, which --method %s does not compute; use dense or auto", f.method)
 	}
-	opts := structural.Options{Method: structural.Method(f.method), RankTol: f.rankTol, FullSpectrum: f.spectrum != ""}
+	opts := structural.Options{Method: structural.Method(f.method), RankTol: f.rankTol, FullSpectrum: f.spectrum != "", Ctx: ctx}
 	if f.spectrum != "" && f.method == "auto" {
 		opts.Method = structural.MethodDense
 	}
@@ -302,6 +307,9 @@ func runProbe(cmd *cobra.Command, f *probeFlags) error {
 	}
 	rep, aerr := structural.Analyze(in.model, probe, in.l, opts)
 	var bv *structural.BoundViolation
+	if errors.Is(aerr, context.Canceled) {
+		return fmt.Errorf("probe: stopped after %.1f s, nothing written: %w", time.Since(start).Seconds(), aerr)
+	}
 	if aerr != nil && !errors.As(aerr, &bv) {
 		return aerr
 	}

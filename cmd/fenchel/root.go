@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -58,11 +60,20 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintf(stderr, "fenchel: %v\n", err)
-		return 1
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
 	}
-	return 0
+	var intr *Interrupt
+	if errors.As(context.Cause(ctx), &intr) {
+		// Lead with the signal; the command's error says what stopped and
+		// what is on disk (its trailing cause would repeat the signal).
+		msg := strings.TrimSuffix(strings.TrimSuffix(err.Error(), ": "+intr.Error()), ": "+context.Canceled.Error())
+		fmt.Fprintf(stderr, "fenchel: %s: %s\n", intr, msg)
+		return exitCode(intr.Signal)
+	}
+	fmt.Fprintf(stderr, "fenchel: %v\n", err)
+	return 1
 }
 
 func init() { register(newVersionCmd) }

@@ -1,0 +1,63 @@
+package structural
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fenchel-ml/fenchel/loss"
+)
+
+// cancelWithin is how soon after cancellation Analyze must return: the
+// product promises about a second; the slack covers a loaded 2-core machine.
+const cancelWithin = 1500 * time.Millisecond
+
+// TestAnalyzeCancel: a cancelled Options.Ctx stops Analyze within about a
+// second in every phase long enough to matter (H build, dense eigen, the
+// lock-step Lanczos runs, the matrix-free Lanczos runs), with an error
+// wrapping context.Canceled that names the phase.
+func TestAnalyzeCancel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	model := mlp(rng, "relu", 20, 40, 10)
+	x := randomX(rng, 300, 20) // nK = 3000: each dense spectrum takes seconds
+	probe := Probe{X: x, Labels: randomLabels(rng, 300, 10)}
+	for _, tc := range []struct {
+		method string
+		after  time.Duration // cancel this long after the start; 0: before
+		want   string
+	}{
+		{"dense", 0, "stopped"},
+		{"dense", 400 * time.Millisecond, "dense eigen-decomposition, 3000×3000"},
+		{"lanczos", 0, "stopped"},
+		{"lanczos", 150 * time.Millisecond, "stopped"},
+		{"lanczos", 900 * time.Millisecond, "stopped"},
+		{"matrixfree", 0, "stopped"},
+		{"matrixfree", 100 * time.Millisecond, "stopped"},
+		{"matrixfree", 600 * time.Millisecond, "stopped"},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		if tc.after == 0 {
+			cancel()
+		} else {
+			time.AfterFunc(tc.after, cancel)
+		}
+		start := time.Now()
+		_, err := Analyze(model, probe, loss.Softmax{}, Options{Method: Method(tc.method), Ctx: ctx})
+		took := time.Since(start) - tc.after
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s, cancelled after %v: err = %v, want context.Canceled", tc.method, tc.after, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %q does not name %q", tc.method, err, tc.want)
+		}
+		if took > cancelWithin {
+			t.Errorf("%s: returned %v after cancellation, want within %v", tc.method, took, cancelWithin)
+		}
+		t.Logf("%s: %v after cancellation: %v", tc.method, took, err)
+	}
+}

@@ -1,6 +1,8 @@
 package train
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/gob"
 	"encoding/json"
 	"errors"
@@ -16,16 +18,24 @@ import (
 )
 
 // checkpointFormat versions the layout of checkpoint.bin.
-const checkpointFormat = 1
+const checkpointFormat = 2
 
-// checkpoint is the content of checkpoint.bin, encoded with encoding/gob.
+// checkpointMagic opens checkpoint.bin; the format number follows it in the
+// file's eighth byte.
+const checkpointMagic = "FNCHCK\n"
+
+// checkpoint.bin is checkpointMagic, one format byte, the SHA-256 of the
+// payload (32 bytes) and the payload, the gob encoding of checkpoint: any
+// flipped or missing byte fails the checksum before a weight is used.
+const checkpointHeader = len(checkpointMagic) + 1 + sha256.Size
+
+// checkpoint is the payload of checkpoint.bin, encoded with encoding/gob.
 // It holds everything needed to continue a run exactly as if it had never
 // stopped: weights, optimiser state, the RNG state, the position in the
 // current epoch's permutation and the length of metrics.jsonl it matches.
 type checkpoint struct {
 	Format     int
 	Version    string // fenchel version that wrote it
-	ConfigHash string // Config.Hash of ConfigJSON
 	ConfigJSON []byte // the run's resolved Config
 	Model      string // models.Spec.String(), for messages
 	DType      string
@@ -72,8 +82,18 @@ func saveCheckpoint[T nn.Float](dir string, ck *checkpoint, params []*nn.Param[T
 		}
 		ck.Params = append(ck.Params, tensor{Name: p.Name, Shape: slices.Clone(p.Shape), Value: v})
 	}
+	var payload bytes.Buffer
+	if err := gob.NewEncoder(&payload).Encode(ck); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	sum := sha256.Sum256(payload.Bytes())
 	return atomicfile.Write(filepath.Join(dir, CheckpointFile), func(w io.Writer) error {
-		return gob.NewEncoder(w).Encode(ck)
+		hdr := append([]byte(checkpointMagic), checkpointFormat)
+		if _, err := w.Write(append(hdr, sum[:]...)); err != nil {
+			return err
+		}
+		_, err := w.Write(payload.Bytes())
+		return err
 	})
 }
 
@@ -90,17 +110,30 @@ func loadCheckpoint(dir string) (*checkpoint, error) {
 }
 
 func readCheckpointFile(path string) (*checkpoint, error) {
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	if len(b) < checkpointHeader || string(b[:len(checkpointMagic)]) != checkpointMagic {
+		var old checkpoint
+		if gob.NewDecoder(bytes.NewReader(b)).Decode(&old) == nil && old.Format == 1 {
+			return nil, fmt.Errorf("%s: format 1 (written by fenchel %s) has no checksum and cannot be verified; this build reads format %d: retrain the run", path, old.Version, checkpointFormat)
+		}
+		return nil, fmt.Errorf("%s: not a fenchel checkpoint (%d bytes, no %q header)", path, len(b), checkpointMagic[:len(checkpointMagic)-1])
+	}
+	if f := int(b[len(checkpointMagic)]); f != checkpointFormat {
+		return nil, fmt.Errorf("%s: format %d, this build reads %d", path, f, checkpointFormat)
+	}
+	want, payload := b[len(checkpointMagic)+1:checkpointHeader], b[checkpointHeader:]
+	if got := sha256.Sum256(payload); !bytes.Equal(got[:], want) {
+		return nil, fmt.Errorf("%s: checksum mismatch: SHA-256 of the %d payload bytes is %x, the header records %x: the file is damaged (disk or copy error); restore it or retrain", path, len(payload), got[:6], want[:6])
+	}
 	var ck checkpoint
-	if err := gob.NewDecoder(f).Decode(&ck); err != nil {
-		return nil, fmt.Errorf("%s: not a fenchel checkpoint: %w", path, err)
+	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&ck); err != nil {
+		return nil, fmt.Errorf("%s: checksum correct but the payload does not decode (written by another build?): %w", path, err)
 	}
 	if ck.Format != checkpointFormat {
-		return nil, fmt.Errorf("%s: format %d, this build reads %d", path, ck.Format, checkpointFormat)
+		return nil, fmt.Errorf("%s: payload format %d, header format %d", path, ck.Format, checkpointFormat)
 	}
 	return &ck, nil
 }

@@ -29,7 +29,8 @@
 //	                end and after the last step, and one record per hook call
 //	metrics.csv     the train and eval records as a table
 //	checkpoint.bin  weights, optimiser and RNG state, position in the epoch,
-//	                length of metrics.jsonl (gob; see checkpoint)
+//	                length of metrics.jsonl (gob, behind a SHA-256 checksum
+//	                verified on every read; see checkpoint)
 //	summary.json    version, seed, config, times, final losses and accuracy,
 //	                parameter count, BLAS backend, Go version, dtype
 //	timings.json    seconds per phase and throughput

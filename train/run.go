@@ -497,7 +497,7 @@ func (l *loop[T]) checkpoint() error {
 		return fmt.Errorf("train: rng state: %w", err)
 	}
 	cfg := l.cfg
-	l.ck = checkpoint{Format: checkpointFormat, Version: version.Version, ConfigHash: cfg.Hash(), ConfigJSON: l.cfgJSON,
+	l.ck = checkpoint{Format: checkpointFormat, Version: version.Version, ConfigJSON: l.cfgJSON,
 		Model: cfg.Model.String(), DType: cfg.DType, Params: l.ck.Params, Optim: state, RNG: rngState,
 		Progress: l.st, MetricsOffset: l.ml.offset}
 	if err := saveCheckpoint(l.dir, &l.ck, l.params); err != nil {

@@ -27,118 +27,166 @@ const (
 // is reported instead of attempted.
 const maxIDXBytes = 1 << 34
 
-// decodeIDX reads an IDX file of unsigned bytes with the given magic from r,
-// gunzipping it first when it starts with the gzip magic 1f 8b. name is used
-// in messages only.
-func decodeIDX(name string, r io.Reader, magic uint32) (dims []int, payload []byte, err error) {
+// maxDeflateRatio is the most deflate can expand its input (zlib's FAQ:
+// 1032:1, a stream of maximal back-references), so a gzip file of c bytes
+// holds at most maxDeflateRatio·c bytes: a header promising more is refused
+// before anything is decompressed.
+const maxDeflateRatio = 1032
+
+// idxStream is an IDX stream whose header has been read; payload reads the
+// rest.
+type idxStream struct {
+	name       string
+	src        io.Reader
+	compressed bool
+	dims       []int
+	want       int64 // payload bytes the header announces
+	// sizeErr says why the file cannot hold want bytes (nil: it can);
+	// reported after the header checks across files, which say more.
+	sizeErr error
+}
+
+// openIDX reads the header of the IDX stream r of unsigned bytes with the
+// given magic, gunzipping it first when it starts with the gzip magic 1f 8b,
+// and checks the announced payload against size, the bytes of the file (−1
+// when unknown; a mismatch goes to sizeErr). name is used in messages only.
+func openIDX(name string, r io.Reader, size int64, magic uint32) (*idxStream, error) {
 	kind := map[uint32]string{MagicImages: "images", MagicLabels: "labels"}
 	br := bufio.NewReader(r)
-	var src io.Reader = br
-	compressed := false
+	s := &idxStream{name: name, src: br}
 	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, nil, fmt.Errorf("data: read %s: corrupt gzip: %w", name, err)
+			return nil, fmt.Errorf("data: read %s: corrupt gzip: %w", name, err)
 		}
-		defer zr.Close()
-		src, compressed = zr, true
+		s.src, s.compressed = zr, true
 	}
-	fail := func(err error) error {
-		if compressed && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("data: read %s: corrupt gzip: %w", name, err)
-		}
-		return fmt.Errorf("data: read %s: %w", name, err)
-	}
-
 	var word [4]byte
-	if _, err := io.ReadFull(src, word[:]); err != nil {
-		return nil, nil, fail(fmt.Errorf("truncated IDX header (no magic number): %w", err))
+	if _, err := io.ReadFull(s.src, word[:]); err != nil {
+		return nil, s.fail(fmt.Errorf("truncated IDX header (no magic number): %w", err))
 	}
 	if got := binary.BigEndian.Uint32(word[:]); got != magic {
 		hint := ""
 		if k, ok := kind[got]; ok {
 			hint = fmt.Sprintf(" (this is an IDX %s file)", k)
 		}
-		return nil, nil, fmt.Errorf("data: read %s: wrong magic number 0x%08x, expected 0x%08x for IDX %s%s", name, got, magic, kind[magic], hint)
+		return nil, fmt.Errorf("data: read %s: wrong magic number 0x%08x, expected 0x%08x for IDX %s%s", name, got, magic, kind[magic], hint)
 	}
 	ndim := int(magic & 0xff)
-	want := int64(1)
-	dims = make([]int, ndim)
-	for i := range dims {
-		if _, err := io.ReadFull(src, word[:]); err != nil {
-			return nil, nil, fail(fmt.Errorf("truncated IDX header (dimension %d of %d): %w", i+1, ndim, err))
+	s.want = 1
+	s.dims = make([]int, ndim)
+	for i := range s.dims {
+		if _, err := io.ReadFull(s.src, word[:]); err != nil {
+			return nil, s.fail(fmt.Errorf("truncated IDX header (dimension %d of %d): %w", i+1, ndim, err))
 		}
 		d := binary.BigEndian.Uint32(word[:])
 		if d == 0 {
-			return nil, nil, fmt.Errorf("data: read %s: IDX dimension %d is 0", name, i+1)
+			return nil, fmt.Errorf("data: read %s: IDX dimension %d is 0", name, i+1)
 		}
-		dims[i] = int(d)
-		want *= int64(d)
-		if want > maxIDXBytes {
-			return nil, nil, fmt.Errorf("data: read %s: IDX dimensions %v announce more than %d bytes; corrupt header?", name, dims[:i+1], int64(maxIDXBytes))
+		s.dims[i] = int(d)
+		s.want *= int64(d)
+		if s.want > maxIDXBytes {
+			return nil, fmt.Errorf("data: read %s: IDX dimensions %v announce more than %d bytes; corrupt header?", name, s.dims[:i+1], int64(maxIDXBytes))
 		}
 	}
+	hdr := int64(4 + 4*ndim)
+	switch {
+	case size < 0:
+	case !s.compressed && size-hdr < s.want:
+		s.sizeErr = fmt.Errorf("data: read %s: truncated: expected %d bytes of data for IDX dimensions %v, got %d", name, s.want, s.dims, size-hdr)
+	case !s.compressed && size-hdr > s.want:
+		s.sizeErr = fmt.Errorf("data: read %s: trailing data after the %d bytes promised by header %v", name, s.want, s.dims)
+	case s.compressed && hdr+s.want > maxDeflateRatio*size:
+		s.sizeErr = fmt.Errorf("data: read %s: truncated or corrupt: header %v announces %d bytes of data, but %d gzip bytes decompress to at most %d (deflate expands at most %d×)",
+			name, s.dims, s.want, size, maxDeflateRatio*size, maxDeflateRatio)
+	}
+	return s, nil
+}
+
+// fail wraps a read error, calling it gzip corruption when the stream is
+// compressed and the error is not a plain end of data.
+func (s *idxStream) fail(err error) error {
+	if s.compressed && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("data: read %s: corrupt gzip: %w", s.name, err)
+	}
+	return fmt.Errorf("data: read %s: %w", s.name, err)
+}
+
+// payload reads the announced payload; it never reads more than one byte
+// past it, so memory is bounded by the header (checked by the caller).
+func (s *idxStream) payload() ([]byte, error) {
+	want := s.want
 	// Read one byte past the announced payload: this detects trailing data
 	// and, for gzip, reaches the end of the stream so the CRC is checked.
 	var buf bytes.Buffer
 	buf.Grow(int(min(want+1, 1<<26)))
-	got, err := io.Copy(&buf, io.LimitReader(src, want+1))
+	got, err := io.Copy(&buf, io.LimitReader(s.src, want+1))
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, nil, fail(fmt.Errorf("after %d of %d payload bytes: %w", got, want, err))
+		return nil, s.fail(fmt.Errorf("after %d of %d payload bytes: %w", got, want, err))
 	}
 	if got < want {
-		return nil, nil, fmt.Errorf("data: read %s: truncated: expected %d bytes of data for IDX dimensions %v, got %d", name, want, dims, got)
+		return nil, fmt.Errorf("data: read %s: truncated: expected %d bytes of data for IDX dimensions %v, got %d", s.name, want, s.dims, got)
 	}
-	if got > want && compressed {
+	if got > want && s.compressed {
 		// Surplus bytes out of a damaged deflate stream are corruption,
 		// which the rest of the stream (or its CRC) reveals.
-		if _, err := io.Copy(io.Discard, src); err != nil {
-			return nil, nil, fail(fmt.Errorf("after the %d payload bytes: %w", want, err))
+		if _, err := io.Copy(io.Discard, s.src); err != nil {
+			return nil, s.fail(fmt.Errorf("after the %d payload bytes: %w", want, err))
 		}
 	}
 	if got > want {
-		return nil, nil, fmt.Errorf("data: read %s: trailing data after the %d bytes promised by header %v", name, want, dims)
+		return nil, fmt.Errorf("data: read %s: trailing data after the %d bytes promised by header %v", s.name, want, s.dims)
 	}
-	return dims, buf.Bytes(), nil
+	return buf.Bytes(), nil
 }
 
-func decodeImages(name string, r io.Reader) (pix []uint8, n, rows, cols int, err error) {
-	dims, pix, err := decodeIDX(name, r, MagicImages)
+// readIDXFile reads the IDX file at path after checking its header against
+// the file size and the memory available.
+func readIDXFile(path string, magic uint32) (*idxStream, []byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, 0, 0, err
+		return nil, nil, fmt.Errorf("data: %w", err)
 	}
-	return pix, dims[0], dims[1], dims[2], nil
-}
-
-func decodeLabels(name string, r io.Reader) (labels []uint8, n int, err error) {
-	dims, labels, err := decodeIDX(name, r, MagicLabels)
+	defer f.Close()
+	size := int64(-1)
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	s, err := openIDX(path, f, size, magic)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
-	return labels, dims[0], nil
+	if s.sizeErr != nil {
+		return nil, nil, s.sizeErr
+	}
+	if err := checkMemory(s.want, fmt.Sprintf("data: read %s: the %d bytes of data announced by header %v", path, s.want, s.dims)); err != nil {
+		return nil, nil, err
+	}
+	p, err := s.payload()
+	return s, p, err
 }
 
 // ReadIDXImages reads an IDX3 file of n images of rows×cols unsigned bytes,
 // gzip-compressed (recognised by its magic bytes 1f 8b, not by the file
-// name) or raw. pix holds the images row-major, rows·cols bytes each.
+// name) or raw. pix holds the images row-major, rows·cols bytes each. The
+// header is checked against the file size and the memory available before
+// the payload is read.
 func ReadIDXImages(path string) (pix []uint8, n, rows, cols int, err error) {
-	f, err := os.Open(path)
+	s, pix, err := readIDXFile(path, MagicImages)
 	if err != nil {
-		return nil, 0, 0, 0, fmt.Errorf("data: %w", err)
+		return nil, 0, 0, 0, err
 	}
-	defer f.Close()
-	return decodeImages(path, f)
+	return pix, s.dims[0], s.dims[1], s.dims[2], nil
 }
 
 // ReadIDXLabels reads an IDX1 file of n unsigned-byte labels, gzip-compressed
-// or raw.
+// or raw, with the checks of ReadIDXImages.
 func ReadIDXLabels(path string) (labels []uint8, n int, err error) {
-	f, err := os.Open(path)
+	s, labels, err := readIDXFile(path, MagicLabels)
 	if err != nil {
-		return nil, 0, fmt.Errorf("data: %w", err)
+		return nil, 0, err
 	}
-	defer f.Close()
-	return decodeLabels(path, f)
+	return labels, s.dims[0], nil
 }
 
 // WriteIDXImages writes n images of rows×cols bytes (pix, row-major) as a raw
@@ -227,13 +275,27 @@ func loadIDX(fsys fs.FS, dir, name string, norm Normalization) (train, test *Dat
 		}
 	}
 	path := func(f string) string { return filepath.Join(dir, f) }
-	read := func(f string, decode func(io.Reader) error) error {
+	// Every header is read and checked (against its file's size, the other
+	// file of its split and the memory available) before any payload is
+	// decompressed, so a corrupt or hostile header costs nothing.
+	var streams [4]*idxStream
+	for i, f := range files {
 		r, err := fsys.Open(f)
 		if err != nil {
-			return fmt.Errorf("data: %w", err)
+			return nil, nil, fmt.Errorf("data: %w", err)
 		}
 		defer r.Close()
-		return decode(r)
+		size := int64(-1)
+		if st, err := r.Stat(); err == nil && st.Mode().IsRegular() {
+			size = st.Size()
+		}
+		magic := MagicImages
+		if i%2 == 1 {
+			magic = MagicLabels
+		}
+		if streams[i], err = openIDX(path(f), r, size, magic); err != nil {
+			return nil, nil, err
+		}
 	}
 	type part struct {
 		pix              []uint8
@@ -242,28 +304,36 @@ func loadIDX(fsys fs.FS, dir, name string, norm Normalization) (train, test *Dat
 	}
 	var parts [2]part
 	for i := range parts {
+		img, lab := streams[2*i], streams[2*i+1]
 		p := &parts[i]
-		imgF, labF := files[2*i], files[2*i+1]
-		if err := read(imgF, func(r io.Reader) (err error) {
-			p.pix, p.n, p.rows, p.cols, err = decodeImages(path(imgF), r)
-			return err
-		}); err != nil {
-			return nil, nil, err
-		}
-		if err := read(labF, func(r io.Reader) (err error) {
-			p.labels, p.m, err = decodeLabels(path(labF), r)
-			return err
-		}); err != nil {
-			return nil, nil, err
-		}
+		p.n, p.rows, p.cols, p.m = img.dims[0], img.dims[1], img.dims[2], lab.dims[0]
 		if p.n != p.m {
-			return nil, nil, fmt.Errorf("data: %s has %d images but %s has %d labels", path(imgF), p.n, path(labF), p.m)
+			return nil, nil, fmt.Errorf("data: %s has %d images but %s has %d labels", path(files[2*i]), p.n, path(files[2*i+1]), p.m)
 		}
 	}
-	tr, te := parts[0], parts[1]
+	tr, te := &parts[0], &parts[1]
 	if tr.rows != te.rows || tr.cols != te.cols {
 		return nil, nil, fmt.Errorf("data: training images %s are %d×%d but test images %s are %d×%d",
 			path(files[0]), tr.rows, tr.cols, path(files[2]), te.rows, te.cols)
+	}
+	for _, s := range streams {
+		if s.sizeErr != nil {
+			return nil, nil, s.sizeErr
+		}
+	}
+	// Pixels and label bytes as stored, plus the labels as ints.
+	need := streams[0].want + streams[2].want + int64(tr.n+te.n)*(1+8)
+	if err := checkMemory(need, fmt.Sprintf("data: %s: %d training images of %d×%d and %d test images", dir, tr.n, tr.rows, tr.cols, te.n)); err != nil {
+		return nil, nil, err
+	}
+	for i := range parts {
+		var err error
+		if parts[i].pix, err = streams[2*i].payload(); err != nil {
+			return nil, nil, err
+		}
+		if parts[i].labels, err = streams[2*i+1].payload(); err != nil {
+			return nil, nil, err
+		}
 	}
 	k := 0
 	for _, y := range tr.labels {
@@ -279,7 +349,7 @@ func loadIDX(fsys fs.FS, dir, name string, norm Normalization) (train, test *Dat
 		}
 	}
 	lut := norm.table()
-	mk := func(suffix string, p part) *Dataset {
+	mk := func(suffix string, p *part) *Dataset {
 		labels := make([]int, p.n)
 		for i, y := range p.labels {
 			labels[i] = int(y)

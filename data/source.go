@@ -149,6 +149,11 @@ func (d Source) Validate() error {
 		case !finite(s.Noise) || s.Noise < 0:
 			return bad("synthetic.noise", s.Noise, "want a finite value ≥ 0")
 		}
+		// Refused before any allocation (or run directory) rather than a
+		// runtime out-of-memory crash.
+		if err := s.CheckMemory(); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/fenchel-ml/fenchel/nn"
 )
@@ -34,7 +35,66 @@ func (c SyntheticConfig) validate() error {
 	if math.IsNaN(c.Noise) || math.IsInf(c.Noise, 0) || c.Noise < 0 {
 		return fmt.Errorf("data: synthetic config: Noise = %v, must be non-negative and finite", c.Noise)
 	}
-	return nil
+	return c.CheckMemory()
+}
+
+// Bytes is the memory Synthetic allocates: 8 bytes per feature of every
+// sample and class mean, and 16 per sample for its label and its shuffle
+// (as float64 to stay exact past int64).
+func (c SyntheticConfig) Bytes() float64 {
+	n, d := float64(c.NTrain)+float64(c.NTest), float64(c.Dim)
+	return 8*d*(n+float64(c.Classes)) + 16*n
+}
+
+// MemoryError is returned by SyntheticConfig.CheckMemory for data that
+// cannot fit: Need and Available bytes, the source of the latter (From),
+// and the largest NTrain and Dim that would fit with the other fields
+// unchanged (0: none does).
+type MemoryError struct {
+	Config          SyntheticConfig
+	Need, Available int64
+	From            string
+	MaxNTrain       int
+	MaxDim          int
+}
+
+func (e *MemoryError) Error() string {
+	c := e.Config
+	return fmt.Sprintf("data: synthetic config: NTrain %d, NTest %d, Dim %d need %d bytes (%s), more than the %d bytes (%s) available (%s); %s",
+		c.NTrain, c.NTest, c.Dim, e.Need, Bytes(e.Need), e.Available, Bytes(e.Available), e.From, e.Fits("NTrain", "Dim"))
+}
+
+// Fits says which values would fit, with the names given to NTrain and Dim
+// (a command line passes its flag names).
+func (e *MemoryError) Fits(nTrain, dim string) string {
+	var parts []string
+	if e.MaxNTrain >= 1 {
+		parts = append(parts, fmt.Sprintf("%s ≤ %d", nTrain, e.MaxNTrain))
+	}
+	if e.MaxDim >= 1 {
+		parts = append(parts, fmt.Sprintf("%s ≤ %d", dim, e.MaxDim))
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("no %s or %s alone fits: reduce both", nTrain, dim)
+	}
+	return strings.Join(parts, " or ") + " would fit (the data alone; training needs more)"
+}
+
+// CheckMemory returns a *MemoryError when the data c describes would not
+// fit in the memory available (see AvailableMemory), before any of it is
+// allocated.
+func (c SyntheticConfig) CheckMemory() error {
+	avail, from := availableMemory()
+	need := c.Bytes()
+	if avail <= 0 || need <= float64(avail) {
+		return nil
+	}
+	a, d, k := float64(avail), float64(c.Dim), float64(c.Classes)
+	n := float64(c.NTrain) + float64(c.NTest)
+	maxN := math.Floor((a-8*d*k)/(8*d+16)) - float64(c.NTest)
+	maxD := math.Floor((a - 16*n) / (8 * (n + k)))
+	return &MemoryError{Config: c, Need: int64(math.Min(need, math.MaxInt64)), Available: avail, From: from,
+		MaxNTrain: int(math.Max(maxN, 0)), MaxDim: int(math.Max(maxD, 0))}
 }
 
 // Synthetic draws a Gaussian mixture train and test set from rng (the class

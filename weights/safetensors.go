@@ -126,11 +126,13 @@ type headerEntry struct {
 // little-endian header length N, N bytes of JSON {name: {dtype, shape,
 // data_offsets}, "__metadata__": {string: string}}, then the data buffer,
 // which the tensors' [begin, end) offsets must tile exactly (no overlap, no
-// holes), as the format requires.
+// holes), as the format requires. Only regular files are read, and the
+// header length is checked against the file size before anything else is
+// read, so no input makes it read without bound.
 func ReadSafetensors(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+	b, err := readBounded(path)
 	if err != nil {
-		return nil, fmt.Errorf("weights: %w", err)
+		return nil, fmt.Errorf("weights: %s: %w", path, err)
 	}
 	f, err := parse(b)
 	if err != nil {
@@ -138,6 +140,41 @@ func ReadSafetensors(path string) (*File, error) {
 	}
 	f.Path = path
 	return f, nil
+}
+
+// readBounded reads a regular file after checking its header length field
+// against its size.
+func readBounded(path string) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s): a safetensors file has a size to check its header against", st.Mode().Type())
+	}
+	size := st.Size()
+	var lenField [8]byte
+	if _, err := io.ReadFull(fh, lenField[:]); err != nil {
+		return nil, fmt.Errorf("truncated file: %d bytes, the header length alone takes 8", size)
+	}
+	n := binary.LittleEndian.Uint64(lenField[:])
+	if n > MaxHeaderLen {
+		return nil, fmt.Errorf("header length %d exceeds the limit %d (not a safetensors file?)", n, MaxHeaderLen)
+	}
+	if n > uint64(size-8) {
+		return nil, fmt.Errorf("truncated file: header length %d but only %d bytes follow the length field", n, size-8)
+	}
+	b := make([]byte, size)
+	copy(b, lenField[:])
+	if _, err := io.ReadFull(fh, b[8:]); err != nil {
+		return nil, fmt.Errorf("file shrank while read (%d bytes at open): %w", size, err)
+	}
+	return b, nil
 }
 
 func parse(b []byte) (*File, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -189,6 +190,11 @@ func (f *trainFlags) config(cmd *cobra.Command) (train.Config, error) {
 		cfg.Data.NTrain, cfg.Data.NTest, cfg.Data.Seed = 0, 0, f.synSeed
 	}
 	if err := cfg.Validate(); err != nil {
+		var me *data.MemoryError
+		if errors.As(err, &me) {
+			return train.Config{}, fmt.Errorf("--n-train %d --n-test %d --syn-dim %d: the synthetic data need %d bytes (%s), more than the %d bytes (%s) available (%s); %s",
+				me.Config.NTrain, me.Config.NTest, me.Config.Dim, me.Need, data.Bytes(me.Need), me.Available, data.Bytes(me.Available), me.From, me.Fits("--n-train", "--syn-dim"))
+		}
 		return train.Config{}, err
 	}
 	return cfg, nil

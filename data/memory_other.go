@@ -1,0 +1,6 @@
+//go:build !unix
+
+package data
+
+// addressSpaceLimit is unknown outside Unix.
+func addressSpaceLimit() int64 { return 0 }

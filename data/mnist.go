@@ -75,7 +75,7 @@ func LoadMNIST(norm Normalization) (train, test *Dataset, err error) {
 	if err != nil || !st.IsDir() {
 		return nil, nil, fmt.Errorf("data: MNIST directory %s is missing", dir)
 	}
-	return loadIDX(os.DirFS(dir), dir, "mnist", norm)
+	return loadIDX(os.DirFS(dir), dir, "mnist", MNISTClasses, norm)
 }
 
 // fixtureDir is the committed MNIST subset, written by
@@ -94,5 +94,5 @@ func LoadFixture(norm Normalization) (train, test *Dataset, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("data: embedded fixture: %w", err)
 	}
-	return loadIDX(sub, "embedded "+fixtureDir, "mnist-fixture", norm)
+	return loadIDX(sub, "embedded "+fixtureDir, "mnist-fixture", MNISTClasses, norm)
 }

@@ -37,6 +37,10 @@ type Source struct {
 	// NTrain and NTest keep only the first n samples of each split (0 = all).
 	NTrain int `json:"n_train"`
 	NTest  int `json:"n_test"`
+	// Classes is the number of classes of MNIST-format sources (0 means
+	// MNISTClasses): a model property, so a label outside it is an error
+	// rather than a wider model. Synthetic data use Synthetic.Classes.
+	Classes int `json:"classes,omitempty"`
 	// Synthetic configures SourceSynthetic; its samples are drawn from an
 	// RNG seeded with Seed, independent of the run seed, so a seed sweep
 	// varies the initialisation and the shuffles but not the data.
@@ -74,7 +78,7 @@ func (s Source) Load() (train, test *Dataset, err error) {
 	case SourceMNIST:
 		train, test, err = LoadMNIST(norm)
 	case SourceIDX:
-		train, test, err = LoadIDXDir(s.Dir, norm)
+		train, test, err = LoadIDXDirClasses(s.Dir, s.NumClasses(), norm)
 	case SourceFixture:
 		train, test, err = LoadFixture(norm)
 	case SourceSynthetic:
@@ -113,6 +117,14 @@ func (s Source) Subset(train, test *Dataset) (*Dataset, *Dataset, error) {
 	return train, test, nil
 }
 
+// NumClasses is the number of classes of an MNIST-format source.
+func (s Source) NumClasses() int {
+	if s.Classes == 0 {
+		return MNISTClasses
+	}
+	return s.Classes
+}
+
 // Validate reports the first nonsensical value, naming the config field.
 func (d Source) Validate() error {
 	bad := func(field string, v any, why string) error {
@@ -132,6 +144,15 @@ func (d Source) Validate() error {
 	}
 	if d.NTest < 0 {
 		return bad("n_test", d.NTest, "want ≥ 0 (0 = all)")
+	}
+	switch {
+	case d.Classes == 0:
+	case d.Source == SourceSynthetic:
+		return bad("classes", d.Classes, "synthetic data take synthetic.classes")
+	case (d.Source == SourceMNIST || d.Source == SourceFixture) && d.Classes != MNISTClasses:
+		return bad("classes", d.Classes, fmt.Sprintf("%s has %d classes", d.Source, MNISTClasses))
+	case d.Classes < 2 || d.Classes > 256:
+		return bad("classes", d.Classes, "want 2 … 256 (IDX labels are bytes)")
 	}
 	if d.Source == SourceSynthetic {
 		s := d.Synthetic

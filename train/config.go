@@ -139,7 +139,7 @@ func (c Config) resolvedSpec(train *data.Dataset) models.Spec {
 	s := c.Model
 	s.Hidden = slices.Clone(s.Hidden)
 	s.Input = slices.Clone(s.Input)
-	in, k := nn.Shape{1, 28, 28}, 10
+	in, k := nn.Shape{1, 28, 28}, c.Data.NumClasses()
 	switch {
 	case train != nil:
 		in, k = train.Shape, train.K

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fenchel-ml/fenchel/data"
 )
 
 // TestTrainRefusesHugeSynthetic: synthetic data that cannot fit in memory is
@@ -34,5 +37,47 @@ func TestTrainRefusesHugeSynthetic(t *testing.T) {
 			t.Errorf("%v: run directory created", tc.args)
 		}
 		t.Logf("%v: %s", tc.args, strings.TrimSpace(errs))
+	}
+}
+
+// TestTrainClassesFromFlags: --classes (default 10 for MNIST-format data)
+// fixes the model's outputs; a training label outside it is refused with
+// file, sample and value before the run directory is created.
+func TestTrainClassesFromFlags(t *testing.T) {
+	dir := t.TempDir()
+	pix := make([]uint8, 6*4)
+	write := func(name string, fn func(w *bytes.Buffer) error) {
+		var b bytes.Buffer
+		if err := fn(&b); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	labels := []uint8{0, 1, 2, 255, 1, 2}
+	write("train-images-idx3-ubyte", func(w *bytes.Buffer) error { return data.WriteIDXImages(w, pix, 6, 2, 2) })
+	write("train-labels-idx1-ubyte", func(w *bytes.Buffer) error { return data.WriteIDXLabels(w, labels) })
+	write("t10k-images-idx3-ubyte", func(w *bytes.Buffer) error { return data.WriteIDXImages(w, pix[:12], 3, 2, 2) })
+	write("t10k-labels-idx1-ubyte", func(w *bytes.Buffer) error { return data.WriteIDXLabels(w, []uint8{0, 1, 2}) })
+	out := filepath.Join(t.TempDir(), "run")
+	code, _, errs := run(t, "train", "--data", dir, "--widths", "4", "--batch", "3", "--quiet", "--out", out)
+	if code == 0 {
+		t.Fatal("label 255 accepted")
+	}
+	for _, w := range []string{"train-labels-idx1-ubyte", "label 255 of training sample 3", "10 classes"} {
+		if !strings.Contains(errs, w) {
+			t.Errorf("stderr %q lacks %q", errs, w)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("run directory created")
+	}
+	labels[3] = 0
+	write("train-labels-idx1-ubyte", func(w *bytes.Buffer) error { return data.WriteIDXLabels(w, labels) })
+	// 3 classes: 4·4+4 + 4·3+3 = 35 parameters (10 classes would give 70).
+	code, _, errs = run(t, "train", "--data", dir, "--classes", "3", "--widths", "4", "--batch", "3", "--out", out)
+	if code != 0 || !strings.Contains(errs, "35 parameters") {
+		t.Errorf("--classes 3: exit %d, stderr %q", code, errs)
 	}
 }

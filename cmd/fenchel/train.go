@@ -35,6 +35,7 @@ type trainFlags struct {
 	seed                   uint64
 	dtype                  string
 	nTrain, nTest          int
+	classes                int
 	synDim, synClasses     int
 	synSep, synNoise       float64
 	synSeed                uint64
@@ -140,6 +141,7 @@ checkpoint; --resume continues from it exactly.`,
 	f.dataFlags.register(fl, def.Data, "mnist|fixture|synthetic", "")
 	fl.IntVar(&f.nTrain, "n-train", 0, "training samples: first n (0 = all); for synthetic data, samples generated")
 	fl.IntVar(&f.nTest, "n-test", 0, "test samples: first n (0 = all); for synthetic data, samples generated")
+	fl.IntVar(&f.classes, "classes", data.MNISTClasses, "classes of MNIST-format data (the model's outputs; a label outside is an error); synthetic data: --syn-classes")
 	fl.IntVar(&f.synDim, "syn-dim", def.Data.Synthetic.Dim, "synthetic data: features")
 	fl.IntVar(&f.synClasses, "syn-classes", def.Data.Synthetic.Classes, "synthetic data: classes")
 	fl.Float64Var(&f.synSep, "syn-separation", def.Data.Synthetic.Separation, "synthetic data: norm of the class means")
@@ -177,6 +179,14 @@ func (f *trainFlags) config(cmd *cobra.Command) (train.Config, error) {
 	cfg.Data.NTrain, cfg.Data.NTest = f.nTrain, f.nTest
 	if cfg.Data, err = f.dataFlags.source(cfg.Data); err != nil {
 		return train.Config{}, err
+	}
+	if cmd.Flags().Changed("classes") {
+		if cfg.Data.Source == data.SourceSynthetic {
+			return train.Config{}, fmt.Errorf("--classes %d: synthetic data take --syn-classes", f.classes)
+		}
+		if f.classes != data.MNISTClasses {
+			cfg.Data.Classes = f.classes
+		}
 	}
 	if cfg.Data.Source == data.SourceSynthetic {
 		s := &cfg.Data.Synthetic

@@ -145,6 +145,16 @@ func NewProbe(d *data.Dataset, smoothing float64) (structural.Probe, error) {
 	return p, nil
 }
 
+// Prepare resolves the probe set from the run's data before the run starts
+// (train.Preparer), so a probe larger than its split stops the run before
+// anything is written.
+func (h *NSample) Prepare(s *train.StepInfo) error {
+	if h.ready {
+		return nil
+	}
+	return h.setup(s)
+}
+
 // OnStep measures the model of this step (train.Hook).
 func (h *NSample) OnStep(s *train.StepInfo) (any, error) {
 	if !h.ready {

@@ -137,6 +137,16 @@ func (h *PerImage) Select(test *data.Dataset) error {
 	return nil
 }
 
+// Prepare picks x_a and x_b from the run's test split before the run starts
+// (train.Preparer), so a class the split lacks stops the run before anything
+// is written.
+func (h *PerImage) Prepare(s *train.StepInfo) error {
+	if h.ready {
+		return nil
+	}
+	return h.Select(s.Test)
+}
+
 // OnStep measures the model of this step (train.Hook).
 func (h *PerImage) OnStep(s *train.StepInfo) (any, error) {
 	if !h.ready {

@@ -125,6 +125,9 @@ func Execute(ctx context.Context, opts Options) (*Outcome, error) {
 		_ = bar.Set(out.Skipped)
 	}
 	for _, r := range todo {
+		if ctx.Err() != nil {
+			return out, fmt.Errorf("reproduce: interrupted after %d of %d runs, before %s (not started): %w", out.Done, len(todo), r.ID, context.Cause(ctx))
+		}
 		t := time.Now()
 		res, err := runOne(ctx, opts.Out, r, trainSet, testSet)
 		dt := time.Since(t).Seconds()

@@ -30,6 +30,14 @@ type Hook interface {
 	OnStep(s *StepInfo) (any, error)
 }
 
+// Preparer is a Hook that can check its settings against the run's data
+// before anything is written: Run calls Prepare once, after loading the
+// data and before creating the run directory, with a StepInfo of step 0
+// whose Model64 is nil. An error stops the run with nothing on disk.
+type Preparer interface {
+	Prepare(s *StepInfo) error
+}
+
 // StepInfo is the state a Hook sees. It is valid only during OnStep.
 type StepInfo struct {
 	Step  int // optimiser steps taken so far

@@ -146,6 +146,16 @@ func Run(ctx context.Context, cfg Config, outDir string, hooks []Hook, opts RunO
 		return nil, fmt.Errorf("config: model: %w", err)
 	}
 	cfg.Model = spec
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("train: interrupted before the start (nothing written): %w", context.Cause(ctx))
+	}
+	for _, h := range hooks {
+		if p, ok := h.(Preparer); ok {
+			if err := p.Prepare(&StepInfo{Config: cfg, Train: train, Test: test, BatchLoss: math.NaN(), Ctx: ctx}); err != nil {
+				return nil, fmt.Errorf("train: hook %s: %w", h.Name(), err)
+			}
+		}
+	}
 
 	r := &runner{cfg: cfg, dir: outDir, hooks: hooks, opts: opts, train: train, test: test, secs: secs, start: start}
 	var res *Result

@@ -81,3 +81,33 @@ func TestTrainClassesFromFlags(t *testing.T) {
 		t.Errorf("--classes 3: exit %d, stderr %q", code, errs)
 	}
 }
+
+// TestTrainHookFlagsCheckedFirst: hook settings that only the data can
+// refute (a probe larger than its split, a class the test split lacks) are
+// refused before the run directory exists, so the corrected rerun is not
+// blocked by "already holds a run".
+func TestTrainHookFlagsCheckedFirst(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--probe-every", "5", "--probe-n", "100000"}, []string{"probe size 100000", "500 samples"}},
+		{[]string{"--probe-every", "5", "--probe-split", "test", "--probe-n", "201"}, []string{"probe size 201", "200 samples"}},
+		{[]string{"--per-image-every", "2", "--per-image-class", "42"}, []string{"class 42", "10 classes"}},
+	} {
+		dir := filepath.Join(t.TempDir(), "run")
+		code, _, errs := run(t, append([]string{"train", "--data", "fixture", "--widths", "8", "--quiet", "--out", dir}, tc.args...)...)
+		if code == 0 {
+			t.Errorf("%v: exit 0", tc.args)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(errs, w) {
+				t.Errorf("%v: stderr %q lacks %q", tc.args, errs, w)
+			}
+		}
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("%v: run directory %s left behind", tc.args, dir)
+		}
+	}
+}

@@ -38,9 +38,9 @@
 // metrics.jsonl and metrics.csv hold no wall-clock quantities: the same
 // Config gives byte-identical files. Every file but metrics.jsonl is written
 // atomically (internal/atomicfile). A checkpoint is taken every
-// CheckpointEvery steps, at an epoch end when the last one is at least
-// RunOptions.EpochCheckpointEvery old (default 10 s), after the last step and
-// when the context is cancelled; resuming truncates metrics.jsonl to what the
+// CheckpointEvery steps, at the first epoch end, at a later epoch end when
+// the last one is at least RunOptions.EpochCheckpointEvery old (default
+// 10 s), after the last step and when the context is cancelled between steps; resuming truncates metrics.jsonl to what the
 // checkpoint saw and continues exactly as an uninterrupted run would. One
 // process at a time may write a run directory (internal/runlock).
 //

@@ -1,7 +1,12 @@
 package train
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"math"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/fenchel-ml/fenchel/nn"
@@ -79,4 +84,37 @@ func runFirstNonFinite[T nn.Float](sizes []int, at [][2]int, val float64, grad, 
 		v[a[1]] = T(val)
 	}
 	return firstNonFinite(ps, grad)
+}
+
+// TestNonFiniteSaysWhatIsOnDisk: the error of a diverged run names the
+// checkpoint on disk, or says there is none, instead of always claiming
+// "the last checkpoint is kept".
+func TestNonFiniteSaysWhatIsOnDisk(t *testing.T) {
+	for _, every := range []int{0, 1} {
+		cfg := tinyConfig()
+		cfg.LR, cfg.Epochs, cfg.CheckpointEvery = 1e30, 50, every
+		dir := filepath.Join(t.TempDir(), "run")
+		_, err := Run(context.Background(), cfg, dir, nil, RunOptions{})
+		if !errors.Is(err, ErrNonFinite) {
+			t.Fatalf("checkpoint every %d: err = %v, want ErrNonFinite", every, err)
+		}
+		msg := err.Error()
+		ck, cerr := loadCheckpoint(dir)
+		switch {
+		case cerr != nil:
+			t.Fatal(cerr)
+		case ck == nil:
+			if !strings.Contains(msg, "no checkpoint was written") || strings.Contains(msg, "is kept") {
+				t.Errorf("checkpoint every %d, none on disk: error %q", every, msg)
+			}
+		default:
+			want := fmt.Sprintf("%s holds step %d", CheckpointFile, ck.Progress.Step)
+			if !strings.Contains(msg, want) {
+				t.Errorf("checkpoint every %d, one at step %d: error %q lacks %q", every, ck.Progress.Step, msg, want)
+			}
+		}
+		if every == 0 && ck != nil {
+			t.Errorf("checkpoint every 0: a checkpoint exists before the first epoch end (step %d)", ck.Progress.Step)
+		}
+	}
 }

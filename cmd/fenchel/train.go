@@ -148,7 +148,7 @@ checkpoint; --resume continues from it exactly.`,
 	fl.Float64Var(&f.synNoise, "syn-noise", def.Data.Synthetic.Noise, "synthetic data: noise standard deviation")
 	fl.Uint64Var(&f.synSeed, "syn-seed", 0, "synthetic data: seed (independent of --seed)")
 	fl.IntVar(&f.logEvery, "log-every", def.LogEvery, "steps between train records in metrics.jsonl")
-	fl.IntVar(&f.ckptEvery, "checkpoint-every", 0, "steps between checkpoints (0 = at epoch ends at most every 10 s, the last step and Ctrl-C)")
+	fl.IntVar(&f.ckptEvery, "checkpoint-every", 0, "steps between checkpoints (0 = at the first epoch end, then at epoch ends at most every 10 s, the last step and Ctrl-C/SIGTERM)")
 	fl.StringVar(&f.out, "out", "", "run directory (default runs/<model>-s<seed>)")
 	fl.BoolVar(&f.resume, "resume", false, "continue the run in --out from its checkpoint")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar or start line")

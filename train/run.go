@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -49,6 +50,10 @@ type RunOptions struct {
 	// Log receives one line when training starts (model, parameter count,
 	// steps, resume point); nil for none.
 	Log io.Writer
+	// Notes receives a line for every change a resume makes to what is on
+	// disk beyond the checkpoint's own (records of metrics.jsonl discarded
+	// because there is no checkpoint); nil for none.
+	Notes io.Writer
 	// Train and Test, when both set, replace loading cfg.Data (sweeps load
 	// MNIST once); cfg.Data.NTrain/NTest still apply.
 	Train, Test *data.Dataset
@@ -166,6 +171,16 @@ func Run(ctx context.Context, cfg Config, outDir string, hooks []Hook, opts RunO
 		res, err = run[float32](ctx, r)
 	}
 	return res, err
+}
+
+// countRecords is the number of lines of the metrics file at path (0 when
+// it is missing).
+func countRecords(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	return bytes.Count(b, []byte("\n"))
 }
 
 // checkFresh returns an error if dir already holds a run.
@@ -331,6 +346,10 @@ func (l *loop[T]) resume() error {
 		return err
 	}
 	if ck == nil {
+		if n := countRecords(filepath.Join(l.dir, MetricsFile)); n > 0 && l.opts.Notes != nil {
+			fmt.Fprintf(l.opts.Notes, "train: note: %s has no %s (the run stopped before its first checkpoint): starting again from step 0; the %d records in its %s are discarded\n",
+				l.dir, CheckpointFile, n, MetricsFile)
+		}
 		return nil
 	}
 	if err := ck.check(ckPath, l.cfg); err != nil {

@@ -111,3 +111,29 @@ func TestTrainHookFlagsCheckedFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeWithoutCheckpoint: --resume on a directory whose metrics.jsonl
+// has records but which has no checkpoint.bin (a crash before the first
+// checkpoint) says that it starts over and discards those records, even
+// with --quiet.
+func TestResumeWithoutCheckpoint(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	args := []string{"train", "--data", "fixture", "--widths", "8", "--max-steps", "3", "--epochs", "0", "--log-every", "1", "--quiet", "--out", dir}
+	if code, _, errs := run(t, args...); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, f := range []string{"checkpoint.bin", "summary.json"} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, errs := run(t, append(args, "--resume")...)
+	if code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, errs)
+	}
+	for _, w := range []string{"no checkpoint.bin", "4 records", "metrics.jsonl", "discarded", "step 0"} {
+		if !strings.Contains(errs, w) {
+			t.Errorf("stderr %q lacks %q", errs, w)
+		}
+	}
+}

@@ -102,7 +102,7 @@ checkpoint; --resume continues from it exactly.`,
 			if out == "" {
 				out = defaultOutDir(cfg)
 			}
-			opts := train.RunOptions{Resume: f.resume}
+			opts := train.RunOptions{Resume: f.resume, Notes: cmd.ErrOrStderr()}
 			if !f.quiet {
 				opts.Progress = cmd.ErrOrStderr()
 				opts.Log = cmd.ErrOrStderr()

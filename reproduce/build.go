@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
@@ -25,7 +26,7 @@ import (
 // runs' own wall-clock times (summary.json), so it is the same whether the
 // runs came from one process or from merged shards.
 func Build(dir string) (report.Document, error) {
-	runs, err := LoadRuns(dir)
+	runs, damaged, err := LoadRunsChecked(dir)
 	if err != nil {
 		return report.Document{}, err
 	}
@@ -59,6 +60,10 @@ func Build(dir string) (report.Document, error) {
 		if len(byExp[e]) == 0 {
 			doc.Notes = append(doc.Notes, fmt.Sprintf("experiment %s: no finished runs", e))
 		}
+	}
+	for _, d := range damaged {
+		id, _ := filepath.Rel(dir, d.Dir)
+		doc.Notes = append(doc.Notes, fmt.Sprintf("damaged run %s, left out of the claims: %v", id, d.Err))
 	}
 
 	var all []*RunData

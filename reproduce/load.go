@@ -134,10 +134,28 @@ func (d *RunData) Last() *ProbeRecord {
 	return &d.NSample[len(d.NSample)-1]
 }
 
+// DamagedRun is a finished run (summary.json present) whose files cannot be
+// trusted: Dir is its directory, Err says which file and what is wrong.
+type DamagedRun struct {
+	Dir string
+	Err error
+}
+
 // LoadRuns reads every finished run below dir (directories holding both
-// reproduce.json and summary.json), sorted by id. Unfinished runs are skipped.
+// reproduce.json and summary.json), sorted by id. Unfinished runs are
+// skipped, damaged ones left out (LoadRunsChecked lists them).
 func LoadRuns(dir string) ([]*RunData, error) {
+	runs, _, err := LoadRunsChecked(dir)
+	return runs, err
+}
+
+// LoadRunsChecked is LoadRuns also returning the damaged finished runs: a
+// spec, summary or metrics file that is missing, does not parse, holds a
+// value of the wrong type, is empty or ends before the step summary.json
+// records. One damaged run never hides the others.
+func LoadRunsChecked(dir string) ([]*RunData, []DamagedRun, error) {
 	var out []*RunData
+	var damaged []DamagedRun
 	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -151,16 +169,17 @@ func LoadRuns(dir string) ([]*RunData, error) {
 		}
 		d, err := loadRun(run)
 		if err != nil {
-			return err
+			damaged = append(damaged, DamagedRun{Dir: run, Err: err})
+			return nil
 		}
 		out = append(out, d)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reproduce: read runs in %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("reproduce: read runs in %s: %w", dir, err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Spec.ID < out[j].Spec.ID })
-	return out, nil
+	return out, damaged, nil
 }
 
 func loadRun(dir string) (*RunData, error) {
@@ -185,12 +204,20 @@ func loadRun(dir string) (*RunData, error) {
 	defer fh.Close()
 	sc := bufio.NewScanner(fh)
 	sc.Buffer(nil, 1<<26)
+	lastStep, lines := -1, 0
 	for line := 1; sc.Scan(); line++ {
 		where := fmt.Sprintf("%s line %d", path, line)
-		var k struct{ Kind string }
+		var k struct {
+			Kind string
+			Step *int
+		}
 		if err := json.Unmarshal(sc.Bytes(), &k); err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
+		if k.Step == nil {
+			return nil, fmt.Errorf("%s: record without a step", where)
+		}
+		lastStep, lines = max(lastStep, *k.Step), line
 		switch k.Kind {
 		case HookNSample:
 			r, err := readProbeRecord(sc.Bytes(), where)
@@ -208,6 +235,12 @@ func loadRun(dir string) (*RunData, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if lines == 0 {
+		return nil, fmt.Errorf("%s is empty", path)
+	}
+	if lastStep < d.Summary.Steps {
+		return nil, fmt.Errorf("%s ends at step %d but summary.json records %d steps (cut short?)", path, lastStep, d.Summary.Steps)
 	}
 	return d, nil
 }

@@ -103,6 +103,11 @@ func writeReport(cmd *cobra.Command, dir string, doc report.Document) error {
 	if err := report.Write(dir, doc); err != nil {
 		return err
 	}
+	for _, n := range doc.Notes {
+		if strings.HasPrefix(n, "damaged run ") {
+			fmt.Fprintf(cmd.ErrOrStderr(), "fenchel: warning: %s\n", n)
+		}
+	}
 	w := cmd.OutOrStdout()
 	fmt.Fprintf(w, "\n%-4s %-8s %s\n", "id", "status", "measured")
 	for _, c := range doc.Claims {

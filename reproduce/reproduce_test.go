@@ -505,8 +505,9 @@ func TestDecayAfterPaperSampleCount(t *testing.T) {
 }
 
 // TestLoadRunsRejectsOldProbeRecords: a metrics.jsonl written before the
-// typed probe record (flat HS_lambda_min keys, no schema) is an error naming
-// the file, the line and the schema this build reads; a current record loads.
+// typed probe record (flat HS_lambda_min keys, no schema) makes the run
+// damaged, with an error naming the file, the line and the schema this build
+// reads; a current record loads.
 func TestLoadRunsRejectsOldProbeRecords(t *testing.T) {
 	dir := t.TempDir()
 	run := filepath.Join(dir, "width", "x")
@@ -539,7 +540,12 @@ func TestLoadRunsRejectsOldProbeRecords(t *testing.T) {
 	if err := os.WriteFile(metrics, []byte(old), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = LoadRuns(dir)
+	// The run is damaged: left out of LoadRuns, listed by LoadRunsChecked.
+	runs, damaged, err := LoadRunsChecked(dir)
+	if err != nil || len(runs) != 0 || len(damaged) != 1 {
+		t.Fatalf("old record: %d runs, %d damaged, err %v; want 0, 1, nil", len(runs), len(damaged), err)
+	}
+	err = damaged[0].Err
 	if err == nil || !strings.Contains(err.Error(), metrics+" line 3") || !strings.Contains(err.Error(), fmt.Sprintf("before schema %d", structural.SchemaVersion)) {
 		t.Errorf("old record: error %v, want the file, line 3 and the schema", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/fenchel-ml/fenchel/loss"
 )
 
@@ -77,5 +79,25 @@ func TestDenseSpectrumCancel(t *testing.T) {
 	}
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+// TestStructuralMatrixCancel: the H build of the MLP fast path stops between
+// row blocks once its context is done, with an error wrapping the cause.
+func TestStructuralMatrixCancel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	model := mlp(rng, "relu", 20, 40, 10)
+	x := randomX(rng, 300, 20)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := structuralMatrix(ctx, model, x); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "building H (3000×3000)") {
+		t.Errorf("cancelled H build: err = %v", err)
+	}
+	h, err := structuralMatrix(context.Background(), model, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := StructuralMatrix(model, x); !mat.EqualApprox(h, want, 0) {
+		t.Error("structuralMatrix under a live context differs from StructuralMatrix")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"slices"
@@ -154,8 +155,17 @@ func readBounded(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (%s): a safetensors file has a size to check its header against", st.Mode().Type())
+	if m := st.Mode(); !m.IsRegular() {
+		kind := "mode " + m.String()
+		switch {
+		case m&fs.ModeDevice != 0:
+			kind = "a device"
+		case m&fs.ModeNamedPipe != 0:
+			kind = "a named pipe"
+		case m.IsDir():
+			kind = "a directory"
+		}
+		return nil, fmt.Errorf("not a regular file (%s): a safetensors file has a size to check its header against", kind)
 	}
 	size := st.Size()
 	var lenField [8]byte

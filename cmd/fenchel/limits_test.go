@@ -137,3 +137,33 @@ func TestResumeWithoutCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestReportNamesDamagedRuns: `fenchel report` on results where one
+// finished run's metrics.jsonl was emptied still builds the report, warns on
+// stderr and notes the damaged run in report.md.
+func TestReportNamesDamagedRuns(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errs := run(t, "reproduce", "--tiny", "--out", dir, "-q"); code != 0 {
+		t.Fatalf("reproduce --tiny: exit %d: %s", code, errs)
+	}
+	runs, err := filepath.Glob(filepath.Join(dir, "width", "*", "metrics.jsonl"))
+	if err != nil || len(runs) == 0 {
+		t.Fatalf("no width runs: %v", err)
+	}
+	if err := os.WriteFile(runs[0], nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := filepath.Rel(dir, filepath.Dir(runs[0]))
+	code, _, errs := run(t, "report", dir)
+	if code != 0 {
+		t.Fatalf("report: exit %d: %s", code, errs)
+	}
+	want := "damaged run " + id + ", left out of the claims"
+	if !strings.Contains(errs, "fenchel: warning: "+want) || !strings.Contains(errs, "is empty") {
+		t.Errorf("stderr %q lacks the warning %q", errs, want)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil || !strings.Contains(string(md), want) {
+		t.Errorf("report.md lacks %q (%v)", want, err)
+	}
+}

@@ -1,6 +1,7 @@
 package reproduce
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -73,6 +74,12 @@ type InitCalibration struct {
 // until log(λ_max(c)/λ_ref) changes sign, then halves the log-bracket. Every
 // step is deterministic, so the same inputs give the same constant.
 func CalibrateInit(ref train.Config, probeN int, trainSet *data.Dataset) (InitCalibration, error) {
+	return calibrateInit(context.Background(), ref, probeN, trainSet)
+}
+
+// calibrateInit is CalibrateInit stopping, with an error wrapping
+// context.Cause(ctx), within an evaluation of ctx being done.
+func calibrateInit(ctx context.Context, ref train.Config, probeN int, trainSet *data.Dataset) (InitCalibration, error) {
 	cal := InitCalibration{ProbeN: probeN, Seed: ref.Seed}
 	if trainSet == nil || probeN < 1 || probeN > trainSet.N {
 		return cal, fmt.Errorf("reproduce: calibrate init: probe size %d for a training set of %d samples", probeN, setSize(trainSet))
@@ -104,7 +111,7 @@ func CalibrateInit(ref train.Config, probeN int, trainSet *data.Dataset) (InitCa
 		if err := initializer.Apply(model.Params(), o, rng); err != nil {
 			return 0, err
 		}
-		rep, err := structural.Analyze(model, probe, l, structural.Options{})
+		rep, err := structural.Analyze(model, probe, l, structural.Options{Ctx: ctx})
 		if err != nil {
 			return 0, err
 		}

@@ -84,7 +84,7 @@ func Execute(ctx context.Context, opts Options) (*Outcome, error) {
 		if err != nil {
 			return nil, err
 		}
-		cal, err := CalibrateInit(ref, n, trainSet)
+		cal, err := calibrateInit(ctx, ref, n, trainSet)
 		if err != nil {
 			return nil, err
 		}

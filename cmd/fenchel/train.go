@@ -83,8 +83,12 @@ func newTrainCmd() *cobra.Command {
 		Short: "Train one model and record the run (config, metrics, checkpoint, summary)",
 		Long: `train runs one training job and writes its run directory:
 config.json, metrics.jsonl, metrics.csv, checkpoint.bin, summary.json, timings.json.
-The same flags and seed give byte-identical metrics files. Ctrl-C saves a
-checkpoint; --resume continues from it exactly.`,
+The same flags and seed give byte-identical metrics files. Ctrl-C (SIGINT) or
+SIGTERM stops within about a second (exit 130 / 143): between steps it saves a
+checkpoint, inside a probe hook it keeps the last one; --resume continues from
+the checkpoint exactly. The first epoch end always checkpoints, later ones at
+most every 10 s (see --checkpoint-every). checkpoint.bin carries a SHA-256
+checksum, verified whenever it is read.`,
 		Example: `  fenchel train --model mlp --widths 100 --loss softmax --opt sgd --lr 0.1 --batch 128 --epochs 1 --seed 0
   fenchel train --model d --depth 1 --opt adam --lr 0.002 --batch 64 --epochs 1 --seed 1
   fenchel train --model resmlp --depth 8 --width 64 --no-skip --data synthetic --max-steps 500`,

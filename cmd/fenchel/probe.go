@@ -35,6 +35,7 @@ func init() { register(newProbeCmd) }
 // probeFlags are the flag values of `fenchel probe`.
 type probeFlags struct {
 	checkpoint, safetensors string
+	arch                    string
 	modelFlags
 	dataFlags
 	split          string
@@ -69,16 +70,25 @@ With --checkpoint the model, data source, normalisation and loss default to
 the run's; model flags given explicitly must agree with the checkpoint.
 
 Safetensors keys must equal fenchel's parameter names, which are PyTorch's
-state_dict keys of the equivalent module (see package weights).`,
+state_dict keys of the equivalent module (see package weights). The model is
+inferred from the keys and shapes when they are those of an nn.Sequential of
+Linear layers (ReLU assumed between them) or of Models a–d or resmlp; what was
+inferred is printed on stderr, and model flags given explicitly override what
+the file leaves open (skips of Model c and resmlp) and must agree with the rest.
+Any other feed-forward network of Linear, Conv2d, ReLU, Tanh, MaxPool2d,
+AvgPool2d, AdaptiveAvgPool2d(1), Flatten and residual blocks is described by an
+architecture file (--arch), which tools/export_arch.py writes from PyTorch.`,
 		Example: `  fenchel probe --checkpoint runs/mlp-100-s0/checkpoint.bin --n 50
-  fenchel probe --safetensors mlp.safetensors --model mlp --widths 100,100 --data mnist --split train --n 10 --normalize none --json`,
+  fenchel probe --safetensors mlp.safetensors --data mnist --split train --n 10 --normalize none --json
+  fenchel probe --arch net.json --safetensors net.safetensors --data DIR --n 100`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runProbe(cmd, &f) },
 	}
 	fl := cmd.Flags()
 	fl.SortFlags = false
 	fl.StringVar(&f.checkpoint, "checkpoint", "", "fenchel run checkpoint (RUN_DIR/checkpoint.bin)")
-	fl.StringVar(&f.safetensors, "safetensors", "", "PyTorch state_dict saved with safetensors (needs --model)")
+	fl.StringVar(&f.safetensors, "safetensors", "", "PyTorch state_dict saved with safetensors (model inferred from its keys, or given by --model or --arch)")
+	fl.StringVar(&f.arch, "arch", "", "architecture file (JSON, tools/export_arch.py) of the network in --safetensors")
 	def := train.DefaultConfig()
 	f.modelFlags.register(fl, def.Model)
 	f.dataFlags.register(fl, def.Data, "mnist|fixture", " (default with --checkpoint: the run's)")
@@ -104,6 +114,11 @@ type probeInput struct {
 	l      loss.Loss
 	ck     *train.Checkpoint // nil with --safetensors
 	dc     data.Source
+	name   string // the model in reports: spec.String() or the architecture file
+	// file and inferred: the safetensors file and what its keys say (nil
+	// when not inferred).
+	file     *weights.File
+	inferred *weights.Inference
 }
 
 func loadProbeInput(cmd *cobra.Command, f *probeFlags) (*probeInput, map[string]float64, error) {
@@ -136,6 +151,9 @@ func loadProbeInput(cmd *cobra.Command, f *probeFlags) (*probeInput, map[string]
 
 // check validates the flags that need no file.
 func (f *probeFlags) check() error {
+	if f.arch != "" && f.safetensors == "" {
+		return errors.New("--arch describes the network whose weights --safetensors gives; give both")
+	}
 	if (f.checkpoint == "") == (f.safetensors == "") {
 		return errors.New("give exactly one of --checkpoint and --safetensors")
 	}
@@ -175,8 +193,13 @@ func (in *probeInput) resolve(cmd *cobra.Command, f *probeFlags, flagSpec models
 		if !changed("loss") {
 			lossName = cfg.Loss
 		}
-	} else {
-		in.spec, in.source = flagSpec, f.safetensors
+	} else if f.arch != "" {
+		if in.file, err = weights.ReadSafetensors(f.safetensors); err != nil {
+			return err
+		}
+		in.source = f.safetensors
+	} else if err := in.inferSafetensors(cmd, f, flagSpec); err != nil {
+		return err
 	}
 	if changed("data") || f.checkpoint == "" {
 		// A probe takes the whole of a split, so NTrain/NTest stay 0; synthetic
@@ -216,6 +239,8 @@ func (in *probeInput) loadSet(f *probeFlags) (*data.Dataset, error) {
 	in.data, in.norm = split.Name, in.dc.Normalize
 	if in.dc.Source == data.SourceSynthetic {
 		in.norm = "n/a (synthetic features)"
+	} else if split.Normalization().Mode == "" {
+		in.norm = "n/a (float features, used as stored)"
 	}
 	return split, nil
 }
@@ -224,6 +249,12 @@ func (in *probeInput) loadSet(f *probeFlags) (*data.Dataset, error) {
 // training does, checks explicit model flags against a checkpoint, builds
 // the model and loads its weights.
 func (in *probeInput) buildModel(cmd *cobra.Command, f *probeFlags, flagSpec models.Spec, split *data.Dataset) error {
+	if f.arch != "" {
+		return in.loadArch(cmd, f, split)
+	}
+	if err := in.checkInferredInput(split); err != nil {
+		return err
+	}
 	resolve := func(s models.Spec) models.Spec {
 		if len(s.Input) == 0 {
 			s.Input = slices.Clone(split.Shape)
@@ -249,10 +280,11 @@ func (in *probeInput) buildModel(cmd *cobra.Command, f *probeFlags, flagSpec mod
 	if in.model, err = models.Build[float64](in.spec); err != nil {
 		return err
 	}
+	in.name = in.spec.String()
 	if in.ck != nil {
 		return train.AssignWeights(in.ck, in.model)
 	}
-	return weights.LoadSafetensors(f.safetensors, in.model)
+	return in.assignSafetensors(cmd)
 }
 
 // boundChain writes a bound as the chain its Note states (structural.Bound:
@@ -350,7 +382,7 @@ type probeContext struct {
 // writeProbeJSON writes the context, then the typed probe record
 // (structural.Report, schema structural.SchemaVersion) as one object.
 func writeProbeJSON(w io.Writer, in *probeInput, f *probeFlags, rep *structural.Report, timings map[string]float64) error {
-	head, err := json.Marshal(probeContext{Version: version.Version, Model: in.spec.String(), Weights: in.source, Data: in.data,
+	head, err := json.Marshal(probeContext{Version: version.Version, Model: in.name, Weights: in.source, Data: in.data,
 		Split: f.split, Normalize: in.norm, InputPrecision: f.inputPrecision, Timings: jsonfloat.Map(timings)})
 	if err != nil {
 		return err
@@ -394,7 +426,7 @@ func writeSpectrum(path string, rep *structural.Report) error {
 func writeProbeTable(w io.Writer, in *probeInput, f *probeFlags, rep *structural.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	g := func(v float64) string { return fmt.Sprintf("%.6g", v) }
-	fmt.Fprintf(tw, "model\t%s, P = %d, weights %s\n", in.spec, rep.P, in.source)
+	fmt.Fprintf(tw, "model\t%s, P = %d, weights %s\n", in.name, rep.P, in.source)
 	rounded := ""
 	if f.inputPrecision == "float32" {
 		rounded = ", inputs rounded to float32"

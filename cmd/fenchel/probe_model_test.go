@@ -2,11 +2,13 @@ package main
 
 import (
 	"compress/gzip"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -276,5 +278,48 @@ func TestProbeModelErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestProbeTorchArch probes the network PyTorch built and exported in
+// testdata/torch-arch (its README says how) on the IDX images it wrote, and
+// compares with PyTorch's float64 loss, gradient norm and spectrum of H.
+func TestProbeTorchArch(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "torch-arch")
+	var ref struct {
+		N, K, P  int
+		Loss     float64
+		GradNorm float64   `json:"grad_norm"`
+		EigH     []float64 `json:"eig_H"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "ref.json"))
+	if err != nil {
+		t.Fatalf("reference case missing: %v", err)
+	}
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := run(t, "probe", "--arch", filepath.Join(dir, "net.json"), "--safetensors", filepath.Join(dir, "net.safetensors"),
+		"--data", filepath.Join(dir, "idx"), "--n", strconv.Itoa(ref.N), "--normalize", "none", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	p := decodeProbe(t, out)
+	if p.N != ref.N || p.K != ref.K || p.P != ref.P {
+		t.Fatalf("n %d K %d P %d, PyTorch's %d %d %d", p.N, p.K, p.P, ref.N, ref.K, ref.P)
+	}
+	lmax := ref.EigH[len(ref.EigH)-1]
+	for _, c := range []struct {
+		name             string
+		got, want, scale float64
+	}{
+		{"E_f", p.FittingError, ref.Loss, ref.Loss},
+		{"‖∇R‖", p.GradNorm, ref.GradNorm, ref.GradNorm},
+		{"λ_min(H)", p.H["lambda_min"].(float64), ref.EigH[0], lmax},
+		{"λ_max(H)", p.H["lambda_max"].(float64), lmax, lmax},
+	} {
+		if math.Abs(c.got-c.want) > referenceTol*c.scale {
+			t.Errorf("%s = %.15g, PyTorch %.15g", c.name, c.got, c.want)
+		}
 	}
 }

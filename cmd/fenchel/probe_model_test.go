@@ -323,3 +323,60 @@ func TestProbeTorchArch(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeNPYFeatures probes flat float feature vectors from .npy files
+// (data/testdata/npy/feat: 4 features, 3 classes) with an MLP inferred from
+// its safetensors and with the same MLP as an architecture file.
+func TestProbeNPYFeatures(t *testing.T) {
+	dataDir := filepath.Join("..", "..", "data", "testdata", "npy", "feat")
+	dir := t.TempDir()
+	net, err := models.Build[float64](models.Spec{Name: models.MLP, Hidden: []int{5}, Input: nn.Shape{4}, Classes: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := initializer.Apply(net.Params(), initializer.Options{Scheme: "pytorch"}, rand.New(rand.NewPCG(1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	st := filepath.Join(dir, "mlp.safetensors")
+	if err := weights.SaveSafetensors(st, net, nil); err != nil {
+		t.Fatal(err)
+	}
+	archPath := filepath.Join(dir, "mlp.json")
+	os.WriteFile(archPath, []byte(`{"format":"fenchel-arch/1","input":[4],"layers":[
+		{"type":"Linear","in_features":4,"out_features":5},{"type":"ReLU"},{"type":"Linear","in_features":5,"out_features":3}]}`), 0o644)
+
+	code, out, errs := run(t, "probe", "--safetensors", st, "--data", dataDir, "--n", "6", "--json")
+	if code != 0 {
+		t.Fatalf("inferred: exit %d: %s", code, errs)
+	}
+	inferred := decodeProbe(t, out)
+	code, out, errs = run(t, "probe", "--arch", archPath, "--safetensors", st, "--data", dataDir, "--n", "6", "--json")
+	if code != 0 {
+		t.Fatalf("--arch: exit %d: %s", code, errs)
+	}
+	arch := decodeProbe(t, out)
+	if inferred.Model != "mlp-5-in4-K3" || inferred.N != 6 || inferred.K != 3 || inferred.P != 4*5+5+5*3+3 || !strings.Contains(inferred.Normalize, "float features") {
+		t.Errorf("inferred: model %s n %d K %d P %d normalize %q", inferred.Model, inferred.N, inferred.K, inferred.P, inferred.Normalize)
+	}
+	if arch.FittingError != inferred.FittingError || arch.GradNorm != inferred.GradNorm || arch.H["lambda_max"] != inferred.H["lambda_max"] {
+		t.Errorf("--arch and inferred MLP differ: E_f %v vs %v, ‖∇R‖ %v vs %v", arch.FittingError, inferred.FittingError, arch.GradNorm, inferred.GradNorm)
+	}
+	// E_f is the mean cross-entropy of the stored features, computed here.
+	trainSet, _, err := data.LoadNPYDir(dataDir, 3, data.Normalization{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := net.Forward(data.Gather[float64](trainSet, []int{0, 1, 2, 3, 4, 5}, nil))
+	ef := 0.0
+	for i := range 6 {
+		row := z.Row(i)
+		s := 0.0
+		for _, v := range row {
+			s += math.Exp(v)
+		}
+		ef += (math.Log(s) - row[trainSet.Labels[i]]) / 6
+	}
+	if math.Abs(inferred.FittingError-ef) > probeEfTol*ef {
+		t.Errorf("E_f = %.15g, cross-entropy computed here %.15g", inferred.FittingError, ef)
+	}
+}

@@ -7,7 +7,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"golang.org/x/image/font/sfnt"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -31,7 +33,8 @@ const (
 	pngDPI = 144
 )
 
-// palette is matplotlib's "tab10": distinct, familiar and readable on white.
+// palette is matplotlib's "tab10" (distinct, familiar and readable on
+// white) followed by lighter twins of its colours.
 var palette = []color.RGBA{
 	{0x1f, 0x77, 0xb4, 0xff}, // blue
 	{0xff, 0x7f, 0x0e, 0xff}, // orange
@@ -43,6 +46,10 @@ var palette = []color.RGBA{
 	{0x7f, 0x7f, 0x7f, 0xff}, // grey
 	{0xbc, 0xbd, 0x22, 0xff}, // olive
 	{0x17, 0xbe, 0xcf, 0xff}, // cyan
+	// tab20's lighter twins, before dash patterns are needed.
+	{0x6b, 0xae, 0xd6, 0xff}, {0xfd, 0xae, 0x6b, 0xff}, {0x74, 0xc4, 0x76, 0xff}, {0xfb, 0x6a, 0x4a, 0xff},
+	{0xb7, 0x9f, 0xcf, 0xff}, {0xc4, 0x9c, 0x94, 0xff}, {0xf7, 0x9a, 0xd0, 0xff}, {0xa0, 0xa0, 0xa0, 0xff},
+	{0xdb, 0xdb, 0x6d, 0xff}, {0x7e, 0xd8, 0xe5, 0xff},
 }
 
 // dashes and glyphs tell apart series that share a colour.
@@ -56,8 +63,15 @@ var (
 	gridColor  = color.Gray{0xe0}
 )
 
+// axisLabelPad separates an axis label from the tick labels.
+const axisLabelPad vg.Length = 3
+
 var (
-	sans        = font.Font{Typeface: "Liberation", Variant: "Sans"}
+	sans      = font.Font{Typeface: "Liberation", Variant: "Sans"}
+	axisLabel = text.Style{
+		Color: color.Black, Font: font.From(sans, 10),
+		XAlign: draw.XCenter, YAlign: draw.YBottom, Handler: plot.DefaultTextHandler,
+	}
 	figureTitle = text.Style{
 		Color: color.Black, Font: font.From(sans, 14),
 		XAlign: draw.XCenter, YAlign: draw.YTop, Handler: plot.DefaultTextHandler,
@@ -121,30 +135,103 @@ func renderFigure(dir string, f Figure, col colours) (pngPath, svgPath string, p
 	return pngPath, svgPath, png, nil
 }
 
+// maxFigureWidth is the widest figure drawn, 1800 px at pngDPI, so that a
+// figure fits a screen; wider requests wrap their panels into more rows.
+const maxFigureWidth vg.Length = 900
+
+// legendEntry is one line of a figure's legend.
+type legendEntry struct {
+	label  string
+	thumbs []plot.Thumbnailer
+}
+
+// figureLegend merges the panels' entries into one legend, each label once
+// in order of first appearance (series of one label share their colour, see
+// colours), or nil when nothing is labelled.
+func figureLegend(panels [][]legendEntry) *plot.Legend {
+	leg := plot.NewLegend()
+	leg.TextStyle.Font = font.From(sans, 9)
+	leg.ThumbnailWidth = vg.Points(18)
+	leg.Padding = vg.Points(3)
+	leg.Top, leg.Left = true, true
+	seen := map[string]bool{}
+	for _, entries := range panels {
+		for _, e := range entries {
+			if !seen[e.label] {
+				seen[e.label] = true
+				leg.Add(e.label, e.thumbs...)
+			}
+		}
+	}
+	if len(seen) == 0 {
+		return nil
+	}
+	return &leg
+}
+
+// figureLayout is where the panels and the legend of a figure go.
+type figureLayout struct {
+	rows, cols    int
+	legendInCell  bool      // the legend sits in the grid's last, empty cell
+	legendW       vg.Length // width of the legend column beside the grid (0: none)
+	width, height vg.Length
+}
+
+// layoutFigure places the panels in a grid of at most the requested
+// columns that fits maxFigureWidth, with the legend in an empty cell of the
+// grid when one is free and large enough, else in a column to the right.
+func layoutFigure(f Figure, leg *plot.Legend) figureLayout {
+	n := len(f.Panels)
+	want := f.Columns
+	if want == 0 {
+		want = 2
+	}
+	want = min(want, n)
+	var size vg.Point
+	if leg != nil {
+		size = leg.Rectangle(draw.Canvas{}).Size()
+	}
+	try := func(cols int) figureLayout {
+		l := figureLayout{cols: cols, rows: (n + cols - 1) / cols}
+		l.width = vg.Length(cols)*panelWidth + 2*tilePad
+		l.height = vg.Length(l.rows)*panelHeight + 2*tilePad
+		if leg != nil {
+			if l.rows*cols > n && size.X+3*tilePad <= panelWidth && size.Y+3*tilePad <= panelHeight {
+				l.legendInCell = true
+			} else {
+				l.legendW = size.X + legendGap
+				l.width += l.legendW
+			}
+		}
+		if f.Title != "" {
+			l.height += titleBand
+		}
+		return l
+	}
+	l := try(want)
+	for c := want - 1; c >= 1 && l.width > maxFigureWidth; c-- {
+		l = try(c)
+	}
+	return l
+}
+
 // drawFigure returns f encoded as PNG and as SVG.
 func drawFigure(f Figure, col colours) (png, svg []byte, err error) {
-	cols := f.Columns
-	if cols == 0 {
-		cols = min(len(f.Panels), 2)
-	}
-	rows := (len(f.Panels) + cols - 1) / cols
-
 	plots := make([]*plot.Plot, len(f.Panels))
-	legends := make([]*plot.Legend, len(f.Panels))
-	var legendWidth vg.Length
+	entries := make([][]legendEntry, len(f.Panels))
+	labels := make([][2]string, len(f.Panels))
 	for i, p := range f.Panels {
-		plots[i], legends[i] = buildPanel(p, col)
-		legendWidth = max(legendWidth, legendSize(legends[i]))
+		plots[i], entries[i] = buildPanel(p, col)
+		// The axis labels are drawn here: gonum/plot places a log axis's
+		// label box at the linear midpoint of the range, which pads the
+		// plot with a band of empty space.
+		labels[i] = [2]string{plots[i].X.Label.Text, plots[i].Y.Label.Text}
+		plots[i].X.Label.Text, plots[i].Y.Label.Text = "", ""
 	}
-	if legendWidth > 0 {
-		legendWidth += legendGap
-	}
+	leg := figureLegend(entries)
+	lay := layoutFigure(f, leg)
+	rows, cols := lay.rows, lay.cols
 
-	w := vg.Length(cols)*(panelWidth+legendWidth) + 2*tilePad
-	h := vg.Length(rows)*panelHeight + 2*tilePad
-	if f.Title != "" {
-		h += titleBand
-	}
 	layout := func(c vg.CanvasSizer) (err error) {
 		// gonum/plot panics on input it cannot draw; report it as an error
 		// naming the figure rather than crash a long reproduction run.
@@ -155,9 +242,10 @@ func drawFigure(f Figure, col colours) (png, svg []byte, err error) {
 		}()
 		dc := draw.New(c)
 		if f.Title != "" {
-			dc.FillText(figureTitle, vg.Point{X: dc.Center().X, Y: dc.Max.Y - 6}, f.Title)
+			dc.FillText(figureTitle, vg.Point{X: dc.Center().X, Y: dc.Max.Y - 6}, drawable(f.Title))
 			dc.Max.Y -= titleBand
 		}
+		gridArea := draw.Crop(dc, 0, -lay.legendW, 0, 0)
 		grid := make([][]*plot.Plot, rows)
 		for r := range grid {
 			grid[r] = make([]*plot.Plot, cols)
@@ -171,24 +259,44 @@ func drawFigure(f Figure, col colours) (png, svg []byte, err error) {
 			Rows: rows, Cols: cols, PadX: tilePad, PadY: tilePad,
 			PadTop: tilePad, PadBottom: tilePad, PadLeft: tilePad, PadRight: tilePad,
 		}
-		canvases := plot.Align(grid, tiles, dc)
+		canvases := plot.Align(grid, tiles, gridArea)
+		var top vg.Length
+		band := axisLabel.Height("M") + axisLabelPad
+		descent := axisLabel.FontExtents().Descent
 		for i, p := range plots {
 			tile := canvases[i/cols][i%cols]
-			axes := draw.Crop(tile, 0, -legendWidth, 0, 0)
+			axes := draw.Crop(tile, band, 0, band, 0)
 			p.Draw(axes)
-			if legends[i] != nil {
-				top := p.DataCanvas(axes).Max.Y
-				lc := draw.Canvas{Canvas: tile.Canvas, Rectangle: vg.Rectangle{
-					Min: vg.Point{X: axes.Max.X + legendGap, Y: tile.Min.Y},
-					Max: vg.Point{X: tile.Max.X, Y: top},
-				}}
-				legends[i].Draw(lc)
+			data := p.DataCanvas(axes)
+			if i == 0 {
+				top = data.Max.Y
 			}
+			if l := labels[i][0]; l != "" {
+				dc.FillText(axisLabel, vg.Point{X: data.Center().X, Y: tile.Min.Y + descent}, l)
+			}
+			if l := labels[i][1]; l != "" {
+				sty := axisLabel
+				sty.Rotation = math.Pi / 2
+				dc.FillText(sty, vg.Point{X: tile.Min.X + band - axisLabelPad - descent, Y: data.Center().Y}, l)
+			}
+		}
+		switch {
+		case leg == nil:
+		case lay.legendInCell:
+			cell := tiles.At(gridArea, cols-1, rows-1)
+			cell.Min.X += 3 * tilePad
+			cell.Max.Y -= 3 * tilePad
+			leg.Draw(cell)
+		default:
+			leg.Draw(draw.Canvas{Canvas: dc.Canvas, Rectangle: vg.Rectangle{
+				Min: vg.Point{X: gridArea.Max.X + legendGap, Y: dc.Min.Y},
+				Max: vg.Point{X: dc.Max.X, Y: top},
+			}})
 		}
 		return nil
 	}
 
-	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(pngDPI))
+	img := vgimg.NewWith(vgimg.UseWH(lay.width, lay.height), vgimg.UseDPI(pngDPI))
 	if err := layout(img); err != nil {
 		return nil, nil, err
 	}
@@ -196,7 +304,7 @@ func drawFigure(f Figure, col colours) (png, svg []byte, err error) {
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&pb); err != nil {
 		return nil, nil, fmt.Errorf("figure %q: png: %w", f.Name, err)
 	}
-	sc := vgsvg.New(w, h)
+	sc := vgsvg.New(lay.width, lay.height)
 	if err := layout(sc); err != nil {
 		return nil, nil, err
 	}
@@ -207,30 +315,55 @@ func drawFigure(f Figure, col colours) (png, svg []byte, err error) {
 	return pb.Bytes(), sb.Bytes(), nil
 }
 
-// legendSize is the width a legend needs, 0 for none.
-func legendSize(l *plot.Legend) vg.Length {
-	if l == nil {
-		return 0
+// decades is how many powers of ten the values of a linear y axis may span
+// before buildPanel makes it logarithmic: beyond it the small values are a
+// flat line along the bottom.
+const decades = 3
+
+// spansDecades reports whether the finite y values of p's series and
+// reference lines are all positive and span more than decades powers of ten.
+func spansDecades(p Panel) bool {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	add := func(v float64) bool {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return true
+		}
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+		return v > 0
 	}
-	// Rectangle only measures the entries; the canvas just anchors it.
-	return l.Rectangle(draw.Canvas{}).Size().X
+	for _, s := range p.Series {
+		for _, v := range s.Y {
+			if !add(v) {
+				return false
+			}
+		}
+	}
+	for _, h := range p.HLines {
+		if !add(h.Y) {
+			return false
+		}
+	}
+	return lo > 0 && hi/lo > math.Pow10(decades)
 }
 
-// buildPanel turns p into a plot, and a legend to draw beside it (nil when
-// nothing is labelled).
-func buildPanel(p Panel, col colours) (*plot.Plot, *plot.Legend) {
+// buildPanel turns p into a plot and the legend entries of its series.
+func buildPanel(p Panel, col colours) (*plot.Plot, []legendEntry) {
 	pl := plot.New()
-	pl.Title.Text = p.Title
+	pl.Title.Text = drawable(p.Title)
 	pl.Title.TextStyle.Font = font.From(sans, 11)
-	pl.X.Label.Text, pl.Y.Label.Text = p.XLabel, p.YLabel
+	pl.X.Label.Text, pl.Y.Label.Text = drawable(p.XLabel), drawable(p.YLabel)
 	for _, a := range []*plot.Axis{&pl.X, &pl.Y} {
 		a.Label.TextStyle.Font = font.From(sans, 10)
 		a.Tick.Label.Font = font.From(sans, 9)
 		a.Tick.Length = vg.Points(5)
+		a.Tick.Marker = plainTicks{}
 	}
 	base := 10.0
 	if p.LogBase2 {
 		base = 2
+	}
+	if !p.LogY && spansDecades(p) {
+		p.LogY = true
 	}
 	if p.LogX {
 		pl.X.Scale, pl.X.Tick.Marker = plot.LogScale{}, logTicks{Base: base}
@@ -242,13 +375,7 @@ func buildPanel(p Panel, col colours) (*plot.Plot, *plot.Legend) {
 	grid.Vertical.Color, grid.Horizontal.Color = gridColor, gridColor
 	pl.Add(grid)
 
-	leg := plot.NewLegend()
-	leg.TextStyle.Font = font.From(sans, 9)
-	leg.ThumbnailWidth = vg.Points(18)
-	leg.Padding = vg.Points(2)
-	leg.Top, leg.Left = true, true
-	labelled := false
-
+	var entries []legendEntry
 	xr, yr := newSpan(), newSpan()
 	seen := make(map[string]int) // series per colour key so far in this panel
 	for _, s := range p.Series {
@@ -293,10 +420,22 @@ func buildPanel(p Panel, col colours) (*plot.Plot, *plot.Legend) {
 				pl.Add(edgeBoxes{sc, all, gs.Radius})
 			}
 		}
+		infNote := ""
+		if up, down := infinities(s.X, s.Y, p.LogX); len(up)+len(down) > 0 {
+			m := &edgeMarks{up: up, down: down, color: ls.Color, radius: vg.Points(3)}
+			pl.Add(m)
+			thumbs = append(thumbs, m)
+			for _, x := range up {
+				xr.add(x)
+			}
+			for _, x := range down {
+				xr.add(x)
+			}
+			infNote = m.note(len(s.X))
+		}
 		if s.Label != "" {
-			label := s.Label + undrawnNote(s.X, s.Y, p.LogX, p.LogY, len(all))
-			leg.Add(label, thumbs...)
-			labelled = true
+			label := s.Label + undrawnNote(s.X, s.Y, p.LogX, p.LogY, len(all)) + infNote
+			entries = append(entries, legendEntry{drawable(label), thumbs})
 		}
 	}
 
@@ -310,17 +449,95 @@ func buildPanel(p Panel, col colours) (*plot.Plot, *plot.Legend) {
 		}}
 		pl.Add(r)
 		if hl.Label != "" {
-			leg.Add(hl.Label, r)
-			labelled = true
+			entries = append(entries, legendEntry{drawable(hl.Label), []plot.Thumbnailer{r}})
 		}
 	}
 
 	pl.X.Min, pl.X.Max = xr.axis(p.LogX, base, false)
 	pl.Y.Min, pl.Y.Max = yr.axis(p.LogY, base, true)
-	if !labelled {
-		return pl, nil
+	return pl, entries
+}
+
+// infinities returns the x of the points whose y is +∞ (up) or −∞ (down)
+// and whose x is drawable: a bound that is infinite there (THEORY §3) is
+// marked on the panel's edge instead of vanishing.
+func infinities(x, y []float64, logX bool) (up, down []float64) {
+	for i := range x {
+		if math.IsNaN(x[i]) || math.IsInf(x[i], 0) || (logX && x[i] <= 0) {
+			continue
+		}
+		switch {
+		case math.IsInf(y[i], 1):
+			up = append(up, x[i])
+		case math.IsInf(y[i], -1):
+			down = append(down, x[i])
+		}
 	}
-	return pl, &leg
+	return up, down
+}
+
+// edgeMarks draws a triangle on the top edge of the data area at every x
+// where a series is +∞, and one pointing down on the bottom edge where it
+// is −∞.
+type edgeMarks struct {
+	up, down []float64
+	color    color.Color
+	radius   vg.Length
+}
+
+// Plot implements plot.Plotter.
+func (m *edgeMarks) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, _ := p.Transforms(&c)
+	sty := draw.GlyphStyle{Color: m.color, Radius: m.radius, Shape: triangle{}}
+	for _, x := range m.up {
+		if px := trX(x); c.ContainsX(px) {
+			c.DrawGlyphNoClip(sty, vg.Point{X: px, Y: c.Max.Y - m.radius})
+		}
+	}
+	sty.Shape = triangle{down: true}
+	for _, x := range m.down {
+		if px := trX(x); c.ContainsX(px) {
+			c.DrawGlyphNoClip(sty, vg.Point{X: px, Y: c.Min.Y + m.radius})
+		}
+	}
+}
+
+// Thumbnail implements plot.Thumbnailer.
+func (m *edgeMarks) Thumbnail(c *draw.Canvas) {
+	sty := draw.GlyphStyle{Color: m.color, Radius: m.radius, Shape: triangle{down: len(m.up) == 0}}
+	c.DrawGlyphNoClip(sty, c.Center())
+}
+
+// note is the legend suffix saying what the marks mean.
+func (m *edgeMarks) note(n int) string {
+	var parts []string
+	if len(m.up) > 0 {
+		parts = append(parts, fmt.Sprintf("+∞ at %d of %d points: ▲ on the top edge", len(m.up), n))
+	}
+	if len(m.down) > 0 {
+		parts = append(parts, fmt.Sprintf("−∞ at %d of %d points: ▼ on the bottom edge", len(m.down), n))
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
+}
+
+// triangle is a filled equilateral triangle pointing up, or down.
+type triangle struct{ down bool }
+
+// DrawGlyph implements draw.GlyphDrawer.
+func (t triangle) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
+	r := sty.Radius
+	cos, sin := r*vg.Length(math.Cos(math.Pi/6)), r*vg.Length(math.Sin(math.Pi/6))
+	tip, base := r, -sin
+	if t.down {
+		tip, base = -r, sin
+	}
+	var p vg.Path
+	p.Move(vg.Point{X: pt.X, Y: pt.Y + tip})
+	p.Line(vg.Point{X: pt.X - cos, Y: pt.Y + base})
+	p.Line(vg.Point{X: pt.X + cos, Y: pt.Y + base})
+	p.Close()
+	c.SetColor(sty.Color)
+	c.Fill(p)
 }
 
 // glyphRadius shrinks the markers of dense point clouds so that their
@@ -518,4 +735,62 @@ func (h *hline) Plot(c draw.Canvas, p *plot.Plot) {
 func (h *hline) Thumbnail(c *draw.Canvas) {
 	y := c.Center().Y
 	c.StrokeLine2(h.style, c.Min.X, y, c.Max.X, y)
+}
+
+// glyphSubstitutes replace characters that Liberation Sans, the figures'
+// font, lacks: gonum/plot would draw nothing for them (‖∇R‖ became ‖R‖).
+var glyphSubstitutes = map[rune]string{
+	'∇': "grad ", '∈': " in ", '⁻': "^-", '⁰': "^0", '¹': "^1", '²': "^2", '³': "^3", '⁴': "^4",
+	'⁵': "^5", '⁶': "^6", '⁷': "^7", '⁸': "^8", '⁹': "^9",
+}
+
+// superscripts are the characters written as one exponent when a run of
+// them holds a character the font lacks.
+const superscripts = "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"
+
+// drawable returns s with every character the figure font cannot draw
+// replaced by its entry in glyphSubstitutes, or by '?' without one. A run of
+// superscripts with a missing character becomes one exponent ("10⁻⁶" →
+// "10^-6"); a drawable run ("x²") is kept.
+func drawable(s string) string {
+	face := font.DefaultCache.Lookup(sans, 10)
+	var buf sfnt.Buffer
+	has := func(r rune) bool {
+		i, err := face.Face.GlyphIndex(&buf, r)
+		return err == nil && i != 0
+	}
+	rs := []rune(s)
+	var b strings.Builder
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		if strings.ContainsRune(superscripts, r) {
+			j, missing := i, false
+			for ; j < len(rs) && strings.ContainsRune(superscripts, rs[j]); j++ {
+				missing = missing || !has(rs[j])
+			}
+			if missing {
+				b.WriteByte('^')
+				for _, q := range rs[i:j] {
+					b.WriteString(strings.TrimPrefix(glyphSubstitutes[q], "^"))
+				}
+			} else {
+				b.WriteString(string(rs[i:j]))
+			}
+			i = j - 1
+			continue
+		}
+		switch sub, ok := glyphSubstitutes[r]; {
+		case has(r):
+			b.WriteRune(r)
+		case ok:
+			b.WriteString(sub)
+		default:
+			b.WriteByte('?')
+		}
+	}
+	out := b.String()
+	for strings.Contains(out, "  ") {
+		out = strings.ReplaceAll(out, "  ", " ")
+	}
+	return strings.TrimSpace(out)
 }

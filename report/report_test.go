@@ -117,19 +117,34 @@ func testDocument() Document {
 	}
 }
 
-// expectedHeight returns the height in points that the layout gives f,
-// computed from the layout constants independently of the drawing code.
-func expectedHeight(f Figure) float64 {
-	cols := f.Columns
-	if cols == 0 {
-		cols = min(len(f.Panels), 2)
+// checkFigureSize checks the layout of f from its SVG size, from the layout
+// constants independently of the drawing code: the figure is at most
+// maxFigureWidth wide, its height is a whole number of panel rows (plus the
+// title band), at least as many rows as the requested columns need, and its
+// width holds the columns those rows imply.
+func checkFigureSize(t *testing.T, f Figure, w, h float64) {
+	t.Helper()
+	want := f.Columns
+	if want == 0 {
+		want = 2
 	}
-	rows := (len(f.Panels) + cols - 1) / cols
-	h := float64(rows)*float64(panelHeight) + 2*float64(tilePad)
+	want = min(want, len(f.Panels))
+	if w > float64(maxFigureWidth) {
+		t.Errorf("figure %s: %v pt wide, more than %v", f.Name, w, float64(maxFigureWidth))
+	}
+	body := h - 2*float64(tilePad)
 	if f.Title != "" {
-		h += float64(titleBand)
+		body -= float64(titleBand)
 	}
-	return h
+	rows := body / float64(panelHeight)
+	if rows != math.Trunc(rows) || int(rows) < (len(f.Panels)+want-1)/want || int(rows) > len(f.Panels) {
+		t.Errorf("figure %s: height %v pt is not a whole number (%v) of rows for %d panels in ≤ %d columns", f.Name, h, rows, len(f.Panels), want)
+		return
+	}
+	cols := (len(f.Panels) + int(rows) - 1) / int(rows)
+	if min := float64(cols)*float64(panelWidth) + 2*float64(tilePad); w < min {
+		t.Errorf("figure %s: %v pt wide, less than %v for %d columns", f.Name, w, min, cols)
+	}
 }
 
 // pixels converts points to pixels at pngDPI as vgimg rounds them.
@@ -202,13 +217,7 @@ func TestWrite(t *testing.T) {
 			t.Fatalf("%s: %v", pngPath, err)
 		}
 		sw, sh := svgSize(t, svgPath)
-		if want := expectedHeight(f); sh != want {
-			t.Errorf("%s: SVG height %v pt, want %v", svgPath, sh, want)
-		}
-		cols := min(len(f.Panels), 2)
-		if min := float64(cols)*float64(panelWidth) + 2*float64(tilePad); sw < min {
-			t.Errorf("%s: SVG width %v pt < %v for %d columns", svgPath, sw, min, cols)
-		}
+		checkFigureSize(t, f, sw, sh)
 		size := img.Bounds().Size()
 		if size.X != pixels(sw) || size.Y != pixels(sh) {
 			t.Errorf("%s: %dx%d px, want %dx%d (the SVG's %vx%v pt at %d dpi)",
@@ -490,9 +499,8 @@ func TestAwkwardData(t *testing.T) {
 	if _, err := png.Decode(bytes.NewReader(b)); err != nil {
 		t.Fatal(err)
 	}
-	if _, h := svgSize(t, svgPath); h != expectedHeight(f) {
-		t.Errorf("3 rows of panels without title: height %v, want %v", h, expectedHeight(f))
-	}
+	w, h := svgSize(t, svgPath)
+	checkFigureSize(t, f, w, h)
 }
 
 func TestPieces(t *testing.T) {

@@ -3,6 +3,7 @@ package report
 import (
 	"math"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 )
@@ -83,7 +84,16 @@ func (t logTicks) Ticks(min, max float64) []plot.Tick {
 	if labelled < 2 {
 		return plot.DefaultTicks{}.Ticks(min, max)
 	}
-	return ticks
+	// Ticks outside the range would still pad the plot for their labels
+	// (gonum/plot makes room for every tick label), leaving a gap above
+	// the data.
+	inRangeTicks := ticks[:0]
+	for _, tk := range ticks {
+		if in(tk.Value) {
+			inRangeTicks = append(inRangeTicks, tk)
+		}
+	}
+	return inRangeTicks
 }
 
 // power returns Base^k exactly.
@@ -107,4 +117,94 @@ func (t logTicks) label(k int) string {
 		return strconv.FormatFloat(math.Pow10(k), 'f', -1, 64)
 	}
 	return "1e" + strconv.Itoa(k)
+}
+
+// plainTicks marks a linear axis where plot.DefaultTicks does, labelled as
+// plain numbers with the fewest decimals that tell the ticks apart ("2000",
+// "0.25"), not in DefaultTicks' exponent form ("2e+03"); only values of 10⁶
+// and more, or below 10⁻⁴, keep an exponent, written short ("1.5e6").
+type plainTicks struct{}
+
+var _ plot.Ticker = plainTicks{}
+
+// Ticks returns the marks for the range [min, max].
+func (plainTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(min, max)
+	var major []float64
+	for _, t := range ticks {
+		if t.Label != "" {
+			major = append(major, t.Value)
+		}
+	}
+	labels := plainLabels(major)
+	j := 0
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = labels[j]
+			j++
+		}
+	}
+	return ticks
+}
+
+// plainLabels formats evenly spaced tick values.
+func plainLabels(v []float64) []string {
+	out := make([]string, len(v))
+	if len(v) == 0 {
+		return out
+	}
+	step, big := math.Inf(1), 0.0
+	for i, x := range v {
+		big = math.Max(big, math.Abs(x))
+		if i > 0 {
+			step = math.Min(step, math.Abs(x-v[i-1]))
+		}
+	}
+	if len(v) == 1 || step == 0 {
+		step = math.Max(big, 1)
+	}
+	if big >= 1e6 || big < 1e-4 && big > 0 {
+		for i, x := range v {
+			out[i] = shortExp(x, step)
+		}
+		return out
+	}
+	// The fewest decimals that represent every tick to within 1e-6 of a step.
+	dec := 0
+	for ; dec < 12; dec++ {
+		ok := true
+		for _, x := range v {
+			if r, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'f', dec, 64), 64); math.Abs(r-x) > 1e-6*step {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			break
+		}
+	}
+	for i, x := range v {
+		if math.Abs(x) < 1e-9*step {
+			x = 0 // no "-0"
+		}
+		out[i] = strconv.FormatFloat(x, 'f', dec, 64)
+	}
+	return out
+}
+
+// shortExp writes x in exponent form with as many significant digits as
+// the step needs, as "1.5e6" or "-2e-5".
+func shortExp(x, step float64) string {
+	if x == 0 {
+		return "0"
+	}
+	digits := int(math.Floor(math.Log10(math.Abs(x)))-math.Floor(math.Log10(step))) + 1
+	digits = min(max(digits, 1), 6)
+	s := strconv.FormatFloat(x, 'e', digits-1, 64)
+	mant, exp, _ := strings.Cut(s, "e")
+	if strings.Contains(mant, ".") {
+		mant = strings.TrimRight(strings.TrimRight(mant, "0"), ".")
+	}
+	e, _ := strconv.Atoi(exp)
+	return mant + "e" + strconv.Itoa(e)
 }

@@ -82,6 +82,10 @@ type Claim struct {
 	Figure string `json:"figure,omitempty"`
 	// Numbers are the measured quantities behind the verdict.
 	Numbers map[string]float64 `json:"numbers,omitempty"`
+	// Quantities are the numbers that decide the verdict, named with units
+	// and thresholds; the report shows them in the claim's section and
+	// Numbers in an appendix.
+	Quantities []Quantity `json:"quantities,omitempty"`
 }
 
 // Table is an extra table of results.

@@ -70,7 +70,14 @@ func testDocument() Document {
 				Measured: "Spearman 0.4", Threshold: "≥ 0.9",
 				Status: StatusFail, Figure: "dynamics",
 				Numbers: map[string]float64{"spearman": 0.4},
+				Quantities: []Quantity{
+					{Name: "Spearman ρ(width, λ_min/λ_mean)", Value: 0.4, Threshold: "≥ 0.9", Met: Met(false)},
+					{Name: "widths", Value: 7},
+					{Name: "budget", Value: 200, Unit: "steps", Threshold: "≥ 100", Met: Met(true)},
+					{Name: "slack of (C)", Value: math.Inf(1), Unit: "×"},
+				},
 			},
+			{ID: "P2b", Statement: "shares a figure", Status: StatusPass, Figure: "dynamics"},
 			{ID: "P3", Statement: "symmetric init collapses rank", Status: StatusNotRun},
 		},
 		Figures: []Figure{
@@ -236,15 +243,20 @@ func TestWrite(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		`<b>bold</b> \| pipe`,                     // pipe escaped in a claim cell
-		`| cpu | test cpu \| with pipe |`,         // and in the environment table
-		`| a | 0.93 | 0.8\|0.9 |`,                 // and in an extra table
-		`| b | 0.41 |  |`,                         // short rows are padded
-		"![Width sweep](figures/width-sweep.png)", // figures embedded
-		"[width-sweep](figures/width-sweep.png)",  // claim links its figure
-		"3 claims: 1 PASS, 1 FAIL, 1 NOT RUN",     // summary
-		"Total: 3725.5 s (1h2m6s)",                // timings
-		"| P1 | undefined | NaN |",                // numbers
+		`<b>bold</b> \| pipe`,                                         // pipe escaped in a claim cell
+		`| cpu | test cpu \| with pipe |`,                             // and in the environment table
+		`| a | 0.93 | 0.8\|0.9 |`,                                     // and in an extra table
+		`| b | 0.41 |  |`,                                             // short rows are padded
+		"![Width sweep](figures/width-sweep.png)",                     // figures embedded
+		"[width-sweep](figures/width-sweep.png)",                      // claim links its figure
+		"4 claims: 2 PASS, 1 FAIL, 1 NOT RUN",                         // summary
+		"Total: 3725.5 s (1h2m6s)",                                    // timings
+		"| P1 | undefined | NaN |",                                    // numbers
+		"| Spearman ρ(width, λ_min/λ_mean) | 0.4 | ≥ 0.9 | not met |", // named quantities
+		"| budget | 200 steps | ≥ 100 | met |",
+		"| slack of (C) | +∞ × |  |  |",
+		"### P2: FAIL", "Figure: Training dynamics (THEORY §5), shown under P2.", // one image per figure
+		"## Appendix",
 	} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("report.md lacks %q", want)
@@ -261,6 +273,8 @@ func TestWrite(t *testing.T) {
 		"&lt;script&gt;alert(1)&lt;/script&gt;",
 		`class="status pass">PASS`, `class="status fail">FAIL`, `class="status notrun">NOT RUN`,
 		`<a href="#fig-dynamics">dynamics</a>`,
+		`<section class="claim" id="claim-P2">`, `<td class="notmet">not met</td>`, `<td class="met">met</td>`,
+		`shown under P2.`, `<summary>Every measured number (document.json keys)</summary>`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report.html lacks %q", want)
@@ -329,6 +343,20 @@ func sameMap(a, b map[string]float64) bool {
 	return true
 }
 
+func sameQuantities(a, b []Quantity) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		p, q := a[i], b[i]
+		if p.Name != q.Name || p.Unit != q.Unit || p.Threshold != q.Threshold || !sameFloat(p.Value, q.Value) ||
+			(p.Met == nil) != (q.Met == nil) || (p.Met != nil && *p.Met != *q.Met) {
+			return false
+		}
+	}
+	return true
+}
+
 // diff returns a description of the first difference between two documents.
 func diff(a, b Document) string {
 	switch {
@@ -348,8 +376,9 @@ func diff(a, b Document) string {
 	for i := range a.Claims {
 		ca, cb := a.Claims[i], b.Claims[i]
 		na, nb := ca.Numbers, cb.Numbers
-		ca.Numbers, cb.Numbers = nil, nil
-		if fmt.Sprint(ca) != fmt.Sprint(cb) || !sameMap(na, nb) {
+		qa, qb := ca.Quantities, cb.Quantities
+		ca.Numbers, cb.Numbers, ca.Quantities, cb.Quantities = nil, nil, nil, nil
+		if fmt.Sprint(ca) != fmt.Sprint(cb) || !sameMap(na, nb) || !sameQuantities(qa, qb) {
 			return fmt.Sprintf("claim %d: %+v != %+v", i, a.Claims[i], b.Claims[i])
 		}
 	}

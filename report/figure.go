@@ -512,10 +512,10 @@ func (m *edgeMarks) Thumbnail(c *draw.Canvas) {
 func (m *edgeMarks) note(n int) string {
 	var parts []string
 	if len(m.up) > 0 {
-		parts = append(parts, fmt.Sprintf("+∞ at %d of %d points: ▲ on the top edge", len(m.up), n))
+		parts = append(parts, fmt.Sprintf("+∞ at %d of %d: ▲", len(m.up), n))
 	}
 	if len(m.down) > 0 {
-		parts = append(parts, fmt.Sprintf("−∞ at %d of %d points: ▼ on the bottom edge", len(m.down), n))
+		parts = append(parts, fmt.Sprintf("−∞ at %d of %d: ▼", len(m.down), n))
 	}
 	return " (" + strings.Join(parts, "; ") + ")"
 }

@@ -466,6 +466,11 @@ pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
 </div>
 </section>
 {{end}}{{else if not .Others}}<p>No claims were checked.</p>{{end}}
+{{if not .Claims}}{{range .Others}}<figure id="fig-{{.Name}}">
+<img src="{{.DataURI}}" alt="{{.Heading}}">
+<figcaption>{{.Caption}} <a href="{{.SVG}}">SVG</a></figcaption>
+</figure>
+{{end}}{{end}}
 {{if .Doc.Tables}}<h2>Tables</h2>
 {{range .Doc.Tables}}{{if .Title}}<h3>{{.Title}}</h3>{{end}}
 <table>
@@ -473,7 +478,7 @@ pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
 {{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table>
 {{end}}{{end}}
-{{if .Others}}<h2>{{if .Claims}}Other figures{{else}}Figures{{end}}</h2>
+{{if and .Claims .Others}}<h2>Other figures</h2>
 {{range .Others}}<figure id="fig-{{.Name}}">
 <h3>{{.Heading}}</h3>
 <img src="{{.DataURI}}" alt="{{.Heading}}">

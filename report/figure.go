@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/image/font/sfnt"
@@ -79,7 +80,7 @@ var (
 )
 
 // colours maps a series' colour key (its Group, else its Label) to a palette
-// slot, in order of first appearance.
+// slot within one figure.
 type colours map[string]int
 
 func colourKey(s Series) string {
@@ -89,26 +90,71 @@ func colourKey(s Series) string {
 	return s.Label
 }
 
-func (c colours) add(figs ...Figure) {
-	for _, f := range figs {
-		for _, p := range f.Panels {
-			for _, s := range p.Series {
-				if _, ok := c[colourKey(s)]; !ok {
-					c[colourKey(s)] = len(c)
-				}
+// figureKeys lists the colour keys of f in order of first appearance.
+func figureKeys(f Figure) []string {
+	var keys []string
+	seen := map[string]bool{}
+	for _, p := range f.Panels {
+		for _, s := range p.Series {
+			if k := colourKey(s); !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
 			}
 		}
 	}
+	return keys
+}
+
+// assignColours gives each figure its colours. A key that appears in more
+// than one figure (a model, a regime) has one slot in the whole document,
+// in order of first appearance; the keys of a single figure take the lowest
+// slots its shared keys leave free, so a figure of quantities that appear
+// nowhere else is drawn in the first, most distinct colours.
+func assignColours(figs []Figure) map[string]colours {
+	count := map[string]int{}
+	for _, f := range figs {
+		for _, k := range figureKeys(f) {
+			count[k]++
+		}
+	}
+	shared := map[string]int{}
+	for _, f := range figs {
+		for _, k := range figureKeys(f) {
+			if _, ok := shared[k]; !ok && count[k] > 1 {
+				shared[k] = len(shared)
+			}
+		}
+	}
+	out := make(map[string]colours, len(figs))
+	for _, f := range figs {
+		col := colours{}
+		used := map[int]bool{}
+		for _, k := range figureKeys(f) {
+			if slot, ok := shared[k]; ok {
+				col[k], used[slot] = slot, true
+			}
+		}
+		next := 0
+		for _, k := range figureKeys(f) {
+			if _, ok := col[k]; ok {
+				continue
+			}
+			for used[next] {
+				next++
+			}
+			col[k], used[next] = next, true
+		}
+		out[f.Name] = col
+	}
+	return out
 }
 
 // RenderFigure draws f as one multi-panel image and writes it atomically to
 // dir/<f.Name>.png and dir/<f.Name>.svg, creating dir if needed. Colours are
-// assigned by first appearance of each Group within f; Write assigns them
-// across all figures of a document instead.
+// assigned by first appearance of each Group within f; Write keeps a Group
+// that appears in several figures in one colour across them (assignColours).
 func RenderFigure(dir string, f Figure) (pngPath, svgPath string, err error) {
-	col := make(colours)
-	col.add(f)
-	pngPath, svgPath, _, err = renderFigure(dir, f, col)
+	pngPath, svgPath, _, err = renderFigure(dir, f, assignColours([]Figure{f})[f.Name])
 	return pngPath, svgPath, err
 }
 
@@ -139,32 +185,75 @@ func renderFigure(dir string, f Figure, col colours) (pngPath, svgPath string, p
 // figure fits a screen; wider requests wrap their panels into more rows.
 const maxFigureWidth vg.Length = 900
 
-// legendEntry is one line of a figure's legend.
+// legendEntry is one line of a figure's legend: a label, what one panel
+// could not draw of it (note, "" for nothing) and its thumbnails.
 type legendEntry struct {
-	label  string
-	thumbs []plot.Thumbnailer
+	label, note string
+	thumbs      []plot.Thumbnailer
+}
+
+// panelLetter names panel i of a multi-panel figure: "a", "b", ….
+func panelLetter(i int) string {
+	if i < 26 {
+		return string(rune('a' + i))
+	}
+	return strconv.Itoa(i + 1)
 }
 
 // figureLegend merges the panels' entries into one legend, each label once
 // in order of first appearance (series of one label share their colour, see
-// colours), or nil when nothing is labelled.
+// colours), with the notes of every panel that had one, prefixed by the
+// panel's letter when the figure has several panels; nil when nothing is
+// labelled.
 func figureLegend(panels [][]legendEntry) *plot.Legend {
 	leg := plot.NewLegend()
 	leg.TextStyle.Font = font.From(sans, 9)
 	leg.ThumbnailWidth = vg.Points(18)
 	leg.Padding = vg.Points(3)
 	leg.Top, leg.Left = true, true
-	seen := map[string]bool{}
-	for _, entries := range panels {
+	var order []string
+	first := map[string]legendEntry{}
+	// notes[label] lists each distinct note with the panels it came from.
+	type note struct {
+		text   string
+		panels []string
+	}
+	notes := map[string][]*note{}
+	for i, entries := range panels {
 		for _, e := range entries {
-			if !seen[e.label] {
-				seen[e.label] = true
-				leg.Add(e.label, e.thumbs...)
+			if _, ok := first[e.label]; !ok {
+				first[e.label] = e
+				order = append(order, e.label)
 			}
+			if e.note == "" {
+				continue
+			}
+			var n *note
+			for _, m := range notes[e.label] {
+				if m.text == e.note {
+					n = m
+				}
+			}
+			if n == nil {
+				n = &note{text: e.note}
+				notes[e.label] = append(notes[e.label], n)
+			}
+			n.panels = append(n.panels, panelLetter(i))
 		}
 	}
-	if len(seen) == 0 {
+	if len(order) == 0 {
 		return nil
+	}
+	for _, l := range order {
+		leg.Add(drawable(l), first[l].thumbs...)
+		// Notes go on lines of their own, so that the legend stays narrow.
+		for _, n := range notes[l] {
+			text := "– " + n.text
+			if len(panels) > 1 {
+				text = "– (" + strings.Join(n.panels, ", ") + ") " + n.text
+			}
+			leg.Add(drawable(text))
+		}
 	}
 	return &leg
 }
@@ -174,6 +263,7 @@ type figureLayout struct {
 	rows, cols    int
 	legendInCell  bool      // the legend sits in the grid's last, empty cell
 	legendW       vg.Length // width of the legend column beside the grid (0: none)
+	legendH       vg.Length // height of the legend band below the grid (0: none)
 	width, height vg.Length
 }
 
@@ -191,28 +281,36 @@ func layoutFigure(f Figure, leg *plot.Legend) figureLayout {
 	if leg != nil {
 		size = leg.Rectangle(draw.Canvas{}).Size()
 	}
-	try := func(cols int) figureLayout {
+	try := func(cols int, below bool) figureLayout {
 		l := figureLayout{cols: cols, rows: (n + cols - 1) / cols}
 		l.width = vg.Length(cols)*panelWidth + 2*tilePad
 		l.height = vg.Length(l.rows)*panelHeight + 2*tilePad
-		if leg != nil {
-			if l.rows*cols > n && size.X+3*tilePad <= panelWidth && size.Y+3*tilePad <= panelHeight {
-				l.legendInCell = true
-			} else {
-				l.legendW = size.X + legendGap
-				l.width += l.legendW
-			}
+		switch {
+		case leg == nil:
+		case l.rows*cols > n && size.X+3*tilePad <= panelWidth && size.Y+3*tilePad <= panelHeight:
+			l.legendInCell = true
+		case below:
+			l.legendH = size.Y + legendGap + tilePad
+			l.height += l.legendH
+		default:
+			l.legendW = size.X + legendGap
+			l.width += l.legendW
 		}
 		if f.Title != "" {
 			l.height += titleBand
 		}
 		return l
 	}
-	l := try(want)
-	for c := want - 1; c >= 1 && l.width > maxFigureWidth; c-- {
-		l = try(c)
+	// The requested columns with the legend beside them; else the legend
+	// below them; else fewer columns, legend beside, then below.
+	for c := want; c >= 1; c-- {
+		for _, below := range []bool{false, true} {
+			if l := try(c, below); l.width <= maxFigureWidth {
+				return l
+			}
+		}
 	}
-	return l
+	return try(1, true)
 }
 
 // drawFigure returns f encoded as PNG and as SVG.
@@ -221,6 +319,9 @@ func drawFigure(f Figure, col colours) (png, svg []byte, err error) {
 	entries := make([][]legendEntry, len(f.Panels))
 	labels := make([][2]string, len(f.Panels))
 	for i, p := range f.Panels {
+		if len(f.Panels) > 1 {
+			p.Title = "(" + panelLetter(i) + ") " + p.Title
+		}
 		plots[i], entries[i] = buildPanel(p, col)
 		// The axis labels are drawn here: gonum/plot places a log axis's
 		// label box at the linear midpoint of the range, which pads the
@@ -245,7 +346,7 @@ func drawFigure(f Figure, col colours) (png, svg []byte, err error) {
 			dc.FillText(figureTitle, vg.Point{X: dc.Center().X, Y: dc.Max.Y - 6}, drawable(f.Title))
 			dc.Max.Y -= titleBand
 		}
-		gridArea := draw.Crop(dc, 0, -lay.legendW, 0, 0)
+		gridArea := draw.Crop(dc, 0, -lay.legendW, lay.legendH, 0)
 		grid := make([][]*plot.Plot, rows)
 		for r := range grid {
 			grid[r] = make([]*plot.Plot, cols)
@@ -287,6 +388,11 @@ func drawFigure(f Figure, col colours) (png, svg []byte, err error) {
 			cell.Min.X += 3 * tilePad
 			cell.Max.Y -= 3 * tilePad
 			leg.Draw(cell)
+		case lay.legendH > 0:
+			leg.Draw(draw.Canvas{Canvas: dc.Canvas, Rectangle: vg.Rectangle{
+				Min: vg.Point{X: dc.Min.X + 3*tilePad, Y: dc.Min.Y},
+				Max: vg.Point{X: dc.Max.X, Y: dc.Min.Y + lay.legendH - legendGap},
+			}})
 		default:
 			leg.Draw(draw.Canvas{Canvas: dc.Canvas, Rectangle: vg.Rectangle{
 				Min: vg.Point{X: gridArea.Max.X + legendGap, Y: dc.Min.Y},
@@ -420,8 +526,12 @@ func buildPanel(p Panel, col colours) (*plot.Plot, []legendEntry) {
 				pl.Add(edgeBoxes{sc, all, gs.Radius})
 			}
 		}
-		infNote := ""
-		if up, down := infinities(s.X, s.Y, p.LogX); len(up)+len(down) > 0 {
+		var notes []string
+		up, down := infinities(s.X, s.Y, p.LogX)
+		if n := undrawnNote(s.X, s.Y, p.LogX, p.LogY, len(all)); n != "" && (n != "no data" || len(up)+len(down) == 0) {
+			notes = append(notes, n)
+		}
+		if len(up)+len(down) > 0 {
 			m := &edgeMarks{up: up, down: down, color: ls.Color, radius: vg.Points(3)}
 			pl.Add(m)
 			thumbs = append(thumbs, m)
@@ -431,11 +541,10 @@ func buildPanel(p Panel, col colours) (*plot.Plot, []legendEntry) {
 			for _, x := range down {
 				xr.add(x)
 			}
-			infNote = m.note(len(s.X))
+			notes = append(notes, m.note(len(s.X)))
 		}
 		if s.Label != "" {
-			label := s.Label + undrawnNote(s.X, s.Y, p.LogX, p.LogY, len(all)) + infNote
-			entries = append(entries, legendEntry{drawable(label), thumbs})
+			entries = append(entries, legendEntry{s.Label, strings.Join(notes, ", "), thumbs})
 		}
 	}
 
@@ -449,7 +558,7 @@ func buildPanel(p Panel, col colours) (*plot.Plot, []legendEntry) {
 		}}
 		pl.Add(r)
 		if hl.Label != "" {
-			entries = append(entries, legendEntry{drawable(hl.Label), []plot.Thumbnailer{r}})
+			entries = append(entries, legendEntry{hl.Label, "", []plot.Thumbnailer{r}})
 		}
 	}
 
@@ -517,7 +626,7 @@ func (m *edgeMarks) note(n int) string {
 	if len(m.down) > 0 {
 		parts = append(parts, fmt.Sprintf("−∞ at %d of %d: ▼", len(m.down), n))
 	}
-	return " (" + strings.Join(parts, "; ") + ")"
+	return strings.Join(parts, "; ")
 }
 
 // triangle is a filled equilateral triangle pointing up, or down.
@@ -577,8 +686,8 @@ func pieces(x, y []float64, logX, logY bool) []plotter.XYs {
 	return out
 }
 
-// undrawnNote is the legend suffix saying what a series could not show:
-// "" when every point is drawn, "(no data)" when it has no finite point, and
+// undrawnNote is the legend note saying what a series could not show:
+// "" when every point is drawn, "no data" when it has no finite point, and
 // otherwise how many finite points a log axis cannot draw because they are
 // ≤ 0 (for instance a λ_min that rounding made −1e-14). NaN and ±Inf points
 // are gaps by design (THEORY's E_s = +∞) and are not counted.
@@ -597,15 +706,15 @@ func undrawnNote(x, y []float64, logX, logY bool, drawn int) string {
 	}
 	switch {
 	case nfinite == 0:
-		return " (no data)"
+		return "no data"
 	case nonpos == 0:
 		return ""
 	case drawn == 0:
-		return " (all ≤ 0: off the log axis)"
+		return "all ≤ 0: off the log axis"
 	case nonpos == 1:
-		return " (1 value ≤ 0 not drawn)"
+		return "1 value ≤ 0 not drawn"
 	default:
-		return fmt.Sprintf(" (%d values ≤ 0 not drawn)", nonpos)
+		return fmt.Sprintf("%d values ≤ 0 not drawn", nonpos)
 	}
 }
 

@@ -623,41 +623,41 @@ func TestLogTicks(t *testing.T) {
 }
 
 func TestColoursFollowGroups(t *testing.T) {
-	// Group "b" comes second in the first figure; in the second figure it is
-	// alone but must keep the second colour.
+	// Group "b" appears in both figures and keeps one colour; "a" and "c"
+	// appear once each and take the lowest colours b leaves free.
 	first := Figure{Name: "first", Panels: []Panel{{Series: []Series{
 		{Label: "a", Group: "a", X: []float64{1, 2}, Y: []float64{1, 2}},
 		{Label: "b", Group: "b", X: []float64{1, 2}, Y: []float64{2, 1}},
 	}}}}
 	second := Figure{Name: "second", Panels: []Panel{{Series: []Series{
+		{Label: "c", Group: "c", X: []float64{1, 2}, Y: []float64{1, 1}},
 		{Label: "b again", Group: "b", X: []float64{1, 2}, Y: []float64{2, 1}},
 	}}}}
+	cols := assignColours([]Figure{first, second})
+	want := map[string]colours{"first": {"b": 0, "a": 1}, "second": {"b": 0, "c": 1}}
+	if fmt.Sprint(cols) != fmt.Sprint(want) {
+		t.Errorf("colours %v, want %v", cols, want)
+	}
 	dir := t.TempDir()
 	if err := Write(dir, Document{Title: "colours", Figures: []Figure{first, second}}); err != nil {
-		t.Fatal(err)
-	}
-	svg, err := os.ReadFile(filepath.Join(dir, FiguresDir, "second.svg"))
-	if err != nil {
 		t.Fatal(err)
 	}
 	rgb := func(i int) string {
 		c := palette[i]
 		return fmt.Sprintf("stroke:#%02X%02X%02X;", c.R, c.G, c.B)
 	}
-	if !bytes.Contains(svg, []byte(rgb(1))) {
-		t.Errorf("second.svg: group b not drawn in %s", rgb(1))
+	for _, name := range []string{"first", "second"} {
+		svg, err := os.ReadFile(filepath.Join(dir, FiguresDir, name+".svg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(svg, []byte(rgb(0))) || !bytes.Contains(svg, []byte(rgb(1))) || bytes.Contains(svg, []byte(rgb(2))) {
+			t.Errorf("%s.svg: want exactly colours 0 (b) and 1", name)
+		}
 	}
-	if bytes.Contains(svg, []byte(rgb(0))) {
-		t.Errorf("second.svg: uses group a's colour %s", rgb(0))
-	}
-	// Alone, the figure gives group b the first colour.
-	_, svgPath, err := RenderFigure(t.TempDir(), second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alone, _ := os.ReadFile(svgPath)
-	if !bytes.Contains(alone, []byte(rgb(0))) {
-		t.Errorf("RenderFigure alone: group b not drawn in %s", rgb(0))
+	// Alone, a figure numbers its groups from the first colour.
+	if got := assignColours([]Figure{second})["second"]; got["c"] != 0 || got["b"] != 1 {
+		t.Errorf("second alone: %v", got)
 	}
 }
 

@@ -73,7 +73,7 @@ func (t logTicks) Ticks(min, max float64) []plot.Tick {
 			mt := plot.Tick{Value: mv}
 			// A range of about one decade labels 2× and 5× the power.
 			if inRange < 3 && (m == 2 || m == 5) {
-				mt.Label = strconv.FormatFloat(mv, 'g', 3, 64)
+				mt.Label = plainLabels([]float64{mv})[0]
 				if in(mv) {
 					labelled++
 				}

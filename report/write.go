@@ -46,11 +46,10 @@ func Write(dir string, doc Document) error {
 		return err
 	}
 
-	col := make(colours)
-	col.add(doc.Figures...)
+	cols := assignColours(doc.Figures)
 	pngs := make(map[string][]byte, len(doc.Figures))
 	for _, f := range doc.Figures {
-		_, _, png, err := renderFigure(figDir, f, col)
+		_, _, png, err := renderFigure(figDir, f, cols[f.Name])
 		if err != nil {
 			return fmt.Errorf("report %s: %w", dir, err)
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/fenchel-ml/fenchel/internal/jsonfloat"
 )
 
 // Quantity is one number behind a verdict, named in words so that a reader
@@ -63,8 +65,8 @@ func (q Quantity) MarshalJSON() ([]byte, error) {
 	type plain Quantity
 	return json.Marshal(struct {
 		plain
-		Value jsonFloat `json:"value"`
-	}{plain(q), jsonFloat(q.Value)})
+		Value jsonfloat.Float `json:"value"`
+	}{plain(q), jsonfloat.Float(q.Value)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -72,7 +74,7 @@ func (q *Quantity) UnmarshalJSON(b []byte) error {
 	type plain Quantity
 	var v struct {
 		plain
-		Value jsonFloat `json:"value"`
+		Value jsonfloat.Float `json:"value"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return fmt.Errorf("quantity: %w", err)

@@ -10,7 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/fenchel-ml/fenchel/instrument"
+	"github.com/fenchel-ml/fenchel/internal/jsonfloat"
 	"github.com/fenchel-ml/fenchel/report"
+	"github.com/fenchel-ml/fenchel/structural"
 	"github.com/fenchel-ml/fenchel/train"
 )
 
@@ -56,36 +59,35 @@ func runTrace(dir string) (report.RunTrace, error) {
 		if len(strings.TrimSpace(sc.Text())) == 0 {
 			continue
 		}
-		var r map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return t, fmt.Errorf("report: %s line %d: %w", path, line, err)
+		where := fmt.Sprintf("%s line %d", path, line)
+		var head struct {
+			Kind string  `json:"kind"`
+			Step float64 `json:"step"`
 		}
-		num := func(key string) float64 { return recordNumber(r[key]) }
-		switch r["kind"] {
+		if err := json.Unmarshal(sc.Bytes(), &head); err != nil {
+			return t, fmt.Errorf("report: %s: %w", where, err)
+		}
+		switch head.Kind {
 		case "nsample":
-			spec := "HS"
-			if r["HS_lambda_min"] == nil {
-				spec = "H"
+			rep, err := structural.ReadReport(sc.Bytes(), where)
+			if err != nil {
+				return t, fmt.Errorf("report: %w", err)
 			}
-			t.Spectrum = map[string]string{"HS": "H_S", "H": "H"}[spec]
-			p := report.Probe{Step: num("step"), FittingError: num("fitting_error"), GradNorm: num("grad_norm"),
-				LowerB: num("bound_B_lower"), UpperC: math.NaN(),
-				LambdaMin: num(spec + "_lambda_min"), LambdaMax: num(spec + "_lambda_max"), Rank: num(spec + "_rank")}
-			if v, ok := r["bound_C_valid"].(bool); ok && v {
-				p.UpperC = num("bound_C_upper")
-			}
-			if ds, ok := r["diagnosis"].([]any); ok {
-				for _, d := range ds {
-					if s, ok := d.(string); ok {
-						p.Diagnosis = append(p.Diagnosis, s)
-					}
-				}
-			}
-			t.Probes = append(t.Probes, p)
+			t.Probes = append(t.Probes, probeOf(head.Step, rep, &t.Spectrum))
 		case "per_image":
-			t.Indicators = append(t.Indicators, report.Indicator{Step: num("step"), Log2F: num("log2_F"), Log2R: num("log2_R")})
+			var r instrument.PerImageRecord
+			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+				return t, fmt.Errorf("report: %s: %w", where, err)
+			}
+			t.Indicators = append(t.Indicators, report.Indicator{Step: float64(r.Step), Log2F: float64(r.Log2F), Log2R: float64(r.Log2R)})
 		case "train":
-			t.TrainSteps, t.TrainLoss = append(t.TrainSteps, num("step")), append(t.TrainLoss, num("loss"))
+			var r struct {
+				Loss jsonfloat.Float `json:"loss"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+				return t, fmt.Errorf("report: %s: %w", where, err)
+			}
+			t.TrainSteps, t.TrainLoss = append(t.TrainSteps, head.Step), append(t.TrainLoss, float64(r.Loss))
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -94,22 +96,34 @@ func runTrace(dir string) (report.RunTrace, error) {
 	return t, nil
 }
 
-// recordNumber reads a metrics value: a JSON number, or one of the strings
-// "NaN", "+Inf", "-Inf" that stand for the non-finite values; anything else
-// (or a missing key) is NaN, drawn as a gap.
-func recordNumber(v any) float64 {
-	switch x := v.(type) {
-	case float64:
-		return x
-	case string:
-		switch x {
-		case "+Inf", "Inf":
-			return math.Inf(1)
-		case "-Inf":
-			return math.Inf(-1)
+// probeOf is the part of a probe record the run page draws: the spectrum of
+// H_S (of H for losses without it, named in spectrum), the lower end of (B)
+// and the upper end of (C), NaN where a bound is not defined.
+func probeOf(step float64, rep *structural.Report, spectrum *string) report.Probe {
+	nan := math.NaN()
+	p := report.Probe{Step: step, FittingError: rep.FittingError, GradNorm: rep.GradNorm, LowerB: nan, UpperC: nan,
+		LambdaMin: nan, LambdaMax: nan, Rank: nan, Diagnosis: rep.Diagnosis}
+	spec, name := rep.HS, "H_S"
+	if spec == nil {
+		spec, name = rep.H, "H"
+	}
+	if spec != nil {
+		*spectrum = name
+		p.LambdaMin, p.LambdaMax = spec.Min, spec.Max
+		if spec.Rank >= 0 {
+			p.Rank = float64(spec.Rank)
 		}
 	}
-	return math.NaN()
+	for _, b := range rep.Bounds {
+		switch {
+		case !b.Valid:
+		case b.Name == "B":
+			p.LowerB = b.Lower
+		case b.Name == "C":
+			p.UpperC = b.Upper
+		}
+	}
+	return p
 }
 
 // writeRunReport draws the single-run page into dir.

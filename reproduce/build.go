@@ -89,6 +89,9 @@ func Build(dir string) (report.Document, error) {
 			claims[i].Figure = ""
 		}
 	}
+	for i := range claims {
+		claims[i] = withQuantities(claims[i])
+	}
 	doc.Claims = claims
 	return doc, nil
 }

@@ -11,6 +11,19 @@
 // in PyTorch); outputs are Classes logits (default 10). Conv models accept any
 // [C H W] input, which tests and synthetic data use for small images.
 //
+// # Architecture files
+//
+// ReadArch reads any feed-forward network of fenchel's layer kinds from a
+// small JSON file ("fenchel-arch/1"): the per-sample input shape and the
+// tree of layers under PyTorch's class and attribute names (Linear, Conv2d
+// with stride, padding and bias, ReLU, Tanh, MaxPool2d, AvgPool2d,
+// AdaptiveAvgPool2d(1), Flatten, nested Sequential, and Residual with a body
+// and an optional shortcut). BuildArch builds it with the parameter names of
+// that PyTorch module tree, so its state_dict loads key for key.
+// tools/export_arch.py writes the file from an nn.Sequential. Every layer is
+// checked against the shape that flows into it, and errors name the layer by
+// its path ("layers[2].body.layers[0] (Conv2d): in_channels 3, but …").
+//
 // # Parameter names
 //
 // Names follow PyTorch's module paths, so a state_dict of the equivalent

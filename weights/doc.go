@@ -16,6 +16,17 @@
 // F16 and BF16, converted to the model's element type. The whole file is read
 // into memory, which suits the model sizes of THEORY.md §5.
 //
+// # Inferring the architecture
+//
+// Infer reads the model off a file's keys and shapes where they decide it:
+// an nn.Sequential of Linear layers (fenchel's "mlp", also Model a when the
+// hidden widths are equal; the activations are not stored, ReLU is assumed)
+// and Models b, c, d and "resmlp" by the key patterns below. Its result is
+// verified by building the model and comparing every key and shape; it says
+// what it assumed and which Spec fields the file leaves open (the skips of
+// Model c and resmlp have no parameters, nor has Model a's logit ReLU).
+// Other networks are described by an architecture file (models.ReadArch).
+//
 // # Key names
 //
 // Keys are matched to nn.Param.Name, which package models chooses to equal

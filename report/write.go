@@ -422,8 +422,8 @@ td.notmet { color: #c62828; font-weight: bold; }
 section.claim { border-top: 2px solid #ddd; padding-top: 0.6em; margin-top: 1.6em; }
 section.claim h2 { margin: 0 0 0.4em 0; }
 .claim-body { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
-.claim-text { flex: 1 1 26em; min-width: 20em; }
-.claim-fig { flex: 1 1 40em; margin: 0; }
+.claim-text { flex: 0 1 34em; min-width: 20em; }
+.claim-fig { flex: 1 1 44em; margin: 0; }
 .statement { font-size: 1.1em; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
 dt { font-weight: bold; }

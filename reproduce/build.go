@@ -117,12 +117,12 @@ func environment() map[string]string {
 	return env
 }
 
-// series extracts (step, value) from records, skipping non-finite values.
+// series extracts (step, value) from records, skipping NaN values.
 func series[R any](recs []R, step func(*R) int, value func(*R) float64) (x, y []float64) {
 	for i := range recs {
 		v := value(&recs[i])
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			continue
+		if math.IsNaN(v) {
+			continue // ±Inf stays: the report marks it on the panel's edge
 		}
 		x, y = append(x, float64(step(&recs[i]))), append(y, v)
 	}

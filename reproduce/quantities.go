@@ -3,6 +3,7 @@ package reproduce
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/fenchel-ml/fenchel/report"
@@ -70,13 +71,13 @@ func quantityOf(id, key string, nums map[string]float64) (q report.Quantity, ok 
 	case "P6/rho_late":
 		q.Name, q.Threshold, q.Met = "ρ(log E_f, log ‖∇R‖²), second half of training", fmt.Sprintf("≥ %g", P6MinRho), met(v >= P6MinRho)
 	default:
-		return familyQuantity(id, key, q, met)
+		return familyQuantity(id, key, nums, q, met)
 	}
 	return q, true
 }
 
 // familyQuantity names the keys of the per-family claims P2, P4 and IND.
-func familyQuantity(id, key string, q report.Quantity, met func(bool) *bool) (report.Quantity, bool) {
+func familyQuantity(id, key string, nums map[string]float64, q report.Quantity, met func(bool) *bool) (report.Quantity, bool) {
 	cut := func(suffix string) (string, bool) { return strings.CutSuffix(key, suffix) }
 	v := q.Value
 	switch id {
@@ -97,10 +98,12 @@ func familyQuantity(id, key string, q report.Quantity, met func(bool) *bool) (re
 			q.Name = "λ_min/λ_mean(H_S) at init, deepest " + familyName(f) + ", skips on"
 		} else if f, ok := cut("_floor_noskip"); ok {
 			q.Name, q.Threshold = "λ_min/λ_mean(H_S) at init, deepest "+familyName(f)+", skips off", "< the value with skips on"
+			q.Met = met(v < nums[f+"_floor_skip"])
 		} else if f, ok := cut("_fit_skip"); ok {
 			q.Name = "final E_f, deepest " + familyName(f) + ", skips on"
 		} else if f, ok := cut("_fit_noskip"); ok {
 			q.Name, q.Threshold = "final E_f, deepest "+familyName(f)+", skips off", "> the value with skips on"
+			q.Met = met(v > nums[f+"_fit_skip"])
 		} else {
 			return q, false
 		}
@@ -117,8 +120,9 @@ func familyQuantity(id, key string, q report.Quantity, met func(bool) *bool) (re
 	return q, true
 }
 
-// withQuantities fills c.Quantities from c.Numbers, in a fixed order (the
-// keys sorted), for the keys quantityOf knows.
+// withQuantities fills c.Quantities from c.Numbers for the keys quantityOf
+// knows, sorted by name (so that the skip-on and skip-off values of a family,
+// or one quantity over the families, stand together).
 func withQuantities(c report.Claim) report.Claim {
 	c.Quantities = nil
 	for _, k := range sortedKeys(c.Numbers) {
@@ -126,5 +130,6 @@ func withQuantities(c report.Claim) report.Claim {
 			c.Quantities = append(c.Quantities, q)
 		}
 	}
+	slices.SortStableFunc(c.Quantities, func(a, b report.Quantity) int { return strings.Compare(a.Name, b.Name) })
 	return c
 }

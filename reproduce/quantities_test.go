@@ -23,7 +23,9 @@ func TestWithQuantities(t *testing.T) {
 		{report.Claim{ID: "IND", Numbers: map[string]float64{"model_a_pearson": 0.96, "model_d_pearson": -0.1}},
 			map[string]string{"Model a": "met", "Model d": "not met"}},
 		{report.Claim{ID: "P4", Numbers: map[string]float64{"d_fit_skip": 1.9, "d_fit_noskip": 2.3}},
-			map[string]string{"final E_f, deepest Model d, skips on": "", "skips off": ""}},
+			map[string]string{"final E_f, deepest Model d, skips on": "", "skips off": "met"}},
+		{report.Claim{ID: "P4", Numbers: map[string]float64{"c_floor_skip": 1e-9, "c_floor_noskip": 2e-9}},
+			map[string]string{"at init, deepest Model c, skips on": "", "skips off": "not met"}},
 	}
 	for _, c := range cases {
 		got := withQuantities(c.claim)

@@ -293,7 +293,7 @@ func layoutFigure(f Figure, leg *plot.Legend) figureLayout {
 			l.legendH = size.Y + legendGap + tilePad
 			l.height += l.legendH
 		default:
-			l.legendW = size.X + legendGap
+			l.legendW = size.X + legendGap + 2*tilePad // the text's measure is tight
 			l.width += l.legendW
 		}
 		if f.Title != "" {

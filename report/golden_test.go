@@ -32,7 +32,18 @@ func goldenFigures() []Figure {
 		}
 		grad[i] = 1.5 * math.Exp(-s/1200)
 	}
+	// The single-run page's figure: a run whose (C) becomes infinite.
+	var probes []Probe
+	var ind []Indicator
+	for i := range steps[:21] {
+		probes = append(probes, Probe{Step: steps[i], FittingError: ef[i], GradNorm: grad[i], LowerB: lower[i], UpperC: upper[i+20],
+			LambdaMin: 1e-3 * (1 + float64(i)), LambdaMax: 400, Rank: 90})
+		ind = append(ind, Indicator{Step: steps[i], Log2F: 8 - float64(i)/3, Log2R: 1 - float64(i)/4})
+	}
+	run := RunDocument(RunTrace{Name: "golden", Probes: probes, Indicators: ind}).Figures[0]
+	run.Name = "golden-run"
 	return []Figure{
+		run,
 		{
 			Name: "golden-bounds", Title: "E_f between its bounds",
 			Panels: []Panel{

@@ -54,3 +54,24 @@ func Example() {
 	// [2 2.125 2.25 2.375 2.5 2.625]
 	// true
 }
+
+// ExampleInfer reads the architecture off a file's keys and shapes.
+func ExampleInfer() {
+	src, _ := models.Build[float32](models.Spec{Name: models.ModelD, Depth: 2, Skip: true, Input: nn.Shape{1, 8, 8}, Classes: 3})
+	dir, _ := os.MkdirTemp("", "weights-infer")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "resnet.safetensors")
+	if err := weights.SaveSafetensors(path, src, nil); err != nil {
+		fmt.Println(err)
+		return
+	}
+	f, _ := weights.ReadSafetensors(path)
+	inf, err := weights.Infer(f)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(inf.Describe())
+	// Output:
+	// d-k2-skip (1 input channel(s); 3 classes)
+}

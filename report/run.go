@@ -46,7 +46,10 @@ type RunTrace struct {
 	Indicators []Indicator
 	// TrainSteps and TrainLoss are the logged mini-batch losses.
 	TrainSteps, TrainLoss []float64
-	Notes                 []string
+	// TrivialFittingError is E_f of the uniform prediction (all logits
+	// equal), 0 when unknown: an upper bound above it says nothing.
+	TrivialFittingError float64
+	Notes               []string
 }
 
 // RunFigure is the name of the single-run figure.
@@ -89,7 +92,7 @@ func RunDocument(t RunTrace) Document {
 				{"fitting error E_f", formatNumber(last.FittingError)},
 				{"gradient norm ‖∇R‖", formatNumber(last.GradNorm)},
 				{"lower bound (B)", formatNumber(last.LowerB) + slack(last.FittingError, last.LowerB, false)},
-				{"upper bound (C)", formatNumber(last.UpperC) + slack(last.FittingError, last.UpperC, true)},
+				{"upper bound (C)", formatNumber(last.UpperC) + slack(last.FittingError, last.UpperC, true) + vacuous(last.UpperC, t.TrivialFittingError)},
 				{"λ_min(" + spec + ")", formatNumber(last.LambdaMin)},
 				{"λ_max(" + spec + ")", formatNumber(last.LambdaMax)},
 				{"condition number κ(" + spec + ")", formatNumber(last.LambdaMax / last.LambdaMin)},
@@ -120,6 +123,9 @@ func RunDocument(t RunTrace) Document {
 	}
 	if hasUpper {
 		bounds.Series = append(bounds.Series, Series{Label: "upper bound (C)", Group: "upper bound", X: steps, Y: upper})
+		if t.TrivialFittingError > 0 {
+			bounds.HLines = append(bounds.HLines, HLine{Y: t.TrivialFittingError, Label: "E_f of the uniform prediction: (C) above it is vacuous"})
+		}
 	} else {
 		bounds.Title = "E_f above its lower bound (B); this loss has no (C)"
 	}
@@ -146,6 +152,15 @@ func RunDocument(t RunTrace) Document {
 		Caption: "E_f is squeezed between (B) and (C) (THEORY §3); a bound marked ▲ is infinite there. " +
 			"A small ‖∇R‖ with a large E_f means a stationary point that is not global; the spectrum says whether " + spec + " is degenerate there."}}
 	return doc
+}
+
+// vacuous says when an upper bound is no better than the uniform
+// prediction's E_f.
+func vacuous(upper, trivial float64) string {
+	if trivial > 0 && !math.IsNaN(upper) && upper >= trivial {
+		return ", vacuous: above E_f = " + formatNumber(trivial) + " of the uniform prediction"
+	}
+	return ""
 }
 
 // numbers matches the numbers inside a diagnosis.

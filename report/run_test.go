@@ -16,7 +16,7 @@ func TestRunDocument(t *testing.T) {
 		{Step: 40, FittingError: 0.05, GradNorm: 0.15, LowerB: 1e-4, UpperC: inf, LambdaMin: 2.5, LambdaMax: 9000, Rank: 900,
 			Diagnosis: []string{"stalled: ‖∇R‖ = 0.15"}},
 	}
-	doc := RunDocument(RunTrace{Name: "run1", Model: "mlp-64", Setting: "Loss softmax.", Spectrum: "H_S", Probes: probes,
+	doc := RunDocument(RunTrace{Name: "run1", Model: "mlp-64", Setting: "Loss softmax.", Spectrum: "H_S", Probes: probes, TrivialFittingError: math.Log(10),
 		Indicators: []Indicator{{0, 8, 1}, {20, 6, -1}}, TrainSteps: []float64{10, 20}, TrainLoss: []float64{1, 0.5}})
 	if err := doc.validate(); err != nil {
 		t.Fatal(err)
@@ -37,7 +37,7 @@ func TestRunDocument(t *testing.T) {
 		"diagnosis":               "stalled: ‖∇R‖ = 0.15",
 		"fitting error E_f":       "0.05",
 		"lower bound (B)":         "0.0001 (E_f/lower = 500×)",
-		"upper bound (C)":         "+Inf (infinite: no finite bound here)",
+		"upper bound (C)":         "+Inf (infinite: no finite bound here), vacuous: above E_f = 2.30259 of the uniform prediction",
 		"condition number κ(H_S)": "3600",
 	} {
 		if got := cell(end, key); got != want {
@@ -54,6 +54,9 @@ func TestRunDocument(t *testing.T) {
 	bounds := doc.Figures[0].Panels[0]
 	if len(bounds.Series) != 3 || !math.IsInf(bounds.Series[2].Y[2], 1) || bounds.Series[0].Y[1] != 0.5 {
 		t.Errorf("bounds panel %+v", bounds.Series)
+	}
+	if len(bounds.HLines) != 1 || bounds.HLines[0].Y != math.Log(10) {
+		t.Errorf("bounds panel lines %+v, want the uniform prediction's E_f", bounds.HLines)
 	}
 	if p := doc.Figures[0].Panels[3]; !strings.Contains(p.Title, "indicator") {
 		t.Errorf("fourth panel %q, want the indicator", p.Title)

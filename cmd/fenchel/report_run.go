@@ -12,6 +12,7 @@ import (
 
 	"github.com/fenchel-ml/fenchel/instrument"
 	"github.com/fenchel-ml/fenchel/internal/jsonfloat"
+	"github.com/fenchel-ml/fenchel/loss"
 	"github.com/fenchel-ml/fenchel/report"
 	"github.com/fenchel-ml/fenchel/structural"
 	"github.com/fenchel-ml/fenchel/train"
@@ -29,6 +30,7 @@ func isRunDir(dir string) bool {
 // line; a missing config only loses the description.
 func runTrace(dir string) (report.RunTrace, error) {
 	t := report.RunTrace{Name: filepath.Base(filepath.Clean(dir))}
+	lossName, classes := "", 0
 	if b, err := os.ReadFile(filepath.Join(dir, train.ConfigFile)); err == nil {
 		var cfg train.Config
 		if err := json.Unmarshal(b, &cfg); err != nil {
@@ -42,6 +44,7 @@ func runTrace(dir string) (report.RunTrace, error) {
 		if cfg.Data.NTrain > 0 {
 			data += fmt.Sprintf(" (first %d training samples)", cfg.Data.NTrain)
 		}
+		lossName = cfg.Loss
 		t.Setting = fmt.Sprintf("Loss %s, optimiser %s at learning rate %g, batch %d, %s, seed %d, %s.",
 			cfg.Loss, cfg.Optim.Name, cfg.LR, cfg.Batch, data, cfg.Seed, cfg.DType)
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -74,6 +77,7 @@ func runTrace(dir string) (report.RunTrace, error) {
 				return t, fmt.Errorf("report: %w", err)
 			}
 			t.Probes = append(t.Probes, probeOf(head.Step, rep, &t.Spectrum))
+			classes = rep.K
 		case "per_image":
 			var r instrument.PerImageRecord
 			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
@@ -93,7 +97,21 @@ func runTrace(dir string) (report.RunTrace, error) {
 	if err := sc.Err(); err != nil {
 		return t, fmt.Errorf("report: %s: %w", path, err)
 	}
+	t.TrivialFittingError = uniformFittingError(lossName, classes)
 	return t, nil
+}
+
+// uniformFittingError is the loss of equal logits against a one-hot target
+// (the same for every class by symmetry): the E_f any model can reach by
+// predicting nothing; 0 when the loss or K is unknown.
+func uniformFittingError(name string, k int) float64 {
+	l, err := loss.New(name)
+	if err != nil || k < 2 {
+		return 0
+	}
+	q := make([]float64, k)
+	q[0] = 1
+	return l.Value(make([]float64, k), q)
 }
 
 // probeOf is the part of a probe record the run page draws: the spectrum of

@@ -79,6 +79,10 @@ func TestReportRun(t *testing.T) {
 	if doc.Tables[0].Rows[0][0] != "diagnosis" || doc.Tables[0].Rows[0][1] == "" {
 		t.Errorf("no diagnosis at the last probe: %v", doc.Tables[0].Rows[0])
 	}
+	// The uniform prediction's softmax loss is log K, K = 10.
+	if h := p[0].HLines; len(h) != 1 || math.Abs(h[0].Y-math.Log(10)) > 1e-12 {
+		t.Errorf("vacuity line %+v, want log 10", h)
+	}
 	for _, v := range p[0].Series[1].Y {
 		if math.IsNaN(v) {
 			t.Errorf("lower bound (B) has NaN: %v", p[0].Series[1].Y)

@@ -119,6 +119,7 @@ type probeInput struct {
 	// when not inferred).
 	file     *weights.File
 	inferred *weights.Inference
+	arch     *models.Arch // with --arch
 }
 
 func loadProbeInput(cmd *cobra.Command, f *probeFlags) (*probeInput, map[string]float64, error) {
@@ -194,6 +195,9 @@ func (in *probeInput) resolve(cmd *cobra.Command, f *probeFlags, flagSpec models
 			lossName = cfg.Loss
 		}
 	} else if f.arch != "" {
+		if in.arch, err = models.ReadArch(f.arch); err != nil {
+			return err
+		}
 		if in.file, err = weights.ReadSafetensors(f.safetensors); err != nil {
 			return err
 		}
@@ -213,6 +217,7 @@ func (in *probeInput) resolve(cmd *cobra.Command, f *probeFlags, flagSpec models
 		}
 		in.dc.Normalize = norm
 	}
+	in.classesFromModel()
 	if in.l, err = loss.New(lossName); err != nil {
 		return fmt.Errorf("--loss: %w", err)
 	}

@@ -116,22 +116,36 @@ func (in *probeInput) assignSafetensors(cmd *cobra.Command) error {
 	return err
 }
 
+// classesFromModel makes the classes of an IDX or .npy directory those of
+// the model when the weights file or the architecture says how many logits
+// it has: the number of classes is the model's, and a label outside it is
+// an error (data.Source.Classes).
+func (in *probeInput) classesFromModel() {
+	if in.ck != nil || (in.dc.Source != data.SourceIDX && in.dc.Source != data.SourceNPY) {
+		return
+	}
+	switch {
+	case in.arch != nil:
+		in.dc.Classes = in.arch.Classes()
+	case in.inferred != nil:
+		in.dc.Classes = in.inferred.Spec.Classes
+	}
+}
+
 // loadArch builds the network of an architecture file for the data's input
 // shape and classes.
 func (in *probeInput) loadArch(cmd *cobra.Command, f *probeFlags, split *data.Dataset) error {
 	if given := givenModelFlags(cmd); len(given) > 0 {
 		return fmt.Errorf("--arch %s describes the model; %s cannot be combined with it", f.arch, strings.Join(given, " "))
 	}
-	a, err := models.ReadArch(f.arch)
-	if err != nil {
-		return err
-	}
+	a := in.arch
 	if a.Input.Size() != split.Dim() || (len(a.Input) == 3 && len(split.Shape) == 3 && !a.Input.Equal(split.Shape)) {
 		return fmt.Errorf("--arch %s takes inputs of shape %v, but %s has samples of shape %v", f.arch, a.Input, split.Name, split.Shape)
 	}
 	if k := a.Classes(); k != split.K {
 		return fmt.Errorf("--arch %s outputs %d logits, but %s has %d classes", f.arch, k, split.Name, split.K)
 	}
+	var err error
 	if in.model, err = models.BuildArch[float64](a); err != nil {
 		return err
 	}

@@ -237,6 +237,8 @@ func TestProbeModelErrors(t *testing.T) {
 	wider := strings.Replace(ownArch, `"out_features": 6}`, `"out_features": 7}`, 1)
 	wider = strings.Replace(wider, `"in_features": 6,`, `"in_features": 7,`, 1)
 	os.WriteFile(other, []byte(wider), 0o644)
+	two := filepath.Join(dir, "two.json")
+	os.WriteFile(two, []byte(strings.Replace(ownArch, `"in_features": 6, "out_features": 3}`, `"in_features": 6, "out_features": 2}`, 1)), 0o644)
 	named := filepath.Join(dir, "named.safetensors")
 	{
 		// A Linear stack saved under attribute names cannot be inferred.
@@ -258,7 +260,9 @@ func TestProbeModelErrors(t *testing.T) {
 			[]string{"inputs of shape [1 9 9]", "[1 28 28]"}},
 		{"weights of another arch", []string{"--arch", other, "--safetensors", st, "--data", dataDir, "--n", "3"},
 			[]string{"does not fit the model", "6.weight: file shape [6 5], model shape [7 5]"}},
-		{"bad arch file", []string{"--arch", filepath.Join(dir, "missing.json"), "--safetensors", st, "--data", dataDir}, []string{"missing.json"}},
+		{"labels beyond the model's classes", []string{"--arch", two, "--safetensors", st, "--data", dataDir},
+			[]string{"train-labels-idx1-ubyte", "label 2", "out of range"}},
+				{"bad arch file", []string{"--arch", filepath.Join(dir, "missing.json"), "--safetensors", st, "--data", dataDir}, []string{"missing.json"}},
 		{"uninferable without flags", []string{"--safetensors", named, "--data", "fixture"},
 			[]string{"named.safetensors", `"fc.bias"`, "--arch", "tools/export_arch.py"}},
 		{"flags contradict the file", []string{"--safetensors", ref, "--data", "fixture", "--widths", "50,100"},

@@ -262,7 +262,7 @@ func TestProbeModelErrors(t *testing.T) {
 			[]string{"does not fit the model", "6.weight: file shape [6 5], model shape [7 5]"}},
 		{"labels beyond the model's classes", []string{"--arch", two, "--safetensors", st, "--data", dataDir},
 			[]string{"train-labels-idx1-ubyte", "label 2", "out of range"}},
-				{"bad arch file", []string{"--arch", filepath.Join(dir, "missing.json"), "--safetensors", st, "--data", dataDir}, []string{"missing.json"}},
+		{"bad arch file", []string{"--arch", filepath.Join(dir, "missing.json"), "--safetensors", st, "--data", dataDir}, []string{"missing.json"}},
 		{"uninferable without flags", []string{"--safetensors", named, "--data", "fixture"},
 			[]string{"named.safetensors", `"fc.bias"`, "--arch", "tools/export_arch.py"}},
 		{"flags contradict the file", []string{"--safetensors", ref, "--data", "fixture", "--widths", "50,100"},

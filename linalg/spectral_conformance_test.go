@@ -1,0 +1,422 @@
+package linalg
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
+	"gonum.org/v1/gonum/lapack"
+)
+
+// Conformance suite of the eigenvalue and Cholesky seam: every case runs
+// against the routine the build installs (pure Go, or LAPACK with -tags
+// openblas) and against the pure-Go one, with gonum's LAPACK as the oracle.
+
+// backwardTol scales n·ε·‖A‖_F: a backward-stable eigensolver or Cholesky
+// factorisation errs by a modest multiple of it (Golub and Van Loan §8.3,
+// Higham §10.1); 64 leaves room for the blocked summation orders.
+const backwardTol = 64 * 0x1p-52
+
+// testMatrix is a symmetric test matrix with its known spectrum, if any.
+type testMatrix struct {
+	name string
+	n    int
+	a    []float64 // full, row-major
+	want []float64 // ascending eigenvalues, nil when only the oracle knows
+}
+
+// withSpectrum returns Q diag(vals) Qᵀ for a random orthogonal Q (product
+// of Householder reflections).
+func withSpectrum(rnd *rand.Rand, vals []float64) []float64 {
+	n := len(vals)
+	a := make([]float64, n*n)
+	for i, v := range vals {
+		a[i*n+i] = v
+	}
+	v := make([]float64, n)
+	for k := 0; k < 3; k++ {
+		for i := range v {
+			v[i] = rnd.NormFloat64()
+		}
+		nv := 0.0
+		for _, x := range v {
+			nv += x * x
+		}
+		// A ← (I − 2vvᵀ/vᵀv) A (I − 2vvᵀ/vᵀv)
+		av := make([]float64, n)
+		for i := 0; i < n; i++ {
+			for j := 0; j < n; j++ {
+				av[i] += a[i*n+j] * v[j]
+			}
+		}
+		vav := 0.0
+		for i := range v {
+			vav += v[i] * av[i]
+		}
+		for i := 0; i < n; i++ {
+			for j := 0; j < n; j++ {
+				a[i*n+j] += -2*(v[i]*av[j]+av[i]*v[j])/nv + 4*vav*v[i]*v[j]/(nv*nv)
+			}
+		}
+	}
+	for i := 0; i < n; i++ {
+		for j := 0; j < i; j++ {
+			m := 0.5 * (a[i*n+j] + a[j*n+i])
+			a[i*n+j], a[j*n+i] = m, m
+		}
+	}
+	return a
+}
+
+func testMatrices(rnd *rand.Rand) []testMatrix {
+	var out []testMatrix
+	for _, n := range []int{1, 2, 3, 5, 17, 95, 96, 97, 150, 311} {
+		a := make([]float64, n*n)
+		for i := 0; i < n; i++ {
+			for j := i; j < n; j++ {
+				v := 2*rnd.Float64() - 1
+				a[i*n+j], a[j*n+i] = v, v
+			}
+		}
+		out = append(out, testMatrix{name: "random", n: n, a: a})
+	}
+	for _, n := range []int{4, 60, 200} {
+		// Second difference: λ_j = 2 − 2cos(jπ/(n+1)).
+		a := make([]float64, n*n)
+		want := make([]float64, n)
+		for i := 0; i < n; i++ {
+			a[i*n+i] = 2
+			if i+1 < n {
+				a[i*n+i+1], a[(i+1)*n+i] = -1, -1
+			}
+			want[i] = 2 - 2*math.Cos(float64(i+1)*math.Pi/float64(n+1))
+		}
+		out = append(out, testMatrix{name: "second difference", n: n, a: a, want: want})
+	}
+	for _, n := range []int{40, 180} {
+		graded := make([]float64, n)
+		for i := range graded {
+			graded[i] = math.Pow(10, -12*float64(i)/float64(n-1))
+		}
+		clustered := make([]float64, n)
+		for i := range clustered {
+			clustered[i] = 1 + 1e-10*float64(i%3)
+			if i == n-1 {
+				clustered[i] = 7
+			}
+		}
+		singular := make([]float64, n) // PSD, rank n/2
+		for i := n / 2; i < n; i++ {
+			singular[i] = float64(i)
+		}
+		for _, c := range []struct {
+			name string
+			vals []float64
+		}{{"graded", graded}, {"clustered", clustered}, {"singular", singular}} {
+			want := slices.Clone(c.vals)
+			slices.Sort(want)
+			out = append(out, testMatrix{name: c.name, n: n, a: withSpectrum(rnd, c.vals), want: want})
+		}
+	}
+	return out
+}
+
+func frobenius(a []float64) float64 {
+	s := 0.0
+	for _, v := range a {
+		s += v * v
+	}
+	return math.Sqrt(s)
+}
+
+// oracleEigenvalues returns gonum's Dsyev eigenvalues of the full matrix a.
+func oracleEigenvalues(n int, a []float64) []float64 {
+	c := slices.Clone(a)
+	w := make([]float64, n)
+	var impl lapackgonum.Implementation
+	var q [1]float64
+	impl.Dsyev(lapack.EVNone, blas.Upper, n, c, n, w, q[:], -1)
+	work := make([]float64, int(q[0]))
+	if !impl.Dsyev(lapack.EVNone, blas.Upper, n, c, n, w, work, len(work)) {
+		panic("oracle Dsyev did not converge")
+	}
+	return w
+}
+
+// withSmallBlocks runs f with the tridiagonalisation, Cholesky and solve
+// blocks shrunk so that small matrices cross every block boundary.
+func withSmallBlocks(t *testing.T, f func()) {
+	tb, cb, ci, sb := tridiagBlock, cholBlock, cholInner, trsmBlock
+	tridiagBlock, cholBlock, cholInner, trsmBlock = 5, 13, 4, 7
+	t.Cleanup(func() { tridiagBlock, cholBlock, cholInner, trsmBlock = tb, cb, ci, sb })
+	f()
+}
+
+var eigenSolvers = []struct {
+	name string
+	f    func(ctx context.Context, n int, a, w []float64) error
+}{
+	{"SymEigenvalues", SymEigenvalues},
+	{"SymEigenvaluesGo", SymEigenvaluesGo},
+	{"SymEigen", func(_ context.Context, n int, a, w []float64) error { return SymEigen(n, a, w, false) }},
+}
+
+func TestSymEigenvaluesConformance(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	mats := testMatrices(rnd)
+	run := func(t *testing.T, blocks string) {
+		for _, s := range eigenSolvers {
+			for _, m := range mats {
+				a := slices.Clone(m.a)
+				for i := 0; i < m.n; i++ {
+					for j := 0; j < i; j++ {
+						a[i*m.n+j] = math.NaN() // the lower triangle must not be read
+					}
+				}
+				w := make([]float64, m.n)
+				if err := s.f(context.Background(), m.n, a, w); err != nil {
+					t.Fatalf("%s %s n=%d (%s blocks): %v", s.name, m.name, m.n, blocks, err)
+				}
+				want := m.want
+				if want == nil {
+					want = oracleEigenvalues(m.n, m.a)
+				}
+				tol := backwardTol * float64(m.n) * frobenius(m.a)
+				for i := range w {
+					if math.Abs(w[i]-want[i]) > tol {
+						t.Errorf("%s %s n=%d (%s blocks): λ_%d = %.17g, want %.17g (|Δ| %.3g > %.3g)",
+							s.name, m.name, m.n, blocks, i, w[i], want[i], math.Abs(w[i]-want[i]), tol)
+						break
+					}
+				}
+			}
+		}
+	}
+	run(t, "default")
+	withSmallBlocks(t, func() { run(t, "small") })
+}
+
+func TestSymEigenvaluesErrors(t *testing.T) {
+	ctx := context.Background()
+	if err := SymEigenvaluesGo(ctx, 3, make([]float64, 8), make([]float64, 3)); err == nil {
+		t.Error("short a: no error")
+	}
+	a := []float64{1, math.Inf(1), 0, 1}
+	for _, s := range eigenSolvers[:2] {
+		if err := s.f(ctx, 2, slices.Clone(a), make([]float64, 2)); err == nil {
+			t.Errorf("%s: +Inf entry: no error", s.name)
+		}
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	n := 300
+	big := make([]float64, n*n)
+	for i := range n {
+		big[i*n+i] = 1
+	}
+	for _, s := range eigenSolvers[:2] {
+		err := s.f(cancelled, n, slices.Clone(big), make([]float64, n))
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: cancelled context: err = %v, want context.Canceled", s.name, err)
+		}
+	}
+}
+
+var choleskies = []struct {
+	name string
+	f    func(ctx context.Context, n int, a []float64, lda int) error
+}{{"Cholesky", Cholesky}, {"CholeskyGo", CholeskyGo}}
+
+var solvers = []struct {
+	name     string
+	lower, u func(n, r int, u []float64, ldu int, b []float64, ldb int)
+}{{"SolveUpper", SolveUpperT, SolveUpper}, {"SolveUpperGo", SolveUpperTGo, SolveUpperGo}}
+
+// spd returns a random symmetric positive definite n×n matrix, stored with
+// stride lda, with eigenvalues in [1, cond].
+func spd(rnd *rand.Rand, n, lda int, cond float64) (full, strided []float64) {
+	vals := make([]float64, n)
+	for i := range vals {
+		vals[i] = math.Pow(cond, rnd.Float64())
+	}
+	full = withSpectrum(rnd, vals)
+	strided = make([]float64, (n-1)*lda+n)
+	for i := range strided {
+		strided[i] = math.NaN()
+	}
+	for i := 0; i < n; i++ {
+		copy(strided[i*lda+i:i*lda+n], full[i*n+i:i*n+n])
+	}
+	return full, strided
+}
+
+func TestCholeskyConformance(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	run := func(t *testing.T, blocks string) {
+		for _, c := range choleskies {
+			for _, n := range []int{1, 2, 9, 13, 14, 40, 200, 450} {
+				for _, lda := range []int{n, n + 3} {
+					full, a := spd(rnd, n, lda, 1e6)
+					if err := c.f(context.Background(), n, a, lda); err != nil {
+						t.Fatalf("%s n=%d lda=%d (%s blocks): %v", c.name, n, lda, blocks, err)
+					}
+					// ‖UᵀU − A‖ entrywise against backwardTol·n·‖A‖_F.
+					tol := backwardTol * float64(n) * frobenius(full)
+					worst := 0.0
+					for i := 0; i < n; i++ {
+						for j := i; j < n; j++ {
+							s := 0.0
+							for p := 0; p <= i; p++ {
+								s += a[p*lda+i] * a[p*lda+j]
+							}
+							worst = math.Max(worst, math.Abs(s-full[i*n+j]))
+						}
+						for j := 0; j < i; j++ {
+							if !math.IsNaN(a[i*lda+j]) {
+								t.Fatalf("%s n=%d: lower entry (%d,%d) written", c.name, n, i, j)
+							}
+						}
+					}
+					if worst > tol {
+						t.Errorf("%s n=%d lda=%d (%s blocks): max |UᵀU − A| = %.3g > %.3g", c.name, n, lda, blocks, worst, tol)
+					}
+				}
+			}
+		}
+	}
+	run(t, "default")
+	withSmallBlocks(t, func() { run(t, "small") })
+}
+
+func TestCholeskyNotPositiveDefinite(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 8))
+	n := 60
+	vals := make([]float64, n)
+	for i := range vals {
+		vals[i] = float64(i + 1)
+	}
+	vals[17] = -0.5
+	a := withSpectrum(rnd, vals)
+	for _, c := range choleskies {
+		err := c.f(context.Background(), n, slices.Clone(a), n)
+		var npd *NotPositiveDefiniteError
+		if !errors.As(err, &npd) {
+			t.Errorf("%s: indefinite matrix: err = %v, want *NotPositiveDefiniteError", c.name, err)
+		}
+		// The oracle fails at the same pivot.
+		b := slices.Clone(a)
+		if (lapackgonum.Implementation{}).Dpotrf(blas.Upper, n, b, n) {
+			t.Fatal("oracle Dpotrf factored an indefinite matrix")
+		}
+		if npd != nil && !(npd.Pivot <= 0 || math.IsNaN(npd.Pivot)) {
+			t.Errorf("%s: reported pivot %v is positive", c.name, npd.Pivot)
+		}
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, s := spd(rnd, 300, 300, 10)
+	for _, c := range choleskies {
+		if err := c.f(cancelled, 300, slices.Clone(s), 300); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: cancelled context: err = %v, want context.Canceled", c.name, err)
+		}
+	}
+}
+
+func TestTriangularSolves(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(9, 10))
+	run := func(t *testing.T, blocks string) {
+		for _, n := range []int{1, 7, 8, 30, 300} {
+			for _, r := range []int{1, 3, 20} {
+				full, u := spd(rnd, n, n+1, 100)
+				_ = full
+				if err := CholeskyGo(context.Background(), n, u, n+1); err != nil {
+					t.Fatal(err)
+				}
+				for i := 0; i < n; i++ {
+					for j := 0; j < i; j++ {
+						u[i*(n+1)+j] = 0
+					}
+				}
+				x := make([]float64, n*r)
+				for i := range x {
+					x[i] = rnd.NormFloat64()
+				}
+				// b1 = Uᵀx, b2 = Ux.
+				ldb := r + 2
+				b1, b2 := make([]float64, n*ldb), make([]float64, n*ldb)
+				for i := 0; i < n; i++ {
+					for q := 0; q < r; q++ {
+						for p := 0; p < n; p++ {
+							b1[i*ldb+q] += u[p*(n+1)+i] * x[p*r+q]
+							b2[i*ldb+q] += u[i*(n+1)+p] * x[p*r+q]
+						}
+					}
+				}
+				// cond(U) ≤ 10 here, so the solves are accurate to a few hundred ulps.
+				const solveTol = 1e-12
+				for _, s := range solvers {
+					c1, c2 := slices.Clone(b1), slices.Clone(b2)
+					s.lower(n, r, u, n+1, c1, ldb)
+					s.u(n, r, u, n+1, c2, ldb)
+					for i := 0; i < n; i++ {
+						for q := 0; q < r; q++ {
+							if d := math.Abs(c1[i*ldb+q] - x[i*r+q]); d > solveTol*math.Max(1, math.Abs(x[i*r+q])) {
+								t.Fatalf("%s Uᵀ n=%d r=%d (%s): x[%d,%d] off by %.3g", s.name, n, r, blocks, i, q, d)
+							}
+							if d := math.Abs(c2[i*ldb+q] - x[i*r+q]); d > solveTol*math.Max(1, math.Abs(x[i*r+q])) {
+								t.Fatalf("%s U n=%d r=%d (%s): x[%d,%d] off by %.3g", s.name, n, r, blocks, i, q, d)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	run(t, "default")
+	withSmallBlocks(t, func() { run(t, "small") })
+}
+
+func TestSymv(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(11, 12))
+	var w SymvWork
+	for _, n := range []int{1, 3, 4, 5, 255, 256, 600, 1031} {
+		lda := n + 5
+		a := make([]float64, (n-1)*lda+n)
+		full := make([]float64, n*n)
+		for i := 0; i < n; i++ {
+			for j := 0; j < n; j++ {
+				if j >= i {
+					v := rnd.NormFloat64()
+					a[i*lda+j], full[i*n+j], full[j*n+i] = v, v, v
+				} else {
+					a[i*lda+j] = math.NaN()
+				}
+			}
+		}
+		x := make([]float64, n)
+		for i := range x {
+			x[i] = rnd.NormFloat64()
+		}
+		y := make([]float64, n)
+		for i := range y {
+			y[i] = math.NaN() // overwritten, not accumulated
+		}
+		Symv(n, a, lda, x, y, &w)
+		for i := 0; i < n; i++ {
+			s, m := 0.0, 0.0
+			for j := 0; j < n; j++ {
+				s += full[i*n+j] * x[j]
+				m += math.Abs(full[i*n+j] * x[j])
+			}
+			// Sums of n products in another order: n·ε relative to Σ|a x|.
+			if d := math.Abs(y[i] - s); d > float64(n)*0x1p-52*m {
+				t.Fatalf("n=%d: y[%d] = %v, want %v", n, i, y[i], s)
+			}
+		}
+	}
+}

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
-	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
 	"gonum.org/v1/gonum/lapack"
+	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
 )
 
 // Conformance suite of the eigenvalue and Cholesky seam: every case runs
@@ -331,7 +331,7 @@ func TestTriangularSolves(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(9, 10))
 	run := func(t *testing.T, blocks string) {
 		for _, n := range []int{1, 7, 8, 30, 300} {
-			for _, r := range []int{1, 3, 20} {
+			for _, r := range []int{1, 2, 3, 4, 20} {
 				full, u := spd(rnd, n, n+1, 100)
 				_ = full
 				if err := CholeskyGo(context.Background(), n, u, n+1); err != nil {

@@ -73,8 +73,12 @@ type blockLanczos struct {
 	dropped           float64 // δ_drop, sum of deflated remainders
 	done              bool
 	lo, hi            float64
+	ehi               float64 // error bound of hi at the last Rayleigh–Ritz
 	products, steps   int
 	err               error
+	// topOnly converges the largest eigenvalue alone (the other end is
+	// still estimated): certifiedExtremes runs the smallest end on A⁻¹.
+	topOnly bool
 }
 
 func newBlockLanczos(dim, block int, tol float64, maxIter int, rng *rand.Rand) (*blockLanczos, error) {
@@ -231,7 +235,7 @@ func (lz *blockLanczos) advance() {
 	if k1 >= lz.next || invariant || full || atLimit {
 		lz.next = k1 + max(2*lz.block, k1/8)
 		lo, hi, elo, ehi, err := lz.ritz(k1, nf, bq)
-		lz.lo, lz.hi = lo, hi
+		lz.lo, lz.hi, lz.ehi = lo, hi, ehi
 		if err != nil {
 			lz.done, lz.err = true, err
 			return
@@ -241,7 +245,8 @@ func (lz *blockLanczos) advance() {
 			return
 		}
 		floor := lz.tol * lz.tol * math.Max(math.Abs(lo), math.Abs(hi))
-		if (elo <= math.Max(lz.tol*math.Abs(lo), floor) && ehi <= math.Max(lz.tol*math.Abs(hi), floor)) || invariant {
+		loDone := lz.topOnly || elo <= math.Max(lz.tol*math.Abs(lo), floor)
+		if (loDone && ehi <= math.Max(lz.tol*math.Abs(hi), floor)) || invariant {
 			lz.done = true
 			return
 		}
@@ -350,4 +355,35 @@ func parallelCols(n int, f func(c int)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// ritzPair is an approximate eigenpair of A from a Lanczos basis: value θ,
+// unit vector v = Q·s, and the Ritz value next to θ (for a gap estimate).
+type ritzPair struct {
+	theta, next float64
+	bound       float64 // the run's error bound on theta
+	v           []float64
+}
+
+// topRitz returns the Ritz pair of the largest Ritz value of a finished
+// run, from the dense eigen-decomposition of T over the whole basis.
+func (lz *blockLanczos) topRitz() (ritzPair, error) {
+	k := len(lz.basis)
+	a := make([]float64, k*k)
+	for i := 0; i < k; i++ {
+		copy(a[i*k:(i+1)*k], lz.t[i*lz.limit:i*lz.limit+k])
+	}
+	vals := make([]float64, k)
+	if err := linalg.SymEigen(k, a, vals, true); err != nil {
+		return ritzPair{}, fmt.Errorf("structural: Lanczos Ritz vector (T %d×%d): %w", k, k, err)
+	}
+	rp := ritzPair{theta: vals[k-1], next: math.Inf(-1), bound: lz.ehi, v: make([]float64, lz.dim)}
+	if k > 1 {
+		rp.next = vals[k-2]
+	}
+	for i, b := range lz.basis {
+		axpy(rp.v, a[i*k+k-1], b)
+	}
+	scal(rp.v, 1/norm(rp.v))
+	return rp, nil
 }

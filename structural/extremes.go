@@ -1,0 +1,475 @@
+package structural
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/fenchel-ml/fenchel/linalg"
+)
+
+// extremeWant is one operator A = Pᵀ H P whose extreme eigenvalues
+// certifiedExtremes computes: kind "H", "H_S" (sum-zero, Helmert basis) or
+// "H_p" (D^½ H D^½).
+type extremeWant struct {
+	kind string
+	op   hOperator
+}
+
+// extremeResult holds the certified extremes of one operator.
+type extremeResult struct {
+	min, max         float64
+	minCert, maxCert Certificate
+	iters, passes    int     // operator applications and passes (over H or a factor), both ends
+	shift            float64 // Cholesky shift σ of the λ_min run; 0 when A itself was factored
+}
+
+// Certificate is the evidence for one reported eigenvalue λ: Residual is
+// ‖Av − λv‖ for the unit vector v found with it, computed explicitly (one
+// product with A, not a recurrence), so some eigenvalue of A lies within
+// Residual of λ (Weyl; Parlett, The Symmetric Eigenvalue Problem, §4.5).
+// Bound tightens that with the gap δ between λ and the rest of the
+// spectrum, estimated from the neighbouring Ritz value: min(Residual,
+// Residual²/δ) (Kato–Temple, Parlett §10.2). Like every Krylov estimate,
+// that the eigenvalue within Bound is the extreme one rests on a random
+// start vector not orthogonal to its eigenvector. For a dense spectrum
+// (every eigenvalue by a backward-stable solver, no vector) Residual is
+// NaN and Bound is the backward error c·dim·ε·‖A‖.
+type Certificate struct {
+	Residual, Bound float64
+}
+
+// cholShiftTries is how many times a failed Cholesky factorisation is
+// retried with a larger shift σ (RankTol·λ_max, then ×100 each time).
+const cholShiftTries = 4
+
+// certifiedExtremes computes λ_min and λ_max of every operator in wants on
+// the materialised H (both triangles stored), with certificates:
+//
+//   - λ_max by Lanczos on A (lockstepped over all operators: one pass over
+//     H serves every run), converging only that well-separated end;
+//   - λ_min by Lanczos on A⁻¹ through the Cholesky factor H = UᵀU, where
+//     1/λ_min is the well-separated end and converges in a few dozen steps
+//     where Lanczos on A needs hundreds. The one factor serves all three
+//     operators (H_p⁻¹ = D^-½ H⁻¹ D^-½; H_S⁻¹ by sumZeroInverse), in lock
+//     step. A factorisation that fails (H numerically singular) is retried
+//     on H + σI with σ = RankTol·λ_max, growing; the runs then find
+//     λ_min(H + σI), λ_min(H_S + σI) and λ_min(H_p + σD), and the
+//     certificates are taken with the operators themselves.
+//
+// Each reported value is the Rayleigh quotient vᵀAv of its Ritz vector,
+// with the residual from one explicit product (Certificate). Memory beyond
+// H: one copy of H (its factor) and, for H_S, Z (8·nK·n bytes).
+func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64, wants []extremeWant, tol, rankTol float64, rng *rand.Rand) ([]extremeResult, error) {
+	raw := h.RawSymmetric()
+	m := raw.N
+	if raw.Stride != m {
+		panic("structural: certifiedExtremes: H must be stored contiguously")
+	}
+	res := make([]extremeResult, len(wants))
+	ops := make([]hOperator, len(wants))
+	for i, w := range wants {
+		ops[i] = w.op
+	}
+
+	// λ_max of every operator, lockstepped on H.
+	top := make([]*blockLanczos, len(wants))
+	for i, w := range wants {
+		lz, err := newBlockLanczos(w.op.dim, 1, tol, min(w.op.dim, 1500), rng)
+		if err != nil {
+			return nil, err
+		}
+		lz.topOnly = true
+		top[i] = lz
+	}
+	err := lockstep(ctx, top, func(active []int, qs, ws [][]float64) {
+		mulOps(raw.Data, m, ops, active, qs, ws)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("structural: λ_max Lanczos: %w", err)
+	}
+	topPairs := make([]ritzPair, len(wants))
+	for i, lz := range top {
+		if lz.err != nil {
+			return nil, fmt.Errorf("structural: λ_max of %s: %w", wants[i].kind, lz.err)
+		}
+		if topPairs[i], err = lz.topRitz(); err != nil {
+			return nil, err
+		}
+		res[i].iters, res[i].passes = lz.products, lz.steps
+	}
+
+	// λ_min by Lanczos on A⁻¹, one factor at a time.
+	bottom := make([]ritzPair, len(wants))
+	exactZero := make([]bool, len(wants))
+	lambdaMaxOf := func(kind string) float64 {
+		for i, w := range wants {
+			if w.kind == kind {
+				return topPairs[i].theta
+			}
+		}
+		return topPairs[0].theta
+	}
+	// Every operator runs on the one factor of H (H_p unless some p_j = 0,
+	// when e_j is an exact null vector of H_p).
+	var onH []int
+	for i, w := range wants {
+		if w.kind == "H_p" {
+			if zeroAt := zeroIndex(p); zeroAt >= 0 {
+				exactZero[i] = true
+				bottom[i] = ritzPair{theta: 0, next: math.Inf(1), v: unitVector(w.op.dim, zeroAt)}
+				continue
+			}
+		}
+		onH = append(onH, i)
+	}
+	if len(onH) > 0 {
+		var u []float64
+		fill := func() []float64 {
+			if u == nil {
+				u = make([]float64, m*m)
+			}
+			copy(u, raw.Data)
+			return u
+		}
+		u, shift, err := factorShifted(ctx, m, fill, rankTol*lambdaMaxOf("H"))
+		if err != nil {
+			return nil, fmt.Errorf("structural: Cholesky factor of H (%d×%d): %w", m, m, err)
+		}
+		invs := make([]inverseOp, len(onH))
+		for c, i := range onH {
+			invs[c].dim = wants[i].op.dim
+			switch wants[i].kind {
+			case "H_p":
+				invs[c].scale = make([]float64, m)
+				for j, v := range p {
+					invs[c].scale[j] = 1 / math.Sqrt(v)
+				}
+			case "H_S":
+				if invs[c].sumZero, err = newSumZeroInverse(ctx, m, K, u); err != nil {
+					return nil, fmt.Errorf("structural: H_S⁻¹: %w", err)
+				}
+			}
+		}
+		runs, err := inverseTop(ctx, m, u, invs, tol, rng)
+		if err != nil {
+			return nil, fmt.Errorf("structural: λ_min by Lanczos on A⁻¹: %w", err)
+		}
+		for c, i := range onH {
+			if bottom[i], err = runs[c].topRitz(); err != nil {
+				return nil, err
+			}
+			res[i].shift = shift
+			res[i].iters += runs[c].products
+			res[i].passes += runs[c].steps
+		}
+	}
+
+	// Certificates: one more pass over H for every Ritz vector of both ends.
+	idx := make([]int, 0, 2*len(wants))
+	vs := make([][]float64, 0, 2*len(wants))
+	for i := range wants {
+		idx = append(idx, i, i)
+		vs = append(vs, topPairs[i].v, bottom[i].v)
+	}
+	avs := make([][]float64, len(vs))
+	for j, v := range vs {
+		avs[j] = make([]float64, len(v))
+	}
+	mulOpsIdx(raw.Data, m, ops, idx, vs, avs)
+	for i := range wants {
+		rho, r := rayleigh(vs[2*i], avs[2*i])
+		res[i].max = rho
+		res[i].maxCert = Certificate{Residual: r, Bound: katoTemple(r, rho-topPairs[i].next-r)}
+		rho, r = rayleigh(vs[2*i+1], avs[2*i+1])
+		if exactZero[i] {
+			// H_p e_j = D^½ H D^½ e_j = 0 exactly (p_j = 0).
+			res[i].min, res[i].minCert = 0, Certificate{}
+			continue
+		}
+		next := math.Inf(1) // second-smallest eigenvalue, from A⁻¹'s second Ritz value
+		if b := bottom[i].next; b > 0 {
+			next = 1/b - res[i].shift
+		}
+		res[i].min, res[i].minCert = rho, Certificate{Residual: r, Bound: katoTemple(r, next-rho-r)}
+		// The Ritz value θ of A⁻¹ converged to tol relative; ρ's error is up
+		// to cond(A) times larger (Σ(λ_j − λ_1)|c_j|² against Σ(1/λ_1 − 1/λ_j)|c_j|²),
+		// so without a shift 1/θ is reported, its residual ‖Av − v/θ‖ and
+		// bound the better of the residual's and θ's own mapped through 1/θ.
+		if th, e := bottom[i].theta, bottom[i].bound; res[i].shift == 0 && th > 0 {
+			lambda := 1 / th
+			rl := math.Hypot(r, rho-lambda) // Av − ρv ⊥ v
+			b := katoTemple(r, next-rho-r) + math.Abs(rho-lambda)
+			if e < th {
+				b = math.Min(b, e/(th*(th-e)))
+			}
+			res[i].min, res[i].minCert = lambda, Certificate{Residual: rl, Bound: math.Min(b, rl)}
+		}
+	}
+	return res, nil
+}
+
+// factorShifted factors the matrix fill returns (n×n, upper triangle
+// read) by Cholesky, in place; when A is not numerically positive definite
+// it refills and factors A + σI, σ = shift0 and then ×100, at most
+// cholShiftTries times. It returns the factor and σ (0: A itself).
+func factorShifted(ctx context.Context, n int, fill func() []float64, shift0 float64) ([]float64, float64, error) {
+	shift := 0.0
+	for try := 0; ; try++ {
+		a := fill()
+		for j := 0; j < n; j++ {
+			a[j*n+j] += shift
+		}
+		err := linalg.Cholesky(ctx, n, a, n)
+		var npd *linalg.NotPositiveDefiniteError
+		switch {
+		case err == nil:
+			return a, shift, nil
+		case !errors.As(err, &npd) || try == cholShiftTries || !(shift0 > 0):
+			return nil, 0, err
+		case shift == 0:
+			shift = shift0
+		default:
+			shift *= 100
+		}
+	}
+}
+
+// inverseOp is one operator A⁻¹ applied through the Cholesky factor U of
+// H (or H + σI): H⁻¹ itself, S H⁻¹ S for a diagonal S = diag(scale) (H_p⁻¹
+// = D^-½ H⁻¹ D^-½), or H_S⁻¹ = (VᵀHV)⁻¹ through sumZero.
+type inverseOp struct {
+	dim     int
+	scale   []float64
+	sumZero *sumZeroInverse
+}
+
+// sumZeroInverse applies (VᵀHV)⁻¹ with the factor H = UᵀU of H alone, V =
+// I_n ⊗ V_K the Helmert basis and E = I_n ⊗ 1/√K its orthogonal
+// complement: x = (VᵀHV)⁻¹b is Vᵀy for y = H⁻¹(Vb + Ec) with c chosen so
+// that Eᵀy = 0, i.e. c = −S⁻¹EᵀH⁻¹Vb with the n×n Schur complement S =
+// EᵀH⁻¹E. With Z = U⁻ᵀE (nK×n) and z = U⁻ᵀVb that is y = U⁻¹(z + Zc),
+// c = −S⁻¹Zᵀz, S = ZᵀZ: one forward and one back solve per product, as
+// for H itself, so H_S shares every pass over U with H and H_p and needs
+// neither its own matrix nor its own factor.
+type sumZeroInverse struct {
+	n, K int
+	z    []float64 // Z, nK×n row-major
+	s    []float64 // Cholesky factor of S, n×n
+	t    []float64 // scratch, n
+}
+
+func newSumZeroInverse(ctx context.Context, m, K int, u []float64) (*sumZeroInverse, error) {
+	n := m / K
+	z := make([]float64, m*n)
+	e := 1 / math.Sqrt(float64(K))
+	for i := 0; i < n; i++ {
+		for k := 0; k < K; k++ {
+			z[(i*K+k)*n+i] = e
+		}
+	}
+	linalg.SolveUpperT(m, n, u, m, z, n)
+	s := make([]float64, n*n)
+	linalg.Syrk(true, n, m, 1, z, n, 0, s, n)
+	if err := linalg.Cholesky(ctx, n, s, n); err != nil {
+		return nil, fmt.Errorf("Schur complement EᵀH⁻¹E (%d×%d): %w", n, n, err)
+	}
+	return &sumZeroInverse{n: n, K: K, z: z, s: s, t: make([]float64, n)}, nil
+}
+
+// correct sets z ← z + Zc with c = −S⁻¹Zᵀz (z of length nK, stride inc).
+func (sz *sumZeroInverse) correct(z []float64, inc int) {
+	n, m := sz.n, sz.n*sz.K
+	t := sz.t
+	clear(t)
+	for j := 0; j < m; j++ {
+		axpy(t, z[j*inc], sz.z[j*n:(j+1)*n])
+	}
+	linalg.SolveUpperT(n, 1, sz.s, n, t, 1)
+	linalg.SolveUpper(n, 1, sz.s, n, t, 1)
+	for j := 0; j < m; j++ {
+		z[j*inc] -= dot(sz.z[j*n:(j+1)*n], t)
+	}
+}
+
+// inverseTop runs Lanczos for the largest eigenvalue of every operator in
+// invs (A⁻¹ through the factor U in u, m×m), in lock step: each step is one
+// forward and one back solve with one column per active run.
+func inverseTop(ctx context.Context, m int, u []float64, invs []inverseOp, tol float64, rng *rand.Rand) ([]*blockLanczos, error) {
+	runs := make([]*blockLanczos, len(invs))
+	for c, inv := range invs {
+		lz, err := newBlockLanczos(inv.dim, 1, tol, min(inv.dim, 1500), rng)
+		if err != nil {
+			return nil, err
+		}
+		lz.topOnly = true
+		runs[c] = lz
+	}
+	var b, col []float64
+	err := lockstep(ctx, runs, func(active []int, qs, ws [][]float64) {
+		r := len(qs)
+		b = grow(b, m*r)
+		col = grow(col, m)
+		for c, q := range qs {
+			inv := invs[active[c]]
+			v := q
+			if inv.sumZero != nil {
+				v = col
+				for i := 0; i < inv.sumZero.n; i++ {
+					K := inv.sumZero.K
+					helmertT(v[i*K:(i+1)*K], q[i*(K-1):(i+1)*(K-1)])
+				}
+			}
+			for j, x := range v {
+				if inv.scale != nil {
+					x *= inv.scale[j]
+				}
+				b[j*r+c] = x
+			}
+		}
+		linalg.SolveUpperT(m, r, u, m, b, r)
+		for c := range qs {
+			if sz := invs[active[c]].sumZero; sz != nil {
+				sz.correct(b[c:], r)
+			}
+		}
+		linalg.SolveUpper(m, r, u, m, b, r)
+		for c, w := range ws {
+			inv := invs[active[c]]
+			if inv.sumZero != nil {
+				K := inv.sumZero.K
+				for j := range col {
+					col[j] = b[j*r+c]
+				}
+				for i := 0; i < inv.sumZero.n; i++ {
+					helmert(w[i*(K-1):(i+1)*(K-1)], col[i*K:(i+1)*K])
+				}
+				continue
+			}
+			for j := range w {
+				w[j] = b[j*r+c]
+				if inv.scale != nil {
+					w[j] *= inv.scale[j]
+				}
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, lz := range runs {
+		if lz.err != nil {
+			return nil, lz.err
+		}
+	}
+	return runs, nil
+}
+
+// lockstep advances every run by one step per call of apply until all are
+// done; apply(active, qs, ws) sets ws[c] = A_{active[c]}·qs[c] (each run's
+// single current vector), so that one pass can serve every run.
+func lockstep(ctx context.Context, runs []*blockLanczos, apply func(active []int, qs, ws [][]float64)) error {
+	var active []int
+	var qs, ws [][]float64
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		active, qs, ws = active[:0], qs[:0], ws[:0]
+		for i, lz := range runs {
+			if lz.done {
+				continue
+			}
+			if len(lz.q) != 1 {
+				panic("structural: lockstep: runs must have block size 1")
+			}
+			active = append(active, i)
+			qs, ws = append(qs, lz.q[0]), append(ws, lz.w[0])
+		}
+		if len(active) == 0 {
+			return nil
+		}
+		apply(active, qs, ws)
+		for _, i := range active {
+			runs[i].advance()
+		}
+	}
+}
+
+// mulOps sets ws[c] = A_{active[c]}·qs[c] for the operators ops through one
+// pass over H (mulRows).
+func mulOps(h []float64, m int, ops []hOperator, active []int, qs, ws [][]float64) {
+	mulOpsIdx(h, m, ops, active, qs, ws)
+}
+
+// mulOpsIdx is mulOps with idx[c] naming the operator of qs[c] (an
+// operator may appear more than once).
+func mulOpsIdx(h []float64, m int, ops []hOperator, idx []int, qs, ws [][]float64) {
+	us := make([][]float64, len(qs))
+	ys := make([][]float64, len(qs))
+	for c, q := range qs {
+		op := ops[idx[c]]
+		us[c], ys[c] = q, ws[c]
+		if op.pre != nil {
+			us[c] = make([]float64, m)
+			op.pre(us[c], q)
+		}
+		if op.post != nil {
+			ys[c] = make([]float64, m)
+		}
+	}
+	mulRows(h, m, us, ys)
+	for c := range qs {
+		if op := ops[idx[c]]; op.post != nil {
+			op.post(ws[c], ys[c])
+		}
+	}
+}
+
+// rayleigh returns ρ = vᵀAv and ‖Av − ρv‖ for a unit v and av = A·v.
+func rayleigh(v, av []float64) (rho, res float64) {
+	rho = dot(v, av)
+	s := 0.0
+	for i, x := range av {
+		d := x - rho*v[i]
+		s += d * d
+	}
+	return rho, math.Sqrt(s)
+}
+
+// katoTemple returns the error bound min(r, r²/δ) for a residual r and a
+// gap estimate δ (r alone when δ ≤ 0 or unknown, e.g. a one-vector basis).
+func katoTemple(r, gap float64) float64 {
+	if gap > 0 && !math.IsInf(gap, 0) {
+		return math.Min(r, r*r/gap)
+	}
+	return r
+}
+
+// zeroIndex returns the first j with p[j] == 0, or −1.
+func zeroIndex(p []float64) int {
+	for j, v := range p {
+		if v == 0 {
+			return j
+		}
+	}
+	return -1
+}
+
+// unitVector returns e_j of length n.
+func unitVector(n, j int) []float64 {
+	v := make([]float64, n)
+	v[j] = 1
+	return v
+}
+
+func grow(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n)
+	}
+	return s[:n]
+}

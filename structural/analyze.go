@@ -301,7 +301,7 @@ func spectraMaterialised(rep *Report, h *mat.SymDense, p []float64, l loss.Loss,
 		case "H_p":
 			a = ProbabilityWeighted(h, p)
 		}
-		s, err := denseSpectrum(opts.Ctx, a, opts.FullSpectrum, opts.RankTol)
+		s, err := denseSpectrum(context.Background(), a, opts.FullSpectrum, opts.RankTol)
 		lap(w.phase)
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("structural: analyze: stopped during %s (dense eigen-decomposition, %d×%d): %w", w.phase, w.op.dim, w.op.dim, context.Cause(opts.Ctx))

@@ -14,6 +14,8 @@ import (
 	"gonum.org/v1/gonum/lapack"
 	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/fenchel-ml/fenchel/linalg"
 )
 
 // DefaultRankTol is the relative numerical-rank tolerance (THEORY §3
@@ -58,45 +60,27 @@ type Spectrum struct {
 	MinCert, MaxCert Certificate
 }
 
-// DenseSpectrum computes every eigenvalue of a with gonum's mat.EigenSym and
-// summarises them with DefaultRankTol; keep retains the ascending spectrum in
-// Values.
+// DenseSpectrum computes every eigenvalue of a with linalg.SymEigenvalues
+// (blocked tridiagonalisation and root-free QR; LAPACK with -tags openblas)
+// and summarises them with DefaultRankTol; keep retains the ascending
+// spectrum in Values.
 func DenseSpectrum(a *mat.SymDense, keep bool) (Spectrum, error) {
 	return denseSpectrum(context.Background(), a, keep, DefaultRankTol)
 }
 
-// denseSpectrum returns context.Cause(ctx) as soon as ctx is done. EigenSym
-// cannot stop midway, so under a cancellable ctx it runs in a goroutine that
-// finishes in the background after such a return (it only reads a).
 func denseSpectrum(ctx context.Context, a *mat.SymDense, keep bool, rankTol float64) (Spectrum, error) {
 	m := a.SymmetricDim()
 	if m == 0 {
 		return Spectrum{}, errors.New("structural: spectrum of an empty matrix")
 	}
-	if ctx.Err() != nil {
-		return Spectrum{}, context.Cause(ctx)
+	raw := a.RawSymmetric()
+	work := make([]float64, m*m)
+	for i := 0; i < m; i++ {
+		copy(work[i*m+i:(i+1)*m], raw.Data[i*raw.Stride+i:i*raw.Stride+m])
 	}
-	eigen := func() []float64 {
-		var es mat.EigenSym
-		if !es.Factorize(a, false) {
-			return nil
-		}
-		return es.Values(nil) // ascending
-	}
-	var vals []float64
-	if ctx.Done() == nil {
-		vals = eigen()
-	} else {
-		done := make(chan []float64, 1)
-		go func() { done <- eigen() }()
-		select {
-		case vals = <-done:
-		case <-ctx.Done():
-			return Spectrum{}, context.Cause(ctx)
-		}
-	}
-	if vals == nil {
-		return Spectrum{}, fmt.Errorf("structural: dense eigen-decomposition of a %d×%d matrix did not converge", m, m)
+	vals := make([]float64, m) // ascending
+	if err := linalg.SymEigenvalues(ctx, m, work, vals); err != nil {
+		return Spectrum{}, fmt.Errorf("structural: dense eigenvalues of a %d×%d matrix: %w", m, m, err)
 	}
 	s := Spectrum{Dim: m, Min: vals[0], Max: vals[m-1], Trace: trace(a), RankTol: rankTol, Method: "dense"}
 	s.MinCert, s.MaxCert = denseCertificate(m, vals), denseCertificate(m, vals)

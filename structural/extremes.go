@@ -16,8 +16,70 @@ import (
 // certifiedExtremes computes: kind "H", "H_S" (sum-zero, Helmert basis) or
 // "H_p" (D^½ H D^½).
 type extremeWant struct {
-	kind string
-	op   hOperator
+	kind  string
+	op    hOperator
+	phase string // timing phase of a dense spectrum ("spectrum H", ...)
+}
+
+// spectraOnH computes the spectra of wants on the materialised H (both
+// triangles stored) as opts asks: every eigenvalue (linalg.SymEigenvalues)
+// for Method "dense" or a full spectrum; otherwise certifiedExtremes for
+// all of them at once, and with "auto" a spectrum found numerically
+// singular of dimension ≤ DenseMax is recomputed dense for its rank. A
+// certified non-singular spectrum has rank Dim: λ_min − Bound >
+// RankTol·λ_max puts every eigenvalue above the tolerance.
+func spectraOnH(ctx context.Context, h *mat.SymDense, K int, p []float64, wants []extremeWant, opts Options, lap func(string)) ([]Spectrum, error) {
+	out := make([]Spectrum, len(wants))
+	dense := func(i int) error {
+		a := h
+		switch wants[i].kind {
+		case "H_S":
+			a = RestrictSumZero(h, K)
+		case "H_p":
+			a = ProbabilityWeighted(h, p)
+		}
+		s, err := denseSpectrum(ctx, a, opts.FullSpectrum, opts.RankTol)
+		lap(wants[i].phase)
+		if err != nil {
+			return fmt.Errorf("%s: %w", wants[i].phase, err)
+		}
+		out[i] = s
+		return nil
+	}
+	if opts.Method == "dense" || opts.FullSpectrum {
+		for i := range wants {
+			if err := dense(i); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	res, err := certifiedExtremes(ctx, h, K, p, wants, opts.LanczosTol, opts.RankTol, opts.Rng)
+	if err != nil {
+		return nil, fmt.Errorf("spectra: %w", err)
+	}
+	for i, w := range wants {
+		r := res[i]
+		s := Spectrum{Dim: w.op.dim, Min: r.min, Max: r.max, Trace: opTrace(h, w.kind, K, p), Rank: -1,
+			RankTol: opts.RankTol, Method: "lanczos", Iterations: r.iters, Passes: r.passes,
+			MinCert: r.minCert, MaxCert: r.maxCert}
+		if r.min-r.minCert.Bound > opts.RankTol*(r.max+r.maxCert.Bound) {
+			s.Rank = s.Dim
+		}
+		s.finish()
+		out[i] = s
+	}
+	lap("spectra lanczos")
+	if opts.Method == "auto" {
+		for i, s := range out {
+			if s.Rank < 0 && s.Dim <= opts.DenseMax {
+				if err := dense(i); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // extremeResult holds the certified extremes of one operator.

@@ -31,7 +31,7 @@ func randomProbs(seed uint64, n, K int) []float64 {
 }
 
 func allWants(m, K int, p []float64) []extremeWant {
-	return []extremeWant{{"H", identityOp(m)}, {"H_S", sumZeroOp(m, K)}, {"H_p", weightedOp(p)}}
+	return []extremeWant{{"H", identityOp(m), ""}, {"H_S", sumZeroOp(m, K), ""}, {"H_p", weightedOp(p), ""}}
 }
 
 func TestCertifiedExtremesMatchDense(t *testing.T) {

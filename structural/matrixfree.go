@@ -8,11 +8,10 @@ import (
 	"github.com/fenchel-ml/fenchel/nn"
 )
 
-// DefaultMaxDenseBytes is the memory budget of Method "auto" for the
-// materialised H: when 8·(nK)² bytes exceed it, Analyze switches to
-// matrix-free products (THEORY §6, last sentence). 2 GiB is nK ≈ 16 000,
-// n ≈ 1600 probe samples at K = 10.
-const DefaultMaxDenseBytes = 2 << 30
+// DefaultMaxDenseBytes is Options.MaxDenseBytes by default: no limit on H
+// of its own, Options.MaxMemory decides between materialising H and the
+// matrix-free products (planSpectra).
+const DefaultMaxDenseBytes = 1 << 62
 
 // JacobianOperator applies the Jacobian J ∈ R^{nK×P} of a model at a fixed
 // probe batch x (THEORY §2: row i·K+k is ∂z_k(x_i)/∂θ, parameters in

@@ -26,13 +26,10 @@ const DefaultRankTol = 1e-10
 // converges both ends of the spectrum when Analyze uses it.
 const DefaultLanczosTol = 1e-10
 
-// DefaultDenseMax is the largest dimension for which Method "auto" uses the
-// dense eigen-decomposition. Measured with BenchmarkSpectrum on H_S of an MLP
-// 784-1000-10 (2 vCPUs shared with other jobs, load ~20, so absolute figures
-// are pessimistic): dense 0.30 s at dim 450 and 2.4 s at dim 900 (growing like
-// dim³), Lanczos extremes 0.06 s and 0.14 s. Only the dense path gives the
-// rank and full spectrum the diagnosis uses, so the switch sits where dense
-// reaches about a second on an idle machine.
+// DefaultDenseMax is the largest dimension at which Method "auto"
+// recomputes a numerically singular spectrum dense, for its rank: the dense
+// eigenvalues of a 1000×1000 matrix take about 0.3 s (SymEigenvaluesGo,
+// 2 cores, loaded), growing like dim³.
 const DefaultDenseMax = 1000
 
 // Spectrum summarises the eigenvalues of a symmetric positive semi-definite

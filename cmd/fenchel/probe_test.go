@@ -294,6 +294,11 @@ func TestProbeErrors(t *testing.T) {
 		{"bad method", []string{"--checkpoint", ck, "--method", "qr"}, []string{`"qr"`}},
 		{"spectrum with matrixfree", []string{"--checkpoint", ck, "--method", "matrixfree", "--spectrum", filepath.Join(t.TempDir(), "s.json")},
 			[]string{"--spectrum needs every eigenvalue", "matrixfree"}},
+		// n = 200, nK = 2000: dense needs 3·8·2000² bytes and more, above
+		// 80 MB; matrix-free (a basis of 1500 vectors of 2000) fits.
+		{"dense above --max-memory", []string{"--checkpoint", ck, "--n", "200", "--method", "dense", "--max-memory", "80MB"},
+			[]string{"method dense at n = 200 (nK = 2000) need about", "above the memory budget of 76.3 MiB", "--method matrixfree", "--n "}},
+		{"bad --max-memory", []string{"--checkpoint", ck, "--max-memory", "lots"}, []string{`--max-memory "lots"`, "8GiB"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -152,3 +152,27 @@ func BenchmarkStructuralModelD(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAnalyzeProbe100 is the probe a training run takes (train
+// --probe-n 100): Analyze of MLP 784-256-10 on 100 samples (dim 1000).
+func BenchmarkAnalyzeProbe100(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	model := mlp(rng, "relu", 784, 256, 10)
+	n := 100
+	probe := Probe{X: randomX(rng, n, 784), Labels: randomLabels(rng, n, 10)}
+	l, err := loss.New("softmax")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, method := range []string{"auto", "dense"} {
+		b.Run(method, func(b *testing.B) {
+			var rep *Report
+			for b.Loop() {
+				if rep, err = Analyze(model, probe, l, Options{Method: method}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(rep.H.Rank), "rank-H")
+		})
+	}
+}

@@ -12,9 +12,12 @@
 //   - ProjectSumZero (Π H Π, nK×nK), RestrictSumZero (Vᵀ H V on range(Π),
 //     n(K−1)×n(K−1), exact spectrum of H_S without the n kernel zeros) and
 //     ProbabilityWeighted (H_p = D^½ H D^½) build the matrices of THEORY §2.
-//   - DenseSpectrum (all eigenvalues, gonum EigenSym), LanczosExtremes and
-//     BlockLanczosExtremes (λ_min, λ_max with full reorthogonalisation)
-//     summarise spectra.
+//   - DenseSpectrum (all eigenvalues, linalg.SymEigenvalues), LanczosExtremes
+//     and BlockLanczosExtremes (λ_min, λ_max with full reorthogonalisation)
+//     summarise spectra; on a materialised H, Analyze certifies the extremes
+//     (λ_max by Lanczos on H, λ_min by Lanczos on H⁻¹ through one Cholesky
+//     factor shared by H, H_S and H_p), each with its residual and error
+//     bound (Certificate).
 //   - JacobianOperator applies J (forward mode, Layer.Tangent), Jᵀ (one
 //     backward pass) and H = J Jᵀ matrix-free (THEORY §6, last sentence).
 //   - Analyze puts it together: E_f, ‖r‖, ‖∇R‖, spectra of H, H_S, H_p, the
@@ -45,8 +48,11 @@
 //	for _, line := range rep.Diagnosis { fmt.Println(line) }
 //
 // Costs (n samples, K classes, hidden widths d_l): H takes 8(nK)² bytes and
-// O(Σ_l (nK)² d_l) flops; dense eigen costs O(dim³) and is used up to
-// Options.DenseMax, Lanczos (O(steps·dim²)) above it; when 8(nK)² bytes
-// exceed Options.MaxDenseBytes, "auto" never forms H and runs Lanczos on
-// matrix-free products (three passes through the model per product).
+// O(Σ_l (nK)² d_l) flops; the certified extremes add a Cholesky factor
+// (8(nK)² bytes, (nK)³/3 flops) and O(steps·(nK)²) for the Lanczos passes;
+// dense eigenvalues cost O(dim³). Before allocating, Analyze estimates the
+// peak memory: when the materialised path exceeds Options.MaxMemory, "auto"
+// never forms H and runs Lanczos on matrix-free products (three passes
+// through the model per product), and a method that does not fit returns
+// a *MemoryError naming the bytes needed.
 package structural

@@ -182,108 +182,17 @@ var ErrNotConverged = errors.New("structural: Lanczos did not converge")
 // invariant, and after dim steps T_dim is similar to A. Memory: maxIter
 // vectors of length dim.
 func LanczosExtremes(mul func(dst, v []float64), dim int, tol float64, maxIter int, rng *rand.Rand) (lo, hi float64, iters int, err error) {
-	return lanczosExtremes(context.Background(), mul, dim, tol, maxIter, rng)
-}
-
-// lanczosExtremes is LanczosExtremes returning context.Cause(ctx) between
-// two operator applications once ctx is done.
-func lanczosExtremes(ctx context.Context, mul func(dst, v []float64), dim int, tol float64, maxIter int, rng *rand.Rand) (lo, hi float64, iters int, err error) {
-	lz, err := newLanczos(dim, tol, maxIter, rng)
+	// Block Lanczos with one column is this process; its T is tridiagonal
+	// and its Rayleigh–Ritz step tridiagExtremes.
+	lz, err := newBlockLanczos(dim, 1, tol, maxIter, rng)
 	if err != nil {
 		return 0, 0, 0, err
 	}
 	for !lz.done {
-		if ctx.Err() != nil {
-			return 0, 0, lz.steps, context.Cause(ctx)
-		}
-		mul(lz.w, lz.q)
+		mul(lz.w[0], lz.q[0])
 		lz.advance()
 	}
 	return lz.lo, lz.hi, lz.steps, lz.err
-}
-
-// lanczos is the state of one LanczosExtremes run, advanced one step at a
-// time so that several runs can share their operator applications (see
-// lockstepExtremes). The caller writes A·q into w and calls advance until done.
-type lanczos struct {
-	dim, limit  int
-	tol         float64
-	basis       [][]float64
-	q, w        []float64
-	alpha, beta []float64
-	next        int
-	scale       float64 // running estimate of ‖A‖ from the entries of T
-	done        bool
-	lo, hi      float64
-	steps       int
-	err         error
-}
-
-func newLanczos(dim int, tol float64, maxIter int, rng *rand.Rand) (*lanczos, error) {
-	if dim <= 0 {
-		return nil, fmt.Errorf("structural: Lanczos: dimension %d", dim)
-	}
-	if !(tol > 0) {
-		return nil, fmt.Errorf("structural: Lanczos: tolerance %v must be positive", tol)
-	}
-	limit := min(maxIter, dim)
-	if limit < 1 {
-		return nil, fmt.Errorf("structural: Lanczos: maxIter %d", maxIter)
-	}
-	q := make([]float64, dim)
-	for i := range q {
-		q[i] = rng.NormFloat64()
-	}
-	scal(q, 1/norm(q))
-	return &lanczos{dim: dim, limit: limit, tol: tol, q: q, w: make([]float64, dim), next: 1,
-		alpha: make([]float64, 0, limit), beta: make([]float64, 0, limit)}, nil
-}
-
-// advance takes w = A·q and performs one Lanczos step.
-func (lz *lanczos) advance() {
-	q, w := lz.q, lz.w
-	lz.basis = append(lz.basis, q)
-	a := dot(q, w)
-	lz.alpha = append(lz.alpha, a)
-	// Full reorthogonalisation against every basis vector, twice.
-	for pass := 0; pass < 2; pass++ {
-		for _, b := range lz.basis {
-			axpy(w, -dot(b, w), b)
-		}
-	}
-	bj := norm(w)
-	lz.beta = append(lz.beta, bj)
-	steps := len(lz.alpha)
-	lz.steps = steps
-	lz.scale = math.Max(lz.scale, math.Abs(a)+bj)
-	invariant := bj <= 1e-14*lz.scale*float64(steps)
-	if steps >= lz.next || invariant || steps == lz.limit {
-		lz.next = steps + max(4, steps/8)
-		lo, hi, rlo, rhi, ok := tridiagExtremes(lz.alpha, lz.beta)
-		lz.lo, lz.hi = lo, hi
-		if !ok {
-			lz.done = true
-			lz.err = fmt.Errorf("structural: Lanczos: tridiagonal eigen-decomposition failed at step %d", steps)
-			return
-		}
-		if invariant || steps == lz.dim {
-			lz.done = true
-			return
-		}
-		floor := lz.tol * lz.tol * math.Max(math.Abs(lo), math.Abs(hi))
-		if rlo <= math.Max(lz.tol*math.Abs(lo), floor) && rhi <= math.Max(lz.tol*math.Abs(hi), floor) {
-			lz.done = true
-			return
-		}
-		if steps == lz.limit {
-			lz.done = true
-			lz.err = fmt.Errorf("%w after %d steps (dim %d): error bounds %.3g at λ_min ≈ %.6g, %.3g at λ_max ≈ %.6g, tol %g",
-				ErrNotConverged, steps, lz.dim, rlo, lo, rhi, hi, lz.tol)
-			return
-		}
-	}
-	scal(w, 1/bj)
-	lz.q, lz.w = w, make([]float64, lz.dim)
 }
 
 // tridiagExtremes returns the extreme eigenvalues of the Lanczos tridiagonal

@@ -38,13 +38,15 @@ type Method string
 
 // Spectral methods; Spectrum.Method records the one used (as a string).
 const (
-	// MethodAuto materialises H unless it would take more than
-	// MaxDenseBytes (then MethodMatrixFree); each spectrum is dense up to
-	// DenseMax and Lanczos above.
+	// MethodAuto materialises H when the spectra fit MaxMemory (else
+	// MethodMatrixFree) and certifies the extremes there (certifiedExtremes:
+	// Lanczos on H for λ_max, on H⁻¹ through a Cholesky factor for λ_min); a
+	// numerically singular spectrum of dimension ≤ DenseMax is recomputed
+	// dense for its rank.
 	MethodAuto Method = "auto"
 	// MethodDense computes every eigenvalue of the materialised matrices.
 	MethodDense Method = "dense"
-	// MethodLanczos runs (block) Lanczos for the extremes on the materialised H.
+	// MethodLanczos certifies the extremes on the materialised H, as auto.
 	MethodLanczos Method = "lanczos"
 	// MethodMatrixFree runs Lanczos on Hv = J(Jᵀv), H never formed (see
 	// JacobianOperator); Rank is then −1.
@@ -64,11 +66,17 @@ type Options struct {
 	FullSpectrum bool
 	// Method is one of Methods ("" means MethodAuto).
 	Method Method
-	// DenseMax is the switch-over dimension of "auto" (default DefaultDenseMax).
+	// DenseMax is the largest dimension at which "auto" recomputes a
+	// singular spectrum dense for its rank (default DefaultDenseMax).
 	DenseMax int
-	// MaxDenseBytes is the memory budget of "auto" for H, 8·(nK)² bytes
-	// (default DefaultMaxDenseBytes).
+	// MaxDenseBytes is a limit of "auto" on H alone, 8·(nK)² bytes
+	// (default DefaultMaxDenseBytes: none).
 	MaxDenseBytes int64
+	// MaxMemory is the memory budget of the spectra (default
+	// DefaultMaxMemory()): "auto" materialises H when the estimated peak
+	// fits, else goes matrix-free; a method that does not fit is refused
+	// with a *MemoryError before anything large is allocated.
+	MaxMemory int64
 	// LanczosTol is the relative accuracy of Lanczos extremes (default DefaultLanczosTol).
 	LanczosTol float64
 	// BlockSize is the block size of the Lanczos runs on a materialised H
@@ -103,6 +111,9 @@ func (o *Options) fill() error {
 	if o.MaxDenseBytes == 0 {
 		o.MaxDenseBytes = DefaultMaxDenseBytes
 	}
+	if o.MaxMemory == 0 {
+		o.MaxMemory = DefaultMaxMemory()
+	}
 	if o.LanczosTol == 0 {
 		o.LanczosTol = DefaultLanczosTol
 	}
@@ -124,6 +135,8 @@ func (o *Options) fill() error {
 		return fmt.Errorf("structural: options: DenseMax = %d, must be ≥ 0", o.DenseMax)
 	case o.MaxDenseBytes < 0:
 		return fmt.Errorf("structural: options: MaxDenseBytes = %d, must be ≥ 0", o.MaxDenseBytes)
+	case o.MaxMemory < 0:
+		return fmt.Errorf("structural: options: MaxMemory = %d, must be ≥ 0", o.MaxMemory)
 	case o.BlockSize < 0:
 		return fmt.Errorf("structural: options: BlockSize = %d, must be ≥ 0", o.BlockSize)
 	case !(o.LanczosTol > 0 && o.LanczosTol < 1):
@@ -239,6 +252,11 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 	if err != nil {
 		return nil, err
 	}
+	// Memory is checked before anything of size (nK)² is allocated.
+	where, err := planSpectra(model, n, K, opts)
+	if err != nil {
+		return nil, err
+	}
 	rep := &Report{Schema: SchemaVersion, N: n, K: K, P: nn.NumParams(model), Loss: l.Name(), Timings: map[string]float64{}}
 	clock := time.Now()
 	lap := func(phase string) {
@@ -263,8 +281,7 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 		return nil, err
 	}
 
-	m := n * K
-	if opts.Method == MethodMatrixFree || (opts.Method == MethodAuto && 8*float64(m)*float64(m) > float64(opts.MaxDenseBytes)) {
+	if where == "matrixfree" {
 		if err := spectraMatrixFree(rep, model, x, p, l, opts, lap); err != nil {
 			return nil, err
 		}
@@ -282,55 +299,20 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 }
 
 // spectraMaterialised fills rep.H, rep.HS (simplex losses) and rep.HP
-// (softmax) from the materialised H. Dense spectra are computed one by one on
-// materialised matrices; the Lanczos ones run in lock step on H itself
-// (lockstepExtremes), sharing every pass over H.
+// (softmax) from the materialised H (spectraOnH).
 func spectraMaterialised(rep *Report, h *mat.SymDense, p []float64, l loss.Loss, opts Options, lap func(string)) error {
 	lap("H")
-	K := rep.K
-	var lanczosWants []spectrumWant
-	for _, w := range spectrumWants(rep, l, p) {
-		if !(opts.Method == MethodDense || (opts.Method == MethodAuto && w.op.dim <= opts.DenseMax)) {
-			lanczosWants = append(lanczosWants, w)
-			continue
-		}
-		a := h
-		switch w.kind {
-		case "H_S":
-			a = RestrictSumZero(h, K)
-		case "H_p":
-			a = ProbabilityWeighted(h, p)
-		}
-		s, err := denseSpectrum(context.Background(), a, opts.FullSpectrum, opts.RankTol)
-		lap(w.phase)
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("structural: analyze: stopped during %s (dense eigen-decomposition, %d×%d): %w", w.phase, w.op.dim, w.op.dim, context.Cause(opts.Ctx))
-		}
-		if err != nil {
-			return fmt.Errorf("structural: analyze: %s: %w", w.phase, err)
-		}
-		*w.dst = &s
+	wants := spectrumWants(rep, l, p)
+	ews := make([]extremeWant, len(wants))
+	for i, w := range wants {
+		ews[i] = extremeWant{kind: w.kind, op: w.op, phase: w.phase}
 	}
-	if len(lanczosWants) > 0 {
-		ops := make([]hOperator, len(lanczosWants))
-		for i, w := range lanczosWants {
-			ops[i] = w.op
-		}
-		res, err := lockstepExtremes(opts.Ctx, h, ops, opts.LanczosTol, opts.BlockSize, opts.Rng)
-		if err != nil {
-			return fmt.Errorf("structural: analyze: stopped during the Lanczos runs (dimension %d): %w", h.SymmetricDim(), err)
-		}
-		for i, w := range lanczosWants {
-			r := res[i]
-			if r.err != nil {
-				return fmt.Errorf("structural: analyze: %s: %w", w.phase, r.err)
-			}
-			s := Spectrum{Dim: w.op.dim, Min: r.lo, Max: r.hi, Trace: opTrace(h, w.kind, K, p), Rank: -1,
-				RankTol: opts.RankTol, Method: string(MethodLanczos), Iterations: r.iters, Passes: r.steps}
-			s.finish()
-			*w.dst = &s
-		}
-		lap("spectra lanczos")
+	specs, err := spectraOnH(context.Background(), h, rep.K, p, ews, opts, lap)
+	if err != nil {
+		return fmt.Errorf("structural: analyze: %w", err)
+	}
+	for i, w := range wants {
+		*w.dst = &specs[i]
 	}
 	return nil
 }
@@ -425,10 +407,7 @@ func spectraMatrixFree(rep *Report, model nn.Layer[float64], x *nn.Mat[float64],
 				op.post(dst, y)
 			}
 		}
-		lo, hi, iters, err := lanczosExtremes(opts.Ctx, mul, op.dim, opts.LanczosTol, min(op.dim, 1500), opts.Rng)
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("structural: analyze: stopped during %s (matrix-free Lanczos, dimension %d): %w", w.phase, op.dim, err)
-		}
+		lo, hi, iters, err := LanczosExtremes(mul, op.dim, opts.LanczosTol, min(op.dim, matrixFreeMaxIter), opts.Rng)
 		if err != nil {
 			return fmt.Errorf("structural: analyze: %s (matrix-free): %w", w.phase, err)
 		}

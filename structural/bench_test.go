@@ -164,8 +164,8 @@ func BenchmarkAnalyzeProbe100(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, method := range []string{"auto", "dense"} {
-		b.Run(method, func(b *testing.B) {
+	for _, method := range []Method{MethodAuto, MethodDense} {
+		b.Run(string(method), func(b *testing.B) {
 			var rep *Report
 			for b.Loop() {
 				if rep, err = Analyze(model, probe, l, Options{Method: method}); err != nil {

@@ -214,7 +214,7 @@ func planSpectra(model nn.Layer[float64], n, K int, opts Options) (string, error
 		return "matrixfree", nil
 	case "dense", "lanczos":
 		if mat.need > budget {
-			return "", refuse(opts.Method, mat, mf.need, maxN(dense))
+			return "", refuse(string(opts.Method), mat, mf.need, maxN(dense))
 		}
 		return "materialised", nil
 	}

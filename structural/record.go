@@ -36,7 +36,12 @@ type spectrumJSON struct {
 	Iterations int               `json:"iterations"`
 	Passes     int               `json:"passes"`
 	Values     []jsonfloat.Float `json:"values,omitempty"`
-	// Per-eigenvalue certificates (residual ‖Hv−λv‖, error bound) go here.
+	// Certificates of lambda_min and lambda_max (Certificate): the residual
+	// ‖Av − λv‖ ("NaN" for a dense spectrum: no vector) and the error bound.
+	MinResidual jsonfloat.Float `json:"lambda_min_residual"`
+	MinBound    jsonfloat.Float `json:"lambda_min_error_bound"`
+	MaxResidual jsonfloat.Float `json:"lambda_max_residual"`
+	MaxBound    jsonfloat.Float `json:"lambda_max_error_bound"`
 }
 
 // MarshalJSON writes the spectrum under the names of THEORY §2.
@@ -44,7 +49,9 @@ func (s Spectrum) MarshalJSON() ([]byte, error) {
 	return json.Marshal(spectrumJSON{Dim: s.Dim, LambdaMin: jsonfloat.Float(s.Min), LambdaMax: jsonfloat.Float(s.Max),
 		LambdaMean: jsonfloat.Float(s.Mean), Trace: jsonfloat.Float(s.Trace), Cond: jsonfloat.Float(s.Cond),
 		NormFloor: jsonfloat.Float(s.NormFloor), Rank: s.Rank, RankTol: jsonfloat.Float(s.RankTol), Method: s.Method,
-		Iterations: s.Iterations, Passes: s.Passes, Values: jsonfloat.Slice(s.Values)})
+		Iterations: s.Iterations, Passes: s.Passes, Values: jsonfloat.Slice(s.Values),
+		MinResidual: jsonfloat.Float(s.MinCert.Residual), MinBound: jsonfloat.Float(s.MinCert.Bound),
+		MaxResidual: jsonfloat.Float(s.MaxCert.Residual), MaxBound: jsonfloat.Float(s.MaxCert.Bound)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -56,7 +63,9 @@ func (s *Spectrum) UnmarshalJSON(b []byte) error {
 	*s = Spectrum{Dim: v.Dim, Min: float64(v.LambdaMin), Max: float64(v.LambdaMax), Mean: float64(v.LambdaMean),
 		Trace: float64(v.Trace), Cond: float64(v.Cond), NormFloor: float64(v.NormFloor), Rank: v.Rank,
 		RankTol: float64(v.RankTol), Method: v.Method, Iterations: v.Iterations, Passes: v.Passes,
-		Values: jsonfloat.Float64s(v.Values)}
+		Values:  jsonfloat.Float64s(v.Values),
+		MinCert: Certificate{Residual: float64(v.MinResidual), Bound: float64(v.MinBound)},
+		MaxCert: Certificate{Residual: float64(v.MaxResidual), Bound: float64(v.MaxBound)}}
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -43,6 +44,7 @@ type probeFlags struct {
 	inputPrecision string
 	loss           string
 	method         string
+	maxMemory      string
 	rankTol        float64
 	spectrum       string
 	json           bool
@@ -96,7 +98,8 @@ architecture file (--arch), which tools/export_arch.py writes from PyTorch.`,
 	fl.IntVar(&f.n, "n", 10, "probe size: the first n images of the split")
 	fl.StringVar(&f.inputPrecision, "input-precision", "float64", "float64 | float32: round every normalised input to float32 first, as PyTorch pipelines (torchvision ToTensor) do")
 	fl.StringVar(&f.loss, "loss", "softmax", "Fenchel-Young loss: "+strings.Join(loss.Names(), "|")+" (default with --checkpoint: the run's)")
-	fl.StringVar(&f.method, "method", "auto", "eigenvalues: auto|dense|lanczos|matrixfree (auto: dense up to dimension 1000, Lanczos on H above, matrix-free Hv = J(Jᵀv) when H would exceed 2 GiB)")
+	fl.StringVar(&f.method, "method", "auto", "eigenvalues: auto|dense|lanczos|matrixfree (auto: certified extremes on H — Lanczos on H for λ_max, on H⁻¹ via Cholesky for λ_min — when it fits --max-memory, else matrix-free Hv = J(Jᵀv); dense: every eigenvalue)")
+	fl.StringVar(&f.maxMemory, "max-memory", "", "memory budget of the spectra, e.g. 8GiB or 500MB (default: 3/4 of the memory available at start, now "+structural.Bytes(structural.DefaultMaxMemory())+")")
 	fl.Float64Var(&f.rankTol, "rank-tol", structural.DefaultRankTol, "relative tolerance of the numerical rank (eigenvalues > tol·λ_max count)")
 	fl.StringVar(&f.spectrum, "spectrum", "", "write every eigenvalue of H, H_S, H_p to this JSON file (dense only)")
 	fl.BoolVar(&f.json, "json", false, "print machine-readable JSON instead of the table")
@@ -329,7 +332,11 @@ func runProbe(cmd *cobra.Command, f *probeFlags) error {
 	if f.spectrum != "" && (f.method == "lanczos" || f.method == "matrixfree") {
 		return fmt.Errorf("--spectrum needs every eigenvalue, which --method %s does not compute; use dense or auto", f.method)
 	}
-	opts := structural.Options{Method: structural.Method(f.method), RankTol: f.rankTol, FullSpectrum: f.spectrum != "", Ctx: ctx}
+	maxMem, err := parseBytes(f.maxMemory)
+	if err != nil {
+		return fmt.Errorf("--max-memory %q: %w", f.maxMemory, err)
+	}
+	opts := structural.Options{Method: structural.Method(f.method), RankTol: f.rankTol, FullSpectrum: f.spectrum != "", MaxMemory: maxMem}
 	if f.spectrum != "" && f.method == "auto" {
 		opts.Method = structural.MethodDense
 	}
@@ -344,8 +351,8 @@ func runProbe(cmd *cobra.Command, f *probeFlags) error {
 	}
 	rep, aerr := structural.Analyze(in.model, probe, in.l, opts)
 	var bv *structural.BoundViolation
-	if errors.Is(aerr, context.Canceled) {
-		return fmt.Errorf("probe: stopped after %.1f s, nothing written: %w", time.Since(start).Seconds(), aerr)
+	if me := (*structural.MemoryError)(nil); errors.As(aerr, &me) {
+		return memoryAdvice(me)
 	}
 	if aerr != nil && !errors.As(aerr, &bv) {
 		return aerr
@@ -479,4 +486,46 @@ func writeProbeTable(w io.Writer, in *probeInput, f *probeFlags, rep *structural
 		}
 	}
 	return nil
+}
+
+// memoryAdvice turns a refused spectra plan into the flags that would fit.
+func memoryAdvice(me *structural.MemoryError) error {
+	var fixes []string
+	if me.Method != "matrixfree" && me.MatrixFreeNeed > 0 && me.MatrixFreeNeed <= me.Budget {
+		fixes = append(fixes, "--method matrixfree")
+	}
+	if me.MaxN > 0 {
+		fixes = append(fixes, fmt.Sprintf("--n %d or less", me.MaxN))
+	}
+	fixes = append(fixes, "--max-memory "+structural.Bytes(me.Need)+" or more, if the machine has it")
+	return fmt.Errorf("probe: %w; use %s", me, strings.Join(fixes, ", or "))
+}
+
+// parseBytes reads a byte count with an optional unit (B, KB/KiB, MB/MiB,
+// GB/GiB, TB/TiB; decimal units are powers of 1000); "" is 0 (the default).
+func parseBytes(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	units := []struct {
+		suffix string
+		mult   float64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10},
+		{"TB", 1e12}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}}
+	mult := 1.0
+	for _, u := range units {
+		if strings.HasSuffix(strings.ToUpper(s), strings.ToUpper(u.suffix)) {
+			s, mult = strings.TrimSpace(s[:len(s)-len(u.suffix)]), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	switch {
+	case err != nil:
+		return 0, errors.New("want a size such as 8GiB, 500MB or 1073741824")
+	case !(v > 0) || v*mult > math.MaxInt64/2:
+		return 0, fmt.Errorf("want a positive size below 4 EiB, got %v", v)
+	}
+	return int64(v * mult), nil
 }

@@ -86,13 +86,10 @@ type Options struct {
 	FitTol float64
 	// Rng seeds Lanczos start vectors; nil means a fixed PCG(1, 1).
 	Rng *rand.Rand
-	// Ctx cancels the analysis (nil means context.Background()): the H
-	// build, the eigen-decompositions and the Lanczos runs stop within a
-	// second of cancellation and Analyze returns an error wrapping
-	// context.Cause(Ctx). A dense eigen-decomposition cannot stop midway, so
-	// under a cancellable Ctx it runs in its own goroutine, which finishes in
-	// the background, its result discarded.
-	Ctx context.Context `json:"-"`
+	// Ctx cancels the analysis (nil means context.Background()): the
+	// eigenvalue, Cholesky and Lanczos loops return a wrapped ctx.Err()
+	// within about a second of cancellation.
+	Ctx context.Context
 }
 
 func (o *Options) fill() error {
@@ -307,7 +304,7 @@ func spectraMaterialised(rep *Report, h *mat.SymDense, p []float64, l loss.Loss,
 	for i, w := range wants {
 		ews[i] = extremeWant{kind: w.kind, op: w.op, phase: w.phase}
 	}
-	specs, err := spectraOnH(context.Background(), h, rep.K, p, ews, opts, lap)
+	specs, err := spectraOnH(opts.Ctx, h, rep.K, p, ews, opts, lap)
 	if err != nil {
 		return fmt.Errorf("structural: analyze: %w", err)
 	}
@@ -407,7 +404,7 @@ func spectraMatrixFree(rep *Report, model nn.Layer[float64], x *nn.Mat[float64],
 				op.post(dst, y)
 			}
 		}
-		lo, hi, iters, err := LanczosExtremes(mul, op.dim, opts.LanczosTol, min(op.dim, matrixFreeMaxIter), opts.Rng)
+		lo, hi, iters, err := lanczosExtremes(opts.Ctx, mul, op.dim, opts.LanczosTol, min(op.dim, matrixFreeMaxIter), opts.Rng)
 		if err != nil {
 			return fmt.Errorf("structural: analyze: %s (matrix-free): %w", w.phase, err)
 		}

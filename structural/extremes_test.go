@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/fenchel-ml/fenchel/loss"
 )
 
 // extremesTol is the agreement required between certified extremes
@@ -120,4 +122,25 @@ func oracleSpectrum(t *testing.T, a *mat.SymDense) Spectrum {
 	}
 	v := es.Values(nil)
 	return Spectrum{Dim: len(v), Min: v[0], Max: v[len(v)-1], RankTol: DefaultRankTol}
+}
+
+// TestAnalyzeHonoursCtx checks that every spectral method stops on a
+// cancelled Options.Ctx with an error wrapping context.Canceled.
+func TestAnalyzeHonoursCtx(t *testing.T) {
+	rng := rngFor(41)
+	model := mlp(rng, "relu", 12, 9, 4)
+	n := 30
+	probe := Probe{X: randomX(rng, n, 12), Labels: randomLabels(rng, n, 4)}
+	l, err := loss.New("softmax")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, m := range Methods() {
+		_, err := Analyze(model, probe, l, Options{Method: m, Ctx: ctx})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("method %s: err = %v, want context.Canceled", m, err)
+		}
+	}
 }

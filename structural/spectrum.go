@@ -182,6 +182,12 @@ var ErrNotConverged = errors.New("structural: Lanczos did not converge")
 // invariant, and after dim steps T_dim is similar to A. Memory: maxIter
 // vectors of length dim.
 func LanczosExtremes(mul func(dst, v []float64), dim int, tol float64, maxIter int, rng *rand.Rand) (lo, hi float64, iters int, err error) {
+	return lanczosExtremes(context.Background(), mul, dim, tol, maxIter, rng)
+}
+
+// lanczosExtremes is LanczosExtremes returning a wrapped ctx.Err() between
+// two operator applications once ctx is done.
+func lanczosExtremes(ctx context.Context, mul func(dst, v []float64), dim int, tol float64, maxIter int, rng *rand.Rand) (lo, hi float64, iters int, err error) {
 	// Block Lanczos with one column is this process; its T is tridiagonal
 	// and its Rayleigh–Ritz step tridiagExtremes.
 	lz, err := newBlockLanczos(dim, 1, tol, maxIter, rng)
@@ -189,6 +195,9 @@ func LanczosExtremes(mul func(dst, v []float64), dim int, tol float64, maxIter i
 		return 0, 0, 0, err
 	}
 	for !lz.done {
+		if err := ctx.Err(); err != nil {
+			return lz.lo, lz.hi, lz.steps, fmt.Errorf("structural: Lanczos interrupted after %d steps: %w", lz.steps, err)
+		}
 		mul(lz.w[0], lz.q[0])
 		lz.advance()
 	}

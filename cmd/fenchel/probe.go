@@ -336,7 +336,7 @@ func runProbe(cmd *cobra.Command, f *probeFlags) error {
 	if err != nil {
 		return fmt.Errorf("--max-memory %q: %w", f.maxMemory, err)
 	}
-	opts := structural.Options{Method: structural.Method(f.method), RankTol: f.rankTol, FullSpectrum: f.spectrum != "", MaxMemory: maxMem}
+	opts := structural.Options{Method: structural.Method(f.method), RankTol: f.rankTol, FullSpectrum: f.spectrum != "", MaxMemory: maxMem, Ctx: cmd.Context()}
 	if f.spectrum != "" && f.method == "auto" {
 		opts.Method = structural.MethodDense
 	}

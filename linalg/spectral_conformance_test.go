@@ -420,3 +420,39 @@ func TestSymv(t *testing.T) {
 		}
 	}
 }
+
+// TestTridiagEigen checks the closed form of the second-difference matrix
+// and the eigenvector equation T z_j = λ_j z_j.
+func TestTridiagEigen(t *testing.T) {
+	for _, n := range []int{1, 2, 9, 64} {
+		d, e := make([]float64, n), make([]float64, max(n-1, 0))
+		for i := range d {
+			d[i] = 2
+		}
+		for i := range e {
+			e[i] = -1
+		}
+		z := make([]float64, n*n)
+		if !TridiagEigen(d, slices.Clone(e), z) {
+			t.Fatalf("n=%d: no convergence", n)
+		}
+		for j := 0; j < n; j++ {
+			want := 2 - 2*math.Cos(float64(j+1)*math.Pi/float64(n+1))
+			if math.Abs(d[j]-want) > backwardTol*float64(n)*4 {
+				t.Errorf("n=%d: λ_%d = %v, want %v", n, j, d[j], want)
+			}
+			for i := 0; i < n; i++ {
+				tz := 2 * z[i*n+j]
+				if i > 0 {
+					tz -= z[(i-1)*n+j]
+				}
+				if i+1 < n {
+					tz -= z[(i+1)*n+j]
+				}
+				if math.Abs(tz-d[j]*z[i*n+j]) > 1e-13 {
+					t.Fatalf("n=%d: (T z_%d)[%d] − λ z = %g", n, j, i, tz-d[j]*z[i*n+j])
+				}
+			}
+		}
+	}
+}

@@ -9,10 +9,6 @@ import (
 	"runtime"
 	"sync"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/lapack"
-	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/fenchel-ml/fenchel/linalg"
@@ -144,8 +140,9 @@ func SymMul(a *mat.SymDense) func(dst, v []float64) {
 		}
 	}
 	if !full {
+		var w linalg.SymvWork
 		return func(dst, v []float64) {
-			blas64.Symv(1, raw, blas64.Vector{N: m, Inc: 1, Data: v}, 0, blas64.Vector{N: m, Inc: 1, Data: dst})
+			linalg.Symv(m, raw.Data, raw.Stride, v, dst, &w)
 		}
 	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), m/64))
@@ -156,7 +153,7 @@ func SymMul(a *mat.SymDense) func(dst, v []float64) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				blas64.Implementation().Dgemv(blas.NoTrans, r1-r0, m, 1, raw.Data[r0*raw.Stride:], raw.Stride, v, 1, 0, dst[r0:r1], 1)
+				linalg.Gemv(r1-r0, m, 1, raw.Data[r0*raw.Stride:], raw.Stride, v, 0, dst[r0:r1])
 			}()
 		}
 		wg.Wait()
@@ -218,8 +215,7 @@ func tridiagExtremes(alpha, beta []float64) (lo, hi, elo, ehi float64, ok bool) 
 	d := append([]float64(nil), alpha...)
 	e := append([]float64(nil), beta[:n-1]...)
 	z := make([]float64, n*n)
-	work := make([]float64, max(1, 2*n-2))
-	ok = lapackgonum.Implementation{}.Dsteqr(lapack.EVTridiag, n, d, e, z, n, work)
+	ok = linalg.TridiagEigen(d, e, z)
 	if !ok {
 		return 0, 0, 0, 0, false
 	}
@@ -240,17 +236,17 @@ func tridiagExtremes(alpha, beta []float64) (lo, hi, elo, ehi float64, ok bool) 
 }
 
 func dot(a, b []float64) float64 {
-	return blas64.Implementation().Ddot(len(a), a, 1, b, 1)
+	return linalg.Dot(a, b)
 }
 
 func axpy(y []float64, alpha float64, x []float64) {
-	blas64.Implementation().Daxpy(len(x), alpha, x, 1, y, 1)
+	linalg.Axpy(alpha, x, y)
 }
 
 func scal(x []float64, alpha float64) {
-	blas64.Implementation().Dscal(len(x), alpha, x, 1)
+	linalg.Scal(alpha, x)
 }
 
 func norm(x []float64) float64 {
-	return blas64.Implementation().Dnrm2(len(x), x, 1)
+	return linalg.Nrm2(x)
 }

@@ -368,6 +368,13 @@ type ritzPair struct {
 // topRitz returns the Ritz pair of the largest Ritz value of a finished
 // run, from the dense eigen-decomposition of T over the whole basis.
 func (lz *blockLanczos) topRitz() (ritzPair, error) {
+	_, top, err := lz.ritzPairs()
+	return top, err
+}
+
+// ritzPairs returns the Ritz pairs of the smallest and the largest Ritz
+// values of a finished run (the smallest with its bound unknown: NaN).
+func (lz *blockLanczos) ritzPairs() (low, top ritzPair, err error) {
 	k := len(lz.basis)
 	a := make([]float64, k*k)
 	for i := 0; i < k; i++ {
@@ -375,15 +382,29 @@ func (lz *blockLanczos) topRitz() (ritzPair, error) {
 	}
 	vals := make([]float64, k)
 	if err := linalg.SymEigen(k, a, vals, true); err != nil {
-		return ritzPair{}, fmt.Errorf("structural: Lanczos Ritz vector (T %d×%d): %w", k, k, err)
+		return ritzPair{}, ritzPair{}, fmt.Errorf("structural: Lanczos Ritz vector (T %d×%d): %w", k, k, err)
 	}
-	rp := ritzPair{theta: vals[k-1], next: math.Inf(-1), bound: lz.ehi, v: make([]float64, lz.dim)}
-	if k > 1 {
-		rp.next = vals[k-2]
+	pair := func(j, next int, bound float64) ritzPair {
+		rp := ritzPair{theta: vals[j], next: math.Inf(-1), bound: bound, v: make([]float64, lz.dim)}
+		if next >= 0 && next < k {
+			rp.next = vals[next]
+		}
+		for i, b := range lz.basis {
+			axpy(rp.v, a[i*k+j], b)
+		}
+		scal(rp.v, 1/norm(rp.v))
+		return rp
 	}
-	for i, b := range lz.basis {
-		axpy(rp.v, a[i*k+k-1], b)
+	return pair(0, 1, math.NaN()), pair(k-1, k-2, lz.ehi), nil
+}
+
+// startFrom replaces the random start vector of a fresh one-column run by
+// v (normalised; v is not kept).
+func (lz *blockLanczos) startFrom(v []float64) {
+	if lz.block != 1 || lz.steps != 0 || len(v) != lz.dim {
+		panic("structural: startFrom: not a fresh one-column run of this dimension")
 	}
-	scal(rp.v, 1/norm(rp.v))
-	return rp, nil
+	q := append([]float64(nil), v...)
+	scal(q, 1/norm(q))
+	lz.q[0], lz.basis[0] = q, q
 }

@@ -155,11 +155,12 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 		return nil, fmt.Errorf("structural: λ_max Lanczos: %w", err)
 	}
 	topPairs := make([]ritzPair, len(wants))
+	lowPairs := make([]ritzPair, len(wants)) // warm starts of the λ_min runs
 	for i, lz := range top {
 		if lz.err != nil {
 			return nil, fmt.Errorf("structural: λ_max of %s: %w", wants[i].kind, lz.err)
 		}
-		if topPairs[i], err = lz.topRitz(); err != nil {
+		if lowPairs[i], topPairs[i], err = lz.ritzPairs(); err != nil {
 			return nil, err
 		}
 		res[i].iters, res[i].passes = lz.products, lz.steps
@@ -205,6 +206,7 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 		invs := make([]inverseOp, len(onH))
 		for c, i := range onH {
 			invs[c].dim = wants[i].op.dim
+			invs[c].start = lowPairs[i].v
 			switch wants[i].kind {
 			case "H_p":
 				invs[c].scale = make([]float64, m)
@@ -308,6 +310,10 @@ type inverseOp struct {
 	dim     int
 	scale   []float64
 	sumZero *sumZeroInverse
+	// start, if not nil, is the start vector: the Ritz vector of the
+	// smallest Ritz value of the λ_max run, already rich in the eigenvectors
+	// at the bottom of the spectrum (fewer steps than a random start).
+	start []float64
 }
 
 // sumZeroInverse applies (VᵀHV)⁻¹ with the factor H = UᵀU of H alone, V =
@@ -383,6 +389,9 @@ func inverseTop(ctx context.Context, m int, u []float64, invs []inverseOp, tol f
 			return nil, err
 		}
 		lz.topOnly = true
+		if inv.start != nil {
+			lz.startFrom(inv.start)
+		}
 		runs[c] = lz
 	}
 	var b, col []float64

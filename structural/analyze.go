@@ -86,10 +86,10 @@ type Options struct {
 	FitTol float64
 	// Rng seeds Lanczos start vectors; nil means a fixed PCG(1, 1).
 	Rng *rand.Rand
-	// Ctx cancels the analysis (nil means context.Background()): the
-	// eigenvalue, Cholesky and Lanczos loops return a wrapped ctx.Err()
-	// within about a second of cancellation.
-	Ctx context.Context
+	// Ctx cancels the analysis (nil means context.Background()): the H
+	// build, the eigenvalue, Cholesky and Lanczos loops stop within a second
+	// of cancellation and Analyze returns an error wrapping ctx's error.
+	Ctx context.Context `json:"-"`
 }
 
 func (o *Options) fill() error {
@@ -305,6 +305,9 @@ func spectraMaterialised(rep *Report, h *mat.SymDense, p []float64, l loss.Loss,
 		ews[i] = extremeWant{kind: w.kind, op: w.op, phase: w.phase}
 	}
 	specs, err := spectraOnH(opts.Ctx, h, rep.K, p, ews, opts, lap)
+	if err != nil && opts.Ctx.Err() != nil {
+		return fmt.Errorf("structural: analyze: stopped during the spectra (dimension %d): %w", h.SymmetricDim(), err)
+	}
 	if err != nil {
 		return fmt.Errorf("structural: analyze: %w", err)
 	}
@@ -405,6 +408,9 @@ func spectraMatrixFree(rep *Report, model nn.Layer[float64], x *nn.Mat[float64],
 			}
 		}
 		lo, hi, iters, err := lanczosExtremes(opts.Ctx, mul, op.dim, opts.LanczosTol, min(op.dim, matrixFreeMaxIter), opts.Rng)
+		if err != nil && opts.Ctx.Err() != nil {
+			return fmt.Errorf("structural: analyze: stopped during %s (matrix-free Lanczos, dimension %d): %w", w.phase, op.dim, err)
+		}
 		if err != nil {
 			return fmt.Errorf("structural: analyze: %s (matrix-free): %w", w.phase, err)
 		}

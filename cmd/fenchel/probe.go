@@ -336,7 +336,7 @@ func runProbe(cmd *cobra.Command, f *probeFlags) error {
 	if err != nil {
 		return fmt.Errorf("--max-memory %q: %w", f.maxMemory, err)
 	}
-	opts := structural.Options{Method: structural.Method(f.method), RankTol: f.rankTol, FullSpectrum: f.spectrum != "", MaxMemory: maxMem, Ctx: cmd.Context()}
+	opts := structural.Options{Method: structural.Method(f.method), RankTol: f.rankTol, FullSpectrum: f.spectrum != "", MaxMemory: maxMem, Ctx: ctx}
 	if f.spectrum != "" && f.method == "auto" {
 		opts.Method = structural.MethodDense
 	}
@@ -351,6 +351,9 @@ func runProbe(cmd *cobra.Command, f *probeFlags) error {
 	}
 	rep, aerr := structural.Analyze(in.model, probe, in.l, opts)
 	var bv *structural.BoundViolation
+	if errors.Is(aerr, context.Canceled) {
+		return fmt.Errorf("probe: stopped after %.1f s, nothing written: %w", time.Since(start).Seconds(), aerr)
+	}
 	if me := (*structural.MemoryError)(nil); errors.As(aerr, &me) {
 		return memoryAdvice(me)
 	}

@@ -81,13 +81,23 @@ func interruptible(ctx context.Context, what string, f func() error) error {
 }
 
 // SolveUpperT solves Uᵀ·X = B in place (B n×r row-major, stride ldb) for the
-// upper triangular U that Cholesky leaves in u, by cblas_dtrsm.
+// upper triangular U that Cholesky leaves in u, by cblas_dtrsm; with at most
+// narrowRHS columns by the Go solve (one memory-bound pass over U, which
+// dtrsm does not beat).
 func SolveUpperT(n, r int, u []float64, ldu int, b []float64, ldb int) {
+	if r <= narrowRHS {
+		SolveUpperTGo(n, r, u, ldu, b, ldb)
+		return
+	}
 	trsm(C.CblasTrans, n, r, u, ldu, b, ldb)
 }
 
 // SolveUpper solves U·X = B in place; see SolveUpperT.
 func SolveUpper(n, r int, u []float64, ldu int, b []float64, ldb int) {
+	if r <= narrowRHS {
+		SolveUpperGo(n, r, u, ldu, b, ldb)
+		return
+	}
 	trsm(C.CblasNoTrans, n, r, u, ldu, b, ldb)
 }
 

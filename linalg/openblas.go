@@ -49,8 +49,7 @@ func init() {
 	// splitSyrk), as the pure-Go kernels do. OpenBLAS's workers spin for a
 	// while after each call, holding a core the Go work between two GEMMs
 	// (activations, loss, optimiser update) could use; the split avoids
-	// that but repacks shared operands in each goroutine. Measured in
-	// bench/README.md.
+	// that but repacks shared operands in each goroutine.
 	switch {
 	case os.Getenv("OPENBLAS_NUM_THREADS") != "":
 	case os.Getenv("FENCHEL_OPENBLAS_SPLIT") == "1":
@@ -77,12 +76,8 @@ var avx512Cores = map[string]bool{"skylakex": true, "cooperlake": true, "sapphir
 
 // coreNote explains, when the CPU supports AVX-512 but OpenBLAS runs kernels
 // without it, why and how to change that; "" otherwise. OpenBLAS picks its
-// kernels once, when the library loads, from OPENBLAS_CORETYPE or its own
-// CPU detection (0.3.21 takes the Zen 5 here, family 0x1A, for a Cooperlake,
-// which is right; a CPU it does not know at all may get AVX2 kernels). On
-// the 2-vCPU Zen 5 this was measured on, the
-// SkylakeX kernels ran the MLP 784-1000-10 GEMMs at 227–280 GFLOP/s against
-// 146–160 for Haswell's (bench/README.md).
+// kernels once, when the library loads, from OPENBLAS_CORETYPE or its own CPU
+// detection, and a CPU it does not know may get AVX2 kernels.
 func coreNote(core, env string, avx512 bool) string {
 	if !avx512 || avx512Cores[strings.ToLower(core)] {
 		return ""

@@ -11,15 +11,9 @@ import (
 )
 
 // DefaultBlockSize is the block size of the Lanczos runs Analyze uses on a
-// materialised H. One block pass over the upper triangle of H at nK = 5000
-// (mulRows, 2 cores, pure Go) costs ≈ 7 ms for one vector, ≈ 11 ms for four
-// and ≈ 17–30 ms for eight, but the block Krylov space needs many more
-// vectors for the same accuracy at the slowly converging λ_min end of H_S
-// (MLP 784-1000-10, n = 500, tol 1e-10: 182 vectors in 182 passes with
-// block 1, 488 in 122 with block 4, 768 in 96 with block 8), and its
-// reorthogonalisation and dense Rayleigh–Ritz grow with the vector count.
-// Measured end to end, block 1 (plain Lanczos) is fastest there, hence the
-// default; see bench/README.md, "Structural engine".
+// materialised H: 1 (plain Lanczos), because larger blocks need more vectors
+// at the slowly converging λ_min end than their cheaper passes save
+// (BenchmarkSpectrum; figures in bench/README.md).
 const DefaultBlockSize = 1
 
 // BlockLanczosExtremes estimates the smallest and largest eigenvalues of the

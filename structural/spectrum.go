@@ -23,9 +23,9 @@ const DefaultRankTol = 1e-10
 const DefaultLanczosTol = 1e-10
 
 // DefaultDenseMax is the largest dimension at which Method "auto"
-// recomputes a numerically singular spectrum dense, for its rank: the dense
-// eigenvalues of a 1000×1000 matrix take about 0.3 s (SymEigenvaluesGo,
-// 2 cores, loaded), growing like dim³.
+// recomputes a numerically singular spectrum dense, for its rank: where the
+// dense eigenvalues still take well under a second on 2 cores (they grow
+// like dim³; BenchmarkSymEigenvalues).
 const DefaultDenseMax = 1000
 
 // Spectrum summarises the eigenvalues of a symmetric positive semi-definite

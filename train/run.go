@@ -20,6 +20,7 @@ import (
 	"github.com/fenchel-ml/fenchel/initializer"
 	"github.com/fenchel-ml/fenchel/internal/atomicfile"
 	"github.com/fenchel-ml/fenchel/internal/runlock"
+	"github.com/fenchel-ml/fenchel/internal/simd"
 	"github.com/fenchel-ml/fenchel/internal/version"
 	"github.com/fenchel-ml/fenchel/linalg"
 	"github.com/fenchel-ml/fenchel/loss"
@@ -566,12 +567,16 @@ func (l *loop[T]) step() error {
 	}
 	nn.ZeroGrad(l.model)
 	nn.BackwardParams(l.model, dz) // no dL/dx: the first layer skips its input gradient
-	if name, v, bad := firstNonFinite(l.params, true); bad {
-		return st.nonFinite(fmt.Errorf("gradient of %s has value %v", name, v), l.ckStep)
-	}
 	st.LR = l.sched.LR(st.Epoch)
 	l.opt.Step(l.params, st.LR)
+	// A non-finite gradient makes its weights non-finite through every
+	// optimiser (NaN and ±Inf propagate, Inf/Inf is NaN), so one scan of the
+	// weights after the update finds both; the gradients, still there, then
+	// say which it was.
 	if name, v, bad := firstNonFinite(l.params, false); bad {
+		if gname, gv, gbad := firstNonFinite(l.params, true); gbad {
+			return st.nonFinite(fmt.Errorf("gradient of %s has value %v", gname, gv), l.ckStep)
+		}
 		return st.nonFinite(fmt.Errorf("after the update, weight %s has value %v", name, v), l.ckStep)
 	}
 	rows := len(idx)
@@ -670,40 +675,40 @@ func (st *progress) nonFinite(cause error, ckStep int) error {
 }
 
 // firstNonFinite finds the first NaN/Inf gradient (grad) or weight. It runs
-// twice per step over every parameter, so the scan is a branch-free sum of
-// x − x (0 for finite x, NaN for NaN and ±Inf) over blocks, and only a block
-// whose sum is not 0 is searched element by element.
+// once per step over every weight, so each tensor is first scanned as a
+// whole by simd.AllFinite (vector code, memory speed) and only a tensor it
+// flags is searched element by element.
 func firstNonFinite[T nn.Float](params []*nn.Param[T], grad bool) (string, float64, bool) {
-	const block = 1024
 	for _, p := range params {
 		v := p.Value
 		if grad {
 			v = p.Grad
 		}
-		for lo := 0; lo < len(v); lo += block {
-			w := v[lo:min(lo+block, len(v))]
-			var s0, s1, s2, s3 T
-			i := 0
-			for ; i+4 <= len(w); i += 4 {
-				s0 += w[i] - w[i]
-				s1 += w[i+1] - w[i+1]
-				s2 += w[i+2] - w[i+2]
-				s3 += w[i+3] - w[i+3]
-			}
-			for ; i < len(w); i++ {
-				s0 += w[i] - w[i]
-			}
-			if s0+s1+s2+s3 == 0 {
-				continue
-			}
-			for _, x := range w {
-				if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
-					return p.Name, f, true
-				}
+		if allFinite(v) {
+			continue
+		}
+		for _, x := range v {
+			if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+				return p.Name, f, true
 			}
 		}
 	}
 	return "", 0, false
+}
+
+func allFinite[T nn.Float](v []T) bool {
+	switch w := any(v).(type) {
+	case []float32:
+		return simd.AllFinite32(w)
+	case []float64:
+		return simd.AllFinite64(w)
+	}
+	for _, x := range v {
+		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // evalSplit returns the mean loss and the accuracy of model on d.

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -25,6 +27,27 @@ func register(newCmd func() *cobra.Command) { subcommands = append(subcommands, 
 // newRootCmd builds a fresh command tree (fresh flag values), so tests can
 // execute it many times in one process.
 func newRootCmd() *cobra.Command {
+	root, _ := newRootCmdProfiled()
+	return root
+}
+
+// newRootCmdProfiled is newRootCmd plus the function that stops the CPU
+// profile --cpuprofile started (a no-op when none was asked for).
+func newRootCmdProfiled() (*cobra.Command, func() error) {
+	var profPath string
+	var profFile *os.File
+	stopProfile := func() error {
+		if profFile == nil {
+			return nil
+		}
+		pprof.StopCPUProfile()
+		err := profFile.Close()
+		profFile = nil
+		if err != nil {
+			return fmt.Errorf("--cpuprofile %s: %w", profPath, err)
+		}
+		return nil
+	}
 	root := &cobra.Command{
 		Use:   "fenchel",
 		Short: "Train classifiers with Fenchel-Young losses and measure the structural matrix H = J Jᵀ",
@@ -39,6 +62,17 @@ fitting error (Qi, Gong, Li, arXiv 2503.23016).`,
 			if err := linalg.CheckEnv(); err != nil {
 				return err
 			}
+			if profPath != "" {
+				f, err := os.Create(profPath)
+				if err != nil {
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					f.Close()
+					return fmt.Errorf("--cpuprofile %s: %w", profPath, err)
+				}
+				profFile = f
+			}
 			if linalg.BackendNote != "" && cmd.Name() != "version" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "fenchel: note: %s\n", linalg.BackendNote)
 			}
@@ -48,19 +82,25 @@ fitting error (Qi, Gong, Li, arXiv 2503.23016).`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
+	// Hidden: a pprof CPU profile of the whole command, for speed work.
+	root.PersistentFlags().StringVar(&profPath, "cpuprofile", "", "write a CPU profile of the command to this file")
+	_ = root.PersistentFlags().MarkHidden("cpuprofile")
 	for _, newCmd := range subcommands {
 		root.AddCommand(newCmd())
 	}
-	return root
+	return root, stopProfile
 }
 
 // execute runs the command line args and returns the process exit code.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRootCmd()
+	root, stopProfile := newRootCmdProfiled()
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
 	if err == nil {
 		return 0
 	}

@@ -111,3 +111,49 @@ func reluMask64Go(dst, v, x []float64) {
 		dst[i] = math.Float64frombits(math.Float64bits(v[i]) & m)
 	}
 }
+
+// AllFinite32 reports whether no x[i] is NaN or ±Inf (an exponent of all
+// ones). It reads x once at memory speed: the training loop's check of every
+// weight after each update.
+func AllFinite32(x []float32) bool {
+	n := 0
+	if useAsm && len(x) >= 32 {
+		n = len(x) &^ 31
+		if nonFinite32AVX2(&x[0], n) {
+			return false
+		}
+	}
+	return allFinite32Go(x[n:])
+}
+
+// AllFinite64 is AllFinite32 for float64.
+func AllFinite64(x []float64) bool {
+	n := 0
+	if useAsm && len(x) >= 16 {
+		n = len(x) &^ 15
+		if nonFinite64AVX2(&x[0], n) {
+			return false
+		}
+	}
+	return allFinite64Go(x[n:])
+}
+
+// allFinite32Go: b^exp is 0 only for a non-finite value and otherwise below
+// 2³¹, so (b^exp)−1 has bit 31 set exactly for NaN and ±Inf.
+func allFinite32Go(x []float32) bool {
+	const exp = 0x7f800000
+	var acc uint32
+	for _, v := range x {
+		acc |= (math.Float32bits(v)&exp ^ exp) - 1
+	}
+	return acc>>31 == 0
+}
+
+func allFinite64Go(x []float64) bool {
+	const exp = 0x7ff0000000000000
+	var acc uint64
+	for _, v := range x {
+		acc |= (math.Float64bits(v)&exp ^ exp) - 1
+	}
+	return acc>>63 == 0
+}

@@ -21,3 +21,9 @@ func addRows64AVX2(dst, a *float64, rows, cols, n int)
 
 //go:noescape
 func widenAVX2(dst *float64, src *float32, n int)
+
+//go:noescape
+func nonFinite32AVX2(x *float32, n int) bool
+
+//go:noescape
+func nonFinite64AVX2(x *float64, n int) bool

@@ -154,3 +154,65 @@ loopw:
 	JNZ  loopw
 	VZEROUPPER
 	RET
+
+// func nonFinite32AVX2(x *float32, n int) bool
+// n is a positive multiple of 32. True if some x[i] has an all-ones exponent.
+TEXT ·nonFinite32AVX2(SB), NOSPLIT, $0-17
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVL $0x7f800000, AX
+	MOVQ AX, X0
+	VPBROADCASTD X0, Y0
+	VPXOR Y1, Y1, Y1
+
+loopnf32:
+	VPAND (SI), Y0, Y2
+	VPAND 32(SI), Y0, Y3
+	VPAND 64(SI), Y0, Y4
+	VPAND 96(SI), Y0, Y5
+	VPCMPEQD Y0, Y2, Y2
+	VPCMPEQD Y0, Y3, Y3
+	VPCMPEQD Y0, Y4, Y4
+	VPCMPEQD Y0, Y5, Y5
+	VPOR Y2, Y3, Y2
+	VPOR Y4, Y5, Y4
+	VPOR Y2, Y1, Y1
+	VPOR Y4, Y1, Y1
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JNZ  loopnf32
+	VPTEST Y1, Y1
+	SETNE ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func nonFinite64AVX2(x *float64, n int) bool
+// n is a positive multiple of 16.
+TEXT ·nonFinite64AVX2(SB), NOSPLIT, $0-17
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ $0x7ff0000000000000, AX
+	MOVQ AX, X0
+	VPBROADCASTQ X0, Y0
+	VPXOR Y1, Y1, Y1
+
+loopnf64:
+	VPAND (SI), Y0, Y2
+	VPAND 32(SI), Y0, Y3
+	VPAND 64(SI), Y0, Y4
+	VPAND 96(SI), Y0, Y5
+	VPCMPEQQ Y0, Y2, Y2
+	VPCMPEQQ Y0, Y3, Y3
+	VPCMPEQQ Y0, Y4, Y4
+	VPCMPEQQ Y0, Y5, Y5
+	VPOR Y2, Y3, Y2
+	VPOR Y4, Y5, Y4
+	VPOR Y2, Y1, Y1
+	VPOR Y4, Y1, Y1
+	ADDQ $128, SI
+	SUBQ $16, CX
+	JNZ  loopnf64
+	VPTEST Y1, Y1
+	SETNE ret+16(FP)
+	VZEROUPPER
+	RET

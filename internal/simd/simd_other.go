@@ -10,3 +10,5 @@ func reluMask64AVX2(dst, v, x *float64, n int)         { panic("simd: no assembl
 func addRows32AVX2(dst, a *float32, rows, cols, n int) { panic("simd: no assembly") }
 func addRows64AVX2(dst, a *float64, rows, cols, n int) { panic("simd: no assembly") }
 func widenAVX2(dst *float64, src *float32, n int)      { panic("simd: no assembly") }
+func nonFinite32AVX2(x *float32, n int) bool           { panic("simd: no assembly") }
+func nonFinite64AVX2(x *float64, n int) bool           { panic("simd: no assembly") }

@@ -187,3 +187,37 @@ func TestWiden(t *testing.T) {
 		}
 	}
 }
+
+// TestAllFinite checks the vector scan against math.IsNaN/IsInf on finite
+// data (extremes, signed zeros, subnormals) with one non-finite value
+// planted at every position, for every length and both assembly and Go.
+func TestAllFinite(t *testing.T) {
+	finite32 := []float32{0, float32(math.Copysign(0, -1)), math.SmallestNonzeroFloat32, -math.MaxFloat32, math.MaxFloat32, 1.5, -3}
+	bad := []float64{math.NaN(), math.Inf(1), math.Inf(-1)}
+	defer func(v bool) { useAsm = v }(useAsm)
+	for _, asm := range []bool{false, useAsm} {
+		useAsm = asm
+		for _, n := range append(lengths(), 4099) {
+			x32, x64 := make([]float32, n), make([]float64, n)
+			for i := range x32 {
+				x32[i] = finite32[i%len(finite32)]
+				x64[i] = float64(x32[i])
+			}
+			if n > 0 {
+				x64[n-1] = math.MaxFloat64
+			}
+			if !AllFinite32(x32) || !AllFinite64(x64) {
+				t.Fatalf("asm %v n=%d: finite data reported non-finite", asm, n)
+			}
+			for i := 0; i < n; i++ {
+				b := bad[i%len(bad)]
+				o32, o64 := x32[i], x64[i]
+				x32[i], x64[i] = float32(b), b
+				if AllFinite32(x32) || AllFinite64(x64) {
+					t.Fatalf("asm %v n=%d: %v at %d not found", asm, n, b, i)
+				}
+				x32[i], x64[i] = o32, o64
+			}
+		}
+	}
+}

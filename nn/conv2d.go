@@ -6,6 +6,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/fenchel-ml/fenchel/internal/simd"
 	"github.com/fenchel-ml/fenchel/linalg"
 )
 
@@ -192,15 +193,20 @@ func im2colSample[T Float](g *window, x, cols []T, ld, off int) {
 }
 
 // zeroBorderCols zeroes, in output rows [ilo, ihi) of an OutW = W wide row of
-// cols, the columns outside [jlo, jhi) (at most Pad on each side).
+// cols, the columns outside [jlo, jhi) (at most Pad on each side), by plain
+// stores: the spans are a few elements long.
 func zeroBorderCols[T Float](row []T, W, ilo, ihi, jlo, jhi int) {
 	if jlo == 0 && jhi == W {
 		return
 	}
 	for oi := ilo; oi < ihi; oi++ {
 		r := row[oi*W : (oi+1)*W]
-		clear(r[:jlo])
-		clear(r[jhi:])
+		for j := 0; j < jlo; j++ {
+			r[j] = 0
+		}
+		for j := jhi; j < W; j++ {
+			r[j] = 0
+		}
 	}
 }
 
@@ -269,18 +275,19 @@ func col2imSample[T Float](g *window, cols []T, ld, off int, dx []T, overwrite b
 	}
 }
 
-// addTo sets dst[i] += src[i] (len(src) ≥ len(dst)), four at a time.
+// addTo sets dst[i] += src[i] (len(src) ≥ len(dst)): one rounding per
+// element, vectorised by simd.AddRows for float32 and float64.
 func addTo[T Float](dst, src []T) {
 	src = src[:len(dst)]
-	i := 0
-	for ; i+4 <= len(dst); i += 4 {
-		d, s := dst[i:i+4:i+4], src[i:i+4:i+4]
-		d[0] += s[0]
-		d[1] += s[1]
-		d[2] += s[2]
-		d[3] += s[3]
+	switch d := any(dst).(type) {
+	case []float32:
+		simd.AddRows32(d, any(src).([]float32), 1, len(d))
+		return
+	case []float64:
+		simd.AddRows64(d, any(src).([]float64), 1, len(d))
+		return
 	}
-	for ; i < len(dst); i++ {
+	for i := range dst {
 		dst[i] += src[i]
 	}
 }

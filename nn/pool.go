@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
+
+	"github.com/fenchel-ml/fenchel/internal/simd"
 )
 
 // MaxPool2D is PyTorch's MaxPool2d (square window, dilation 1, ceil_mode off):
@@ -73,6 +75,13 @@ func maxPoolSample[T Float](g *window, x, y []T, arg []int32) {
 				if fast && oj >= jlo && oj < jhi {
 					// Jump over the interior columns of this row at once.
 					at := base + i0*g.W + oj*s - p
+					if x32, ok := any(x).([]float32); ok && s == 1 {
+						n := jhi - oj
+						simd.MaxPool3Row32(x32, g.W, at, any(y).([]float32)[o:o+n], arg[o:o+n])
+						o += n
+						oj = jhi - 1
+						continue
+					}
 					for ; oj < jhi; oj++ {
 						y[o], arg[o] = max3x3(x, at, g.W)
 						at += s

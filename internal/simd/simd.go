@@ -157,3 +157,40 @@ func allFinite64Go(x []float64) bool {
 	}
 	return acc>>63 == 0
 }
+
+// MaxPool3Row32 is a row of a 3×3, stride-1 max-pool on a plane of row length
+// w: for j < len(y), the window's top-left element is x[at+j], y[j] is its
+// maximum and arg[j] the index in x of the first maximum in scan order (row
+// by row, left to right; a later value wins only when strictly greater, so
+// a NaN never replaces the running maximum and one at the first position
+// stays). Every window must lie inside x; arg must be as long as y.
+func MaxPool3Row32(x []float32, w, at int, y []float32, arg []int32) {
+	n := len(y)
+	if n == 0 {
+		return
+	}
+	_ = x[at+2*w+2+n-1] // the last window's last element
+	arg = arg[:n]
+	m := 0
+	if useAsm && n >= 8 {
+		m = n &^ 7
+		maxPool3Row32AVX2(&x[at], w, &y[0], &arg[0], at, m)
+	}
+	maxPool3Row32Go(x, w, at, y[m:], arg[m:], m)
+}
+
+// maxPool3Row32Go is MaxPool3Row32 for outputs j0, j0+1, … (y and arg
+// start at output j0).
+func maxPool3Row32Go(x []float32, w, at int, y []float32, arg []int32, j0 int) {
+	offs := [9]int{0, 1, 2, w, w + 1, w + 2, 2 * w, 2*w + 1, 2*w + 2}
+	for j := range y {
+		a := at + j0 + j
+		best, k := x[a], 0
+		for _, o := range offs[1:] {
+			if v := x[a+o]; v > best {
+				best, k = v, o
+			}
+		}
+		y[j], arg[j] = best, int32(a+k)
+	}
+}

@@ -27,3 +27,6 @@ func nonFinite32AVX2(x *float32, n int) bool
 
 //go:noescape
 func nonFinite64AVX2(x *float64, n int) bool
+
+//go:noescape
+func maxPool3Row32AVX2(x *float32, w int, y *float32, arg *int32, at, n int)

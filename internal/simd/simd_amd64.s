@@ -216,3 +216,89 @@ loopnf64:
 	SETNE ret+16(FP)
 	VZEROUPPER
 	RET
+
+DATA lanes32<>+0(SB)/4, $0
+DATA lanes32<>+4(SB)/4, $1
+DATA lanes32<>+8(SB)/4, $2
+DATA lanes32<>+12(SB)/4, $3
+DATA lanes32<>+16(SB)/4, $4
+DATA lanes32<>+20(SB)/4, $5
+DATA lanes32<>+24(SB)/4, $6
+DATA lanes32<>+28(SB)/4, $7
+GLOBL lanes32<>(SB), RODATA, $32
+
+// STEP3 compares the 8 windows' tap at byte offset off from row pointer R
+// with the running maximum Y0 and, where strictly greater (VCMPPS GT_OQ:
+// false for NaN on either side, as Go's >), takes it and its offset OFF.
+#define STEP3(off, R, OFF) \
+	VMOVUPS   off(R), Y2 \
+	VCMPPS    $0x1e, Y0, Y2, Y3 \
+	VBLENDVPS Y3, Y2, Y0, Y0 \
+	VBLENDVPS Y3, OFF, Y1, Y1
+
+// func maxPool3Row32AVX2(x *float32, w int, y *float32, arg *int32, at, n int)
+// x points at the first window's top-left element; n is a positive multiple
+// of 8. The scan order of maxPool3Row32Go, 8 windows per iteration.
+TEXT ·maxPool3Row32AVX2(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ w+8(FP), BX
+	MOVQ y+16(FP), DI
+	MOVQ arg+24(FP), DX
+	MOVQ at+32(FP), AX
+	MOVQ n+40(FP), CX
+	MOVQ $1, R8
+	MOVQ R8, X4
+	VPBROADCASTD X4, Y4
+	MOVQ $2, R8
+	MOVQ R8, X5
+	VPBROADCASTD X5, Y5
+	MOVQ BX, X6
+	VPBROADCASTD X6, Y6
+	LEAQ 1(BX), R8
+	MOVQ R8, X7
+	VPBROADCASTD X7, Y7
+	LEAQ 2(BX), R8
+	MOVQ R8, X8
+	VPBROADCASTD X8, Y8
+	LEAQ (BX)(BX*1), R9
+	MOVQ R9, X9
+	VPBROADCASTD X9, Y9
+	LEAQ 1(R9), R8
+	MOVQ R8, X10
+	VPBROADCASTD X10, Y10
+	LEAQ 2(R9), R8
+	MOVQ R8, X11
+	VPBROADCASTD X11, Y11
+	MOVQ AX, X12
+	VPBROADCASTD X12, Y12
+	VPADDD lanes32<>(SB), Y12, Y12
+	MOVQ $8, R8
+	MOVQ R8, X13
+	VPBROADCASTD X13, Y13
+	LEAQ (SI)(BX*4), R10
+	LEAQ (R10)(BX*4), R11
+
+loopmp3:
+	VMOVUPS (SI), Y0
+	VPXOR   Y1, Y1, Y1
+	STEP3(4, SI, Y4)
+	STEP3(8, SI, Y5)
+	STEP3(0, R10, Y6)
+	STEP3(4, R10, Y7)
+	STEP3(8, R10, Y8)
+	STEP3(0, R11, Y9)
+	STEP3(4, R11, Y10)
+	STEP3(8, R11, Y11)
+	VPADDD  Y12, Y1, Y1
+	VMOVUPS Y0, (DI)
+	VMOVDQU Y1, (DX)
+	VPADDD  Y13, Y12, Y12
+	ADDQ $32, SI
+	ADDQ $32, R10
+	ADDQ $32, R11
+	ADDQ $32, DI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ  loopmp3
+	VZEROUPPER
+	RET

@@ -221,3 +221,43 @@ func TestAllFinite(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPool3Row checks the vector 3×3 max-pool row against its Go twin and
+// against a scan written from the definition, bit for bit, with many ties
+// (values from a set of 4, as after a ReLU), NaNs, signed zeros and
+// infinities, at every row length up to 40 and several starts.
+func TestMaxPool3Row(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	pool := []float32{0, 1, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), -2, 0.5}
+	for _, special := range []bool{false, true} {
+		for n := 0; n <= 40; n++ {
+			for _, at := range []int{0, 1, 5} {
+				w := n + 2 + at
+				x := make([]float32, (3+at)*w+n+8)
+				for i := range x {
+					if special {
+						x[i] = pool[rng.IntN(len(pool))]
+					} else {
+						x[i] = float32(rng.IntN(4))
+					}
+				}
+				y, arg := make([]float32, n), make([]int32, n)
+				MaxPool3Row32(x, w, at, y, arg)
+				for j := 0; j < n; j++ {
+					a := at + j
+					best, bi := x[a], a
+					for r := 0; r < 3; r++ {
+						for c := 0; c < 3; c++ {
+							if v := x[a+r*w+c]; v > best {
+								best, bi = v, a+r*w+c
+							}
+						}
+					}
+					if math.Float32bits(y[j]) != math.Float32bits(best) || arg[j] != int32(bi) {
+						t.Fatalf("special %v n=%d at=%d j=%d: got (%v, %d), want (%v, %d)", special, n, at, j, y[j], arg[j], best, bi)
+					}
+				}
+			}
+		}
+	}
+}

@@ -95,7 +95,7 @@ func (im Kernels) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []f
 		im.Implementation.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	gemm(kernel32, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(kernel32, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, runtime.GOMAXPROCS(0))
 }
 
 func (im Kernels) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
@@ -104,7 +104,31 @@ func (im Kernels) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []f
 		im.Implementation.Dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	gemm(kernel64, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(kernel64, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, runtime.GOMAXPROCS(0))
+}
+
+// serialGemm is Kernels' GEMM on the calling goroutine; false when T's
+// kernels are gonum's (no fenchel micro-kernel), which the caller then runs
+// through the installed backend.
+func serialGemm[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) bool {
+	ta, tb := trans(tA), trans(tB)
+	switch a := any(a).(type) {
+	case []float32:
+		if kernel32 == nil {
+			return false
+		}
+		checkGemm(ta, tb, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+		gemm(kernel32, tA, tB, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc, 1)
+	case []float64:
+		if kernel64 == nil {
+			return false
+		}
+		checkGemm(ta, tb, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+		gemm(kernel64, tA, tB, m, n, k, float64(alpha), a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc, 1)
+	default:
+		return false
+	}
+	return true
 }
 
 func (im Kernels) Ssyrk(ul blas.Uplo, t blas.Transpose, n, k int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int) {
@@ -209,8 +233,10 @@ func scaleC[T Float](m, n int, beta T, c []T, ldc int) {
 	}
 }
 
-// gemm computes C = alpha·op(A)·op(B) + beta·C, splitting C over goroutines.
-func gemm[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+// gemm computes C = alpha·op(A)·op(B) + beta·C, splitting C over up to
+// workers goroutines (every element is computed the same way however C is
+// split).
+func gemm[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, workers int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -218,7 +244,6 @@ func gemm[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []
 	if k == 0 || alpha == 0 {
 		return
 	}
-	workers := runtime.GOMAXPROCS(0)
 	if m*n*k < parallelFlops {
 		workers = 1
 	}
@@ -226,8 +251,12 @@ func gemm[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []
 	// caller working too, was tried: steadier under a load of ~5 from other
 	// processes, but 10 % slower MLP 784-100-10 training steps and 3–5 %
 	// slower MLP-1000 ones on a quiet machine, from the repacking.)
+	// The unpacked small-m path is chosen for the whole product, not per
+	// block: a row block of ≤ smallM rows taking it would make the result
+	// depend on the number of goroutines (it rounds differently).
+	small := m <= smallM && !tA
 	blocksOfC(tA, tB, m, n, lda, ldb, ldc, workers, kern.mr, kern.nr, a, b, c, func(m, n int, a, b, c []T) {
-		gemmSerial(kern, tA, tB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+		gemmSerial(kern, tA, tB, m, n, k, alpha, a, lda, b, ldb, c, ldc, small)
 	})
 }
 
@@ -271,9 +300,10 @@ func grow[T Float](s []T, n int) []T {
 // 10): 0.60–0.92 ms per measurement with 0, 0.53 with 4, 0.63–0.67 with 16.
 var smallM = 4
 
-// gemmSerial computes C += alpha·op(A)·op(B) on the calling goroutine.
-func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, c []T, ldc int) {
-	if m <= smallM && !tA {
+// gemmSerial computes C += alpha·op(A)·op(B) on the calling goroutine, by
+// gemmSmall when small (callers pass m ≤ smallM && !tA for the whole product).
+func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, c []T, ldc int, small bool) {
+	if small {
 		gemmSmall(tB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
 		return
 	}
@@ -588,12 +618,12 @@ func syrk[T Float](kern *microKernel[T], trans bool, n, k int, alpha T, a []T, l
 			if t.bi != t.bj {
 				// C_IJ = alpha·op(A)_I·op(A)_Jᵀ + beta·C_IJ.
 				scaleC(mi, nj, beta, c[i0*ldc+j0:], ldc)
-				gemmSerial(kern, trans, !trans, mi, nj, k, alpha, rowsOf(i0), lda, rowsOf(j0), lda, c[i0*ldc+j0:], ldc)
+				gemmSerial(kern, trans, !trans, mi, nj, k, alpha, rowsOf(i0), lda, rowsOf(j0), lda, c[i0*ldc+j0:], ldc, mi <= smallM && !trans)
 				continue
 			}
 			scratch = grow(scratch, mi*mi)
 			clear(scratch)
-			gemmSerial(kern, trans, !trans, mi, mi, k, alpha, rowsOf(i0), lda, rowsOf(i0), lda, scratch, mi)
+			gemmSerial(kern, trans, !trans, mi, mi, k, alpha, rowsOf(i0), lda, rowsOf(i0), lda, scratch, mi, mi <= smallM && !trans)
 			for i := 0; i < mi; i++ {
 				crow := c[(i0+i)*ldc+i0+i : (i0+i)*ldc+i0+mi]
 				srow := scratch[i*mi+i : i*mi+mi]

@@ -37,6 +37,28 @@ var (
 // same order; a set that cannot run falls back and Backend says why.
 var Backend = "fenchel pure-Go kernels (" + kernelName + ")"
 
+// GemmSerial is Gemm for callers that already run one goroutine per core
+// (nn's convolution splits its batch): with fenchel's Go kernels it computes
+// on the calling goroutine, with exactly Gemm's result; other backends run
+// Gemm.
+func GemmSerial[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if _, ok := any(a).([]float32); ok {
+		if _, ok := Float32.(Kernels); !ok {
+			Gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			return
+		}
+	} else if _, ok := Float64.(Kernels); !ok {
+		Gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if !serialGemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+		Gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
+}
+
 // Gemm computes C = alpha·op(A)·op(B) + beta·C on row-major slices, where op(A)
 // is m×k, op(B) is k×n and C is m×n.
 func Gemm[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {

@@ -304,12 +304,17 @@ func addTo[T Float](dst, src []T) {
 // Smaller products (the 1-channel stem) run as one GEMM over the chunk into
 // d.prod, scattered into y afterwards: per-call overhead dominates there.
 func (d *Conv2D[T]) product(y *Mat[T], w []T, lo, nc int, bias []T, acc bool) {
-	d.productWith(y, w, d.cols, &d.prod, lo, nc, bias, acc)
+	d.productWith(y, w, d.cols, &d.prod, lo, nc, bias, acc, linalg.Gemm[T])
 }
 
-// productWith is product with the chunk's columns in cols and *prod as the
-// scratch of the chunk-wide product.
-func (d *Conv2D[T]) productWith(y *Mat[T], w, cols []T, prodBuf *[]T, lo, nc int, bias []T, acc bool) {
+// gemmFunc is linalg.Gemm or, on a goroutine that already has a core to
+// itself (forwardParallel, backward's and Tangent's workers),
+// linalg.GemmSerial: the same result without a nested fork-join per product.
+type gemmFunc[T Float] func(tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)
+
+// productWith is product with the chunk's columns in cols, *prod as the
+// scratch of the chunk-wide product and mul as the GEMM.
+func (d *Conv2D[T]) productWith(y *Mat[T], w, cols []T, prodBuf *[]T, lo, nc int, bias []T, acc bool, mul gemmFunc[T]) {
 	K, L := d.patch(), d.geom.outArea()
 	ld := nc * L
 	if d.OutC*K*L < convPerSampleGemm {
@@ -317,7 +322,7 @@ func (d *Conv2D[T]) productWith(y *Mat[T], w, cols []T, prodBuf *[]T, lo, nc int
 			*prodBuf = make([]T, d.OutC*ld)
 		}
 		prod := (*prodBuf)[:d.OutC*ld]
-		linalg.Gemm(false, false, d.OutC, ld, K, 1, w, K, cols, ld, 0, prod, ld)
+		mul(false, false, d.OutC, ld, K, 1, w, K, cols, ld, 0, prod, ld)
 		for s := 0; s < nc; s++ {
 			yr := y.Row(lo + s)
 			for o := 0; o < d.OutC; o++ {
@@ -349,7 +354,7 @@ func (d *Conv2D[T]) productWith(y *Mat[T], w, cols []T, prodBuf *[]T, lo, nc int
 			}
 			beta = 1
 		}
-		linalg.Gemm(false, false, d.OutC, L, K, 1, w, K, cols[s*L:], ld, beta, yr, L)
+		mul(false, false, d.OutC, L, K, 1, w, K, cols[s*L:], ld, beta, yr, L)
 	}
 }
 
@@ -416,7 +421,7 @@ func (d *Conv2D[T]) forwardParallel(x *Mat[T], bias []T, step, nch, workers int)
 				for s := 0; s < nc; s++ {
 					im2colSample(g, x.Row(lo+s), cols, nc*L, s*L)
 				}
-				d.productWith(d.y, d.Weight.Value, cols, &buf.prod, lo, nc, bias, false)
+				d.productWith(d.y, d.Weight.Value, cols, &buf.prod, lo, nc, bias, false, linalg.GemmSerial[T])
 			}
 		}()
 	}
@@ -483,9 +488,9 @@ func (d *Conv2D[T]) backward(dy *Mat[T], wantDx, grads bool) {
 			d.work = append(d.work, convWork[T]{})
 		}
 		if grads {
-			d.backwardChunks(dy, 0, n, step, wantDx, &d.work[0], d.Weight.Grad, d.biasGrad())
+			d.backwardChunks(dy, 0, n, step, wantDx, &d.work[0], d.Weight.Grad, d.biasGrad(), linalg.Gemm[T])
 		} else {
-			d.backwardChunks(dy, 0, n, step, wantDx, &d.work[0], nil, nil)
+			d.backwardChunks(dy, 0, n, step, wantDx, &d.work[0], nil, nil, linalg.Gemm[T])
 		}
 		return
 	}
@@ -501,7 +506,7 @@ func (d *Conv2D[T]) backward(dy *Mat[T], wantDx, grads bool) {
 	for len(d.work) < groups {
 		d.work = append(d.work, convWork[T]{})
 	}
-	run := func(g int) {
+	run := func(g int, mul gemmFunc[T]) {
 		lo := g * nch / groups * step
 		hi := min(n, (g+1)*nch/groups*step)
 		part := parts[g*(nw+nb) : (g+1)*(nw+nb)]
@@ -510,15 +515,15 @@ func (d *Conv2D[T]) backward(dy *Mat[T], wantDx, grads bool) {
 			bpart = part[nw:]
 		}
 		if !grads {
-			d.backwardChunks(dy, lo, hi, step, wantDx, &d.work[g], nil, nil)
+			d.backwardChunks(dy, lo, hi, step, wantDx, &d.work[g], nil, nil, mul)
 			return
 		}
-		d.backwardChunks(dy, lo, hi, step, wantDx, &d.work[g], part[:nw], bpart)
+		d.backwardChunks(dy, lo, hi, step, wantDx, &d.work[g], part[:nw], bpart, mul)
 	}
 	workers := min(runtime.GOMAXPROCS(0), groups)
 	if workers <= 1 || n*d.OutC*K*L < minParallelWork || !goKernels[T]() {
 		for g := 0; g < groups; g++ {
-			run(g)
+			run(g, linalg.Gemm[T])
 		}
 	} else {
 		var wg sync.WaitGroup
@@ -527,7 +532,7 @@ func (d *Conv2D[T]) backward(dy *Mat[T], wantDx, grads bool) {
 			go func() {
 				defer wg.Done()
 				for g := w * groups / workers; g < (w+1)*groups/workers; g++ {
-					run(g)
+					run(g, linalg.GemmSerial[T])
 				}
 			}()
 		}
@@ -558,7 +563,7 @@ func (d *Conv2D[T]) biasGrad() []T {
 // goroutine with the scratch buf: it adds dY·colsᵀ into dw and the sums of
 // dY over positions into db (when non-nil) and, when wantDx, writes the
 // rows of d.dx.
-func (d *Conv2D[T]) backwardChunks(dy *Mat[T], lo, hi, step int, wantDx bool, buf *convWork[T], dw, db []T) {
+func (d *Conv2D[T]) backwardChunks(dy *Mat[T], lo, hi, step int, wantDx bool, buf *convWork[T], dw, db []T, mul gemmFunc[T]) {
 	K, L := d.patch(), d.geom.outArea()
 	g := &d.geom
 	for clo := lo; clo < hi; clo += step {
@@ -590,7 +595,7 @@ func (d *Conv2D[T]) backwardChunks(dy *Mat[T], lo, hi, step int, wantDx bool, bu
 		}
 		// dW += dY · colsᵀ; db += Σ over samples and positions of dY.
 		if dw != nil {
-			linalg.Gemm(false, true, d.OutC, K, ld, 1, gd, ld, cols, ld, 1, dw, K)
+			mul(false, true, d.OutC, K, ld, 1, gd, ld, cols, ld, 1, dw, K)
 		}
 		if db != nil {
 			for o := 0; o < d.OutC; o++ {
@@ -609,7 +614,7 @@ func (d *Conv2D[T]) backwardChunks(dy *Mat[T], lo, hi, step int, wantDx bool, bu
 			buf.dcols = make([]T, K*step*L)
 		}
 		dcols := buf.dcols[:K*ld]
-		linalg.Gemm(true, false, K, ld, d.OutC, 1, d.Weight.Value, K, gd, ld, 0, dcols, ld)
+		mul(true, false, K, ld, d.OutC, 1, d.Weight.Value, K, gd, ld, 0, dcols, ld)
 		for s := 0; s < nc; s++ {
 			col2imSample(g, dcols, ld, s*L, d.dx.Row(clo+s), true)
 		}
@@ -653,7 +658,7 @@ func (d *Conv2D[T]) Tangent(dx *Mat[T]) *Mat[T] {
 						}
 						return c
 					}
-					d.tangentChunk(dx, bias, lo, hi, cols, &buf.prod)
+					d.tangentChunk(dx, bias, lo, hi, cols, &buf.prod, linalg.GemmSerial[T])
 				}
 			}()
 		}
@@ -662,7 +667,7 @@ func (d *Conv2D[T]) Tangent(dx *Mat[T]) *Mat[T] {
 	}
 	for lo := 0; lo < n; lo += step {
 		hi := min(n, lo+step)
-		d.tangentChunk(dx, bias, lo, hi, func(x *Mat[T]) []T { d.im2col(x, lo, hi); return d.cols }, &d.prod)
+		d.tangentChunk(dx, bias, lo, hi, func(x *Mat[T]) []T { d.im2col(x, lo, hi); return d.cols }, &d.prod, linalg.Gemm[T])
 	}
 	return d.tang
 }
@@ -670,15 +675,15 @@ func (d *Conv2D[T]) Tangent(dx *Mat[T]) *Mat[T] {
 // tangentChunk writes rows [lo, hi) of d.tang: conv(dx; W) + conv(x; Ẇ) + ḃ
 // with nil directions left out; cols(m) returns the chunk's columns of m and
 // prod is the product scratch.
-func (d *Conv2D[T]) tangentChunk(dx *Mat[T], bias []T, lo, hi int, cols func(*Mat[T]) []T, prod *[]T) {
+func (d *Conv2D[T]) tangentChunk(dx *Mat[T], bias []T, lo, hi int, cols func(*Mat[T]) []T, prod *[]T, mul gemmFunc[T]) {
 	nc, L := hi-lo, d.geom.outArea()
 	acc := false
 	if d.Weight.Tangent != nil {
-		d.productWith(d.tang, d.Weight.Tangent, cols(d.x), prod, lo, nc, bias, false)
+		d.productWith(d.tang, d.Weight.Tangent, cols(d.x), prod, lo, nc, bias, false, mul)
 		acc = true
 	}
 	if dx != nil {
-		d.productWith(d.tang, d.Weight.Value, cols(dx), prod, lo, nc, bias, acc)
+		d.productWith(d.tang, d.Weight.Value, cols(dx), prod, lo, nc, bias, acc, mul)
 		acc = true
 	}
 	if acc {

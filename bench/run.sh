@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick] — end-to-end speed figures of fenchel for both builds:
+# bench/run.sh [--quick] [--no-side] [--no-go] — speed figures of fenchel:
+# first fenchel against PyTorch on the same training workloads, run side by
+# side (bench/train_side.sh: MLPs, Model d, the per-image instrument, the
+# indicator protocol; ratios of medians), then the Go benchmarks of both builds:
 #   pure-Go   CGO_ENABLED=0                  (fenchel AVX2/FMA kernels, gonum fallback)
 #   OpenBLAS  CGO_ENABLED=1 -tags openblas   (needs Debian libopenblas-dev)
 # It runs the Go benchmarks that live beside the code they measure
@@ -8,8 +11,11 @@
 # -count repetitions. Figures are only meaningful on a quiet machine: the load
 # average is printed at start and end and a warning is given above 1.5.
 #
-# --quick: one repetition and short bench times (≈ 2–4 min on 2 cores);
-# default: 5 repetitions (≈ 15 min on a quiet machine). COUNT=n overrides the repetitions.
+# --quick: side by side ×2 with short runs, Go benchmarks ×1 with short bench
+# times (≈ 8 min on 2 cores); default: side by side ×3 with the full protocols,
+# Go benchmarks ×5 (≈ 30 min on a quiet machine). COUNT=n overrides the Go
+# benchmarks' repetitions, REPS=n the side-by-side ones. --no-side / --no-go
+# skip a part.
 # Compare two runs with benchstat on the raw files (bench/README.md, "How to run").
 #
 # OpenBLAS picks its kernel set when it loads, from OPENBLAS_CORETYPE if set,
@@ -21,16 +27,18 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
-quick=0
+quick=0 side=1 gobench=1
 for a in "$@"; do
 	case "$a" in
 	--quick) quick=1 ;;
+	--no-side) side=0 ;;
+	--no-go) gobench=0 ;;
 	-h | --help)
-		sed -n '2,13p' "$0"
+		sed -n '2,19p' "$0"
 		exit 0
 		;;
 	*)
-		echo "run.sh: unknown argument $a (want --quick)" >&2
+		echo "run.sh: unknown argument $a (want --quick, --no-side, --no-go)" >&2
 		exit 2
 		;;
 	esac
@@ -100,6 +108,15 @@ bench() {
 }
 
 : >"$out/load.txt"
+if [ "$side" = 1 ]; then
+	sideargs=()
+	[ "$quick" = 1 ] && sideargs=(--quick)
+	bench/train_side.sh "${sideargs[@]}" | tee "$out/side.txt"
+fi
+if [ "$gobench" = 0 ]; then
+	echo "end $(loadline)" | tee -a "$out/meta.txt"
+	exit 0
+fi
 for build in purego openblas; do
 	: >"$out/$build.txt"
 	echo "$build:" >&2
@@ -131,17 +148,16 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "n/a" || b == "n/a" || b == 0
 
 row() { printf '| %-50s | %12s | %12s | %12s |\n' "$@"; }
 echo
-row "figure (median of $count)" "pure-Go" "OpenBLAS" "PyTorch 1.13"
+row "figure (median of $count)" "pure-Go" "OpenBLAS" "PyTorch"
 row "---" "---" "---" "---"
 train_row() { # NAME LABEL PYTORCH_SAMPLES_PER_S
 	local g o
 	g=$(med purego "$1" samples/s) o=$(med openblas "$1" samples/s)
-	row "$2 samples/s" "$(fmt "$g" 1 0)" "$(fmt "$o" 1 0)" "${3:-–}"
-	row "$2 ms/step" "$(fmt "$(med purego "$1" ns/op)" 1e-6 2)" "$(fmt "$(med openblas "$1" ns/op)" 1e-6 2)" "${4:-–}"
-	[ -n "${3:-}" ] && row "  ratio to PyTorch (samples/s)" "$(ratio "$g" "$3")" "$(ratio "$o" "$3")" "1"
+	row "$2 samples/s" "$(fmt "$g" 1 0)" "$(fmt "$o" 1 0)" "side table"
+	row "$2 ms/step" "$(fmt "$(med purego "$1" ns/op)" 1e-6 2)" "$(fmt "$(med openblas "$1" ns/op)" 1e-6 2)" "–"
 }
-train_row BenchmarkTrainStepMLP100 "train MLP 784-100-10 (b128, SGD)" 120000 1.07
-train_row BenchmarkTrainStepMLP1000 "train MLP 784-1000-10 (b128, SGD)" 30000 4.3
+train_row BenchmarkTrainStepMLP100 "train MLP 784-100-10 (b128, SGD)"
+train_row BenchmarkTrainStepMLP1000 "train MLP 784-1000-10 (b128, SGD)"
 train_row BenchmarkTrainStepModelD "train Model d k=1 skip (b64, Adam)"
 for n in 100 500; do
 	b=BenchmarkStructuralMLP1000/n=$n
@@ -164,3 +180,8 @@ done | awk '!seen[$0]++' | while read -r b; do
 done
 echo
 echo "raw output: $out/purego.txt $out/openblas.txt; load per step: $out/load.txt"
+if [ "$side" = 1 ]; then
+	echo
+	echo "fenchel against PyTorch (from bench/train_side.sh above, also in $out/side.txt):"
+	sed -n '/^| side by side/,/^$/p' "$out/side.txt"
+fi

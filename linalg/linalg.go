@@ -37,24 +37,52 @@ var (
 // same order; a set that cannot run falls back and Backend says why.
 var Backend = "fenchel pure-Go kernels (" + kernelName + ")"
 
+// serialBackend is a backend (other than Kernels) that can multiply on one
+// core, from several goroutines at once: OpenBLAS run single-threaded.
+type serialBackend interface {
+	serialGemm() bool
+	sgemm1(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+	dgemm1(tA, tB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int)
+}
+
+// SerialGemm reports whether GemmSerial[T] computes on the calling goroutine
+// alone, so that a caller may run one per core at once: true for fenchel's Go
+// kernels and for OpenBLAS run single-threaded (FENCHEL_OPENBLAS_SPLIT=1),
+// false for OpenBLAS with its own threads (concurrent calls into its thread
+// pool made Model d's training step 1.9× slower).
+func SerialGemm[T Float]() bool {
+	var impl any = Float64
+	if _, ok := any(T(0)).(float32); ok {
+		impl = Float32
+	}
+	if _, ok := impl.(Kernels); ok {
+		return true
+	}
+	sb, ok := impl.(serialBackend)
+	return ok && sb.serialGemm()
+}
+
 // GemmSerial is Gemm for callers that already run one goroutine per core
-// (nn's convolution splits its batch): with fenchel's Go kernels it computes
-// on the calling goroutine, with exactly Gemm's result; other backends run
-// Gemm.
+// (nn's convolution splits its batch): when SerialGemm[T] it computes on the
+// calling goroutine, with exactly Gemm's result; otherwise it runs Gemm.
 func GemmSerial[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
+	var impl any = Float64
 	if _, ok := any(a).([]float32); ok {
-		if _, ok := Float32.(Kernels); !ok {
-			Gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-			return
+		impl = Float32
+	}
+	if sb, ok := impl.(serialBackend); ok && sb.serialGemm() {
+		switch a := any(a).(type) {
+		case []float32:
+			sb.sgemm1(tA, tB, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+		case []float64:
+			sb.dgemm1(tA, tB, m, n, k, float64(alpha), a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
 		}
-	} else if _, ok := Float64.(Kernels); !ok {
-		Gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	if !serialGemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+	if _, ok := impl.(Kernels); !ok || !serialGemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 		Gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	}
 }

@@ -131,6 +131,49 @@ func (OpenBLAS) Dgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []flo
 		})
 }
 
+// serialGemm: with FENCHEL_OPENBLAS_SPLIT=1 OpenBLAS runs one thread, so
+// goroutines may call it at once, one product per core (GemmSerial).
+func (OpenBLAS) serialGemm() bool { return splitWorkers > 1 }
+
+// sgemm1 is Sgemm on the calling goroutine: the same blocks of C as
+// Sgemm's split (so the same result), one after another.
+func (OpenBLAS) sgemm1(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	ta, tb := trans(tA), trans(tB)
+	checkGemm(ta, tb, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	w := splitWorkers
+	if m*n*k < parallelFlops {
+		w = 1
+	}
+	splitBlocks(tA, tB, m, n, lda, ldb, ldc, w, splitAlign, splitAlign, a, b, c, func(m, n int, a, b, c []float32) {
+		C.cblas_sgemm(C.CblasRowMajor, cTrans(ta), cTrans(tb), C.blasint(m), C.blasint(n), C.blasint(k),
+			C.float(alpha), (*C.float)(&a[0]), C.blasint(lda), (*C.float)(&b[0]), C.blasint(ldb),
+			C.float(beta), (*C.float)(&c[0]), C.blasint(ldc))
+	}, false)
+}
+
+// dgemm1 is Dgemm on the calling goroutine (see sgemm1).
+func (OpenBLAS) dgemm1(tA, tB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	ta, tb := trans(tA), trans(tB)
+	checkGemm(ta, tb, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	w := splitWorkers
+	if m*n*k < parallelFlops {
+		w = 1
+	}
+	splitBlocks(tA, tB, m, n, lda, ldb, ldc, w, splitAlign, splitAlign, a, b, c, func(m, n int, a, b, c []float64) {
+		C.cblas_dgemm(C.CblasRowMajor, cTrans(ta), cTrans(tb), C.blasint(m), C.blasint(n), C.blasint(k),
+			C.double(alpha), (*C.double)(&a[0]), C.blasint(lda), (*C.double)(&b[0]), C.blasint(ldb),
+			C.double(beta), (*C.double)(&c[0]), C.blasint(ldc))
+	}, false)
+}
+
 func cTrans2(t bool) C.enum_CBLAS_TRANSPOSE {
 	if t {
 		return C.CblasTrans

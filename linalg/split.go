@@ -30,6 +30,13 @@ func splitGemm[T Float](tA, tB bool, m, n, k, lda, ldb, ldc int, a, b, c []T, ca
 // call(m', n', a', b', c') gets the block's sizes and op(A), op(B), C
 // starting at the block (strides unchanged).
 func blocksOfC[T Float](tA, tB bool, m, n, lda, ldb, ldc, workers, alignRows, alignCols int, a, b, c []T, call func(m, n int, a, b, c []T)) {
+	splitBlocks(tA, tB, m, n, lda, ldb, ldc, workers, alignRows, alignCols, a, b, c, call, true)
+}
+
+// splitBlocks is blocksOfC; with concurrent false it runs the same blocks
+// one after another on the calling goroutine (the same result, for a caller
+// that already has a core to itself).
+func splitBlocks[T Float](tA, tB bool, m, n, lda, ldb, ldc, workers, alignRows, alignCols int, a, b, c []T, call func(m, n int, a, b, c []T), concurrent bool) {
 	byCols := n >= m
 	long, align := m, alignRows
 	if byCols {
@@ -41,7 +48,7 @@ func blocksOfC[T Float](tA, tB bool, m, n, lda, ldb, ldc, workers, alignRows, al
 		call(m, n, a, b, c)
 		return
 	}
-	parallel.Run((long+chunk-1)/chunk, func(t int) {
+	block := func(t int) {
 		lo, hi := t*chunk, min((t+1)*chunk, long)
 		if byCols {
 			bo := lo // B is k×n: column offset; Bᵀ stored n×k: row offset
@@ -56,7 +63,15 @@ func blocksOfC[T Float](tA, tB bool, m, n, lda, ldb, ldc, workers, alignRows, al
 			ao = lo
 		}
 		call(hi-lo, n, a[ao:], b, c[lo*ldc:])
-	})
+	}
+	blocks := (long + chunk - 1) / chunk
+	if !concurrent {
+		for t := 0; t < blocks; t++ {
+			block(t)
+		}
+		return
+	}
+	parallel.Run(blocks, block)
 }
 
 // splitSyrk runs the upper-triangle SYRK C = alpha·op(A)·op(A)ᵀ + beta·C

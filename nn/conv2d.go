@@ -380,7 +380,7 @@ func (d *Conv2D[T]) Forward(x *Mat[T]) *Mat[T] {
 	nch := (n + step - 1) / step
 	workers := min(runtime.GOMAXPROCS(0), nch)
 	if workers > 1 && n*d.OutC*d.patch()*L >= minParallelWork && goKernels[T]() {
-		d.forwardParallel(x, bias, step, workers)
+		d.forwardParallel(x, bias, step, nch, workers)
 		return d.y
 	}
 	for lo := 0; lo < n; lo += step {
@@ -393,15 +393,13 @@ func (d *Conv2D[T]) Forward(x *Mat[T]) *Mat[T] {
 }
 
 // forwardParallel is Forward's chunk loop split over workers goroutines,
-// each taking an equal run of samples in chunks of at most step end to end
-// (im2col into its own buffer, then the product), so that a sample's
-// columns are built and multiplied on one core and the fork-join happens
-// once per call rather than once per GEMM. Every output element is computed
-// exactly as by the serial loop (a sample's products do not depend on the
-// chunk it is in), so the result does not depend on the number of workers.
-// Equal runs of samples rather than of chunks: 64 samples in chunks of 9
-// gave one core 36 and the other 28.
-func (d *Conv2D[T]) forwardParallel(x *Mat[T], bias []T, step, workers int) {
+// each taking a contiguous run of the nch chunks end to end (im2col into its
+// own buffer, then the product), so that a sample's columns are built and
+// multiplied on one core and the fork-join happens once per call rather
+// than once per GEMM. Every product is the serial loop's, chunk for chunk
+// (a backend's result may depend on a product's width), so the result does
+// not depend on the number of workers.
+func (d *Conv2D[T]) forwardParallel(x *Mat[T], bias []T, step, nch, workers int) {
 	n, L := x.Rows, d.geom.outArea()
 	K := d.patch()
 	for len(d.work) < workers {
@@ -415,9 +413,9 @@ func (d *Conv2D[T]) forwardParallel(x *Mat[T], bias []T, step, workers int) {
 		go func() {
 			defer wg.Done()
 			buf := &d.work[w]
-			end := (w + 1) * n / workers
-			for lo := w * n / workers; lo < end; lo += step {
-				hi := min(end, lo+step)
+			for ch := w * nch / workers; ch < (w+1)*nch/workers; ch++ {
+				lo := ch * step
+				hi := min(n, lo+step)
 				nc := hi - lo
 				if cap(buf.cols) < K*nc*L {
 					buf.cols = make([]T, K*step*L)
@@ -433,19 +431,13 @@ func (d *Conv2D[T]) forwardParallel(x *Mat[T], bias []T, step, workers int) {
 	wg.Wait()
 }
 
-// goKernels reports whether the GEMM backend for T is fenchel's Go kernels
-// (linalg.Kernels), under which Conv2D splits its chunk loops over
-// goroutines. OpenBLAS runs a thread pool of its own, and calling it from
-// two goroutines at once made the Model d training step 1.9× slower
-// (216–266 → 406–457 ms, 2 cores), so with it the loops stay serial.
-func goKernels[T Float]() bool {
-	var impl any = linalg.Float64
-	if _, ok := any(T(0)).(float32); ok {
-		impl = linalg.Float32
-	}
-	_, ok := impl.(linalg.Kernels)
-	return ok
-}
+// goKernels reports whether Conv2D splits its chunk loops over goroutines:
+// when the GEMM backend for T multiplies on the calling goroutine alone
+// (linalg.SerialGemm: fenchel's Go kernels, or single-threaded OpenBLAS).
+// OpenBLAS with its own thread pool is called from one goroutine: two
+// calling it at once made the Model d training step 1.9× slower (216–266 →
+// 406–457 ms, 2 cores).
+func goKernels[T Float]() bool { return linalg.SerialGemm[T]() }
 
 // convWork is the scratch of one forwardParallel worker.
 type convWork[T Float] struct{ cols, prod, dcols []T }

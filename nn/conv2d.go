@@ -3,9 +3,9 @@ package nn
 import (
 	"fmt"
 	"runtime"
-	"sync"
 	"unsafe"
 
+	"github.com/fenchel-ml/fenchel/internal/parallel"
 	"github.com/fenchel-ml/fenchel/internal/simd"
 	"github.com/fenchel-ml/fenchel/linalg"
 )
@@ -407,28 +407,22 @@ func (d *Conv2D[T]) forwardParallel(x *Mat[T], bias []T, step, nch, workers int)
 	}
 	d.colsHi = 0
 	g := &d.geom
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := &d.work[w]
-			for ch := w * nch / workers; ch < (w+1)*nch/workers; ch++ {
-				lo := ch * step
-				hi := min(n, lo+step)
-				nc := hi - lo
-				if cap(buf.cols) < K*nc*L {
-					buf.cols = make([]T, K*step*L)
-				}
-				cols := buf.cols[:K*nc*L]
-				for s := 0; s < nc; s++ {
-					im2colSample(g, x.Row(lo+s), cols, nc*L, s*L)
-				}
-				d.productWith(d.y, d.Weight.Value, cols, &buf.prod, lo, nc, bias, false, linalg.GemmSerial[T])
+	parallel.Run(workers, func(w int) {
+		buf := &d.work[w]
+		for ch := w * nch / workers; ch < (w+1)*nch/workers; ch++ {
+			lo := ch * step
+			hi := min(n, lo+step)
+			nc := hi - lo
+			if cap(buf.cols) < K*nc*L {
+				buf.cols = make([]T, K*step*L)
 			}
-		}()
-	}
-	wg.Wait()
+			cols := buf.cols[:K*nc*L]
+			for s := 0; s < nc; s++ {
+				im2colSample(g, x.Row(lo+s), cols, nc*L, s*L)
+			}
+			d.productWith(d.y, d.Weight.Value, cols, &buf.prod, lo, nc, bias, false, linalg.GemmSerial[T])
+		}
+	})
 }
 
 // goKernels reports whether Conv2D splits its chunk loops over goroutines:
@@ -523,17 +517,11 @@ func (d *Conv2D[T]) backward(dy *Mat[T], wantDx, grads bool) {
 			run(g, linalg.Gemm[T])
 		}
 	} else {
-		var wg sync.WaitGroup
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for g := w * groups / workers; g < (w+1)*groups/workers; g++ {
-					run(g, linalg.GemmSerial[T])
-				}
-			}()
-		}
-		wg.Wait()
+		parallel.Run(workers, func(w int) {
+			for g := w * groups / workers; g < (w+1)*groups/workers; g++ {
+				run(g, linalg.GemmSerial[T])
+			}
+		})
 	}
 	if !grads {
 		return
@@ -635,31 +623,25 @@ func (d *Conv2D[T]) Tangent(dx *Mat[T]) *Mat[T] {
 			d.work = append(d.work, convWork[T]{})
 		}
 		g := &d.geom
-		var wg sync.WaitGroup
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				buf := &d.work[w]
-				for ch := w * nch / workers; ch < (w+1)*nch/workers; ch++ {
-					lo := ch * step
-					hi := min(n, lo+step)
-					nc := hi - lo
-					cols := func(x *Mat[T]) []T {
-						if cap(buf.cols) < K*nc*L {
-							buf.cols = make([]T, K*step*L)
-						}
-						c := buf.cols[:K*nc*L]
-						for s := 0; s < nc; s++ {
-							im2colSample(g, x.Row(lo+s), c, nc*L, s*L)
-						}
-						return c
+		parallel.Run(workers, func(w int) {
+			buf := &d.work[w]
+			for ch := w * nch / workers; ch < (w+1)*nch/workers; ch++ {
+				lo := ch * step
+				hi := min(n, lo+step)
+				nc := hi - lo
+				cols := func(x *Mat[T]) []T {
+					if cap(buf.cols) < K*nc*L {
+						buf.cols = make([]T, K*step*L)
 					}
-					d.tangentChunk(dx, bias, lo, hi, cols, &buf.prod, linalg.GemmSerial[T])
+					c := buf.cols[:K*nc*L]
+					for s := 0; s < nc; s++ {
+						im2colSample(g, x.Row(lo+s), c, nc*L, s*L)
+					}
+					return c
 				}
-			}()
-		}
-		wg.Wait()
+				d.tangentChunk(dx, bias, lo, hi, cols, &buf.prod, linalg.GemmSerial[T])
+			}
+		})
 		return d.tang
 	}
 	for lo := 0; lo < n; lo += step {

@@ -112,6 +112,11 @@ if [ "$side" = 1 ]; then
 	sideargs=()
 	[ "$quick" = 1 ] && sideargs=(--quick)
 	bench/train_side.sh "${sideargs[@]}" | tee "$out/side.txt"
+	# The structural engine against PyTorch on the same weights (MLP 784-1000-10,
+	# n = 500: spectra of H, H_S, H_p), interleaved.
+	spectra_rounds=3
+	[ "$quick" = 1 ] && spectra_rounds=2
+	bench/spectra.sh --n 500 --rounds "$spectra_rounds" | tee "$out/spectra.txt"
 fi
 if [ "$gobench" = 0 ]; then
 	echo "end $(loadline)" | tee -a "$out/meta.txt"

@@ -2,7 +2,8 @@
 # bench/run.sh [--quick] [--no-side] [--no-go] — speed figures of fenchel:
 # first fenchel against PyTorch on the same training workloads, run side by
 # side (bench/train_side.sh: MLPs, Model d, the per-image instrument, the
-# indicator protocol; ratios of medians), then the Go benchmarks of both builds:
+# indicator protocol; bench/spectra.sh: spectra of H, H_S, H_p at n = 500;
+# ratios of medians), then the Go benchmarks of both builds:
 #   pure-Go   CGO_ENABLED=0                  (fenchel AVX2/FMA kernels, gonum fallback)
 #   OpenBLAS  CGO_ENABLED=1 -tags openblas   (needs Debian libopenblas-dev)
 # It runs the Go benchmarks that live beside the code they measure
@@ -34,7 +35,7 @@ for a in "$@"; do
 	--no-side) side=0 ;;
 	--no-go) gobench=0 ;;
 	-h | --help)
-		sed -n '2,19p' "$0"
+		sed -n '2,20p' "$0"
 		exit 0
 		;;
 	*)

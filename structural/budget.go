@@ -153,12 +153,12 @@ func clampBytes(v float64) int64 {
 }
 
 // activationsPerSample sums the output sizes of the layers of model (of
-// its top-level Sequential, or the model itself): what the passes over the
+// its top-level chain, or the model itself): what the passes over the
 // probe keep per sample.
 func activationsPerSample(model nn.Layer[float64]) int {
-	if seq, ok := model.(*nn.Sequential[float64]); ok {
+	if c, ok := model.(nn.Chain[float64]); ok {
 		s := 0
-		for _, l := range seq.Layers {
+		for _, l := range c.Chain() {
 			s += l.OutShape().Size()
 		}
 		return s + model.InShape().Size()
@@ -166,10 +166,9 @@ func activationsPerSample(model nn.Layer[float64]) int {
 	return model.InShape().Size() + model.OutShape().Size()
 }
 
-// Measured rates (2 cores, pure Go, MLP 784-1000-10, loaded machine) behind
-// the time estimate of a MemoryError: dense ≈ 2.2 s at dimension 2000
-// (∝ dim³), certified extremes ≈ Cholesky at 18 GFlop/s plus ≈ 150 passes
-// of 8·dim² bytes at 5 GB/s.
+// estimateSeconds is the rough time a MemoryError quotes, from rates
+// measured on 2 cores (BenchmarkSymEigenvalues, BenchmarkAnalyzeProbe100):
+// dense ∝ dim³, certified extremes a Cholesky plus ≈ 150 passes over H.
 func estimateSeconds(method string, m int) float64 {
 	d := float64(m)
 	if method == "dense" {

@@ -3,8 +3,11 @@ package structural
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,50 +20,79 @@ import (
 // product promises about a second; the slack covers a loaded 2-core machine.
 const cancelWithin = 1500 * time.Millisecond
 
+// pollCtx is a context that reports cancellation from its limit-th Err
+// poll on, so a test can cancel at a point inside the computation that does
+// not depend on the machine's speed (a timer may fire after a fast run has
+// finished). at is when it first reported cancellation.
+type pollCtx struct {
+	context.Context
+	limit, polls atomic.Int64
+	once         sync.Once
+	done         chan struct{}
+	at           atomic.Pointer[time.Time]
+}
+
+func newPollCtx(limit int64) *pollCtx {
+	c := &pollCtx{Context: context.Background(), done: make(chan struct{})}
+	c.limit.Store(limit)
+	return c
+}
+
+func (c *pollCtx) Err() error {
+	if c.polls.Add(1) < c.limit.Load() {
+		return nil
+	}
+	c.once.Do(func() {
+		now := time.Now()
+		c.at.Store(&now)
+		close(c.done)
+	})
+	return context.Canceled
+}
+
+func (c *pollCtx) Done() <-chan struct{} { return c.done }
+
 // TestAnalyzeCancel: a cancelled Options.Ctx stops Analyze within about a
 // second in every phase long enough to matter (H build, dense eigen, the
-// lock-step Lanczos runs, the matrix-free Lanczos runs), with an error
-// wrapping context.Canceled that names the phase.
+// Lanczos runs on H and H⁻¹, the matrix-free Lanczos runs), with an error
+// wrapping context.Canceled that names the phase. A first uncancelled run
+// counts how often each method polls its context; the cancellations then
+// land before the first poll and at a quarter, half and three quarters of
+// the polls.
 func TestAnalyzeCancel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	model := mlp(rng, "relu", 20, 40, 10)
-	x := randomX(rng, 300, 20) // nK = 3000: each dense spectrum takes seconds
-	probe := Probe{X: x, Labels: randomLabels(rng, 300, 10)}
+	// Sizes at which each method runs for about a second uncancelled.
 	for _, tc := range []struct {
 		method string
-		after  time.Duration // cancel this long after the start; 0: before
-		want   string
-	}{
-		{"dense", 0, "stopped"},
-		{"dense", 400 * time.Millisecond, "stopped"},
-		{"lanczos", 0, "stopped"},
-		{"lanczos", 150 * time.Millisecond, "stopped"},
-		{"lanczos", 900 * time.Millisecond, "stopped"},
-		{"matrixfree", 0, "stopped"},
-		{"matrixfree", 100 * time.Millisecond, "stopped"},
-		{"matrixfree", 600 * time.Millisecond, "stopped"},
-	} {
-		ctx, cancel := context.WithCancel(context.Background())
-		if tc.after == 0 {
-			cancel()
-		} else {
-			time.AfterFunc(tc.after, cancel)
+		n      int
+	}{{"dense", 150}, {"lanczos", 300}, {"matrixfree", 300}} {
+		method := tc.method
+		probe := Probe{X: randomX(rng, tc.n, 20), Labels: randomLabels(rng, tc.n, 10)}
+		count := newPollCtx(math.MaxInt64)
+		if _, err := Analyze(model, probe, loss.Softmax{}, Options{Method: Method(method), Ctx: count}); err != nil {
+			t.Fatalf("%s, not cancelled: %v", method, err)
 		}
-		start := time.Now()
-		_, err := Analyze(model, probe, loss.Softmax{}, Options{Method: Method(tc.method), Ctx: ctx})
-		took := time.Since(start) - tc.after
-		cancel()
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("%s, cancelled after %v: err = %v, want context.Canceled", tc.method, tc.after, err)
-			continue
+		total := count.polls.Load()
+		if total < 8 {
+			t.Fatalf("%s polls its context only %d times", method, total)
 		}
-		if !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: error %q does not name %q", tc.method, err, tc.want)
+		for _, at := range []int64{1, total / 4, total / 2, 3 * total / 4} {
+			ctx := newPollCtx(at)
+			_, err := Analyze(model, probe, loss.Softmax{}, Options{Method: Method(method), Ctx: ctx})
+			end := time.Now()
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("%s, cancelled at poll %d of %d: err = %v, want context.Canceled", method, at, total, err)
+				continue
+			}
+			if !strings.Contains(err.Error(), "stopped") {
+				t.Errorf("%s: error %q does not say it stopped", method, err)
+			}
+			if took := end.Sub(*ctx.at.Load()); took > cancelWithin {
+				t.Errorf("%s, cancelled at poll %d of %d: returned %v after cancellation, want within %v", method, at, total, took, cancelWithin)
+			}
+			t.Logf("%s, poll %d of %d: %v", method, at, total, err)
 		}
-		if took > cancelWithin {
-			t.Errorf("%s: returned %v after cancellation, want within %v", tc.method, took, cancelWithin)
-		}
-		t.Logf("%s: %v after cancellation: %v", tc.method, took, err)
 	}
 }
 

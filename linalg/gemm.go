@@ -36,20 +36,14 @@ var _ blas.Float64 = Kernels{}
 type blocking struct{ kc, mc, nc int }
 
 // blockSizes are chosen so that a packed kc×nr panel of B stays in L1, an
-// mc×kc block of A in L2 and a kc×nc slab of B in L3. With the AVX-512
-// kernels (32 KB B panels at kc = 256 in Zen 5's 48 KB L1D) kc 128, 192, 384
-// and mc 132 (all 128 rows of a batch in one block) were measured on the MLP
-// shapes of bench_test.go: none beat these by more than the noise (±3 %).
-// A variable so tests can shrink it to exercise every blocking path on small
-// sizes.
+// mc×kc block of A in L2 and a kc×nc slab of B in L3 (other kc and mc did
+// not beat these on the MLP shapes of bench_test.go). A variable so tests can
+// shrink it to exercise every blocking path on small sizes.
 var blockSizes = blocking{kc: 256, mc: 96, nc: 3072}
 
-// parallelFlops is the m·n·k below which a product runs on one goroutine.
-// Waking a second goroutine (a futex round trip on this VM) costs tens of
-// µs: at 1 << 18 the per-image instrument's 10-row products were split and
-// spent 13 % of their time in futex; 1 << 20 took its measurement on MLP
-// 784-100-10 from 0.43 to 0.30 ms and left MLP training steps unchanged
-// (132–137k vs 133–138k samples/s on MLP-100).
+// parallelFlops is the m·n·k below which a product runs on one goroutine:
+// waking a second goroutine costs tens of µs, more than a small product
+// (the per-image instrument's 10-row products) gains from it.
 const parallelFlops = 1 << 20
 
 // microKernel computes C[0:mr, 0:nr] += alpha · Σ_p a[p·mr+i]·b[p·nr+j] for
@@ -247,10 +241,6 @@ func gemm[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []
 	if m*n*k < parallelFlops {
 		workers = 1
 	}
-	// (Handing out 2 chunks per goroutine from a shared counter, with the
-	// caller working too, was tried: steadier under a load of ~5 from other
-	// processes, but 10 % slower MLP 784-100-10 training steps and 3–5 %
-	// slower MLP-1000 ones on a quiet machine, from the repacking.)
 	// The unpacked small-m path is chosen for the whole product, not per
 	// block: a row block of ≤ smallM rows taking it would make the result
 	// depend on the number of goroutines (it rounds differently).
@@ -296,8 +286,6 @@ func grow[T Float](s []T, n int) []T {
 // per element as a 6-row kernel pass, so for one or a few rows it dominated
 // the product; the SSE dot/AXPY path does ~m/2 cycles of work per element of
 // B against ~1 + m/16 for pack-and-kernel, so it only pays for small m.
-// Measured on the per-image instrument (MLP 784-100-10, float64, rows 1 and
-// 10): 0.60–0.92 ms per measurement with 0, 0.53 with 4, 0.63–0.67 with 16.
 var smallM = 4
 
 // gemmSerial computes C += alpha·op(A)·op(B) on the calling goroutine, by

@@ -12,9 +12,8 @@ import (
 // tridiagBlock is the panel width of symTridiagonalize: each panel's
 // trailing update is one rank-2·tridiagBlock GEMM pass over the trailing
 // triangle, so a wider panel reads and writes it fewer times, while the
-// panel's own corrections grow as N·tridiagBlock per column. Measured with
-// BenchmarkSymEigenvalues at n = 2000 (2 cores, pure Go): see the commit
-// that set it.
+// panel's own corrections grow as N·tridiagBlock per column
+// (BenchmarkSymEigenvalues chose it).
 var tridiagBlock = 48
 
 // syr2kColumns is the column width of the blocks of the trailing update.

@@ -14,10 +14,8 @@ import (
 // tests can shrink them and exercise the chunked paths.
 var (
 	// convColsBudget bounds the im2col buffer: the batch is processed in
-	// chunks of samples whose columns fit in it. Chunks that stay in cache
-	// beat one batch-wide GEMM: for Model d's 16→16 conv at 28×28, batch 64,
-	// float32, forward+backward takes ≈35 ms with 1 MB chunks against ≈290 ms
-	// with one 29 MB chunk (2 cores, gonum-style pure-Go kernels).
+	// chunks of samples whose columns fit in it: chunks that stay in cache
+	// beat one batch-wide GEMM several times over on Model d's convs.
 	convColsBudget = 1 << 20
 	// gramChunkBudget bounds each of the two per-sample-gradient blocks that
 	// Conv2D.AddGram materialises.
@@ -29,10 +27,8 @@ var (
 	// convPerSampleGemm is the number of multiply-adds of one sample's
 	// forward product (OutC·C·k·k·OutH·OutW) from which Conv2D multiplies
 	// sample by sample straight into its output instead of over the chunk
-	// followed by a scatter. Float32, batch 64, one thread (interleaved
-	// runs): 16→16 at 28×28 (1.8M) forward+backward 18–22 → 17–21 ms and
-	// 16→32 stride 2 (0.9M) 10.5–12.5 → 9–10.2 ms sample by sample, but the
-	// 1→16 stem (0.11M) 4.3–5.9 → 6.2–8.8 ms.
+	// followed by a scatter: it pays for Model d's 16→16 and 16→32 convs,
+	// not for the 1→16 stem (BenchmarkConv2DForwardBackward).
 	convPerSampleGemm = 1 << 19
 )
 
@@ -429,8 +425,8 @@ func (d *Conv2D[T]) forwardParallel(x *Mat[T], bias []T, step, nch, workers int)
 // when the GEMM backend for T multiplies on the calling goroutine alone
 // (linalg.SerialGemm: fenchel's Go kernels, or single-threaded OpenBLAS).
 // OpenBLAS with its own thread pool is called from one goroutine: two
-// calling it at once made the Model d training step 1.9× slower (216–266 →
-// 406–457 ms, 2 cores).
+// calling it at once oversubscribe the cores (the Model d step ran about
+// twice as slow).
 func goKernels[T Float]() bool { return linalg.SerialGemm[T]() }
 
 // convWork is the scratch of one forwardParallel worker.

@@ -233,16 +233,12 @@ func (o *optimizer[T]) Step(params []*nn.Param[T], lr float64) {
 // Go loop: the update right after backward is bound by fetching gradients
 // the GEMM goroutines left in the other core's cache (≈ 4× slower than the
 // same update repeated at once), so even mid-sized tensors gain from two
-// cores fetching at once: 1 << 13 instead of 1 << 16 took MLP 784-100-10
-// training (79k weights in one tensor) from 107–109k to 122–123k samples/s.
+// cores fetching at once.
 //
-// Kernels: 6–8× faster per element (sgd 785k elements ≈ 0.1–0.2 ms on one
-// core), so a 2-way split of 100k elements costs more in waking and
-// waiting for the second goroutine than it saves (BenchmarkStep n=100000,
-// 2 cores, best of 6: sgd 11 µs serial vs 24 µs split, adam 64 vs 111 µs)
-// and MLP 784-100-10 training was no faster split (median of 12
-// interleaved runs on a busy machine: 137k samples/s at 1 << 16 vs 132k at
-// 1 << 13); tensors of MLP-1000 size (785k) are still split.
+// The assembly kernels are several times faster per element, so a 2-way
+// split of ~100k elements costs more in waking and waiting for the second
+// goroutine than it saves (BenchmarkStep); tensors of MLP-1000 size (785k)
+// are still split.
 const (
 	parallelMin       = 1 << 13
 	parallelMinVector = 1 << 16

@@ -70,10 +70,9 @@ type RunOptions struct {
 }
 
 // DefaultEpochCheckpointEvery bounds the work a crash can lose to about 10 s
-// (or one epoch, if longer; the first epoch end always checkpoints) without letting checkpoints dominate short
-// epochs: each one is written and fsynced, ~10 ms, while an epoch of the
-// 500-image fixture trains MLP 784-100-10 in ~4 ms (30 epochs: checkpoints
-// took 0.30 s against 0.12 s of training before this default).
+// (or one epoch, if longer; the first epoch end always checkpoints) without
+// letting checkpoints dominate short epochs: each one is written and
+// fsynced (~10 ms), longer than an epoch of the fixture takes to train.
 const DefaultEpochCheckpointEvery = 10 * time.Second
 
 // Result summarises a finished run.

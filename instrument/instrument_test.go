@@ -468,8 +468,8 @@ func TestHooksInRun(t *testing.T) {
 	if rep := ns.Last(); rep == nil || lastNS["fitting_error"] != rep.FittingError || lastNS["grad_norm"] != rep.GradNorm {
 		t.Errorf("nsample record %v does not match the last report", lastNS)
 	}
-	if got := len(lastReport.Bounds); got != 3 {
-		t.Fatalf("nsample record has %d bounds, want A, B, C", got)
+	if got := len(lastReport.Bounds); got != 4 {
+		t.Fatalf("nsample record has %d bounds, want A, B, C, Cr", got)
 	}
 	for _, b := range lastReport.Bounds {
 		if !b.Holds {

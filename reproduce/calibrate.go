@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/fenchel-ml/fenchel/data"
 	"github.com/fenchel-ml/fenchel/initializer"
@@ -218,33 +219,46 @@ func weightScale(params []*nn.Param[float64]) float64 {
 	return math.Sqrt(v / n)
 }
 
-// needsCalibration reports whether some run asks for the init calibration.
-func needsCalibration(runs []RunSpec) bool {
+// needsCalibration reports whether some run of experiment exp asks for the
+// init calibration.
+func needsCalibration(runs []RunSpec, exp string) bool {
 	for _, r := range runs {
-		if r.CalibrateInit {
+		if r.CalibrateInit && r.Experiment == exp {
 			return true
 		}
 	}
 	return false
 }
 
-// calibrationRef returns the config the calibration matches: the pytorch
-// run of the init experiment, as planned for mode (independent of sharding).
-func calibrationRef(mode Mode) (train.Config, int, error) {
-	s, err := settingsFor(mode)
-	if err != nil {
-		return train.Config{}, 0, err
-	}
-	runs, err := Plan(mode, []string{ExpInit})
+// calibrationRef returns the config the calibration of experiment exp
+// (ExpInit or ExpFitInit) matches: its pytorch run, as planned for mode
+// (independent of sharding), and its probe size.
+func calibrationRef(mode Mode, exp string) (train.Config, int, error) {
+	runs, err := Plan(mode, []string{exp})
 	if err != nil {
 		return train.Config{}, 0, err
 	}
 	for _, r := range runs {
 		if r.Params.Scheme == initializer.PyTorch {
-			return r.Config, s.probeN, nil
+			for _, h := range r.Hooks {
+				if h.Kind == HookNSample {
+					return r.Config, h.N, nil
+				}
+			}
 		}
 	}
-	return train.Config{}, 0, fmt.Errorf("reproduce: mode %s: the init experiment has no pytorch run to calibrate against", mode)
+	return train.Config{}, 0, fmt.Errorf("reproduce: mode %s: experiment %s has no pytorch run with a probe to calibrate against", mode, exp)
+}
+
+// applyTo applies c to the runs of experiment exp only.
+func (c InitCalibration) applyTo(runs []RunSpec, exp string) []RunSpec {
+	out := slices.Clone(runs)
+	for i, r := range runs {
+		if r.Experiment == exp {
+			out[i] = c.Apply([]RunSpec{r})[0]
+		}
+	}
+	return out
 }
 
 // Apply resolves the runs that ask for calibration: the symmetric constant

@@ -72,7 +72,7 @@ func firstIdx(n int) []int {
 
 func TestCalibrateInitTiny(t *testing.T) {
 	tr, _ := fixture(t)
-	ref, n, err := calibrationRef(Tiny)
+	ref, n, err := calibrationRef(Tiny, ExpInit)
 	if err != nil {
 		t.Fatal(err)
 	}

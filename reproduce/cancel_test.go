@@ -10,7 +10,7 @@ import (
 // evaluations) stops on a cancelled context with an error wrapping it.
 func TestCalibrateInitCancel(t *testing.T) {
 	tr, te := fixture(t)
-	ref, n, err := calibrationRef(Tiny)
+	ref, n, err := calibrationRef(Tiny, ExpInit)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,16 +59,16 @@ func leRel(a, b float64) bool { return structural.LessEq(a, b, 0) }
 // where it exists (valid).
 func BoundViolations(r *ProbeRecord) int {
 	bad := 0
-	for _, name := range []string{"A", "B", "C"} {
+	for _, name := range []string{"A", "B", "C", "Cr"} {
 		b := r.bound(name)
-		if b == nil || (name == "C" && !b.Valid) {
+		if b == nil || ((name == "C" || name == "Cr") && !b.Valid) {
 			continue
 		}
 		ok := b.Holds
 		switch name {
 		case "B":
 			ok = ok && leRel(b.Middle, b.Value)
-		case "C":
+		case "C", "Cr":
 			if !math.IsNaN(b.Middle) {
 				ok = ok && leRel(b.Value, b.Middle) && leRel(b.Middle, b.Upper)
 			} else {
@@ -179,9 +179,11 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // ClaimP2 checks that the normalised λ_min at init rises and the final E_f
 // falls with width, per family.
-func ClaimP2(runs []*RunData) report.Claim {
+func ClaimP2(runs []*RunData) report.Claim { return claimP2(runs, P2MinWidths) }
+
+func claimP2(runs []*RunData, minWidths int) report.Claim {
 	const st = "P2 width: λ_min(H_S)/λ_mean at init rises and final E_f falls with width"
-	th := fmt.Sprintf("per family over ≥ %d widths: ρ(width, λ_min/λ_mean at init) ≥ %g and ρ(width, final E_f) ≤ %g", P2MinWidths, P2MinRhoInit, P2MaxRhoFit)
+	th := fmt.Sprintf("per family over ≥ %d widths: ρ(width, λ_min/λ_mean at init) ≥ %g and ρ(width, final E_f) ≤ %g", minWidths, P2MinRhoInit, P2MaxRhoFit)
 	pts := widthPoints(runs)
 	if len(pts) == 0 {
 		return notRun("P2", st, th, notRunNoRuns)
@@ -201,7 +203,7 @@ func ClaimP2(runs []*RunData) report.Claim {
 		rInit, e1 := spearman(w, fi)
 		rFit, e2 := spearman(w, ef)
 		rEnd, _ := spearman(w, fe)
-		good := e1 == nil && e2 == nil && len(ws) >= P2MinWidths && rInit >= P2MinRhoInit && rFit <= P2MaxRhoFit
+		good := e1 == nil && e2 == nil && len(ws) >= minWidths && rInit >= P2MinRhoInit && rFit <= P2MaxRhoFit
 		ok = ok && good
 		nums[fam+"_rho_init"], nums[fam+"_rho_fit"], nums[fam+"_rho_after_budget"] = rInit, rFit, rEnd
 		nums[fam+"_widths"] = float64(len(ws))

@@ -20,16 +20,25 @@
 //	doc, err := reproduce.Build("results")
 //	err = report.Write("results", doc)
 //
-// Modes: Full is the paper's protocol (full MNIST, Adam lr 0.002, batch 64,
-// 1 epoch, k = 1…6, widths 8…2048, 5 seeds); Quick a reduced version of every
-// experiment (2000 training images, step caps, fewer depths and seeds) that
-// decides every claim in a few minutes on 2 cores; Tiny a seconds-long
+// Two regimes (THEORY §7), named in every figure and table: the fit regime
+// (experiments fit-*: training set = probe set = the first n training
+// images, full-batch gradient descent at a constant step, float64) decides
+// the claims P1–P6; the paper regime (indicator, depth, width, init,
+// losses, dynamics: the authors' mini-batch Adam protocol) decides IND and
+// gives the second table of P1–P6.
+//
+// Modes: Full is the paper's protocol in the paper regime (full MNIST, Adam
+// lr 0.002, batch 64, 1 epoch, k = 1…6, widths 8…2048, 5 seeds) and n = 100
+// in the fit regime; Quick a reduced version of every experiment (2000
+// training images in the paper regime, n = 50 in the fit regime, step caps,
+// fewer depths and seeds) that decides every claim in a few minutes on 2
+// cores, a smoke check where the report says so; Tiny a seconds-long
 // version on the committed fixture, for tests.
 //
-// Run times on 2 cores, pure-Go build, idle machine (`fenchel reproduce`
-// prints the per-experiment times): Quick about 2 minutes with compilation
-// (77 runs). Full mode about 36 minutes in one invocation (119 runs, peak
-// memory near 10 GB), most of it the depth sweep's Model d runs (938 steps
-// each, 70–83 s at k = 1 up to 213–220 s at k = 6). Sharding (deploy/)
-// divides it across nodes.
+// Run times of the paper regime on 2 cores, pure-Go build, idle machine
+// (`fenchel reproduce` prints the per-experiment times): Quick about 2
+// minutes with compilation (77 runs). Full mode about 36 minutes in one
+// invocation (119 runs, peak memory near 10 GB), most of it the depth
+// sweep's Model d runs (938 steps each, 70–83 s at k = 1 up to 213–220 s at
+// k = 6). Sharding (deploy/) divides it across nodes.
 package reproduce

@@ -116,6 +116,10 @@ type RunData struct {
 	Summary  Summary
 	NSample  []ProbeRecord               // kind "nsample", in step order
 	PerImage []instrument.PerImageRecord // kind "per_image", in step order
+	Draws    []InitDrawRecord            // kind "init_draw": initialisation-only draws
+	// Trends is the trend diagnosis of each NSample record (THEORY §7),
+	// read from the probes up to it.
+	Trends []structural.Trend
 }
 
 // First and Last return the first and last n-sample probe (nil when none).
@@ -231,6 +235,12 @@ func loadRun(dir string) (*RunData, error) {
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
 			d.PerImage = append(d.PerImage, r)
+		case HookInitDraws:
+			var r InitDrawRecord
+			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+				return nil, fmt.Errorf("%s: %w", where, err)
+			}
+			d.Draws = append(d.Draws, r)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -242,5 +252,6 @@ func loadRun(dir string) (*RunData, error) {
 	if lastStep < d.Summary.Steps {
 		return nil, fmt.Errorf("%s ends at step %d but summary.json records %d steps (cut short?)", path, lastStep, d.Summary.Steps)
 	}
+	annotateTrends(d)
 	return d, nil
 }

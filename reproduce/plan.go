@@ -25,25 +25,61 @@ const (
 	Tiny  Mode = "tiny"
 )
 
-// Experiment names, in the order they run.
+// The two regimes of THEORY §7: the paper's mini-batch Adam protocol
+// (THEORY §5) and the fit regime, full-batch gradient descent on the probe
+// set itself, where the claims P1–P6 are decided.
 const (
-	ExpIndicator = "indicator"
-	ExpDepth     = "depth"
-	ExpWidth     = "width"
-	ExpInit      = "init"
-	ExpLosses    = "losses"
-	ExpDynamics  = "dynamics"
+	RegimePaper = "paper"
+	RegimeFit   = "fit"
+)
+
+// RegimeName is the label of a regime in figures and tables.
+func RegimeName(regime string) string {
+	if regime == RegimeFit {
+		return "fit regime (full-batch GD on the probe set)"
+	}
+	return "paper regime (mini-batch Adam)"
+}
+
+// Experiment names, in the order they run. The fit-* experiments are the
+// fit regime's; the others the paper regime's.
+const (
+	ExpIndicator        = "indicator"
+	ExpFitWidth         = "fit-width"
+	ExpFitConcentration = "fit-concentration"
+	ExpFitInit          = "fit-init"
+	ExpFitDepth         = "fit-depth"
+	ExpFitLosses        = "fit-losses"
+	ExpFitDynamics      = "fit-dynamics"
+	ExpDepth            = "depth"
+	ExpWidth            = "width"
+	ExpInit             = "init"
+	ExpLosses           = "losses"
+	ExpDynamics         = "dynamics"
 )
 
 // Experiments lists the experiments in run order.
 func Experiments() []string {
-	return []string{ExpIndicator, ExpDepth, ExpWidth, ExpInit, ExpLosses, ExpDynamics}
+	return []string{ExpIndicator, ExpFitWidth, ExpFitConcentration, ExpFitInit, ExpFitDepth, ExpFitLosses, ExpFitDynamics,
+		ExpDepth, ExpWidth, ExpInit, ExpLosses, ExpDynamics}
+}
+
+// ExperimentRegime is the regime an experiment runs in.
+func ExperimentRegime(exp string) string {
+	if strings.HasPrefix(exp, "fit-") {
+		return RegimeFit
+	}
+	return RegimePaper
 }
 
 // Hook kinds a run may attach.
 const (
 	HookPerImage = "per_image" // instrument.PerImage (THEORY §5)
 	HookNSample  = "nsample"   // instrument.NSample (THEORY §2–§3)
+	// HookInitDraws marks a run that does not train: Execute draws
+	// InitDraws.Seeds initialisations and records the spectrum of H_S of
+	// each (kind "init_draw", THEORY §4 P5).
+	HookInitDraws = "init_draw"
 )
 
 // HookSpec says which instrument a run attaches and how often.
@@ -73,12 +109,18 @@ type Params struct {
 // instruments attached to it and a stable id naming its directory
 // "<experiment>/<name>".
 type RunSpec struct {
-	ID         string       `json:"id"`
-	Experiment string       `json:"experiment"`
-	Mode       Mode         `json:"mode"`
-	Config     train.Config `json:"config"`
-	Hooks      []HookSpec   `json:"hooks"`
-	Params     Params       `json:"params"`
+	ID         string `json:"id"`
+	Experiment string `json:"experiment"`
+	Mode       Mode   `json:"mode"`
+	// Regime is RegimeFit or RegimePaper (empty in runs written before the
+	// fit regime existed: the paper regime).
+	Regime string `json:"regime,omitempty"`
+	// InitDraws, for a HookInitDraws run, is the number of initialisation
+	// draws (seeds Config.Seed, Config.Seed+1, …) measured without training.
+	InitDraws int          `json:"init_draws,omitempty"`
+	Config    train.Config `json:"config"`
+	Hooks     []HookSpec   `json:"hooks"`
+	Params    Params       `json:"params"`
 	// CalibrateInit marks the symmetric runs of the init experiment, whose
 	// constant (and ε) Execute fixes with CalibrateInit before running;
 	// Calibration records the result.
@@ -115,6 +157,28 @@ type settings struct {
 	dynEvery   int
 	ckptEvery  int
 	slidingWin int
+
+	fit fitSettings
+}
+
+// fitSettings are the sizes of the fit regime (THEORY §7): training set =
+// probe set = the first n training images, full-batch GD, float64.
+type fitSettings struct {
+	n, nTest int
+	nConv    int // n of Model d, whose per-sample Jacobian is the costliest
+	lr       float64
+	lrOther  float64 // step size of sparsemax, entmax15 and squared (see lossLR)
+
+	widths                  []int
+	seeds                   []uint64
+	widthSteps, widthEvery  int
+	concSeeds               int
+	initSteps, initEvery    int
+	cDepths, dDepths        []int
+	resDepths               []int
+	depthSteps, dDepthSteps int
+	lossSteps, lossEvery    int
+	dynSteps, dynEvery      int
 }
 
 func settingsFor(m Mode) (settings, error) {
@@ -126,7 +190,11 @@ func settingsFor(m Mode) (settings, error) {
 			widths1: []int{8, 32, 128, 512, 1024, 2048}, widths2: []int{8, 32, 128, 512, 1024, 2048},
 			seeds: []uint64{1, 2, 3, 4, 5}, widthSteps: 0,
 			initEpsRel: epsLadder, losses: loss.Names(),
-			dynEvery: 25, lossEvery: 50, initEvery: 100, ckptEvery: 200, slidingWin: 50}, nil
+			dynEvery: 25, lossEvery: 50, initEvery: 100, ckptEvery: 200, slidingWin: 50,
+			fit: fitSettings{n: 100, nTest: 1000, nConv: 100, lr: fitLR, lrOther: fitLROther,
+				widths: fitWidths, seeds: []uint64{1, 2, 3}, widthSteps: 500, widthEvery: 250, concSeeds: 20,
+				initSteps: 1000, initEvery: 250, cDepths: []int{1, 2, 3, 4, 5, 6}, dDepths: []int{1, 2}, resDepths: []int{1, 2, 4, 8, 16},
+				depthSteps: 500, dDepthSteps: 150, lossSteps: 1000, lossEvery: 250, dynSteps: 1000, dynEvery: 50}}, nil
 	case Quick:
 		return settings{source: "mnist", nTrain: 2000, nTest: 500, probeN: 50, probeNConv: 10, mlpWidth: 64,
 			indModels: []string{models.ModelA, models.ModelB, models.ModelC, models.ModelD}, indSteps: 150, indEvery: 2,
@@ -134,14 +202,21 @@ func settingsFor(m Mode) (settings, error) {
 			widths1: []int{8, 32, 128, 512, 1024, 2048}, widths2: []int{8, 32, 128, 512, 1024, 2048},
 			seeds: []uint64{1, 2, 3}, widthSteps: 100,
 			initSteps: 200, initEvery: 50, initEpsRel: epsLadder, losses: loss.Names(),
-			lossSteps: 200, lossEvery: 20, dynSteps: 400, dynEvery: 20, ckptEvery: 100, slidingWin: 50}, nil
+			lossSteps: 200, lossEvery: 20, dynSteps: 400, dynEvery: 20, ckptEvery: 100, slidingWin: 50,
+			fit: fitSettings{n: 50, nTest: 500, nConv: 10, lr: fitLR, lrOther: fitLROther,
+				widths: fitWidths, seeds: []uint64{1}, widthSteps: 300, widthEvery: 100, concSeeds: 5,
+				initSteps: 400, initEvery: 100, cDepths: []int{1, 6}, dDepths: []int{1}, resDepths: []int{2, 16},
+				depthSteps: 300, dDepthSteps: 30, lossSteps: 400, lossEvery: 50, dynSteps: 400, dynEvery: 20}}, nil
 	case Tiny:
 		return settings{source: "fixture", nTrain: 200, nTest: 100, probeN: 5, probeNConv: 3, mlpWidth: 8,
 			indModels: []string{models.ModelA}, indSteps: 16, indEvery: 2,
 			cDepths: nil, dDepths: nil, resDepths: []int{1, 2}, depthSteps: 6, dDepthSteps: 6,
 			widths1: []int{4, 8, 16}, widths2: []int{4, 8}, seeds: []uint64{1, 2}, widthSteps: 6,
 			initSteps: 6, initEvery: 3, initEpsRel: []float64{1e-2}, losses: []string{"softmax", "squared"},
-			lossSteps: 6, lossEvery: 3, dynSteps: 8, dynEvery: 2, ckptEvery: 4, slidingWin: 5}, nil
+			lossSteps: 6, lossEvery: 3, dynSteps: 8, dynEvery: 2, ckptEvery: 4, slidingWin: 5,
+			fit: fitSettings{n: 5, nTest: 50, nConv: 3, lr: fitLR, lrOther: fitLROther,
+				widths: []int{4, 8, 16}, seeds: []uint64{1}, widthSteps: 6, widthEvery: 3, concSeeds: 3,
+				initSteps: 6, initEvery: 3, resDepths: []int{1, 2}, depthSteps: 6, lossSteps: 6, lossEvery: 3, dynSteps: 8, dynEvery: 2}}, nil
 	}
 	return settings{}, fmt.Errorf("reproduce: mode %q: want %s, %s or %s", m, Full, Quick, Tiny)
 }
@@ -156,6 +231,20 @@ func settingsFor(m Mode) (settings, error) {
 // 10⁻⁴…10⁻¹ started at ≈ 5·10⁻³σ, where the runs already trained like
 // random init (docs/CLAIMS.md, protocol changes).
 var epsLadder = []float64{1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1}
+
+// fitWidths are the widths of the fit regime's width sweep: every factor 2
+// from 8 to 2048 (docs/CLAIMS.md, P2 over ≥ 9 widths).
+var fitWidths = []int{8, 16, 32, 64, 128, 256, 512, 1024, 2048}
+
+// The fit regime's constant step sizes (THEORY §7). Softmax: 0.05 is stable
+// for every width of the sweep (λ_max(H_S) at init ≤ 2·10⁴ for n = 100, and
+// the softmax Hessian in z is ≤ ½ and ≈ 1/K at init, so (η/n)·λ_max·1/K ≈ 1
+// at the widest net). The other losses have a Hessian in z up to 1
+// (squared: exactly I), so they take a 5× smaller step.
+const (
+	fitLR      = 0.05
+	fitLROther = 0.01
+)
 
 // mnistTrainSize is the number of MNIST training images.
 const mnistTrainSize = 60000
@@ -184,6 +273,32 @@ func (s settings) baseConfig(steps int) train.Config {
 	return c
 }
 
+// fitConfig is the fit regime of THEORY §7: training set = probe set = the
+// first n training images, full-batch gradient descent (SGD without
+// momentum, batch n, constant step lr), float64, seed 1, PyTorch default
+// init. nTest test images give the (reported, not claimed) test accuracy.
+func (f fitSettings) config(n, steps int, lr float64, source string, ckpt int) train.Config {
+	c := train.DefaultConfig()
+	c.Optim = optim.Config{Name: "sgd"}
+	c.LR, c.LRGamma, c.LRDecayEvery = lr, 1, 0
+	c.Batch, c.Seed = n, 1
+	c.Epochs, c.MaxSteps = 0, steps
+	c.DType = "float64"
+	c.Init = initializer.Options{Scheme: initializer.PyTorch}
+	c.Data = train.DataConfig{Source: source, Normalize: "standard", NTrain: n, NTest: f.nTest}
+	c.LogEvery = max(1, steps/20)
+	c.CheckpointEvery = ckpt
+	return c
+}
+
+// lossLR is the fit regime's step size for a loss.
+func (f fitSettings) lossLR(l string) float64 {
+	if l == "softmax" {
+		return f.lr
+	}
+	return f.lrOther
+}
+
 // Plan returns the deterministic list of runs of the named experiments (all
 // when names is empty), in Experiments() order.
 func Plan(mode Mode, names []string) ([]RunSpec, error) {
@@ -198,7 +313,7 @@ func Plan(mode Mode, names []string) ([]RunSpec, error) {
 	}
 	var runs []RunSpec
 	add := func(exp, name string, cfg train.Config, p Params, hooks ...HookSpec) {
-		runs = append(runs, RunSpec{ID: exp + "/" + name, Experiment: exp, Mode: mode, Config: cfg, Hooks: hooks, Params: p})
+		runs = append(runs, RunSpec{ID: exp + "/" + name, Experiment: exp, Mode: mode, Regime: ExperimentRegime(exp), Config: cfg, Hooks: hooks, Params: p})
 	}
 	probe := func(every, n int) HookSpec { return HookSpec{Kind: HookNSample, Every: every, N: n} }
 	// endOnly is a period no run reaches: the probe runs at step 0 and after the last step.
@@ -216,6 +331,7 @@ func Plan(mode Mode, names []string) ([]RunSpec, error) {
 				HookSpec{Kind: HookPerImage, Every: s.indEvery})
 		}
 	}
+	runs = append(runs, planFit(mode, s, want)...)
 	if want(ExpDepth) {
 		fams := []struct {
 			name   string

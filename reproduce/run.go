@@ -74,13 +74,16 @@ func Execute(ctx context.Context, opts Options) (*Outcome, error) {
 		}
 		return err
 	}
-	if needsCalibration(runs) {
+	for _, exp := range []string{ExpInit, ExpFitInit} {
+		if !needsCalibration(runs, exp) {
+			continue
+		}
 		// Every shard calibrates alike (deterministic), so the resolved
 		// configs, and with them the run directories, agree across shards.
 		if err := load(); err != nil {
 			return nil, err
 		}
-		ref, n, err := calibrationRef(opts.Mode)
+		ref, n, err := calibrationRef(opts.Mode, exp)
 		if err != nil {
 			return nil, err
 		}
@@ -88,10 +91,10 @@ func Execute(ctx context.Context, opts Options) (*Outcome, error) {
 		if err != nil {
 			return nil, err
 		}
-		runs = cal.Apply(runs)
+		runs = cal.applyTo(runs, exp)
 		if opts.Log != nil {
-			fmt.Fprintf(opts.Log, "init calibration: symmetric constant %.4g (λ_max(H_S) %.4g vs pytorch %.4g, %d evaluations), weight scale σ %.4g\n",
-				cal.Constant, cal.LambdaMaxSymmetric, cal.LambdaMaxReference, cal.Evaluations, cal.WeightScale)
+			fmt.Fprintf(opts.Log, "%s calibration: symmetric constant %.4g (λ_max(H_S) %.4g vs pytorch %.4g, %d evaluations), weight scale σ %.4g\n",
+				exp, cal.Constant, cal.LambdaMaxSymmetric, cal.LambdaMaxReference, cal.Evaluations, cal.WeightScale)
 		}
 	}
 	out := &Outcome{Runs: len(runs), Seconds: map[string]float64{}}
@@ -140,8 +143,12 @@ func Execute(ctx context.Context, opts Options) (*Outcome, error) {
 			if bar != nil {
 				_ = bar.Clear()
 			}
-			fmt.Fprintf(opts.Log, "%-34s %7.1fs  train loss %.4f  test loss %.4f  test acc %.4f\n",
-				r.ID, dt, res.FinalTrainLoss, res.TestLoss, res.TestAccuracy)
+			if r.InitDraws > 0 {
+				fmt.Fprintf(opts.Log, "%-34s %7.1fs  %d initialisation draws, no training\n", r.ID, dt, r.InitDraws)
+			} else {
+				fmt.Fprintf(opts.Log, "%-34s %7.1fs  train loss %.4f  test loss %.4f  test acc %.4f\n",
+					r.ID, dt, res.FinalTrainLoss, res.TestLoss, res.TestAccuracy)
+			}
 		}
 		if bar != nil {
 			_ = bar.Add(1)
@@ -224,6 +231,9 @@ func runOne(ctx context.Context, out string, r RunSpec, trainSet, testSet *data.
 	}
 	if err := atomicfile.WriteBytes(filepath.Join(dir, SpecFile), append(b, '\n')); err != nil {
 		return nil, err
+	}
+	if r.InitDraws > 0 {
+		return runInitDraws(ctx, dir, r, trainSet)
 	}
 	hs, err := hooks(r)
 	if err != nil {

@@ -157,7 +157,15 @@ type Bound struct {
 	Valid                       bool    `json:"valid"` // whether the bound exists for the loss (C: softmax and squared only)
 	Holds                       bool    `json:"holds"` // meaningful only when Valid
 	Note                        string  `json:"note"`
-	// Slacks of the chain and the split of (C) into its two steps go here.
+	// Slacks of the chain (THEORY §7), filled by Analyze: UpperSlack =
+	// Upper/Value, LowerSlack = Value/Lower, and for (C), (C_r) the split
+	// Step1Slack = Middle/Value (KL ≤ χ²) and Step2Slack = Upper/Middle
+	// (χ² ≤ n‖∇R‖²/λ_min); NaN where the end or the middle is missing.
+	UpperSlack, LowerSlack, Step1Slack, Step2Slack float64 `json:"-"` // JSON: upper_slack, lower_slack, step1_slack, step2_slack
+	// Vacuous: an upper bound on E_f that is +Inf or ≥ the E_f of the
+	// uniform prediction; Infinite: the upper end is +Inf.
+	Vacuous  bool `json:"vacuous"`
+	Infinite bool `json:"infinite"`
 }
 
 // BoundViolation is returned by Analyze, together with the full report, when
@@ -195,6 +203,12 @@ type Report struct {
 	H  *Spectrum `json:"H"`
 	HS *Spectrum `json:"H_S"`
 	HP *Spectrum `json:"H_p"`
+	// HPU is H_p restricted to U = ⊕_i (√p_i)^⊥ (n(K−1), softmax only), the
+	// spectrum of bound (C_r) (THEORY §7).
+	HPU *Spectrum `json:"H_p_restricted"`
+	// TrivialFittingError is E_f of the uniform prediction p = 1/K; an
+	// upper bound at or above it is vacuous (THEORY §7).
+	TrivialFittingError float64 `json:"-"` // JSON: trivial_fitting_error
 	// StructuralError E_s = n/λ_min(H̃), H̃ = H_p (softmax) or H (squared);
 	// +Inf when λ_min ≤ RankTol·λ_max; NaN for sparsemax/entmax15, where
 	// THEORY §3 (C) defines none.
@@ -299,7 +313,16 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 // (softmax) from the materialised H (spectraOnH).
 func spectraMaterialised(rep *Report, h *mat.SymDense, p []float64, l loss.Loss, opts Options, lap func(string)) error {
 	lap("H")
-	wants := spectrumWants(rep, l, p)
+	var wants []spectrumWant
+	for _, w := range spectrumWants(rep, l, p) {
+		if w.kind == "H_pU" {
+			if err := restrictedSpectrum(rep, h, p, w, opts, lap); err != nil {
+				return err
+			}
+			continue
+		}
+		wants = append(wants, w)
+	}
 	ews := make([]extremeWant, len(wants))
 	for i, w := range wants {
 		ews[i] = extremeWant{kind: w.kind, op: w.op, phase: w.phase}
@@ -334,7 +357,8 @@ func spectrumWants(rep *Report, l loss.Loss, p []float64) []spectrumWant {
 		wants = append(wants, spectrumWant{"spectrum H_S", "H_S", &rep.HS, sumZeroOp(m, rep.K)})
 	}
 	if weightedBound(l) {
-		wants = append(wants, spectrumWant{"spectrum H_p", "H_p", &rep.HP, weightedOp(p)})
+		wants = append(wants, spectrumWant{"spectrum H_p", "H_p", &rep.HP, weightedOp(p)},
+			spectrumWant{"spectrum H_p|U", "H_pU", &rep.HPU, restrictedWeightedOp(p, rep.K)})
 	}
 	return wants
 }
@@ -416,6 +440,9 @@ func spectraMatrixFree(rep *Report, model nn.Layer[float64], x *nn.Mat[float64],
 		}
 		s := Spectrum{Dim: op.dim, Min: lo, Max: hi, Trace: opTraceBlocks(blocks, K, w.kind, p), Rank: -1,
 			RankTol: opts.RankTol, Method: string(MethodMatrixFree), Iterations: iters, Passes: iters}
+		if w.kind == "H_pU" {
+			s.Trace = restrictedTrace(func(i int) []float64 { return blocks[i*K*K : (i+1)*K*K] }, p, K)
+		}
 		s.finish()
 		*w.dst = &s
 	}
@@ -490,7 +517,11 @@ func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l lo
 	default:
 		c.Note = "no upper bound in terms of r exists (THEORY §3 C)"
 	}
-	rep.Bounds = []Bound{a, b, c}
+	rep.Bounds = []Bound{a, b, c, restrictedBound(rep, c)}
+	rep.TrivialFittingError = trivialFittingError(l, targets)
+	for i := range rep.Bounds {
+		rep.Bounds[i].fillSlack(rep.TrivialFittingError)
+	}
 	rep.Diagnosis = diagnose(rep, spec, l, opts)
 
 	var bad []Bound

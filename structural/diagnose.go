@@ -8,10 +8,12 @@ import (
 	"github.com/fenchel-ml/fenchel/loss"
 )
 
-// diagnose puts the report into words following THEORY §3 "Reading": E_f is
+// diagnose puts one probe into words following THEORY §3 "Reading": E_f is
 // small exactly when ‖∇R‖ is small and E_s is finite and small. A zero λ_min
-// makes the guarantee vacuous ("no guarantee"); only a large E_f together
-// with a small gradient is called stalled/degenerate.
+// makes the guarantee vacuous ("no guarantee"). One probe cannot tell a run
+// that is still fitting from one that stalled, so a large E_f with a small
+// gradient is called a possible stationary point; DiagnoseTrend reads the
+// probe history and decides (THEORY §7).
 //
 // The gradient counts as small when (n/2)‖∇R‖²/λ_mean ≤ FitTol, i.e. when it
 // would certify a small E_f if H were as well conditioned as its mean
@@ -76,17 +78,23 @@ func diagnose(rep *Report, spec *Spectrum, l loss.Loss, opts Options) []string {
 	}
 
 	c := rep.Bounds[2]
-	certified := c.Valid && !math.IsInf(c.Upper, 1)
+	upper := c.Upper
+	if len(rep.Bounds) > 3 && rep.Bounds[3].Valid {
+		upper = math.Min(upper, rep.Bounds[3].Upper) // (C_r), THEORY §7
+	}
+	certified := c.Valid && !math.IsInf(upper, 1)
 	switch {
+	case smallFit && certified && upper <= opts.FitTol:
+		out = append(out, fmt.Sprintf("near global optimum: E_f = %.4g ≤ %.4g ≤ %g, certified by (C)", rep.FittingError, upper, opts.FitTol))
 	case smallFit && certified:
-		out = append(out, fmt.Sprintf("near global optimum: E_f = %.4g ≤ %.4g certified by (C)", rep.FittingError, c.Upper))
+		out = append(out, fmt.Sprintf("near global optimum by E_f itself: E_f = %.4g ≤ %g; the bounds give no guarantee ((C) only gives E_f ≤ %.4g)", rep.FittingError, opts.FitTol, upper))
 	case smallFit:
-		out = append(out, fmt.Sprintf("E_f = %.4g is small, but no guarantee from the bounds (the upper bound (C) is vacuous or undefined)", rep.FittingError))
+		out = append(out, fmt.Sprintf("near global optimum by E_f itself: E_f = %.4g ≤ %g; the bounds give no guarantee (the upper bound (C) is infinite or undefined)", rep.FittingError, opts.FitTol))
 	case smallGrad && spec.Singular():
-		out = append(out, fmt.Sprintf("stalled: E_f = %.4g is large while the gradient is small (‖∇R‖ = %.3g) and %s is degenerate: a non-global stationary point",
+		out = append(out, fmt.Sprintf("E_f = %.4g is large while the gradient is small (‖∇R‖ = %.3g) and %s is degenerate: a non-global stationary point if it persists (one probe cannot tell; the trend over probes decides)",
 			rep.FittingError, rep.GradNorm, name))
 	case smallGrad:
-		out = append(out, fmt.Sprintf("stalled: E_f = %.4g is large while the gradient is small (‖∇R‖ = %.3g); %s is ill-conditioned (κ = %.4g)",
+		out = append(out, fmt.Sprintf("E_f = %.4g is large while the gradient is small (‖∇R‖ = %.3g); %s is ill-conditioned (κ = %.4g): a stationary point if it persists (one probe cannot tell; the trend over probes decides)",
 			rep.FittingError, rep.GradNorm, name, spec.Cond))
 	default:
 		s := fmt.Sprintf("not yet fitted: E_f = %.4g ≥ %.4g (B), gradient still large (‖∇R‖ = %.3g): training can make progress",

@@ -45,4 +45,5 @@ func Example() {
 	// bound A valid true holds true
 	// bound B valid true holds true
 	// bound C valid true holds true
+	// bound Cr valid true holds true
 }

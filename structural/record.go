@@ -78,11 +78,16 @@ func (b Bound) MarshalJSON() ([]byte, error) {
 	type plain Bound
 	return json.Marshal(struct {
 		plain
-		Lower  jsonfloat.Float `json:"lower"`
-		Middle jsonfloat.Float `json:"middle"`
-		Value  jsonfloat.Float `json:"value"`
-		Upper  jsonfloat.Float `json:"upper"`
-	}{plain(b), jsonfloat.Float(b.Lower), jsonfloat.Float(b.Middle), jsonfloat.Float(b.Value), jsonfloat.Float(b.Upper)})
+		Lower      jsonfloat.Float `json:"lower"`
+		Middle     jsonfloat.Float `json:"middle"`
+		Value      jsonfloat.Float `json:"value"`
+		Upper      jsonfloat.Float `json:"upper"`
+		UpperSlack jsonfloat.Float `json:"upper_slack"`
+		LowerSlack jsonfloat.Float `json:"lower_slack"`
+		Step1Slack jsonfloat.Float `json:"step1_slack"`
+		Step2Slack jsonfloat.Float `json:"step2_slack"`
+	}{plain(b), jsonfloat.Float(b.Lower), jsonfloat.Float(b.Middle), jsonfloat.Float(b.Value), jsonfloat.Float(b.Upper),
+		jsonfloat.Float(b.UpperSlack), jsonfloat.Float(b.LowerSlack), jsonfloat.Float(b.Step1Slack), jsonfloat.Float(b.Step2Slack)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -90,16 +95,21 @@ func (b *Bound) UnmarshalJSON(data []byte) error {
 	type plain Bound
 	var v struct {
 		plain
-		Lower  jsonfloat.Float `json:"lower"`
-		Middle jsonfloat.Float `json:"middle"`
-		Value  jsonfloat.Float `json:"value"`
-		Upper  jsonfloat.Float `json:"upper"`
+		Lower      jsonfloat.Float `json:"lower"`
+		Middle     jsonfloat.Float `json:"middle"`
+		Value      jsonfloat.Float `json:"value"`
+		Upper      jsonfloat.Float `json:"upper"`
+		UpperSlack jsonfloat.Float `json:"upper_slack"`
+		LowerSlack jsonfloat.Float `json:"lower_slack"`
+		Step1Slack jsonfloat.Float `json:"step1_slack"`
+		Step2Slack jsonfloat.Float `json:"step2_slack"`
 	}
 	if err := json.Unmarshal(data, &v); err != nil {
 		return fmt.Errorf("bound: %w", err)
 	}
 	*b = Bound(v.plain)
 	b.Lower, b.Middle, b.Value, b.Upper = float64(v.Lower), float64(v.Middle), float64(v.Value), float64(v.Upper)
+	b.UpperSlack, b.LowerSlack, b.Step1Slack, b.Step2Slack = float64(v.UpperSlack), float64(v.LowerSlack), float64(v.Step1Slack), float64(v.Step2Slack)
 	return nil
 }
 
@@ -115,13 +125,15 @@ type reportJSON struct {
 	StructuralError jsonfloat.Float `json:"structural_error"`
 	Indicator       jsonfloat.Float `json:"indicator"`
 	MinProbability  jsonfloat.Float `json:"min_probability"`
+	TrivialFitting  jsonfloat.Float `json:"trivial_fitting_error"`
 }
 
 // MarshalJSON writes the report as one probe record (schema SchemaVersion);
 // Timings, being wall-clock, stay out so that records are reproducible.
 func (r Report) MarshalJSON() ([]byte, error) {
 	return json.Marshal(reportJSON{reportPlain(r), jsonfloat.Float(r.FittingError), jsonfloat.Float(r.ResidualNorm),
-		jsonfloat.Float(r.GradNorm), jsonfloat.Float(r.StructuralError), jsonfloat.Float(r.Indicator), jsonfloat.Float(r.MinProbability)})
+		jsonfloat.Float(r.GradNorm), jsonfloat.Float(r.StructuralError), jsonfloat.Float(r.Indicator), jsonfloat.Float(r.MinProbability),
+		jsonfloat.Float(r.TrivialFittingError)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, whatever the schema field
@@ -134,6 +146,7 @@ func (r *Report) UnmarshalJSON(b []byte) error {
 	*r = Report(v.reportPlain)
 	r.FittingError, r.ResidualNorm, r.GradNorm = float64(v.FittingError), float64(v.ResidualNorm), float64(v.GradNorm)
 	r.StructuralError, r.Indicator, r.MinProbability = float64(v.StructuralError), float64(v.Indicator), float64(v.MinProbability)
+	r.TrivialFittingError = float64(v.TrivialFitting)
 	return nil
 }
 

@@ -32,6 +32,11 @@ directories and report.md, report.html and the figures are written to --out.
 With --shard i/N only the runs whose index is ≡ i (mod N) run; build the
 report afterwards with 'fenchel report DIR'.
 
+The fit-* experiments run in the fit regime (training set = probe set,
+full-batch gradient descent, float64) and decide P1–P6; the others run in the
+paper regime (mini-batch Adam) and decide IND, with P1–P6 as a second table
+(THEORY §7).
+
 --quick takes about 2 minutes on 2 cores (measured: 1 min 48 s, idle, pure Go);
 full mode (the paper's settings) about 36 minutes, most of it the Model d depth
 sweep (see the reproduce package doc for per-experiment times).`,

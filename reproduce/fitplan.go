@@ -77,11 +77,11 @@ func planFit(mode Mode, s settings, want func(string) bool) []RunSpec {
 			steps  int
 			n      int
 			every  int
-		}{{models.ModelC, f.cDepths, f.depthSteps, f.n, max(1, f.depthSteps/2)},
-			// Model d probes only at init and at the end: its per-sample
-			// Jacobian makes each probe the costliest of the plan.
+		}{{models.ModelC, f.cDepths, f.depthSteps, f.n, endOnlyEvery},
+			// P4 reads only the probes at init and at the end (each probe of
+			// Model d, with its per-sample Jacobian, is the costliest of the plan).
 			{models.ModelD, f.dDepths, f.dDepthSteps, f.nConv, endOnlyEvery},
-			{models.ResMLP, f.resDepths, f.depthSteps, f.n, max(1, f.depthSteps/2)}}
+			{models.ResMLP, f.resDepths, f.depthSteps, f.n, endOnlyEvery}}
 		for _, fm := range fams {
 			for _, k := range fm.depths {
 				for _, skip := range []bool{true, false} {

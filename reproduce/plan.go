@@ -193,8 +193,8 @@ func settingsFor(m Mode) (settings, error) {
 			dynEvery: 25, lossEvery: 50, initEvery: 100, ckptEvery: 200, slidingWin: 50,
 			fit: fitSettings{n: 100, nTest: 1000, nConv: 100, lr: fitLR, lrOther: fitLROther,
 				widths: fitWidths, seeds: []uint64{1, 2, 3}, widthSteps: 500, widthEvery: 250, concSeeds: 20,
-				initSteps: 1000, initEvery: 250, cDepths: []int{1, 2, 3, 4, 5, 6}, dDepths: []int{1, 2}, resDepths: []int{1, 2, 4, 8, 16},
-				depthSteps: 500, dDepthSteps: 150, lossSteps: 1000, lossEvery: 250, dynSteps: 1000, dynEvery: 50}}, nil
+				initSteps: 1000, initEvery: 500, cDepths: []int{1, 2, 3, 4, 5, 6}, dDepths: []int{1, 2}, resDepths: []int{1, 2, 4, 8, 16},
+				depthSteps: 500, dDepthSteps: 150, lossSteps: 1000, lossEvery: 500, dynSteps: 1000, dynEvery: 50}}, nil
 	case Quick:
 		return settings{source: "mnist", nTrain: 2000, nTest: 500, probeN: 50, probeNConv: 10, mlpWidth: 64,
 			indModels: []string{models.ModelA, models.ModelB, models.ModelC, models.ModelD}, indSteps: 150, indEvery: 2,

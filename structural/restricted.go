@@ -50,7 +50,7 @@ func newWeightedBasis(p []float64, K int) weightedBasis {
 	return b
 }
 
-// basisT writes u_i = W_i y_i (length K) for y_i of length K−1.
+// apply writes u_i = W_i y_i (length K) for y_i of length K−1.
 func (b weightedBasis) apply(u, y []float64) {
 	K := b.K
 	for i := 0; i < b.n; i++ {

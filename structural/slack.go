@@ -14,7 +14,7 @@ import (
 // bound exceeds E_f, for (A) λ_max‖r‖² over n²‖∇R‖². NaN when the bound
 // has no upper end or is not valid.
 func (b Bound) upperSlack() float64 {
-	if !b.Valid || math.IsInf(b.Upper, 1) && b.Name == "B" {
+	if !b.Valid || b.Name == "B" { // (B) has no upper end
 		return math.NaN()
 	}
 	return ratio(b.Upper, b.Value)

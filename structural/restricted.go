@@ -262,11 +262,11 @@ func restrictedSpectrum(rep *Report, h *mat.SymDense, p []float64, w spectrumWan
 		hmul(y, u)
 		w.op.post(dst, y)
 	}
-	if err := opts.Ctx.Err(); err != nil {
-		return fmt.Errorf("structural: analyze: stopped before %s: %w", w.phase, err)
-	}
-	lo, hi, iters, err := LanczosExtremes(mul, w.op.dim, opts.LanczosTol, min(w.op.dim, 1500), opts.Rng)
+	lo, hi, iters, err := lanczosExtremes(opts.Ctx, mul, w.op.dim, opts.LanczosTol, min(w.op.dim, 1500), opts.Rng)
 	lap(w.phase)
+	if err != nil && opts.Ctx.Err() != nil {
+		return fmt.Errorf("structural: analyze: stopped during %s (Lanczos, dimension %d): %w", w.phase, w.op.dim, err)
+	}
 	if err != nil {
 		return fmt.Errorf("structural: analyze: %s: %w", w.phase, err)
 	}

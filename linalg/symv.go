@@ -72,6 +72,61 @@ func Symv(n int, a []float64, lda int, x, y []float64, w *SymvWork) {
 	}
 }
 
+// SymvBatch sets ys[j] = A·xs[j] for every j in one pass over the upper
+// triangle of the n×n symmetric matrix A (row-major, stride lda; the lower
+// triangle is not read): each four-row panel is applied to every vector
+// while it is in cache, so a Lanczos run over several operators reads A once
+// per step. Rows are split over GOMAXPROCS goroutines (one per 64 rows at
+// most) in ranges of equal triangle area, each accumulating into its own
+// vectors; the goroutines' vectors are added in order, so the result does
+// not depend on timing.
+func SymvBatch(n int, a []float64, lda int, xs, ys [][]float64) {
+	if len(xs) != len(ys) {
+		panic("linalg: SymvBatch: different numbers of xs and ys")
+	}
+	if n == 0 || len(xs) == 0 {
+		return
+	}
+	if lda < n || len(a) < (n-1)*lda+n {
+		panic("linalg: SymvBatch: short a, or lda < n")
+	}
+	workers := max(1, min(runtime.GOMAXPROCS(0), n/64))
+	acc := make([][][]float64, workers)
+	var wg sync.WaitGroup
+	for k := 0; k < workers; k++ {
+		r0 := int(float64(n) * (1 - math.Sqrt(1-float64(k)/float64(workers))))
+		r1 := int(float64(n) * (1 - math.Sqrt(1-float64(k+1)/float64(workers))))
+		if k == workers-1 {
+			r1 = n
+		}
+		acc[k] = make([][]float64, len(xs))
+		for j := range xs {
+			if len(xs[j]) < n || len(ys[j]) < n {
+				panic("linalg: SymvBatch: short x or y")
+			}
+			acc[k][j] = make([]float64, n)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := r0; r < r1; r += 4 {
+				for j, x := range xs {
+					symvRows(a, lda, n, x, acc[k][j], r, min(r+4, r1))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for j, y := range ys {
+		copy(y[:n], acc[0][j])
+		for k := 1; k < workers; k++ {
+			for i, v := range acc[k][j] {
+				y[i] += v
+			}
+		}
+	}
+}
+
 // symvRows adds the contribution of the upper-triangle rows [r, rb) of A to y.
 func symvRows(a []float64, lda, n int, x, y []float64, r, rb int) {
 	var g gonum.Implementation

@@ -4,10 +4,10 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
-	"runtime"
-	"sync"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/fenchel-ml/fenchel/linalg"
 )
 
 // hOperator is a symmetric operator A = Pᵀ H P on R^dim defined through the
@@ -98,88 +98,9 @@ func opTrace(h *mat.SymDense, kind string, K int, p []float64) float64 {
 }
 
 // mulRows sets ys[j] = H·us[j] for every j in one pass over the upper
-// triangle of the symmetric m×m matrix h: row r contributes H[r, r:]·u[r:]
-// to y[r] and H[r, r+1:]ᵀ·u[r] to y[r+1:], so each stored entry is read
-// once per pass for all vectors (the products are memory-bound). Rows are
-// split over GOMAXPROCS goroutines in ranges of equal triangle area, each
-// accumulating into its own vectors, summed at the end.
+// triangle of the symmetric m×m matrix h (linalg.SymvBatch).
 func mulRows(h []float64, m int, us, ys [][]float64) {
-	workers := max(1, min(runtime.GOMAXPROCS(0), m/64))
-	acc := make([][][]float64, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		// Rows [r0, r1) hold 1/workers of the triangle's area.
-		r0 := int(float64(m) * (1 - math.Sqrt(1-float64(w)/float64(workers))))
-		r1 := int(float64(m) * (1 - math.Sqrt(1-float64(w+1)/float64(workers))))
-		if w == workers-1 {
-			r1 = m
-		}
-		acc[w] = make([][]float64, len(us))
-		for j := range us {
-			acc[w][j] = make([]float64, m)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := r0; r < r1; r += 4 {
-				for j, u := range us {
-					symPanel(h, m, u, acc[w][j], r, min(r+4, r1))
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	for j, y := range ys {
-		copy(y, acc[0][j])
-		for w := 1; w < workers; w++ {
-			for i, v := range acc[w][j] {
-				y[i] += v
-			}
-		}
-	}
-}
-
-// symPanel adds the contribution of the upper-triangle rows [r, rb) of the
-// symmetric m×m matrix h to y = H·u. A full panel of four rows is fused into
-// one sweep over its columns: each column's four entries update the four
-// row sums and y[c] at once, so y and u are loaded once per four rows (about
-// 1.6× faster than a Ddot and a Daxpy per row, pure Go, nK = 5000). Shorter
-// panels use Ddot and Daxpy.
-func symPanel(h []float64, m int, u, y []float64, r, rb int) {
-	if rb-r < 4 {
-		for ; r < rb; r++ {
-			row := h[r*m+r : (r+1)*m]
-			y[r] += dot(row, u[r:])
-			axpy(y[r+1:], u[r], row[1:])
-		}
-		return
-	}
-	a0 := h[r*m : (r+1)*m]
-	a1 := h[(r+1)*m : (r+2)*m]
-	a2 := h[(r+2)*m : (r+3)*m]
-	a3 := h[(r+3)*m : (r+4)*m]
-	u0, u1, u2, u3 := u[r], u[r+1], u[r+2], u[r+3]
-	// The 4×4 diagonal tile, read from its upper triangle.
-	s0 := a0[r]*u0 + a0[r+1]*u1 + a0[r+2]*u2 + a0[r+3]*u3
-	s1 := a0[r+1]*u0 + a1[r+1]*u1 + a1[r+2]*u2 + a1[r+3]*u3
-	s2 := a0[r+2]*u0 + a1[r+2]*u1 + a2[r+2]*u2 + a2[r+3]*u3
-	s3 := a0[r+3]*u0 + a1[r+3]*u1 + a2[r+3]*u2 + a3[r+3]*u3
-	c0 := r + 4
-	yy := y[c0:m]
-	b0, b1, b2, b3, uu := a0[c0:m], a1[c0:m], a2[c0:m], a3[c0:m], u[c0:m]
-	b0, b1, b2, b3, uu = b0[:len(yy)], b1[:len(yy)], b2[:len(yy)], b3[:len(yy)], uu[:len(yy)]
-	for c := range yy {
-		x0, x1, x2, x3, v := b0[c], b1[c], b2[c], b3[c], uu[c]
-		s0 += x0 * v
-		s1 += x1 * v
-		s2 += x2 * v
-		s3 += x3 * v
-		yy[c] += u0*x0 + u1*x1 + u2*x2 + u3*x3
-	}
-	y[r] += s0
-	y[r+1] += s1
-	y[r+2] += s2
-	y[r+3] += s3
+	linalg.SymvBatch(m, h, m, us, ys)
 }
 
 // lanczosResult is one operator's outcome of lockstepExtremes.

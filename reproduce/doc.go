@@ -35,10 +35,11 @@
 // cores, a smoke check where the report says so; Tiny a seconds-long
 // version on the committed fixture, for tests.
 //
-// Run times of the paper regime on 2 cores, pure-Go build, idle machine
-// (`fenchel reproduce` prints the per-experiment times): Quick about 2
-// minutes with compilation (77 runs). Full mode about 36 minutes in one
-// invocation (119 runs, peak memory near 10 GB), most of it the depth
-// sweep's Model d runs (938 steps each, 70–83 s at k = 1 up to 213–220 s at
-// k = 6). Sharding (deploy/) divides it across nodes.
+// Run times on 2 cores, pure-Go build (`fenchel reproduce` prints the
+// per-experiment times): Quick about 4½ minutes with compilation (144 runs,
+// both regimes). Full mode: the fit regime and the indicator (123 runs, peak
+// memory 8.6 GB) take about 3 250 CPU-seconds; the paper regime's P1–P6
+// sweeps about 36 minutes in one invocation, most of it the depth sweep's
+// Model d runs (938 steps each, 70–83 s at k = 1 up to 213–220 s at k = 6).
+// Sharding (deploy/) divides either across nodes.
 package reproduce

@@ -37,10 +37,10 @@ full-batch gradient descent, float64) and decide P1–P6; the others run in the
 paper regime (mini-batch Adam) and decide IND, with P1–P6 as a second table
 (THEORY §7).
 
---quick is 144 runs (both regimes) and took 379 s user + 19 s system CPU
-(pure Go, 2 cores; 16 min 31 s wall on a machine shared at load 8–17; 398
-CPU-seconds over 2 cores is about 3 min 20 s on idle cores). Full mode's paper regime takes about 36 minutes idle, most of
-it the Model d depth sweep; see the reproduce package doc for both regimes.`,
+--quick is 144 runs (both regimes): about 4½ minutes on 2 cores, compilation
+included (measured: 4 min 31 s from a clean clone, pure Go). Full mode's fit
+regime and indicator take about 27 CPU-minutes; its paper regime about 36
+minutes, most of it the Model d depth sweep (see the reproduce package doc).`,
 		Example: `  fenchel reproduce --quick --out /tmp/quick
   fenchel reproduce width init
   fenchel reproduce --shard 3/8 --out /shared/results && fenchel report /shared/results`,
@@ -93,7 +93,7 @@ it the Model d depth sweep; see the reproduce package doc for both regimes.`,
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "results", "results directory")
-	cmd.Flags().BoolVar(&quick, "quick", false, "reduced version of every experiment (398 CPU-seconds: about 3½ minutes on 2 idle cores)")
+	cmd.Flags().BoolVar(&quick, "quick", false, "reduced version of every experiment (about 4½ minutes on 2 cores)")
 	cmd.Flags().BoolVar(&tiny, "tiny", false, "seconds-long version on the MNIST fixture (tests)")
 	_ = cmd.Flags().MarkHidden("tiny")
 	cmd.Flags().StringVar(&shard, "shard", "", "run only shard i/N of the run list (0 ≤ i < N)")

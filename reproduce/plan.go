@@ -311,109 +311,144 @@ func Plan(mode Mode, names []string) ([]RunSpec, error) {
 			return nil, fmt.Errorf("reproduce: unknown experiment %q (valid: %s)", n, strings.Join(Experiments(), ", "))
 		}
 	}
-	var runs []RunSpec
-	add := func(exp, name string, cfg train.Config, p Params, hooks ...HookSpec) {
-		runs = append(runs, RunSpec{ID: exp + "/" + name, Experiment: exp, Mode: mode, Regime: ExperimentRegime(exp), Config: cfg, Hooks: hooks, Params: p})
-	}
-	probe := func(every, n int) HookSpec { return HookSpec{Kind: HookNSample, Every: every, N: n} }
-	// endOnly is a period no run reaches: the probe runs at step 0 and after the last step.
-	const endOnly = 1 << 30
 	want := func(exp string) bool { return len(names) == 0 || slices.Contains(names, exp) }
-
+	p := &planner{mode: mode, s: s}
 	if want(ExpIndicator) {
-		for _, m := range s.indModels {
-			cfg := s.baseConfig(s.indSteps)
-			cfg.Model = models.Spec{Name: m, Depth: 1, Skip: true}
-			if m == models.ModelA {
-				cfg.Model.Width = s.mlpWidth
-			}
-			add(ExpIndicator, "model"+m+"-k1", cfg, Params{Family: m, Depth: 1, Skip: true, Seed: cfg.Seed},
-				HookSpec{Kind: HookPerImage, Every: s.indEvery})
+		p.indicator()
+	}
+	p.runs = append(p.runs, planFit(mode, s, want)...)
+	for _, e := range []struct {
+		name string
+		plan func()
+	}{{ExpDepth, p.depth}, {ExpWidth, p.width}, {ExpInit, p.init}, {ExpLosses, p.losses}, {ExpDynamics, p.dynamics}} {
+		if want(e.name) {
+			e.plan()
 		}
 	}
-	runs = append(runs, planFit(mode, s, want)...)
-	if want(ExpDepth) {
-		fams := []struct {
-			name   string
-			depths []int
-			steps  int
-			n      int
-		}{{models.ModelC, s.cDepths, s.depthSteps, s.probeN}, {models.ModelD, s.dDepths, s.dDepthSteps, s.probeNConv},
-			{models.ResMLP, s.resDepths, s.depthSteps, s.probeN}}
-		for _, f := range fams {
-			for _, k := range f.depths {
-				for _, skip := range []bool{true, false} {
-					cfg := s.baseConfig(f.steps)
-					cfg.Model = models.Spec{Name: f.name, Depth: k, Skip: skip}
-					if f.name == models.ResMLP {
-						cfg.Model.Width = s.mlpWidth
-					}
-					add(ExpDepth, fmt.Sprintf("%s-k%d-%s", f.name, k, skipName(skip)), cfg,
-						Params{Family: f.name, Depth: k, Skip: skip, Seed: cfg.Seed}, probe(endOnly, f.n))
-				}
-			}
-		}
-	}
-	if want(ExpWidth) {
-		for _, fam := range []struct {
-			name   string
-			widths []int
-			layers int
-		}{{"mlp1", s.widths1, 1}, {"mlp2", s.widths2, 2}} {
-			for _, w := range fam.widths {
-				for _, seed := range s.seeds {
-					cfg := s.baseConfig(s.widthSteps)
-					cfg.Model = models.Spec{Name: models.MLP, Hidden: slices.Repeat([]int{w}, fam.layers)}
-					cfg.Seed = seed
-					add(ExpWidth, fmt.Sprintf("%s-w%d-s%d", fam.name, w, seed), cfg,
-						Params{Family: fam.name, Width: w, Seed: seed}, probe(endOnly, s.probeN))
-				}
-			}
-		}
-	}
-	if want(ExpInit) {
-		schemes := []initializer.Scheme{initializer.PyTorch, initializer.Uniform, initializer.KaimingUniform, initializer.XavierUniform,
-			initializer.Normal, initializer.KaimingNormal, initializer.XavierNormal, initializer.Orthogonal, initializer.Symmetric}
-		if mode == Tiny {
-			schemes = []initializer.Scheme{initializer.PyTorch, initializer.Symmetric}
-		}
-		model := models.Spec{Name: models.ModelA, Depth: 1, Width: s.mlpWidth}
-		for _, sc := range schemes {
-			cfg := s.baseConfig(s.initSteps)
-			cfg.Model, cfg.Init = model, initializer.Options{Scheme: sc}
-			add(ExpInit, string(sc), cfg, Params{Family: models.ModelA, Scheme: sc, Seed: cfg.Seed}, probe(s.initEvery, s.probeN))
-			if sc == initializer.Symmetric {
-				runs[len(runs)-1].CalibrateInit = true
-			}
-		}
-		// The symmetric constant and ε = EpsRel·σ are fixed by Execute
-		// (CalibrateInit), from data; the plan holds the relative levels.
-		for _, rel := range s.initEpsRel {
-			cfg := s.baseConfig(s.initSteps)
-			cfg.Model, cfg.Init = model, initializer.Options{Scheme: initializer.SymmetricNoise}
-			add(ExpInit, "symmetric+eps"+strconv.FormatFloat(rel, 'g', -1, 64)+"sigma", cfg,
-				Params{Family: models.ModelA, Scheme: initializer.SymmetricNoise, EpsRel: rel, Seed: cfg.Seed}, probe(s.initEvery, s.probeN))
-			runs[len(runs)-1].CalibrateInit = true
-		}
-	}
-	if want(ExpLosses) {
-		for _, l := range s.losses {
-			cfg := s.baseConfig(s.lossSteps)
-			cfg.Model, cfg.Loss = models.Spec{Name: models.ModelA, Depth: 1, Width: s.mlpWidth}, l
-			add(ExpLosses, l, cfg, Params{Family: models.ModelA, Loss: l, Seed: cfg.Seed}, probe(s.lossEvery, s.probeN))
-		}
-	}
-	if want(ExpDynamics) {
-		cfg := s.baseConfig(s.dynSteps)
-		cfg.Model = models.Spec{Name: models.ModelA, Depth: 1, Width: s.mlpWidth}
-		add(ExpDynamics, "modela-k1", cfg, Params{Family: models.ModelA, Depth: 1, Seed: cfg.Seed}, probe(s.dynEvery, s.probeN))
-	}
-	for _, r := range runs {
+	for _, r := range p.runs {
 		if err := r.Config.Validate(); err != nil {
 			return nil, fmt.Errorf("reproduce: run %s: %w", r.ID, err) // a bug in the plan
 		}
 	}
-	return runs, nil
+	return p.runs, nil
+}
+
+// planner collects the paper-regime runs of one Plan call, one method per
+// experiment.
+type planner struct {
+	mode Mode
+	s    settings
+	runs []RunSpec
+}
+
+// endOnly is a probe period no run reaches: the probe runs at step 0 and
+// after the last step.
+const endOnly = 1 << 30
+
+func (p *planner) add(exp, name string, cfg train.Config, params Params, hooks ...HookSpec) {
+	p.runs = append(p.runs, RunSpec{ID: exp + "/" + name, Experiment: exp, Mode: p.mode, Regime: ExperimentRegime(exp),
+		Config: cfg, Hooks: hooks, Params: params})
+}
+
+func probeHook(every, n int) HookSpec { return HookSpec{Kind: HookNSample, Every: every, N: n} }
+
+func (p *planner) indicator() {
+	s := p.s
+	for _, m := range s.indModels {
+		cfg := s.baseConfig(s.indSteps)
+		cfg.Model = models.Spec{Name: m, Depth: 1, Skip: true}
+		if m == models.ModelA {
+			cfg.Model.Width = s.mlpWidth
+		}
+		p.add(ExpIndicator, "model"+m+"-k1", cfg, Params{Family: m, Depth: 1, Skip: true, Seed: cfg.Seed},
+			HookSpec{Kind: HookPerImage, Every: s.indEvery})
+	}
+}
+
+func (p *planner) depth() {
+	s := p.s
+	fams := []struct {
+		name   string
+		depths []int
+		steps  int
+		n      int
+	}{{models.ModelC, s.cDepths, s.depthSteps, s.probeN}, {models.ModelD, s.dDepths, s.dDepthSteps, s.probeNConv},
+		{models.ResMLP, s.resDepths, s.depthSteps, s.probeN}}
+	for _, f := range fams {
+		for _, k := range f.depths {
+			for _, skip := range []bool{true, false} {
+				cfg := s.baseConfig(f.steps)
+				cfg.Model = models.Spec{Name: f.name, Depth: k, Skip: skip}
+				if f.name == models.ResMLP {
+					cfg.Model.Width = s.mlpWidth
+				}
+				p.add(ExpDepth, fmt.Sprintf("%s-k%d-%s", f.name, k, skipName(skip)), cfg,
+					Params{Family: f.name, Depth: k, Skip: skip, Seed: cfg.Seed}, probeHook(endOnly, f.n))
+			}
+		}
+	}
+}
+
+func (p *planner) width() {
+	s := p.s
+	for _, fam := range []struct {
+		name   string
+		widths []int
+		layers int
+	}{{"mlp1", s.widths1, 1}, {"mlp2", s.widths2, 2}} {
+		for _, w := range fam.widths {
+			for _, seed := range s.seeds {
+				cfg := s.baseConfig(s.widthSteps)
+				cfg.Model = models.Spec{Name: models.MLP, Hidden: slices.Repeat([]int{w}, fam.layers)}
+				cfg.Seed = seed
+				p.add(ExpWidth, fmt.Sprintf("%s-w%d-s%d", fam.name, w, seed), cfg,
+					Params{Family: fam.name, Width: w, Seed: seed}, probeHook(endOnly, s.probeN))
+			}
+		}
+	}
+}
+
+func (p *planner) init() {
+	s := p.s
+	schemes := []initializer.Scheme{initializer.PyTorch, initializer.Uniform, initializer.KaimingUniform, initializer.XavierUniform,
+		initializer.Normal, initializer.KaimingNormal, initializer.XavierNormal, initializer.Orthogonal, initializer.Symmetric}
+	if p.mode == Tiny {
+		schemes = []initializer.Scheme{initializer.PyTorch, initializer.Symmetric}
+	}
+	model := models.Spec{Name: models.ModelA, Depth: 1, Width: s.mlpWidth}
+	for _, sc := range schemes {
+		cfg := s.baseConfig(s.initSteps)
+		cfg.Model, cfg.Init = model, initializer.Options{Scheme: sc}
+		p.add(ExpInit, string(sc), cfg, Params{Family: models.ModelA, Scheme: sc, Seed: cfg.Seed}, probeHook(s.initEvery, s.probeN))
+		if sc == initializer.Symmetric {
+			p.runs[len(p.runs)-1].CalibrateInit = true
+		}
+	}
+	// The symmetric constant and ε = EpsRel·σ are fixed by Execute
+	// (CalibrateInit), from data; the plan holds the relative levels.
+	for _, rel := range s.initEpsRel {
+		cfg := s.baseConfig(s.initSteps)
+		cfg.Model, cfg.Init = model, initializer.Options{Scheme: initializer.SymmetricNoise}
+		p.add(ExpInit, "symmetric+eps"+strconv.FormatFloat(rel, 'g', -1, 64)+"sigma", cfg,
+			Params{Family: models.ModelA, Scheme: initializer.SymmetricNoise, EpsRel: rel, Seed: cfg.Seed}, probeHook(s.initEvery, s.probeN))
+		p.runs[len(p.runs)-1].CalibrateInit = true
+	}
+}
+
+func (p *planner) losses() {
+	s := p.s
+	for _, l := range s.losses {
+		cfg := s.baseConfig(s.lossSteps)
+		cfg.Model, cfg.Loss = models.Spec{Name: models.ModelA, Depth: 1, Width: s.mlpWidth}, l
+		p.add(ExpLosses, l, cfg, Params{Family: models.ModelA, Loss: l, Seed: cfg.Seed}, probeHook(s.lossEvery, s.probeN))
+	}
+}
+
+func (p *planner) dynamics() {
+	s := p.s
+	cfg := s.baseConfig(s.dynSteps)
+	cfg.Model = models.Spec{Name: models.ModelA, Depth: 1, Width: s.mlpWidth}
+	p.add(ExpDynamics, "modela-k1", cfg, Params{Family: models.ModelA, Depth: 1, Seed: cfg.Seed}, probeHook(s.dynEvery, s.probeN))
 }
 
 func skipName(skip bool) string {

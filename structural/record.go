@@ -73,41 +73,37 @@ func (s *Spectrum) UnmarshalJSON(b []byte) error {
 // jsonfloat.Float fields of the same JSON name; the outer field wins over
 // the embedded one.
 
+// boundPlain is Bound without its JSON methods.
+type boundPlain Bound
+
+// boundJSON shadows the float fields of Bound by their JSON form, for both
+// directions.
+type boundJSON struct {
+	boundPlain
+	Lower      jsonfloat.Float `json:"lower"`
+	Middle     jsonfloat.Float `json:"middle"`
+	Value      jsonfloat.Float `json:"value"`
+	Upper      jsonfloat.Float `json:"upper"`
+	UpperSlack jsonfloat.Float `json:"upper_slack"`
+	LowerSlack jsonfloat.Float `json:"lower_slack"`
+	Step1Slack jsonfloat.Float `json:"step1_slack"`
+	Step2Slack jsonfloat.Float `json:"step2_slack"`
+}
+
 // MarshalJSON writes non-finite ends (a missing end is ∓Inf) as strings.
 func (b Bound) MarshalJSON() ([]byte, error) {
-	type plain Bound
-	return json.Marshal(struct {
-		plain
-		Lower      jsonfloat.Float `json:"lower"`
-		Middle     jsonfloat.Float `json:"middle"`
-		Value      jsonfloat.Float `json:"value"`
-		Upper      jsonfloat.Float `json:"upper"`
-		UpperSlack jsonfloat.Float `json:"upper_slack"`
-		LowerSlack jsonfloat.Float `json:"lower_slack"`
-		Step1Slack jsonfloat.Float `json:"step1_slack"`
-		Step2Slack jsonfloat.Float `json:"step2_slack"`
-	}{plain(b), jsonfloat.Float(b.Lower), jsonfloat.Float(b.Middle), jsonfloat.Float(b.Value), jsonfloat.Float(b.Upper),
-		jsonfloat.Float(b.UpperSlack), jsonfloat.Float(b.LowerSlack), jsonfloat.Float(b.Step1Slack), jsonfloat.Float(b.Step2Slack)})
+	return json.Marshal(boundJSON{boundPlain(b), jsonfloat.Float(b.Lower), jsonfloat.Float(b.Middle), jsonfloat.Float(b.Value),
+		jsonfloat.Float(b.Upper), jsonfloat.Float(b.UpperSlack), jsonfloat.Float(b.LowerSlack), jsonfloat.Float(b.Step1Slack),
+		jsonfloat.Float(b.Step2Slack)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (b *Bound) UnmarshalJSON(data []byte) error {
-	type plain Bound
-	var v struct {
-		plain
-		Lower      jsonfloat.Float `json:"lower"`
-		Middle     jsonfloat.Float `json:"middle"`
-		Value      jsonfloat.Float `json:"value"`
-		Upper      jsonfloat.Float `json:"upper"`
-		UpperSlack jsonfloat.Float `json:"upper_slack"`
-		LowerSlack jsonfloat.Float `json:"lower_slack"`
-		Step1Slack jsonfloat.Float `json:"step1_slack"`
-		Step2Slack jsonfloat.Float `json:"step2_slack"`
-	}
+	var v boundJSON
 	if err := json.Unmarshal(data, &v); err != nil {
 		return fmt.Errorf("bound: %w", err)
 	}
-	*b = Bound(v.plain)
+	*b = Bound(v.boundPlain)
 	b.Lower, b.Middle, b.Value, b.Upper = float64(v.Lower), float64(v.Middle), float64(v.Value), float64(v.Upper)
 	b.UpperSlack, b.LowerSlack, b.Step1Slack, b.Step2Slack = float64(v.UpperSlack), float64(v.LowerSlack), float64(v.Step1Slack), float64(v.Step2Slack)
 	return nil

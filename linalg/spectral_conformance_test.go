@@ -3,6 +3,7 @@ package linalg
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -381,23 +382,47 @@ func TestTriangularSolves(t *testing.T) {
 	withSmallBlocks(t, func() { run(t, "small") })
 }
 
+// upperSymmetric returns a random symmetric n×n matrix twice: a, its upper
+// triangle row-major with stride lda and NaN below the diagonal (so a
+// routine that reads the lower triangle shows it), and full, dense n×n.
+func upperSymmetric(rnd *rand.Rand, n, lda int) (a, full []float64) {
+	a = make([]float64, (n-1)*lda+n)
+	full = make([]float64, n*n)
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			if j >= i {
+				v := rnd.NormFloat64()
+				a[i*lda+j], full[i*n+j], full[j*n+i] = v, v, v
+			} else {
+				a[i*lda+j] = math.NaN()
+			}
+		}
+	}
+	return a, full
+}
+
+// checkSymProduct checks y = full·x against a plain sum: sums of n products
+// in another order agree to n·ε relative to Σ|a x|.
+func checkSymProduct(t *testing.T, what string, full []float64, n int, x, y []float64) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		s, m := 0.0, 0.0
+		for j := 0; j < n; j++ {
+			s += full[i*n+j] * x[j]
+			m += math.Abs(full[i*n+j] * x[j])
+		}
+		if d := math.Abs(y[i] - s); d > float64(n)*0x1p-52*m {
+			t.Fatalf("%s: y[%d] = %v, want %v", what, i, y[i], s)
+		}
+	}
+}
+
 func TestSymv(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(11, 12))
 	var w SymvWork
 	for _, n := range []int{1, 3, 4, 5, 255, 256, 600, 1031} {
 		lda := n + 5
-		a := make([]float64, (n-1)*lda+n)
-		full := make([]float64, n*n)
-		for i := 0; i < n; i++ {
-			for j := 0; j < n; j++ {
-				if j >= i {
-					v := rnd.NormFloat64()
-					a[i*lda+j], full[i*n+j], full[j*n+i] = v, v, v
-				} else {
-					a[i*lda+j] = math.NaN()
-				}
-			}
-		}
+		a, full := upperSymmetric(rnd, n, lda)
 		x := make([]float64, n)
 		for i := range x {
 			x[i] = rnd.NormFloat64()
@@ -407,17 +432,7 @@ func TestSymv(t *testing.T) {
 			y[i] = math.NaN() // overwritten, not accumulated
 		}
 		Symv(n, a, lda, x, y, &w)
-		for i := 0; i < n; i++ {
-			s, m := 0.0, 0.0
-			for j := 0; j < n; j++ {
-				s += full[i*n+j] * x[j]
-				m += math.Abs(full[i*n+j] * x[j])
-			}
-			// Sums of n products in another order: n·ε relative to Σ|a x|.
-			if d := math.Abs(y[i] - s); d > float64(n)*0x1p-52*m {
-				t.Fatalf("n=%d: y[%d] = %v, want %v", n, i, y[i], s)
-			}
-		}
+		checkSymProduct(t, fmt.Sprintf("n=%d", n), full, n, x, y)
 	}
 }
 
@@ -429,18 +444,7 @@ func TestSymvBatch(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(13, 14))
 	for _, n := range []int{1, 3, 4, 5, 63, 64, 130, 600} {
 		lda := n + 3
-		a := make([]float64, (n-1)*lda+n)
-		full := make([]float64, n*n)
-		for i := 0; i < n; i++ {
-			for j := 0; j < n; j++ {
-				if j >= i {
-					v := rnd.NormFloat64()
-					a[i*lda+j], full[i*n+j], full[j*n+i] = v, v, v
-				} else {
-					a[i*lda+j] = math.NaN()
-				}
-			}
-		}
+		a, full := upperSymmetric(rnd, n, lda)
 		const vecs = 3
 		xs, ys, again := make([][]float64, vecs), make([][]float64, vecs), make([][]float64, vecs)
 		for j := range xs {
@@ -453,15 +457,8 @@ func TestSymvBatch(t *testing.T) {
 		SymvBatch(n, a, lda, xs, ys)
 		SymvBatch(n, a, lda, xs, again)
 		for j := range xs {
+			checkSymProduct(t, fmt.Sprintf("n=%d vector %d", n, j), full, n, xs[j], ys[j])
 			for i := 0; i < n; i++ {
-				s, m := 0.0, 0.0
-				for k := 0; k < n; k++ {
-					s += full[i*n+k] * xs[j][k]
-					m += math.Abs(full[i*n+k] * xs[j][k])
-				}
-				if d := math.Abs(ys[j][i] - s); d > float64(n)*0x1p-52*m {
-					t.Fatalf("n=%d vector %d: y[%d] = %v, want %v", n, j, i, ys[j][i], s)
-				}
 				if ys[j][i] != again[j][i] {
 					t.Fatalf("n=%d vector %d: y[%d] differs between two calls: %v, %v", n, j, i, ys[j][i], again[j][i])
 				}

@@ -193,102 +193,108 @@ func (d Document) validate() error {
 // The methods below replace the float fields by jsonfloat.Float fields of the same
 // JSON name; the outer field wins over the embedded one.
 
+// seriesPlain is Series without its JSON methods.
+type seriesPlain Series
+
+// seriesJSON shadows the float fields of Series by their JSON
+// form, for both directions.
+type seriesJSON struct {
+	seriesPlain
+	X []jsonfloat.Float `json:"x"`
+	Y []jsonfloat.Float `json:"y"`
+}
+
 // MarshalJSON writes NaN and ±Inf coordinates as strings.
 func (s Series) MarshalJSON() ([]byte, error) {
-	type plain Series
-	return json.Marshal(struct {
-		plain
-		X []jsonfloat.Float `json:"x"`
-		Y []jsonfloat.Float `json:"y"`
-	}{plain(s), jsonfloat.Slice(s.X), jsonfloat.Slice(s.Y)})
+	return json.Marshal(seriesJSON{seriesPlain(s), jsonfloat.Slice(s.X), jsonfloat.Slice(s.Y)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (s *Series) UnmarshalJSON(b []byte) error {
-	type plain Series
-	var v struct {
-		plain
-		X []jsonfloat.Float `json:"x"`
-		Y []jsonfloat.Float `json:"y"`
-	}
+	var v seriesJSON
 	if err := json.Unmarshal(b, &v); err != nil {
 		return fmt.Errorf("series: %w", err)
 	}
-	*s = Series(v.plain)
+	*s = Series(v.seriesPlain)
 	s.X, s.Y = jsonfloat.Float64s(v.X), jsonfloat.Float64s(v.Y)
 	return nil
 }
 
+// hlinePlain is HLine without its JSON methods.
+type hlinePlain HLine
+
+// hlineJSON shadows the float fields of HLine by their JSON
+// form, for both directions.
+type hlineJSON struct {
+	hlinePlain
+	Y jsonfloat.Float `json:"y"`
+}
+
 // MarshalJSON writes a NaN or ±Inf level as a string.
 func (h HLine) MarshalJSON() ([]byte, error) {
-	type plain HLine
-	return json.Marshal(struct {
-		plain
-		Y jsonfloat.Float `json:"y"`
-	}{plain(h), jsonfloat.Float(h.Y)})
+	return json.Marshal(hlineJSON{hlinePlain(h), jsonfloat.Float(h.Y)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (h *HLine) UnmarshalJSON(b []byte) error {
-	type plain HLine
-	var v struct {
-		plain
-		Y jsonfloat.Float `json:"y"`
-	}
+	var v hlineJSON
 	if err := json.Unmarshal(b, &v); err != nil {
 		return fmt.Errorf("hline: %w", err)
 	}
-	*h = HLine(v.plain)
+	*h = HLine(v.hlinePlain)
 	h.Y = float64(v.Y)
 	return nil
 }
 
+// claimPlain is Claim without its JSON methods.
+type claimPlain Claim
+
+// claimJSON shadows the float fields of Claim by their JSON
+// form, for both directions.
+type claimJSON struct {
+	claimPlain
+	Numbers map[string]jsonfloat.Float `json:"numbers,omitempty"`
+}
+
 // MarshalJSON writes NaN and ±Inf numbers as strings.
 func (c Claim) MarshalJSON() ([]byte, error) {
-	type plain Claim
-	return json.Marshal(struct {
-		plain
-		Numbers map[string]jsonfloat.Float `json:"numbers,omitempty"`
-	}{plain(c), jsonfloat.Map(c.Numbers)})
+	return json.Marshal(claimJSON{claimPlain(c), jsonfloat.Map(c.Numbers)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (c *Claim) UnmarshalJSON(b []byte) error {
-	type plain Claim
-	var v struct {
-		plain
-		Numbers map[string]jsonfloat.Float `json:"numbers,omitempty"`
-	}
+	var v claimJSON
 	if err := json.Unmarshal(b, &v); err != nil {
 		return fmt.Errorf("claim: %w", err)
 	}
-	*c = Claim(v.plain)
+	*c = Claim(v.claimPlain)
 	c.Numbers = jsonfloat.Float64Map(v.Numbers)
 	return nil
 }
 
+// documentPlain is Document without its JSON methods.
+type documentPlain Document
+
+// documentJSON shadows the float fields of Document by their JSON
+// form, for both directions.
+type documentJSON struct {
+	documentPlain
+	TotalSeconds      jsonfloat.Float            `json:"total_seconds,omitempty"`
+	ExperimentSeconds map[string]jsonfloat.Float `json:"experiment_seconds,omitempty"`
+}
+
 // MarshalJSON writes NaN and ±Inf timings as strings.
 func (d Document) MarshalJSON() ([]byte, error) {
-	type plain Document
-	return json.Marshal(struct {
-		plain
-		TotalSeconds      jsonfloat.Float            `json:"total_seconds,omitempty"`
-		ExperimentSeconds map[string]jsonfloat.Float `json:"experiment_seconds,omitempty"`
-	}{plain(d), jsonfloat.Float(d.TotalSeconds), jsonfloat.Map(d.ExperimentSeconds)})
+	return json.Marshal(documentJSON{documentPlain(d), jsonfloat.Float(d.TotalSeconds), jsonfloat.Map(d.ExperimentSeconds)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (d *Document) UnmarshalJSON(b []byte) error {
-	type plain Document
-	var v struct {
-		plain
-		TotalSeconds      jsonfloat.Float            `json:"total_seconds,omitempty"`
-		ExperimentSeconds map[string]jsonfloat.Float `json:"experiment_seconds,omitempty"`
-	}
+	var v documentJSON
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*d = Document(v.plain)
+	*d = Document(v.documentPlain)
 	d.TotalSeconds = float64(v.TotalSeconds)
 	d.ExperimentSeconds = jsonfloat.Float64Map(v.ExperimentSeconds)
 	return nil

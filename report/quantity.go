@@ -60,26 +60,28 @@ func (q Quantity) verdict() string {
 	return "not met"
 }
 
+// quantityPlain is Quantity without its JSON methods.
+type quantityPlain Quantity
+
+// quantityJSON shadows the float fields of Quantity by their JSON
+// form, for both directions.
+type quantityJSON struct {
+	quantityPlain
+	Value jsonfloat.Float `json:"value"`
+}
+
 // MarshalJSON writes a NaN or ±Inf value as a string.
 func (q Quantity) MarshalJSON() ([]byte, error) {
-	type plain Quantity
-	return json.Marshal(struct {
-		plain
-		Value jsonfloat.Float `json:"value"`
-	}{plain(q), jsonfloat.Float(q.Value)})
+	return json.Marshal(quantityJSON{quantityPlain(q), jsonfloat.Float(q.Value)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (q *Quantity) UnmarshalJSON(b []byte) error {
-	type plain Quantity
-	var v struct {
-		plain
-		Value jsonfloat.Float `json:"value"`
-	}
+	var v quantityJSON
 	if err := json.Unmarshal(b, &v); err != nil {
 		return fmt.Errorf("quantity: %w", err)
 	}
-	*q = Quantity(v.plain)
+	*q = Quantity(v.quantityPlain)
 	q.Value = float64(v.Value)
 	return nil
 }

@@ -134,11 +134,12 @@ func TestPerImageAgainstFiniteDifferences(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f := rec.(map[string]any)
+		meas := rec.(*PerImageMeasurement)
+		f := measurementFields(meas)
 		if a, b := h.Images(); a != c.ia || b != c.ib || f["index_a"] != c.ia || f["index_b"] != c.ib {
 			t.Fatalf("class %d: images %d, %d (record %v, %v), want %d, %d", c.class, a, b, f["index_a"], f["index_b"], c.ia, c.ib)
 		}
-		checkPerImageRecord(t, f)
+		checkPerImageRecord(t, meas)
 		y := labels[c.ia]
 		xa, xb := row(test, c.ia), row(test, c.ib)
 
@@ -488,7 +489,9 @@ func (l *lastFields) Name() string { return l.inner.Name() }
 func (l *lastFields) Every() int   { return l.inner.Every() }
 func (l *lastFields) OnStep(s *train.StepInfo) (any, error) {
 	f, err := l.inner.OnStep(s)
-	l.last, _ = f.(map[string]any)
+	if m, ok := f.(*PerImageMeasurement); ok {
+		l.last = measurementFields(m)
+	}
 	return f, err
 }
 
@@ -517,43 +520,53 @@ func flatFields(rep *structural.Report) map[string]any {
 	return f
 }
 
-// checkPerImageRecord checks that PerImageRecord reads every field PerImage
-// writes, under the same name, as metrics.jsonl carries it.
-func checkPerImageRecord(t *testing.T, f map[string]any) {
-	t.Helper()
-	safe := map[string]any{}
-	for k, v := range f {
-		safe[k] = jsonfloat.Safe(v)
+// measurementFields names a measurement's values by their JSON keys, as the
+// assertions compare them.
+func measurementFields(m *PerImageMeasurement) map[string]any {
+	v := reflect.ValueOf(*m)
+	f := map[string]any{}
+	for i := 0; i < v.NumField(); i++ {
+		name := v.Type().Field(i).Tag.Get("json")
+		switch x := v.Field(i).Interface().(type) {
+		case jsonfloat.Float:
+			f[name] = float64(x)
+		default:
+			f[name] = x
+		}
 	}
-	b, err := json.Marshal(safe)
+	return f
+}
+
+// checkPerImageRecord checks that a measurement, written as JSON, reads back
+// as a PerImageRecord holding every value under the same name.
+func checkPerImageRecord(t *testing.T, m *PerImageMeasurement) {
+	t.Helper()
+	b, err := json.Marshal(m)
 	if err != nil {
+		t.Fatal(err)
+	}
+	var keys map[string]any
+	if err := json.Unmarshal(b, &keys); err != nil {
 		t.Fatal(err)
 	}
 	var rec PerImageRecord
 	if err := json.Unmarshal(b, &rec); err != nil {
 		t.Fatal(err)
 	}
-	v := reflect.ValueOf(rec)
-	read := map[string]any{}
-	for i := 0; i < v.NumField(); i++ {
-		name := v.Type().Field(i).Tag.Get("json")
-		switch x := v.Field(i).Interface().(type) {
-		case jsonfloat.Float:
-			read[name] = float64(x)
-		default:
-			read[name] = x
-		}
-	}
-	for k, want := range f {
-		got, ok := read[k]
-		if w, isF := want.(float64); isF && ok && math.IsNaN(w) && math.IsNaN(got.(float64)) {
+	want, got := measurementFields(m), measurementFields(&rec.PerImageMeasurement)
+	for k, w := range want {
+		g := got[k]
+		if wf, ok := w.(float64); ok && math.IsNaN(wf) && math.IsNaN(g.(float64)) {
 			continue
 		}
-		if !ok || got != want {
-			t.Errorf("per_image field %s: PerImageRecord reads %v (present %t), Measure wrote %v", k, got, ok, want)
+		if g != w {
+			t.Errorf("per_image field %s: PerImageRecord reads %v, Measure wrote %v", k, g, w)
+		}
+		if _, ok := keys[k]; !ok {
+			t.Errorf("per_image field %s missing from the JSON %s", k, b)
 		}
 	}
-	if len(read) != len(f)+2 { // + step and epoch, set by the loop
-		t.Errorf("PerImageRecord has %d fields, Measure writes %d (+ step, epoch)", len(read), len(f))
+	if len(keys) != len(want) {
+		t.Errorf("the JSON has %d fields, the measurement %d: %s", len(keys), len(want), b)
 	}
 }

@@ -172,7 +172,7 @@ func (h *PerImage) OnStep(s *train.StepInfo) (any, error) {
 // g = ‖Jᵀ r_a‖² = r_aᵀ H_a r_a exactly (bound (A) of THEORY §3 with n = 1,
 // where it is an equality). Since H_a ⪰ λ_min I, the relative rounding of g
 // is at most a few K·ε·κ.
-func (h *PerImage) Measure(m nn.Layer[float64]) (map[string]any, error) {
+func (h *PerImage) Measure(m nn.Layer[float64]) (*PerImageMeasurement, error) {
 	if !h.ready {
 		panic("instrument: per-image: Measure before Select")
 	}
@@ -233,11 +233,12 @@ func (h *PerImage) Measure(m nn.Layer[float64]) (map[string]any, error) {
 		kappa = math.Inf(1)
 	}
 	f := g * kappa
-	return map[string]any{
-		"class": h.class, "index_a": h.ia, "index_b": h.ib,
-		"g": g, "lambda_min": lmin, "lambda_max": lmax, "kappa": kappa, "F": f,
-		"R": lossB, "residual_b": residualB, "loss_a": lossA,
-		"log2_g": math.Log2(g), "log2_kappa": math.Log2(kappa), "log2_F": math.Log2(f), "log2_R": math.Log2(lossB),
+	jf := func(v float64) jsonfloat.Float { return jsonfloat.Float(v) }
+	return &PerImageMeasurement{
+		Class: h.class, IndexA: h.ia, IndexB: h.ib,
+		G: jf(g), LambdaMin: jf(lmin), LambdaMax: jf(lmax), Kappa: jf(kappa), F: jf(f),
+		R: jf(lossB), ResidualB: jf(residualB), LossA: jf(lossA),
+		Log2G: jf(math.Log2(g)), Log2Kappa: jf(math.Log2(kappa)), Log2F: jf(math.Log2(f)), Log2R: jf(math.Log2(lossB)),
 	}, nil
 }
 
@@ -258,12 +259,13 @@ func norm(v []float64) float64 {
 	return math.Sqrt(s)
 }
 
-// PerImageRecord is a "per_image" line of metrics.jsonl read back typed: the
-// fields Measure returns, under the same names, plus the loop's step and
-// epoch.
-type PerImageRecord struct {
-	Step      int             `json:"step"`
-	Epoch     int             `json:"epoch"`
+// PerImageMeasurement is what Measure computes for one model (THEORY §5):
+// the class and test indices of x_a and x_b, g = ‖∇_θ ℓ(x_a)‖², the extreme
+// eigenvalues of J Jᵀ at x_a and κ = λ_max/λ_min (+Inf when λ_min ≤ 0),
+// F = g·κ, R = ℓ(x_b), ‖e_y − softmax(f(x_b))‖, ℓ(x_a), and the base-2
+// logarithms the figures plot. It is the hook's record: metrics.jsonl holds
+// its fields after the loop's kind, step and epoch.
+type PerImageMeasurement struct {
 	Class     int             `json:"class"`
 	IndexA    int             `json:"index_a"`
 	IndexB    int             `json:"index_b"`
@@ -279,4 +281,12 @@ type PerImageRecord struct {
 	Log2Kappa jsonfloat.Float `json:"log2_kappa"`
 	Log2F     jsonfloat.Float `json:"log2_F"`
 	Log2R     jsonfloat.Float `json:"log2_R"`
+}
+
+// PerImageRecord is a "per_image" line of metrics.jsonl read back typed: the
+// loop's step and epoch and the measurement.
+type PerImageRecord struct {
+	Step  int `json:"step"`
+	Epoch int `json:"epoch"`
+	PerImageMeasurement
 }

@@ -60,7 +60,8 @@ type blockLanczos struct {
 	basis             [][]float64 // orthonormal; the current block is the tail
 	q, w              [][]float64
 	k0                int       // index in basis of q[0]
-	t                 []float64 // T, limit×limit row-major
+	t                 []float64 // T, row-major with stride ts (growT)
+	ts                int
 	r                 []float64 // R_j of the last step, len(new block)×len(q)
 	next              int
 	scale             float64 // running estimate of ‖A‖
@@ -90,7 +91,7 @@ func newBlockLanczos(dim, block int, tol float64, maxIter int, rng *rand.Rand) (
 		return nil, fmt.Errorf("structural: block Lanczos: maxIter %d", maxIter)
 	}
 	block = min(block, dim)
-	lz := &blockLanczos{dim: dim, limit: limit, block: block, tol: tol, t: make([]float64, limit*limit)}
+	lz := &blockLanczos{dim: dim, limit: limit, block: block, tol: tol}
 	// Random start block, orthonormalised (Gram–Schmidt twice); a column that
 	// is numerically dependent is redrawn.
 	for len(lz.q) < block {
@@ -121,10 +122,26 @@ func newBlockLanczos(dim, block int, tol float64, maxIter int, rng *rand.Rand) (
 	return lz, nil
 }
 
+// growT makes T at least n×n (n ≤ limit), doubling its stride: a run
+// that converges in a few dozen steps never allocates the limit² entries.
+func (lz *blockLanczos) growT(n int) {
+	if n <= lz.ts {
+		return
+	}
+	ts := min(lz.limit, max(n, 2*lz.ts, 64))
+	t := make([]float64, ts*ts)
+	for i := 0; i < lz.ts; i++ {
+		copy(t[i*ts:i*ts+lz.ts], lz.t[i*lz.ts:(i+1)*lz.ts])
+	}
+	lz.t, lz.ts = t, ts
+}
+
 // advance takes w[c] = A·q[c] and performs one block step.
 func (lz *blockLanczos) advance() {
 	q, w := lz.q, lz.w
-	bq, k0, L := len(q), lz.k0, lz.limit
+	bq, k0 := len(q), lz.k0
+	lz.growT(min(lz.limit, k0+2*bq))
+	L := lz.ts
 	k1 := k0 + bq
 	lz.products += bq
 	lz.steps++
@@ -281,9 +298,9 @@ func (lz *blockLanczos) ritz(k, nf, bq int) (lo, hi, elo, ehi float64, err error
 		// O(k²) instead of the dense O(k³).
 		alpha, beta := make([]float64, k), make([]float64, k)
 		for i := 0; i < k; i++ {
-			alpha[i] = lz.t[i*lz.limit+i]
+			alpha[i] = lz.t[i*lz.ts+i]
 			if i+1 < k {
-				beta[i] = lz.t[(i+1)*lz.limit+i]
+				beta[i] = lz.t[(i+1)*lz.ts+i]
 			}
 		}
 		if nf > 0 {
@@ -297,7 +314,7 @@ func (lz *blockLanczos) ritz(k, nf, bq int) (lo, hi, elo, ehi float64, err error
 	}
 	a := make([]float64, k*k)
 	for i := 0; i < k; i++ {
-		copy(a[i*k:(i+1)*k], lz.t[i*lz.limit:i*lz.limit+k])
+		copy(a[i*k:(i+1)*k], lz.t[i*lz.ts:i*lz.ts+k])
 	}
 	vals := make([]float64, k)
 	if err := linalg.SymEigen(k, a, vals, true); err != nil {
@@ -372,7 +389,7 @@ func (lz *blockLanczos) ritzPairs() (low, top ritzPair, err error) {
 	k := len(lz.basis)
 	a := make([]float64, k*k)
 	for i := 0; i < k; i++ {
-		copy(a[i*k:(i+1)*k], lz.t[i*lz.limit:i*lz.limit+k])
+		copy(a[i*k:(i+1)*k], lz.t[i*lz.ts:i*lz.ts+k])
 	}
 	vals := make([]float64, k)
 	if err := linalg.SymEigen(k, a, vals, true); err != nil {

@@ -309,20 +309,11 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 	return finishReport(rep, model, x, l, opts, r, p, targets, lap)
 }
 
-// spectraMaterialised fills rep.H, rep.HS (simplex losses) and rep.HP
-// (softmax) from the materialised H (spectraOnH).
+// spectraMaterialised fills rep.H, rep.HS (simplex losses), rep.HP and
+// rep.HPU (softmax) from the materialised H (spectraOnH).
 func spectraMaterialised(rep *Report, h *mat.SymDense, p []float64, l loss.Loss, opts Options, lap func(string)) error {
 	lap("H")
-	var wants []spectrumWant
-	for _, w := range spectrumWants(rep, l, p) {
-		if w.kind == "H_pU" {
-			if err := restrictedSpectrum(rep, h, p, w, opts, lap); err != nil {
-				return err
-			}
-			continue
-		}
-		wants = append(wants, w)
-	}
+	wants := spectrumWants(rep, l, p)
 	ews := make([]extremeWant, len(wants))
 	for i, w := range wants {
 		ews[i] = extremeWant{kind: w.kind, op: w.op, phase: w.phase}

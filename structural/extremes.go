@@ -13,12 +13,14 @@ import (
 )
 
 // extremeWant is one operator A = Pᵀ H P whose extreme eigenvalues
-// certifiedExtremes computes: kind "H", "H_S" (sum-zero, Helmert basis) or
-// "H_p" (D^½ H D^½).
+// certifiedExtremes computes: kind "H", "H_S" (sum-zero, Helmert basis),
+// "H_p" (D^½ H D^½) or "H_pU" (H_p|U, THEORY §7).
 type extremeWant struct {
 	kind  string
 	op    hOperator
 	phase string // timing phase of a dense spectrum ("spectrum H", ...)
+	// basis is H_pU's basis W (op is basis.op()); nil means newWeightedBasis(p, K).
+	basis *weightedBasis
 }
 
 // spectraOnH computes the spectra of wants on the materialised H (both
@@ -27,18 +29,24 @@ type extremeWant struct {
 // all of them at once, and with "auto" a spectrum found numerically
 // singular of dimension ≤ DenseMax is recomputed dense for its rank. A
 // certified non-singular spectrum has rank Dim: λ_min − Bound >
-// RankTol·λ_max puts every eigenvalue above the tolerance.
+// RankTol·λ_max puts every eigenvalue above the tolerance. H_p|U is
+// exactly zero when every prediction is one-hot (restrictedScale 0): its
+// spectrum is then reported as zero, rank 0, without a computation.
 func spectraOnH(ctx context.Context, h *mat.SymDense, K int, p []float64, wants []extremeWant, opts Options, lap func(string)) ([]Spectrum, error) {
 	out := make([]Spectrum, len(wants))
 	dense := func(i int) error {
-		a := h
+		var s Spectrum
+		var err error
 		switch wants[i].kind {
+		case "H":
+			s, err = denseSpectrum(ctx, h, opts.FullSpectrum, opts.RankTol)
 		case "H_S":
-			a = RestrictSumZero(h, K)
+			s, err = denseSpectrum(ctx, RestrictSumZero(h, K), opts.FullSpectrum, opts.RankTol)
 		case "H_p":
-			a = ProbabilityWeighted(h, p)
+			s, err = denseSpectrum(ctx, ProbabilityWeighted(h, p), opts.FullSpectrum, opts.RankTol)
+		case "H_pU":
+			s, err = scaledDenseSpectrum(ctx, RestrictWeighted(h, p, K), opts.FullSpectrum, opts.RankTol)
 		}
-		s, err := denseSpectrum(ctx, a, opts.FullSpectrum, opts.RankTol)
 		lap(wants[i].phase)
 		if err != nil {
 			return fmt.Errorf("%s: %w", wants[i].phase, err)
@@ -54,15 +62,46 @@ func spectraOnH(ctx context.Context, h *mat.SymDense, K int, p []float64, wants 
 		}
 		return out, nil
 	}
-	res, err := certifiedExtremes(ctx, h, K, p, wants, opts.LanczosTol, opts.RankTol, opts.Rng)
+	// H_p|U on a basis of p/c when its entries would underflow (restrictedTinyScale).
+	scale := make([]float64, len(wants))
+	probs := make([][]float64, len(wants)) // H_p|U's p or p/c
+	var certified []extremeWant
+	var at []int // index in wants of each certified want
+	for i, w := range wants {
+		scale[i] = 1
+		if w.kind == "H_pU" {
+			c := restrictedScale(p, K)
+			if c == 0 {
+				out[i] = Spectrum{Dim: w.op.dim, RankTol: opts.RankTol, Method: "lanczos"}
+				out[i].finish()
+				continue
+			}
+			q := p
+			if c < restrictedTinyScale {
+				scale[i], q = c, make([]float64, len(p))
+				for j, v := range p {
+					q[j] = v / c
+				}
+			}
+			b := newWeightedBasis(q, K)
+			w.basis, w.op, probs[i] = &b, b.op(), q
+		}
+		certified = append(certified, w)
+		at = append(at, i)
+	}
+	res, err := certifiedExtremes(ctx, h, K, p, certified, opts.LanczosTol, opts.RankTol, opts.Rng)
 	if err != nil {
 		return nil, fmt.Errorf("spectra: %w", err)
 	}
-	for i, w := range wants {
-		r := res[i]
-		s := Spectrum{Dim: w.op.dim, Min: r.min, Max: r.max, Trace: opTrace(h, w.kind, K, p), Rank: -1,
+	for c, w := range certified {
+		i, r, f := at[c], res[c], scale[at[c]]
+		tr := opTrace(h, w.kind, K, p)
+		if w.kind == "H_pU" {
+			tr = f * restrictedTrace(symBlock(h, K), probs[i], K)
+		}
+		s := Spectrum{Dim: w.op.dim, Min: f * r.min, Max: f * r.max, Trace: tr, Rank: -1,
 			RankTol: opts.RankTol, Method: "lanczos", Iterations: r.iters, Passes: r.passes,
-			MinCert: r.minCert, MaxCert: r.maxCert}
+			MinCert: r.minCert.scaled(f), MaxCert: r.maxCert.scaled(f)}
 		if r.min-r.minCert.Bound > opts.RankTol*(r.max+r.maxCert.Bound) {
 			s.Rank = s.Dim
 		}
@@ -105,6 +144,11 @@ type Certificate struct {
 	Residual, Bound float64
 }
 
+// scaled is the certificate of f·λ for the operator f·A (f > 0).
+func (c Certificate) scaled(f float64) Certificate {
+	return Certificate{Residual: f * c.Residual, Bound: f * c.Bound}
+}
+
 // cholShiftTries is how many times a failed Cholesky factorisation is
 // retried with a larger shift σ (RankTol·λ_max, then ×100 each time).
 const cholShiftTries = 4
@@ -117,11 +161,12 @@ const cholShiftTries = 4
 //   - λ_min by Lanczos on A⁻¹ through the Cholesky factor H = UᵀU, where
 //     1/λ_min is the well-separated end and converges in a few dozen steps
 //     where Lanczos on A needs hundreds. The one factor serves all three
-//     operators (H_p⁻¹ = D^-½ H⁻¹ D^-½; H_S⁻¹ by sumZeroInverse), in lock
-//     step. A factorisation that fails (H numerically singular) is retried
+//     operators (H_p⁻¹ = D^-½ H⁻¹ D^-½; H_S⁻¹ and H_p|U⁻¹ by
+//     sumZeroInverse), in lock step. A factorisation that fails (H numerically singular) is retried
 //     on H + σI with σ = RankTol·λ_max, growing; the runs then find
-//     λ_min(H + σI), λ_min(H_S + σI) and λ_min(H_p + σD), and the
-//     certificates are taken with the operators themselves.
+//     λ_min(H + σI), λ_min(H_S + σI), λ_min(H_p + σD) and
+//     λ_min(H_p|U + σWᵀW), and the certificates are taken with the
+//     operators themselves.
 //
 // Each reported value is the Rayleigh quotient vᵀAv of its Ritz vector,
 // with the residual from one explicit product (Certificate). Memory beyond
@@ -177,16 +222,30 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 		}
 		return topPairs[0].theta
 	}
-	// Every operator runs on the one factor of H (H_p unless some p_j = 0,
-	// when e_j is an exact null vector of H_p).
+	// Every operator runs on the one factor of H (H_p and H_p|U unless
+	// some p_j = 0, when e_j is an exact null vector of H_p and Wᵀe_j one
+	// of H_p|U = WᵀH_pW: e_j ⊥ √p_i lies in U).
+	bases := make([]*weightedBasis, len(wants))
 	var onH []int
 	for i, w := range wants {
-		if w.kind == "H_p" {
-			if zeroAt := zeroIndex(p); zeroAt >= 0 {
-				exactZero[i] = true
-				bottom[i] = ritzPair{theta: 0, next: math.Inf(1), v: unitVector(w.op.dim, zeroAt)}
-				continue
+		if w.kind == "H_pU" {
+			bases[i] = w.basis
+			if bases[i] == nil {
+				b := newWeightedBasis(p, K)
+				bases[i] = &b
 			}
+		}
+		if zeroAt := zeroIndex(p); zeroAt >= 0 && (w.kind == "H_p" || w.kind == "H_pU") {
+			exactZero[i] = true
+			v := unitVector(w.op.dim, zeroAt)
+			if w.kind == "H_pU" {
+				v = make([]float64, w.op.dim)
+				e := unitVector(K, zeroAt%K)
+				i0 := zeroAt / K
+				bases[i].reflectBlockT(i0, v[i0*(K-1):(i0+1)*(K-1)], e)
+			}
+			bottom[i] = ritzPair{theta: 0, next: math.Inf(1), v: v}
+			continue
 		}
 		onH = append(onH, i)
 	}
@@ -204,19 +263,34 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 			return nil, fmt.Errorf("structural: Cholesky factor of H (%d×%d): %w", m, m, err)
 		}
 		invs := make([]inverseOp, len(onH))
+		var sumZero *sumZeroInverse // shared by H_S and H_p|U
 		for c, i := range onH {
 			invs[c].dim = wants[i].op.dim
 			invs[c].start = lowPairs[i].v
 			switch wants[i].kind {
 			case "H_p":
-				invs[c].scale = make([]float64, m)
+				inv := make([]float64, m)
 				for j, v := range p {
-					invs[c].scale[j] = 1 / math.Sqrt(v)
+					inv[j] = 1 / math.Sqrt(v)
 				}
+				scale := func(dst, src []float64) {
+					for j, v := range src {
+						dst[j] = inv[j] * v
+					}
+				}
+				invs[c].pre, invs[c].post = scale, scale
 			case "H_S":
-				if invs[c].sumZero, err = newSumZeroInverse(ctx, m, K, u); err != nil {
-					return nil, fmt.Errorf("structural: H_S⁻¹: %w", err)
+				invs[c].pre, invs[c].post = sumZeroOp(m, K).pre, sumZeroOp(m, K).post
+			case "H_pU":
+				invs[c].pre, invs[c].post = bases[i].applyInv, bases[i].applyInvT
+			}
+			if k := wants[i].kind; k == "H_S" || k == "H_pU" {
+				if sumZero == nil {
+					if sumZero, err = newSumZeroInverse(ctx, m, K, u); err != nil {
+						return nil, fmt.Errorf("structural: %s⁻¹: %w", k, err)
+					}
 				}
+				invs[c].sumZero = sumZero
 			}
 		}
 		runs, err := inverseTop(ctx, m, u, invs, tol, rng)
@@ -303,13 +377,15 @@ func factorShifted(ctx context.Context, n int, fill func() []float64, shift0 flo
 	}
 }
 
-// inverseOp is one operator A⁻¹ applied through the Cholesky factor U of
-// H (or H + σI): H⁻¹ itself, S H⁻¹ S for a diagonal S = diag(scale) (H_p⁻¹
-// = D^-½ H⁻¹ D^-½), or H_S⁻¹ = (VᵀHV)⁻¹ through sumZero.
+// inverseOp is one operator A⁻¹ = post ∘ H⁻¹ ∘ pre applied through the
+// Cholesky factor U of H (or H + σI), with sumZero's correction between the
+// two solves when set: H⁻¹ itself (pre, post nil), H_p⁻¹ = D^-½ H⁻¹ D^-½,
+// H_S⁻¹ = (VᵀHV)⁻¹ (pre V, post Vᵀ) and H_p|U⁻¹ (pre D^-½R, post RᵀD^-½,
+// R = blockdiag_i R_i[:, 1:]; see sumZeroInverse).
 type inverseOp struct {
-	dim     int
-	scale   []float64
-	sumZero *sumZeroInverse
+	dim       int
+	pre, post func(dst, src []float64) // nil means the identity
+	sumZero   *sumZeroInverse
 	// start, if not nil, is the start vector: the Ritz vector of the
 	// smallest Ritz value of the λ_max run, already rich in the eigenvectors
 	// at the bottom of the spectrum (fewer steps than a random start).
@@ -324,6 +400,12 @@ type inverseOp struct {
 // c = −S⁻¹Zᵀz, S = ZᵀZ: one forward and one back solve per product, as
 // for H itself, so H_S shares every pass over U with H and H_p and needs
 // neither its own matrix nor its own factor.
+//
+// H_p|U⁻¹ uses the same correction: with W = D^½R (restricted.go),
+// range(W) = D^½U is the sum-zero subspace again (Σ_k √p_k·u_k = 0 for
+// u ∈ U), so (WᵀHW)⁻¹b = Rᵀ D^-½ y with y = H⁻¹(D^-½Rb + Ec), Eᵀy = 0 for
+// the same E, and the correction depends only on range(E): H_p|U⁻¹ =
+// RᵀD^-½ U⁻¹(I − Z S⁻¹ Zᵀ)U⁻ᵀ D^-½R.
 type sumZeroInverse struct {
 	n, K int
 	z    []float64 // Z, nK×n row-major
@@ -400,19 +482,12 @@ func inverseTop(ctx context.Context, m int, u []float64, invs []inverseOp, tol f
 		b = grow(b, m*r)
 		col = grow(col, m)
 		for c, q := range qs {
-			inv := invs[active[c]]
 			v := q
-			if inv.sumZero != nil {
+			if pre := invs[active[c]].pre; pre != nil {
 				v = col
-				for i := 0; i < inv.sumZero.n; i++ {
-					K := inv.sumZero.K
-					helmertT(v[i*K:(i+1)*K], q[i*(K-1):(i+1)*(K-1)])
-				}
+				pre(v, q)
 			}
 			for j, x := range v {
-				if inv.scale != nil {
-					x *= inv.scale[j]
-				}
 				b[j*r+c] = x
 			}
 		}
@@ -424,23 +499,17 @@ func inverseTop(ctx context.Context, m int, u []float64, invs []inverseOp, tol f
 		}
 		linalg.SolveUpper(m, r, u, m, b, r)
 		for c, w := range ws {
-			inv := invs[active[c]]
-			if inv.sumZero != nil {
-				K := inv.sumZero.K
-				for j := range col {
-					col[j] = b[j*r+c]
-				}
-				for i := 0; i < inv.sumZero.n; i++ {
-					helmert(w[i*(K-1):(i+1)*(K-1)], col[i*K:(i+1)*K])
+			post := invs[active[c]].post
+			if post == nil {
+				for j := range w {
+					w[j] = b[j*r+c]
 				}
 				continue
 			}
-			for j := range w {
-				w[j] = b[j*r+c]
-				if inv.scale != nil {
-					w[j] *= inv.scale[j]
-				}
+			for j := range col {
+				col[j] = b[j*r+c]
 			}
+			post(w, col)
 		}
 	})
 	if err != nil {

@@ -33,7 +33,7 @@ func randomProbs(seed uint64, n, K int) []float64 {
 }
 
 func allWants(m, K int, p []float64) []extremeWant {
-	return []extremeWant{{"H", identityOp(m), ""}, {"H_S", sumZeroOp(m, K), ""}, {"H_p", weightedOp(p), ""}}
+	return []extremeWant{{kind: "H", op: identityOp(m)}, {kind: "H_S", op: sumZeroOp(m, K)}, {kind: "H_p", op: weightedOp(p)}, {kind: "H_pU", op: restrictedWeightedOp(p, K)}}
 }
 
 func TestCertifiedExtremesMatchDense(t *testing.T) {
@@ -59,10 +59,10 @@ func TestCertifiedExtremesMatchDense(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for i, a := range []*mat.SymDense{h, RestrictSumZero(h, tc.K), ProbabilityWeighted(h, p)} {
+			for i, a := range []*mat.SymDense{h, RestrictSumZero(h, tc.K), ProbabilityWeighted(h, p), RestrictWeighted(h, p, tc.K)} {
 				d := oracleSpectrum(t, a)
 				g := got[i]
-				kind := []string{"H", "H_S", "H_p"}[i]
+				kind := []string{"H", "H_S", "H_p", "H_pU"}[i]
 				if relErr(g.max, d.Max) > extremesTol {
 					t.Errorf("%s λ_max = %.15g, dense %.15g", kind, g.max, d.Max)
 				}
@@ -70,7 +70,7 @@ func TestCertifiedExtremesMatchDense(t *testing.T) {
 					t.Errorf("%s λ_max error %.3g exceeds its bound %.3g", kind, math.Abs(g.max-d.Max), g.maxCert.Bound)
 				}
 				singular := d.Singular()
-				if singular != (tc.wantSingular || (tc.zeroP && kind == "H_p")) && kind != "H_S" {
+				if singular != (tc.wantSingular || (tc.zeroP && (kind == "H_p" || kind == "H_pU"))) && kind != "H_S" {
 					t.Errorf("%s: dense singular = %v, case expects %v", kind, singular, tc.wantSingular)
 				}
 				if singular {

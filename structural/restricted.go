@@ -52,9 +52,52 @@ func newWeightedBasis(p []float64, K int) weightedBasis {
 
 // apply writes u_i = W_i y_i (length K) for y_i of length K−1.
 func (b weightedBasis) apply(u, y []float64) {
+	b.reflect(u, y)
+	for j := range u {
+		u[j] *= b.s[j]
+	}
+}
+
+// applyT writes w_i = W_iᵀ x_i (length K−1) for x_i of length K.
+func (b weightedBasis) applyT(w, x []float64) {
+	K := b.K
+	t := make([]float64, K)
+	for i := 0; i < b.n; i++ {
+		xi, s := x[i*K:(i+1)*K], b.s[i*K:(i+1)*K]
+		for k := range t {
+			t[k] = s[k] * xi[k]
+		}
+		b.reflectBlockT(i, w[i*(K-1):(i+1)*(K-1)], t)
+	}
+}
+
+// applyInv writes u_i = D_i^{-1/2} R_i[:, 1:] y_i (length K) for y_i of
+// length K−1: the map in front of H⁻¹ in H_p|U's inverse (every p_ik > 0).
+func (b weightedBasis) applyInv(u, y []float64) {
+	b.reflect(u, y)
+	for j := range u {
+		u[j] /= b.s[j]
+	}
+}
+
+// applyInvT writes w_i = R_i[:, 1:]ᵀ D_i^{-1/2} x_i, the transpose of applyInv.
+func (b weightedBasis) applyInvT(w, x []float64) {
+	K := b.K
+	t := make([]float64, K)
+	for i := 0; i < b.n; i++ {
+		xi, s := x[i*K:(i+1)*K], b.s[i*K:(i+1)*K]
+		for k := range t {
+			t[k] = xi[k] / s[k]
+		}
+		b.reflectBlockT(i, w[i*(K-1):(i+1)*(K-1)], t)
+	}
+}
+
+// reflect writes u_i = R_i[:, 1:] y_i, the orthonormal basis of U alone.
+func (b weightedBasis) reflect(u, y []float64) {
 	K := b.K
 	for i := 0; i < b.n; i++ {
-		ui, yi, v, s := u[i*K:(i+1)*K], y[i*(K-1):(i+1)*(K-1)], b.v[i*K:(i+1)*K], b.s[i*K:(i+1)*K]
+		ui, yi, v := u[i*K:(i+1)*K], y[i*(K-1):(i+1)*(K-1)], b.v[i*K:(i+1)*K]
 		// R[:, 1:] y = (0, y) − 2 v (vᵀ(0, y))/‖v‖²
 		dot := 0.0
 		for a, x := range yi {
@@ -65,35 +108,62 @@ func (b weightedBasis) apply(u, y []float64) {
 		for a, x := range yi {
 			ui[a+1] = x - c*v[a+1]
 		}
-		for k := range ui {
-			ui[k] *= s[k]
-		}
 	}
 }
 
-// applyT writes w_i = W_iᵀ x_i (length K−1) for x_i of length K.
-func (b weightedBasis) applyT(w, x []float64) {
+// reflectBlockT writes w = R_i[:, 1:]ᵀ x for one sample's x of length K.
+func (b weightedBasis) reflectBlockT(i int, w, x []float64) {
 	K := b.K
-	t := make([]float64, K)
-	for i := 0; i < b.n; i++ {
-		wi, xi, v, s := w[i*(K-1):(i+1)*(K-1)], x[i*K:(i+1)*K], b.v[i*K:(i+1)*K], b.s[i*K:(i+1)*K]
-		dot := 0.0
-		for k := range t {
-			t[k] = s[k] * xi[k]
-			dot += v[k] * t[k]
-		}
-		c := 2 * dot / b.vv[i]
-		for a := range wi {
-			wi[a] = t[a+1] - c*v[a+1]
-		}
+	v := b.v[i*K : (i+1)*K]
+	dot := 0.0
+	for k, xk := range x {
+		dot += v[k] * xk
 	}
+	c := 2 * dot / b.vv[i]
+	for a := range w {
+		w[a] = x[a+1] - c*v[a+1]
+	}
+}
+
+// op is H_p|U = Wᵀ H W as an hOperator on R^{n(K−1)}.
+func (b weightedBasis) op() hOperator {
+	return hOperator{dim: b.n * (b.K - 1), pre: b.apply, post: b.applyT}
 }
 
 // restrictedWeightedOp is H_p|U as an hOperator on R^{n(K−1)}.
 func restrictedWeightedOp(p []float64, K int) hOperator {
-	b := newWeightedBasis(p, K)
-	return hOperator{dim: b.n * (K - 1), pre: b.apply, post: b.applyT}
+	return newWeightedBasis(p, K).op()
 }
+
+// restrictedScale is max_i (Σ_k p_ik − max_k p_ik), the largest probability
+// mass a sample puts outside its top class. W = D^{1/2} R[:, 1:] has entries
+// of order its square root, so H_p|U = 0 exactly when it is 0 (every
+// prediction exactly one-hot), and its entries underflow when it is tiny.
+func restrictedScale(p []float64, K int) float64 {
+	c := 0.0
+	for i := 0; i < len(p)/K; i++ {
+		pi := p[i*K : (i+1)*K]
+		top, sum := 0, 0.0
+		for k, v := range pi {
+			if v > pi[top] {
+				top = k
+			}
+		}
+		for k, v := range pi {
+			if k != top {
+				sum += v
+			}
+		}
+		c = math.Max(c, sum)
+	}
+	return c
+}
+
+// restrictedTinyScale is the restrictedScale below which the operator is
+// built on p/c (H_p|U(p/c) = H_p|U(p)/c, since R_i depends only on √p_i's
+// direction) so that no product underflows, as scaledDenseSpectrum does for
+// the dense matrix.
+const restrictedTinyScale = 0x1p-500
 
 // RestrictWeighted returns H_p restricted to U = ⊕_i (√p_i)^⊥, the
 // n(K−1)×n(K−1) matrix Wᵀ H W with W = blockdiag_i(D_i^{1/2} Q_i), Q_i an
@@ -143,25 +213,29 @@ func RestrictWeighted(h *mat.SymDense, p []float64, K int) *mat.SymDense {
 	return mat.NewSymDense(d, out)
 }
 
-// restrictedTrace is trace(H_p|U) from H's diagonal K×K blocks: per sample,
-// trace(P⊥ S B S) = Σ_k p_k B_kk − pᵀ B p with S = D^{1/2}, P⊥ = I − ŝŝᵀ.
+// restrictedTrace is trace(H_p|U) from H's diagonal K×K blocks: per sample
+// Σ_a w_aᵀ B w_a over the columns w_a of W_i = D_i^{1/2} R_i[:, 1:]. Summing
+// the quadratic forms (all ≥ 0) keeps the relative accuracy that the
+// equivalent Σ_k p_k B_kk − pᵀBp/Σp loses to cancellation when p_i is
+// nearly one-hot.
 func restrictedTrace(block func(i int) []float64, p []float64, K int) float64 {
+	b := newWeightedBasis(p, K)
 	n := len(p) / K
+	y := make([]float64, K-1)
+	col, bw := make([]float64, K), make([]float64, K)
 	t := 0.0
 	for i := 0; i < n; i++ {
-		bl, pi := block(i), p[i*K:(i+1)*K]
-		sum := 0.0
-		for _, v := range pi {
-			sum += v
-		}
-		quad := 0.0
-		for k := 0; k < K; k++ {
-			t += pi[k] * bl[k*K+k]
-			for c := 0; c < K; c++ {
-				quad += pi[k] * bl[k*K+c] * pi[c]
+		bl := block(i)
+		one := weightedBasis{n: 1, K: K, s: b.s[i*K : (i+1)*K], v: b.v[i*K : (i+1)*K], vv: b.vv[i : i+1]}
+		for a := 0; a < K-1; a++ {
+			clear(y)
+			y[a] = 1
+			one.apply(col, y)
+			for r := 0; r < K; r++ {
+				bw[r] = dot(bl[r*K:(r+1)*K], col)
 			}
+			t += dot(col, bw)
 		}
-		t -= quad / sum
 	}
 	return t
 }
@@ -235,44 +309,4 @@ func scaledDenseSpectrum(ctx context.Context, a *mat.SymDense, keep bool, rankTo
 	}
 	s.finish()
 	return s, nil
-}
-
-// restrictedSpectrum fills rep.HPU from the materialised H: dense (scaled,
-// see scaledDenseSpectrum) up to DenseMax or with Method dense, otherwise
-// plain Lanczos extremes on the operator W^T H W (rank unknown).
-func restrictedSpectrum(rep *Report, h *mat.SymDense, p []float64, w spectrumWant, opts Options, lap func(string)) error {
-	K := rep.K
-	if opts.Method == MethodDense || opts.FullSpectrum || w.op.dim <= opts.DenseMax {
-		s, err := scaledDenseSpectrum(opts.Ctx, RestrictWeighted(h, p, K), opts.FullSpectrum, opts.RankTol)
-		lap(w.phase)
-		if err != nil && opts.Ctx.Err() != nil {
-			return fmt.Errorf("structural: analyze: stopped during %s (dense eigen-decomposition, %d×%d): %w", w.phase, w.op.dim, w.op.dim, err)
-		}
-		if err != nil {
-			return fmt.Errorf("structural: analyze: %s: %w", w.phase, err)
-		}
-		rep.HPU = &s
-		return nil
-	}
-	m := h.SymmetricDim()
-	u, y := make([]float64, m), make([]float64, m)
-	hmul := SymMul(h)
-	mul := func(dst, v []float64) {
-		w.op.pre(u, v)
-		hmul(y, u)
-		w.op.post(dst, y)
-	}
-	lo, hi, iters, err := lanczosExtremes(opts.Ctx, mul, w.op.dim, opts.LanczosTol, min(w.op.dim, 1500), opts.Rng)
-	lap(w.phase)
-	if err != nil && opts.Ctx.Err() != nil {
-		return fmt.Errorf("structural: analyze: stopped during %s (Lanczos, dimension %d): %w", w.phase, w.op.dim, err)
-	}
-	if err != nil {
-		return fmt.Errorf("structural: analyze: %s: %w", w.phase, err)
-	}
-	s := Spectrum{Dim: w.op.dim, Min: lo, Max: hi, Trace: restrictedTrace(symBlock(h, K), p, K), Rank: -1,
-		RankTol: opts.RankTol, Method: string(MethodLanczos), Iterations: iters, Passes: iters}
-	s.finish()
-	rep.HPU = &s
-	return nil
 }

@@ -42,11 +42,14 @@ const (
 	// MethodMatrixFree) and certifies the extremes there (certifiedExtremes:
 	// Lanczos on H for λ_max, on H⁻¹ through a Cholesky factor for λ_min); a
 	// numerically singular spectrum of dimension ≤ DenseMax is recomputed
-	// dense for its rank.
+	// dense for its rank, a larger one gets its rank from a pivoted
+	// Cholesky factorisation (Spectrum.Rank).
 	MethodAuto Method = "auto"
 	// MethodDense computes every eigenvalue of the materialised matrices.
 	MethodDense Method = "dense"
-	// MethodLanczos certifies the extremes on the materialised H, as auto.
+	// MethodLanczos certifies the extremes on the materialised H, as auto,
+	// with the pivoted-Cholesky rank of a singular spectrum at every
+	// dimension (never the dense spectrum).
 	MethodLanczos Method = "lanczos"
 	// MethodMatrixFree runs Lanczos on Hv = J(Jᵀv), H never formed (see
 	// JacobianOperator); Rank is then −1.

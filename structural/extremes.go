@@ -21,15 +21,19 @@ type extremeWant struct {
 	phase string // timing phase of a dense spectrum ("spectrum H", ...)
 	// basis is H_pU's basis W (op is basis.op()); nil means newWeightedBasis(p, K).
 	basis *weightedBasis
+	// rank asks for the numerical rank by pivoted Cholesky (pivotedRank)
+	// when the λ_min certificate leaves the spectrum possibly singular.
+	rank bool
 }
 
 // spectraOnH computes the spectra of wants on the materialised H (both
 // triangles stored) as opts asks: every eigenvalue (linalg.SymEigenvalues)
 // for Method "dense" or a full spectrum; otherwise certifiedExtremes for
 // all of them at once, and with "auto" a spectrum found numerically
-// singular of dimension ≤ DenseMax is recomputed dense for its rank. A
-// certified non-singular spectrum has rank Dim: λ_min − Bound >
-// RankTol·λ_max puts every eigenvalue above the tolerance. H_p|U is
+// singular of dimension ≤ DenseMax is recomputed dense for its rank; a
+// larger one ("lanczos": any) gets pivotedRank's. A certified non-singular
+// spectrum has rank Dim: λ_min − Bound > RankTol·λ_max puts every
+// eigenvalue above the tolerance. H_p|U is
 // exactly zero when every prediction is one-hot (restrictedScale 0): its
 // spectrum is then reported as zero, rank 0, without a computation.
 func spectraOnH(ctx context.Context, h *mat.SymDense, K int, p []float64, wants []extremeWant, opts Options, lap func(string)) ([]Spectrum, error) {
@@ -86,6 +90,7 @@ func spectraOnH(ctx context.Context, h *mat.SymDense, K int, p []float64, wants 
 			b := newWeightedBasis(q, K)
 			w.basis, w.op, probs[i] = &b, b.op(), q
 		}
+		w.rank = opts.Method == MethodLanczos || (opts.Method == MethodAuto && w.op.dim > opts.DenseMax)
 		certified = append(certified, w)
 		at = append(at, i)
 	}
@@ -102,8 +107,11 @@ func spectraOnH(ctx context.Context, h *mat.SymDense, K int, p []float64, wants 
 		s := Spectrum{Dim: w.op.dim, Min: f * r.min, Max: f * r.max, Trace: tr, Rank: -1,
 			RankTol: opts.RankTol, Method: "lanczos", Iterations: r.iters, Passes: r.passes,
 			MinCert: r.minCert.scaled(f), MaxCert: r.maxCert.scaled(f)}
-		if r.min-r.minCert.Bound > opts.RankTol*(r.max+r.maxCert.Bound) {
+		switch {
+		case r.min-r.minCert.Bound > opts.RankTol*(r.max+r.maxCert.Bound):
 			s.Rank = s.Dim
+		case r.rank >= 0:
+			s.Rank = r.rank
 		}
 		s.finish()
 		out[i] = s
@@ -127,6 +135,7 @@ type extremeResult struct {
 	minCert, maxCert Certificate
 	iters, passes    int     // operator applications and passes (over H or a factor), both ends
 	shift            float64 // Cholesky shift σ of the λ_min run; 0 when A itself was factored
+	rank             int     // pivotedRank's rank; −1 when not computed or not certified
 }
 
 // Certificate is the evidence for one reported eigenvalue λ: Residual is
@@ -249,8 +258,8 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 		}
 		onH = append(onH, i)
 	}
+	var u []float64 // the factor of H, then pivotedRank's work space
 	if len(onH) > 0 {
-		var u []float64
 		fill := func() []float64 {
 			if u == nil {
 				u = make([]float64, m*m)
@@ -258,7 +267,8 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 			copy(u, raw.Data)
 			return u
 		}
-		u, shift, err := factorShifted(ctx, m, fill, rankTol*lambdaMaxOf("H"))
+		f, shift, err := factorShifted(ctx, m, fill, rankTol*lambdaMaxOf("H"))
+		u = f
 		if err != nil {
 			return nil, fmt.Errorf("structural: Cholesky factor of H (%d×%d): %w", m, m, err)
 		}
@@ -348,7 +358,165 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 			res[i].min, res[i].minCert = lambda, Certificate{Residual: rl, Bound: math.Min(b, rl)}
 		}
 	}
+	// Numerical ranks where λ_min does not certify full rank (H singular:
+	// the Cholesky factorisation failed, or some p_j = 0).
+	for i, w := range wants {
+		res[i].rank = -1
+		if !w.rank || res[i].min-res[i].minCert.Bound > rankTol*(res[i].max+res[i].maxCert.Bound) {
+			continue
+		}
+		if u == nil {
+			u = make([]float64, m*m)
+		}
+		if res[i].rank, err = pivotedRank(ctx, raw.Data, m, K, p, w, res[i].max, rankTol, u, rng); err != nil {
+			return nil, fmt.Errorf("structural: numerical rank of %s: %w", w.kind, err)
+		}
+	}
 	return res, nil
+}
+
+// pivotedRank returns the number of eigenvalues of A = Pᵀ H P (w's
+// operator, dim d) above τ = rankTol·λ_max, or −1 when it cannot certify
+// that count. A is materialised in work (d×d) and factored by
+// linalg.PivotedCholesky with the stopping tolerance τ: PᵀAP = UᵀU +
+// (0 ⊕ S), k pivots above τ. Two checks make k the eigenvalue count:
+// λ_{k+1}(A) ≤ ‖S‖₂ ≤ ‖S‖_F (A − U₁ᵀU₁ = 0 ⊕ S with U₁ᵀU₁ ⪰ 0 of rank k,
+// Weyl), so ‖S‖_F ≤ τ puts at most k eigenvalues above τ; and λ_k(A) ≥
+// λ_min(A₁₁) (Cauchy interlacing, A₁₁ = U₁₁ᵀU₁₁ the leading k×k block),
+// which Lanczos on A₁₁⁻¹ through U₁₁ bounds from below by 1/(θ + bound),
+// so 1/(θ + bound) > τ puts at least k above τ. A matrix with eigenvalues
+// close to τ on either side (within the factor between the pivots and
+// λ_min(A₁₁), or (d−k)·τ above) fails a check and gets −1.
+func pivotedRank(ctx context.Context, h []float64, m, K int, p []float64, w extremeWant, lambdaMax, rankTol float64, work []float64, rng *rand.Rand) (int, error) {
+	d := w.op.dim
+	a := work[:d*d]
+	compressInto(h, m, K, p, w, a)
+	tau := rankTol * lambdaMax
+	if !(tau > 0) {
+		return -1, nil
+	}
+	piv := make([]int, d)
+	k, err := linalg.PivotedCholesky(ctx, d, a, d, piv, tau)
+	if err != nil {
+		return 0, err
+	}
+	fro := 0.0
+	for i := k; i < d; i++ {
+		fro += a[i*d+i] * a[i*d+i]
+		for _, v := range a[i*d+i+1 : (i+1)*d] {
+			fro += 2 * v * v
+		}
+	}
+	if math.Sqrt(fro) > tau {
+		return -1, nil
+	}
+	if k == 0 {
+		return 0, nil
+	}
+	lz, err := newBlockLanczos(k, 1, pivotedRankTol, k, rng)
+	if err != nil {
+		return 0, err
+	}
+	lz.topOnly = true
+	for !lz.done {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		copy(lz.w[0], lz.q[0])
+		linalg.SolveUpperT(k, 1, a, d, lz.w[0], 1)
+		linalg.SolveUpper(k, 1, a, d, lz.w[0], 1)
+		lz.advance()
+	}
+	if lz.err != nil || !(1/(lz.hi+lz.ehi) > tau) {
+		return -1, nil
+	}
+	return k, nil
+}
+
+// pivotedRankTol is the relative accuracy of pivotedRank's λ_max(A₁₁⁻¹):
+// it only has to separate λ_min(A₁₁) from τ.
+const pivotedRankTol = 1e-3
+
+// compressInto writes the upper triangle of w's operator Pᵀ H P (dim d,
+// row-major d×d) into a from H (m×m, both triangles): P is block diagonal
+// with one K×c block per sample (H: I; H_p: D_i^½; H_S: the Helmert V_K;
+// H_p|U: W_i), so each K×K block of H is compressed on its own.
+func compressInto(h []float64, m, K int, p []float64, w extremeWant, a []float64) {
+	n := m / K
+	switch w.kind {
+	case "H":
+		for r := 0; r < m; r++ {
+			copy(a[r*m+r:(r+1)*m], h[r*m+r:(r+1)*m])
+		}
+		return
+	case "H_p":
+		s := make([]float64, m)
+		for j, v := range p {
+			s[j] = math.Sqrt(v)
+		}
+		for r := 0; r < m; r++ {
+			for c := r; c < m; c++ {
+				a[r*m+c] = s[r] * h[r*m+c] * s[c]
+			}
+		}
+		return
+	}
+	c := K - 1
+	d := n * c
+	bases := make([]float64, n*K*c) // sample i's K×c block at i·K·c
+	switch w.kind {
+	case "H_S":
+		y := make([]float64, c)
+		col := make([]float64, K)
+		for x := 0; x < c; x++ {
+			clear(y)
+			y[x] = 1
+			helmertT(col, y)
+			for k, v := range col {
+				for i := 0; i < n; i++ {
+					bases[i*K*c+k*c+x] = v
+				}
+			}
+		}
+	case "H_pU":
+		b := w.basis
+		if b == nil {
+			nb := newWeightedBasis(p, K)
+			b = &nb
+		}
+		for i := 0; i < n; i++ {
+			b.block(i, bases[i*K*c:(i+1)*K*c])
+		}
+	default:
+		panic("structural: compressInto: unknown operator " + w.kind)
+	}
+	t := make([]float64, K*c)
+	for bi := 0; bi < n; bi++ {
+		pi := bases[bi*K*c : (bi+1)*K*c]
+		for bj := bi; bj < n; bj++ {
+			pj := bases[bj*K*c : (bj+1)*K*c]
+			// T = H[bi, bj]·P_j, then P_iᵀ T.
+			for r := 0; r < K; r++ {
+				row := h[(bi*K+r)*m+bj*K : (bi*K+r)*m+bj*K+K]
+				for y := 0; y < c; y++ {
+					s := 0.0
+					for k, v := range row {
+						s += v * pj[k*c+y]
+					}
+					t[r*c+y] = s
+				}
+			}
+			for x := 0; x < c; x++ {
+				for y := 0; y < c; y++ {
+					s := 0.0
+					for r := 0; r < K; r++ {
+						s += pi[r*c+x] * t[r*c+y]
+					}
+					a[(bi*c+x)*d+bj*c+y] = s
+				}
+			}
+		}
+	}
 }
 
 // factorShifted factors the matrix fill returns (n×n, upper triangle

@@ -125,6 +125,22 @@ func (b weightedBasis) reflectBlockT(i int, w, x []float64) {
 	}
 }
 
+// block writes sample i's W_i = D_i^{1/2} R_i[:, 1:] (K×(K−1), row-major)
+// into dst.
+func (b weightedBasis) block(i int, dst []float64) {
+	K := b.K
+	one := weightedBasis{n: 1, K: K, s: b.s[i*K : (i+1)*K], v: b.v[i*K : (i+1)*K], vv: b.vv[i : i+1]}
+	y, col := make([]float64, K-1), make([]float64, K)
+	for a := 0; a < K-1; a++ {
+		clear(y)
+		y[a] = 1
+		one.apply(col, y)
+		for k, x := range col {
+			dst[k*(K-1)+a] = x
+		}
+	}
+}
+
 // op is H_p|U = Wᵀ H W as an hOperator on R^{n(K−1)}.
 func (b weightedBasis) op() hOperator {
 	return hOperator{dim: b.n * (b.K - 1), pre: b.apply, post: b.applyT}

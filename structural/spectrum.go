@@ -36,14 +36,22 @@ type Spectrum struct {
 	Mean      float64 // Trace/Dim
 	Trace     float64 // exact, from the diagonal
 	Cond      float64 // Max/Min; +Inf when Min ≤ RankTol·Max
-	Rank      int     // eigenvalues > RankTol·Max; −1 when unknown (Lanczos)
+	Rank      int     // eigenvalues > RankTol·Max; −1 when unknown (see Method)
 	RankTol   float64 // relative rank tolerance used
 	NormFloor float64 // Min/Mean, the normalised floor
 	Values    []float64
 	// Method is "dense" (every eigenvalue computed), "lanczos" (only the
-	// extremes, on the materialised H; Rank is −1 and Values nil) or
-	// "matrixfree" (Lanczos extremes on Hv = J(Jᵀv), H never formed; Rank
-	// −1, Values nil).
+	// extremes, on the materialised H; Values nil) or "matrixfree" (Lanczos
+	// extremes on Hv = J(Jᵀv), H never formed; Values nil). What Rank
+	// means on each: "dense", the count of the computed eigenvalues above
+	// RankTol·Max. "lanczos", Dim when the certified λ_min − MinCert.Bound
+	// exceeds RankTol·(Max + MaxCert.Bound); otherwise (auto above
+	// DenseMax, lanczos at every dimension) the pivot count of a pivoted
+	// Cholesky factorisation of the materialised operator, reported only
+	// when two checks certify it is the eigenvalue count (the Schur
+	// complement's Frobenius norm and λ_min of the pivoted leading block
+	// on either side of RankTol·Max), else −1, as for eigenvalues close to
+	// the tolerance. "matrixfree", −1.
 	Method string
 	// Iterations is the number of operator applications (Lanczos vectors;
 	// 0 for dense), Passes the number of (block) Lanczos steps, i.e. of

@@ -264,7 +264,9 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 			if u == nil {
 				u = make([]float64, m*m)
 			}
-			copy(u, raw.Data)
+			for r := 0; r < m; r++ { // the factorisation reads the upper triangle only
+				copy(u[r*m+r:(r+1)*m], raw.Data[r*m+r:(r+1)*m])
+			}
 			return u
 		}
 		f, shift, err := factorShifted(ctx, m, fill, rankTol*lambdaMaxOf("H"))

@@ -176,3 +176,34 @@ func BenchmarkAnalyzeProbe100(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSingularRank compares the two ways of finding the numerical rank
+// of a singular H (dim 2000, rank 1200): the dense spectrum and pivotedRank
+// (pivoted Cholesky with its two checks), as auto chooses below and above
+// DenseMax.
+func BenchmarkSingularRank(b *testing.B) {
+	const m, rank = 2000, 1200
+	h := randomPSD(rngFor(5), m, rank)
+	_, top, _, err := LanczosExtremes(SymMul(h), m, DefaultLanczosTol, m, rngFor(6))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("dense", func(b *testing.B) {
+		for b.Loop() {
+			s, err := denseSpectrum(context.Background(), h, false, DefaultRankTol)
+			if err != nil || s.Rank != rank {
+				b.Fatalf("rank %d, %v", s.Rank, err)
+			}
+		}
+	})
+	b.Run("pivoted", func(b *testing.B) {
+		work := make([]float64, m*m)
+		w := extremeWant{kind: "H", op: identityOp(m)}
+		for b.Loop() {
+			k, err := pivotedRank(context.Background(), h.RawSymmetric().Data, m, 10, nil, w, top, DefaultRankTol, work, rngFor(7))
+			if err != nil || k != rank {
+				b.Fatalf("rank %d, %v", k, err)
+			}
+		}
+	})
+}

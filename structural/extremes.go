@@ -392,7 +392,9 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 func pivotedRank(ctx context.Context, h []float64, m, K int, p []float64, w extremeWant, lambdaMax, rankTol float64, work []float64, rng *rand.Rand) (int, error) {
 	d := w.op.dim
 	a := work[:d*d]
-	compressInto(h, m, K, p, w, a)
+	if err := compressInto(ctx, h, m, K, p, w, a); err != nil {
+		return 0, err
+	}
 	tau := rankTol * lambdaMax
 	if !(tau > 0) {
 		return -1, nil
@@ -442,15 +444,16 @@ const pivotedRankTol = 1e-3
 // compressInto writes the upper triangle of w's operator Pᵀ H P (dim d,
 // row-major d×d) into a from H (m×m, both triangles): P is block diagonal
 // with one K×c block per sample (H: I; H_p: D_i^½; H_S: the Helmert V_K;
-// H_p|U: W_i), so each K×K block of H is compressed on its own.
-func compressInto(h []float64, m, K int, p []float64, w extremeWant, a []float64) {
+// H_p|U: W_i), so each K×K block of H is compressed on its own. ctx is
+// polled per block row.
+func compressInto(ctx context.Context, h []float64, m, K int, p []float64, w extremeWant, a []float64) error {
 	n := m / K
 	switch w.kind {
 	case "H":
 		for r := 0; r < m; r++ {
 			copy(a[r*m+r:(r+1)*m], h[r*m+r:(r+1)*m])
 		}
-		return
+		return nil
 	case "H_p":
 		s := make([]float64, m)
 		for j, v := range p {
@@ -461,7 +464,7 @@ func compressInto(h []float64, m, K int, p []float64, w extremeWant, a []float64
 				a[r*m+c] = s[r] * h[r*m+c] * s[c]
 			}
 		}
-		return
+		return nil
 	}
 	c := K - 1
 	d := n * c
@@ -494,6 +497,9 @@ func compressInto(h []float64, m, K int, p []float64, w extremeWant, a []float64
 	}
 	t := make([]float64, K*c)
 	for bi := 0; bi < n; bi++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("structural: compressing %s, block row %d of %d: %w", w.kind, bi, n, err)
+		}
 		pi := bases[bi*K*c : (bi+1)*K*c]
 		for bj := bi; bj < n; bj++ {
 			pj := bases[bj*K*c : (bj+1)*K*c]
@@ -519,6 +525,7 @@ func compressInto(h []float64, m, K int, p []float64, w extremeWant, a []float64
 			}
 		}
 	}
+	return nil
 }
 
 // factorShifted factors the matrix fill returns (n×n, upper triangle

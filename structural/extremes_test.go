@@ -245,3 +245,17 @@ func TestAnalyzePivotedRank(t *testing.T) {
 		}
 	}
 }
+
+func TestPivotedRankCancelled(t *testing.T) {
+	const n, K = 20, 4
+	m := n * K
+	h := randomPSD(rngFor(91), m, 50)
+	p := randomProbs(92, n, K)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, w := range probeWants(m, K, p) {
+		if _, err := pivotedRank(ctx, h.RawSymmetric().Data, m, K, p, w, 1, DefaultRankTol, make([]float64, m*m), rngFor(93)); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: err = %v, want context.Canceled", w.kind, err)
+		}
+	}
+}

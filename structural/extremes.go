@@ -148,7 +148,10 @@ type extremeResult struct {
 // that the eigenvalue within Bound is the extreme one rests on a random
 // start vector not orthogonal to its eigenvector. For a dense spectrum
 // (every eigenvalue by a backward-stable solver, no vector) Residual is
-// NaN and Bound is the backward error c·dim·ε·‖A‖.
+// NaN and Bound is the backward error c·dim·ε·‖A‖. A λ_min of H_p or
+// H_p|U shown numerically zero by one unit vector's Rayleigh quotient ρ ≤
+// RankTol·λ_max (a probability near underflow, tinyWeightVector) is
+// reported as ρ with Bound ρ: 0 ≤ λ_min ≤ ρ, no random start involved.
 type Certificate struct {
 	Residual, Bound float64
 }
@@ -223,6 +226,7 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 	// λ_min by Lanczos on A⁻¹, one factor at a time.
 	bottom := make([]ritzPair, len(wants))
 	exactZero := make([]bool, len(wants))
+	byRayleigh := make([]bool, len(wants))
 	lambdaMaxOf := func(kind string) float64 {
 		for i, w := range wants {
 			if w.kind == kind {
@@ -254,6 +258,11 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 				bases[i].reflectBlockT(i0, v[i0*(K-1):(i0+1)*(K-1)], e)
 			}
 			bottom[i] = ritzPair{theta: 0, next: math.Inf(1), v: v}
+			continue
+		}
+		if v := tinyWeightVector(raw.Data, m, K, p, w.kind, bases[i], rankTol*topPairs[i].theta); v != nil {
+			byRayleigh[i] = true
+			bottom[i] = ritzPair{next: math.Inf(1), v: v}
 			continue
 		}
 		onH = append(onH, i)
@@ -339,6 +348,11 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 		if exactZero[i] {
 			// H_p e_j = D^½ H D^½ e_j = 0 exactly (p_j = 0).
 			res[i].min, res[i].minCert = 0, Certificate{}
+			continue
+		}
+		if byRayleigh[i] {
+			// A is positive semi-definite, so 0 ≤ λ_min ≤ ρ (Courant–Fischer).
+			res[i].min, res[i].minCert = rho, Certificate{Residual: r, Bound: math.Abs(rho)}
 			continue
 		}
 		next := math.Inf(1) // second-smallest eigenvalue, from A⁻¹'s second Ritz value
@@ -526,6 +540,52 @@ func compressInto(ctx context.Context, h []float64, m, K int, p []float64, w ext
 		}
 	}
 	return nil
+}
+
+// tinyWeightVector returns, for H_p and H_p|U, a unit vector whose
+// Rayleigh quotient ρ is ≤ tau, or nil: e_j (H_p, ρ = p_j·H_jj) or the
+// normalised R_iᵀe_j (H_p|U, ρ = uᵀH_ii u, u = W_i R_iᵀe_j) for the j
+// minimising p_j·H_jj. Such a spectrum is numerically singular (λ_min ≤ ρ),
+// and Lanczos on its inverse would need 1/√p_j, which overflows for a
+// probability near underflow.
+func tinyWeightVector(h []float64, m, K int, p []float64, kind string, b *weightedBasis, tau float64) []float64 {
+	if kind != "H_p" && kind != "H_pU" {
+		return nil
+	}
+	j, best := -1, math.Inf(1)
+	for r, v := range p {
+		if q := v * h[r*m+r]; q < best {
+			j, best = r, q
+		}
+	}
+	if j < 0 || !(best <= tau) {
+		return nil
+	}
+	if kind == "H_p" {
+		return unitVector(m, j)
+	}
+	i, n := j/K, m/K
+	v := make([]float64, n*(K-1))
+	vi := v[i*(K-1) : (i+1)*(K-1)]
+	b.reflectBlockT(i, vi, unitVector(K, j%K))
+	nv := math.Sqrt(dot(vi, vi))
+	if !(nv > 0.5) { // ‖R_iᵀe_j‖² = 1 − ŝ_j², and p_j is not the sample's top class
+		return nil
+	}
+	scal(vi, 1/nv)
+	one := weightedBasis{n: 1, K: K, s: b.s[i*K : (i+1)*K], v: b.v[i*K : (i+1)*K], vv: b.vv[i : i+1]}
+	u := make([]float64, K)
+	one.apply(u, vi)
+	rho := 0.0
+	for a := 0; a < K; a++ {
+		for c := 0; c < K; c++ {
+			rho += u[a] * h[(i*K+a)*m+i*K+c] * u[c]
+		}
+	}
+	if !(rho <= tau) {
+		return nil
+	}
+	return v
 }
 
 // factorShifted factors the matrix fill returns (n×n, upper triangle

@@ -165,6 +165,10 @@ func TestPivotedRankMatchesDense(t *testing.T) {
 	}
 	zeroP := randomProbs(72, n, K)
 	zeroP[9] = 0
+	// A subnormal probability: H_p, H_p|U singular by a Rayleigh quotient
+	// (tinyWeightVector), Lanczos on their inverses would overflow.
+	tinyP := randomProbs(72, n, K)
+	tinyP[9] = 1e-320
 	for _, tc := range []struct {
 		name  string
 		h     *mat.SymDense
@@ -175,6 +179,7 @@ func TestPivotedRankMatchesDense(t *testing.T) {
 		{"rank 100 of 120, eigenvalues 1e-14", psdWithSpectrum(rngFor(73), spectrum(100, 1e-14, 1e-14, 3e-15)), randomProbs(74, n, K), true},
 		{"full-rank H, p_9 = 0", randomPSD(rngFor(75), m, 3*m), zeroP, true},
 		{"rank 60 of 120, p_9 = 0", psdWithSpectrum(rngFor(76), spectrum(60)), zeroP, true},
+		{"full-rank H, p_9 = 1e-320", randomPSD(rngFor(75), m, 3*m), tinyP, true},
 		{"near tolerance: eigenvalues 3τ and τ/3", psdWithSpectrum(rngFor(77), spectrum(80, 3*tau, 3*tau, tau/3, tau/3)), randomProbs(78, n, K), false},
 		{"near tolerance: eigenvalues 30τ and τ/30", psdWithSpectrum(rngFor(79), spectrum(80, 30*tau, tau/30)), randomProbs(80, n, K), false},
 	} {
@@ -206,6 +211,9 @@ func TestPivotedRankMatchesDense(t *testing.T) {
 					}
 					if g.Method != "lanczos" {
 						t.Errorf("%s %s: method %q", c.label, kind, g.Method)
+					}
+					if d := dense[i]; g.Singular() != d.Singular() || math.Abs(g.Min-d.Min) > g.MinCert.Bound+d.MinCert.Bound+1e-9*math.Abs(d.Min) {
+						t.Errorf("%s %s: λ_min %.6g (bound %.3g, singular %v), dense %.6g (bound %.3g, singular %v)", c.label, kind, g.Min, g.MinCert.Bound, g.Singular(), d.Min, d.MinCert.Bound, d.Singular())
 					}
 				}
 			}

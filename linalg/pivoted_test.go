@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -177,5 +178,42 @@ func TestPivotedCholeskyErrors(t *testing.T) {
 	}
 	if k, err := PivotedCholesky(ctx, 0, nil, 0, nil, 0); k != 0 || err != nil {
 		t.Errorf("n = 0: %d, %v", k, err)
+	}
+}
+
+// The factor, pivots and rank do not depend on GOMAXPROCS (Syrk splits
+// its work deterministically).
+func TestPivotedCholeskyGOMAXPROCS(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	const n = 300
+	vals := make([]float64, n)
+	for i := 0; i < 200; i++ {
+		vals[i] = math.Pow(1e-6, float64(i)/199)
+	}
+	a := spectrumMatrix(rand.New(rand.NewPCG(3, 4)), vals)
+	var wantF []float64
+	var wantP []int
+	for _, procs := range []int{1, 2, 3} {
+		runtime.GOMAXPROCS(procs)
+		f := append([]float64(nil), a...)
+		piv := make([]int, n)
+		k, err := PivotedCholesky(context.Background(), n, f, n, piv, 1e-12)
+		if err != nil || k != 200 {
+			t.Fatalf("GOMAXPROCS %d: rank %d, %v", procs, k, err)
+		}
+		if wantF == nil {
+			wantF, wantP = f, piv
+			continue
+		}
+		for i := range f {
+			if f[i] != wantF[i] {
+				t.Fatalf("GOMAXPROCS %d: factor[%d] = %v, GOMAXPROCS 1 %v", procs, i, f[i], wantF[i])
+			}
+		}
+		for i := range piv {
+			if piv[i] != wantP[i] {
+				t.Fatalf("GOMAXPROCS %d: piv[%d] = %d, GOMAXPROCS 1 %d", procs, i, piv[i], wantP[i])
+			}
+		}
 	}
 }

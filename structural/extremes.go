@@ -33,9 +33,9 @@ type extremeWant struct {
 // singular of dimension ≤ DenseMax is recomputed dense for its rank; a
 // larger one ("lanczos": any) gets pivotedRank's. A certified non-singular
 // spectrum has rank Dim: λ_min − Bound > RankTol·λ_max puts every
-// eigenvalue above the tolerance. H_p|U is
-// exactly zero when every prediction is one-hot (restrictedScale 0): its
-// spectrum is then reported as zero, rank 0, without a computation.
+// eigenvalue above the tolerance. H_p|U is exactly zero when every
+// prediction is one-hot (restrictedScale 0): its spectrum is then reported
+// as zero, rank 0, without a computation.
 func spectraOnH(ctx context.Context, h *mat.SymDense, K int, p []float64, wants []extremeWant, opts Options, lap func(string)) ([]Spectrum, error) {
 	out := make([]Spectrum, len(wants))
 	dense := func(i int) error {
@@ -174,15 +174,19 @@ const cholShiftTries = 4
 //     1/λ_min is the well-separated end and converges in a few dozen steps
 //     where Lanczos on A needs hundreds. The one factor serves all three
 //     operators (H_p⁻¹ = D^-½ H⁻¹ D^-½; H_S⁻¹ and H_p|U⁻¹ by
-//     sumZeroInverse), in lock step. A factorisation that fails (H numerically singular) is retried
-//     on H + σI with σ = RankTol·λ_max, growing; the runs then find
+//     sumZeroInverse), in lock step. A factorisation that fails (H
+//     numerically singular) is retried on H + σI with σ = RankTol·λ_max,
+//     growing; the runs then find
 //     λ_min(H + σI), λ_min(H_S + σI), λ_min(H_p + σD) and
 //     λ_min(H_p|U + σWᵀW), and the certificates are taken with the
 //     operators themselves.
 //
 // Each reported value is the Rayleigh quotient vᵀAv of its Ritz vector,
-// with the residual from one explicit product (Certificate). Memory beyond
-// H: one copy of H (its factor) and, for H_S, Z (8·nK·n bytes).
+// with the residual from one explicit product (Certificate). A want with
+// rank set whose λ_min does not certify full rank gets pivotedRank's rank,
+// computed in the factor's memory. Memory beyond H: one copy of H (its
+// factor, then pivotedRank's work space) and, for H_S and H_p|U, Z
+// (8·nK·n bytes).
 func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64, wants []extremeWant, tol, rankTol float64, rng *rand.Rand) ([]extremeResult, error) {
 	raw := h.RawSymmetric()
 	m := raw.N

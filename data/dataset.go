@@ -59,15 +59,24 @@ func (n Normalization) resolve() (Normalization, error) {
 	}
 }
 
-// table is the byte → feature map of n, computed in float64.
-func (n Normalization) table() *[256]float64 {
-	var t [256]float64
-	for v := range t {
+// pixelTable is the byte → feature map of a normalisation, computed in
+// float64, and the same values rounded once to float32, so a float32 batch
+// is gathered by one lookup per pixel with the bits of float32(f64[v]).
+type pixelTable struct {
+	f64 [256]float64
+	f32 [256]float32
+}
+
+// table is the byte → feature map of n.
+func (n Normalization) table() *pixelTable {
+	var t pixelTable
+	for v := range t.f64 {
 		x := float64(v) / 255
 		if n.Mode == ModeStandard {
 			x = (x - n.Mean) / n.Std
 		}
-		t[v] = x
+		t.f64[v] = x
+		t.f32[v] = float32(x)
 	}
 	return &t
 }
@@ -93,7 +102,7 @@ type Dataset struct {
 	feat  []float64 // float feature storage, dim values per stored sample (nil for pixels)
 	index []int     // sample i is stored sample index[i]; nil means identity
 	norm  Normalization
-	lut   *[256]float64 // byte → feature under norm
+	lut   *pixelTable // byte → feature under norm
 }
 
 // Dim is the number of features of one sample (the product of Shape).
@@ -123,7 +132,7 @@ func (d *Dataset) Row(dst []float64, i int) {
 	}
 	s := d.stored(i)
 	if d.pix != nil {
-		lut := d.lut
+		lut := &d.lut.f64
 		for j, v := range d.pix[s*dim : (s+1)*dim] {
 			dst[j] = lut[v]
 		}
@@ -145,11 +154,23 @@ func Gather[T nn.Float](d *Dataset, idx []int, dst *nn.Mat[T]) *nn.Mat[T] {
 		dst.Data = make([]T, rows*dim)
 	}
 	dst.Rows, dst.Cols, dst.Data = rows, dim, dst.Data[:rows*dim]
+	switch out := any(dst.Data).(type) {
+	case []float32:
+		if d.pix != nil {
+			gatherPix(out, d, idx, &d.lut.f32)
+			return dst
+		}
+	case []float64:
+		if d.pix != nil {
+			gatherPix(out, d, idx, &d.lut.f64)
+			return dst
+		}
+	}
 	for r, i := range idx {
 		s := d.stored(i)
 		out := dst.Data[r*dim : (r+1)*dim]
 		if d.pix != nil {
-			lut := d.lut
+			lut := &d.lut.f64
 			for j, v := range d.pix[s*dim : (s+1)*dim] {
 				out[j] = T(lut[v])
 			}
@@ -160,6 +181,21 @@ func Gather[T nn.Float](d *Dataset, idx []int, dst *nn.Mat[T]) *nn.Mat[T] {
 		}
 	}
 	return dst
+}
+
+// gatherPix writes the pixel samples idx through lut as the rows of out
+// (len(idx)·Dim values): one table lookup per pixel, no conversion.
+func gatherPix[T nn.Float](out []T, d *Dataset, idx []int, lut *[256]T) {
+	dim := d.Dim()
+	for r, i := range idx {
+		s := d.stored(i)
+		src := d.pix[s*dim : (s+1)*dim]
+		dst := out[r*dim : (r+1)*dim]
+		dst = dst[:len(src)]
+		for j, v := range src {
+			dst[j] = lut[v]
+		}
+	}
 }
 
 // Subset returns the dataset of samples idx (in that order, repeats

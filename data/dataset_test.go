@@ -95,23 +95,40 @@ func TestNormalizations(t *testing.T) {
 func TestGatherFloat32MatchesFloat64(t *testing.T) {
 	train, _ := loadFixture(t, Normalization{})
 	idx := []int{3, 499, 0, 3, 250}
-	m64 := Gather[float64](train, idx, nil)
-	m32 := Gather[float32](train, idx, nil)
-	if m64.Rows != 5 || m64.Cols != 784 || m32.Rows != 5 || m32.Cols != 784 {
-		t.Fatalf("shapes %d×%d and %d×%d", m64.Rows, m64.Cols, m32.Rows, m32.Cols)
+	none, err := train.WithNormalization(Normalization{Mode: ModeNone})
+	if err != nil {
+		t.Fatal(err)
 	}
-	row := make([]float64, 784)
-	for r, i := range idx {
-		train.Row(row, i)
-		for j := range row {
-			if m64.At(r, j) != row[j] {
-				t.Fatalf("float64 row %d col %d = %v, Row gives %v", r, j, m64.At(r, j), row[j])
-			}
-			if m32.At(r, j) != float32(row[j]) {
-				t.Fatalf("float32 row %d col %d = %v, want float32(%v)", r, j, m32.At(r, j), row[j])
+	odd, err := train.WithNormalization(Normalization{Mode: ModeStandard, Mean: 0.3, Std: 0.07})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every normalisation and a subset (stored rows reached through an
+	// index) give exactly Row's values, rounded once for float32.
+	rev := make([]int, train.N)
+	for i := range rev {
+		rev[i] = train.N - 1 - i
+	}
+	for _, d := range []*Dataset{train, none, odd, odd.Subset(rev)} {
+		m64 := Gather[float64](d, idx, nil)
+		m32 := Gather[float32](d, idx, nil)
+		if m64.Rows != 5 || m64.Cols != 784 || m32.Rows != 5 || m32.Cols != 784 {
+			t.Fatalf("shapes %d×%d and %d×%d", m64.Rows, m64.Cols, m32.Rows, m32.Cols)
+		}
+		row := make([]float64, 784)
+		for r, i := range idx {
+			d.Row(row, i)
+			for j := range row {
+				if m64.At(r, j) != row[j] {
+					t.Fatalf("%s %v: float64 row %d col %d = %v, Row gives %v", d.Name, d.Normalization(), r, j, m64.At(r, j), row[j])
+				}
+				if m32.At(r, j) != float32(row[j]) {
+					t.Fatalf("%s %v: float32 row %d col %d = %v, want float32(%v)", d.Name, d.Normalization(), r, j, m32.At(r, j), row[j])
+				}
 			}
 		}
 	}
+	m32 := Gather[float32](train, idx, nil)
 	// A destination with enough capacity is reused, a short one reallocated.
 	big := nn.NewMat[float32](10, 784)
 	p := &big.Data[0]

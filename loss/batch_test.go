@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -191,6 +192,115 @@ func BenchmarkBatchGrad(b *testing.B) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// plainSoftmax is Softmax behind another type, so BatchGrad takes its
+// generic path (separate Value and Predict).
+type plainSoftmax struct{ Softmax }
+
+// TestBatchGradSoftmaxFusedBits: the softmax path of BatchGrad, one
+// log-sum-exp per row for the value and the prediction, gives bit for bit
+// the sums, counts and gradients of the generic path.
+func TestBatchGradSoftmaxFusedBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	for _, K := range []int{2, 10, 37} {
+		for _, s := range []float64{0, 0.1} {
+			z, labels := batchCase(rng, 33, K)
+			z.Data[5] = 40 // a confident row
+			for _, f32 := range []bool{false, true} {
+				var sum, wsum float64
+				var c, wc int
+				var err, werr error
+				var got, want []float64
+				if f32 {
+					z32 := toF32(z)
+					d, w := nn.NewMat[float32](z.Rows, K), nn.NewMat[float32](z.Rows, K)
+					sum, c, err = BatchGrad(Softmax{}, z32, labels, s, d)
+					wsum, wc, werr = BatchGrad(plainSoftmax{}, z32, labels, s, w)
+					for i := range d.Data {
+						got, want = append(got, float64(d.Data[i])), append(want, float64(w.Data[i]))
+					}
+				} else {
+					d, w := nn.NewMat[float64](z.Rows, K), nn.NewMat[float64](z.Rows, K)
+					sum, c, err = BatchGrad(Softmax{}, z, labels, s, d)
+					wsum, wc, werr = BatchGrad(plainSoftmax{}, z, labels, s, w)
+					got, want = d.Data, w.Data
+				}
+				if err != nil || werr != nil {
+					t.Fatal(err, werr)
+				}
+				if math.Float64bits(sum) != math.Float64bits(wsum) || c != wc {
+					t.Errorf("K %d s %v f32 %v: sum %v correct %d, generic %v %d", K, s, f32, sum, c, wsum, wc)
+				}
+				for i := range got {
+					if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+						t.Fatalf("K %d s %v f32 %v: dz[%d] = %v, generic %v", K, s, f32, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestBatchGradSplit: a batch large enough to be split across goroutines
+// gives bit for bit the result of one goroutine, and reports the first bad
+// row whichever chunk it falls in.
+func TestBatchGradSplit(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	rng := rand.New(rand.NewPCG(4, 4))
+	rows, K := 203, 10
+	zf, labels := batchCase(rng, rows, K)
+	z := toF32(zf)
+	for _, l := range allLosses(t) {
+		for _, s := range []float64{0, 0.1} {
+			type out struct {
+				sum   float64
+				c     int
+				dz    []float32
+				vsum  float64
+				vc    int
+				procs int
+			}
+			var res []out
+			for _, procs := range []int{1, 2, 3, 4} {
+				runtime.GOMAXPROCS(procs)
+				dz := nn.NewMat[float32](rows, K)
+				sum, c, err := BatchGrad(l, z, labels, s, dz)
+				if err != nil {
+					t.Fatal(err)
+				}
+				vsum, vc, err := BatchGrad(l, z, labels, s, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res = append(res, out{sum, c, dz.Data, vsum, vc, procs})
+			}
+			for _, r := range res[1:] {
+				if math.Float64bits(r.sum) != math.Float64bits(res[0].sum) || r.c != res[0].c ||
+					math.Float64bits(r.vsum) != math.Float64bits(res[0].sum) || r.vc != res[0].c {
+					t.Errorf("%s s=%v GOMAXPROCS %d: sum %v correct %d (no dz: %v %d), one goroutine %v %d",
+						l.Name(), s, r.procs, r.sum, r.c, r.vsum, r.vc, res[0].sum, res[0].c)
+				}
+				for i := range r.dz {
+					if math.Float32bits(r.dz[i]) != math.Float32bits(res[0].dz[i]) {
+						t.Fatalf("%s s=%v GOMAXPROCS %d: dz[%d] = %v, one goroutine %v", l.Name(), s, r.procs, i, r.dz[i], res[0].dz[i])
+					}
+				}
+			}
+		}
+	}
+	bad := toF32(zf)
+	bad.Data[190*K+3] = float32(math.NaN())
+	bad.Data[150*K+7] = float32(math.Inf(1))
+	badLabels := append([]int(nil), labels...)
+	badLabels[170] = K
+	for _, procs := range []int{1, 2, 4} {
+		runtime.GOMAXPROCS(procs)
+		_, _, err := BatchGrad(Softmax{}, bad, badLabels, 0, nn.NewMat[float32](rows, K))
+		if err == nil || !strings.Contains(err.Error(), "row 150: logit 7 = +Inf") {
+			t.Errorf("GOMAXPROCS %d: error %v, want the first bad row (150)", procs, err)
 		}
 	}
 }

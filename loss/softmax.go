@@ -25,6 +25,24 @@ func logNorm(z []float64) (m int, L float64) {
 	return m, math.Log1p(s)
 }
 
+// valuePredict is Value(z, q) and Predict(p, z) with one logNorm shared by
+// both: the same operations in the same order, so the same bits as the two
+// calls. It also returns m = argmax z.
+func (Softmax) valuePredict(p, z, q []float64) (v float64, m int) {
+	checkLen("softmax value", z, q)
+	checkLen("softmax predict", p, z)
+	m, L := logNorm(z)
+	for k, qk := range q {
+		if qk > 0 {
+			v += qk * (math.Log(qk) - (z[k] - z[m]) + L)
+		}
+	}
+	for k, zk := range z {
+		p[k] = math.Exp(zk - z[m] - L)
+	}
+	return v, m
+}
+
 // Value returns KL(q ‖ softmax(z)) = Σ_k q_k (log q_k − log p_k). For a
 // one-hot q at the argmax this is exactly log1p(Σ_{k≠y} exp(z_k − z_y)).
 func (Softmax) Value(z, q []float64) float64 {

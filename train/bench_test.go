@@ -1,10 +1,16 @@
 package train
 
 import (
+	"context"
+	"io"
+	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/fenchel-ml/fenchel/data"
 	"github.com/fenchel-ml/fenchel/initializer"
 	"github.com/fenchel-ml/fenchel/loss"
 	"github.com/fenchel-ml/fenchel/models"
@@ -66,15 +72,24 @@ func benchTrainStep(b *testing.B, spec models.Spec, batch int, opt string) {
 	step()
 	tFwd, tLoss, tBwd, tUpd = 0, 0, 0, 0
 	b.ResetTimer()
+	c0 := cpuTime()
 	for b.Loop() {
 		step()
 	}
+	reportCPU(b, c0)
 	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
 	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(b.N) }
 	b.ReportMetric(us(tFwd), "µs-fwd")
 	b.ReportMetric(us(tLoss), "µs-loss")
 	b.ReportMetric(us(tBwd), "µs-bwd")
 	b.ReportMetric(us(tUpd), "µs-update")
+}
+
+// reportCPU reports the process CPU time per iteration since c0 (both
+// cores' work; comparable across runs on a loaded machine, where wall time
+// is not).
+func reportCPU(b *testing.B, c0 time.Duration) {
+	b.ReportMetric(float64((cpuTime()-c0).Microseconds())/1e3/float64(b.N), "cpu-ms/op")
 }
 
 // BenchmarkTrainStepMLP1000 is MLP 784-1000-10, batch 128, float32, SGD.
@@ -92,4 +107,91 @@ func BenchmarkTrainStepModelD(b *testing.B) {
 // small network of the PyTorch comparison in bench/README.md).
 func BenchmarkTrainStepMLP100(b *testing.B) {
 	benchTrainStep(b, models.Spec{Name: models.MLP, Hidden: []int{100}}, 128, "sgd")
+}
+
+// pixelData is a training split of n random 28×28 byte images with 10
+// classes, read through the IDX loader like MNIST (so batches are gathered
+// from bytes as in a real run).
+func pixelData(b *testing.B, n int) *data.Dataset {
+	dir := b.TempDir()
+	rng := rand.New(rand.NewPCG(5, 6))
+	pix := make([]uint8, n*28*28)
+	for i := range pix {
+		pix[i] = uint8(rng.IntN(256))
+	}
+	labels := make([]uint8, n)
+	for i := range labels {
+		labels[i] = uint8(rng.IntN(10))
+	}
+	write := func(name string, f func(io.Writer) error) {
+		w, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := f(w); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, pre := range []string{"train", "t10k"} {
+		write(pre+"-images-idx3-ubyte", func(w io.Writer) error { return data.WriteIDXImages(w, pix, n, 28, 28) })
+		write(pre+"-labels-idx1-ubyte", func(w io.Writer) error { return data.WriteIDXLabels(w, labels) })
+	}
+	train, _, err := data.LoadIDXDir(dir, data.StandardMNIST)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return train
+}
+
+// benchTrainLoop times loop.step, the part of a run that timings.json
+// "train" measures (batch gathering from the shuffled bytes, forward, loss,
+// backward, update, non-finite scan), on a 60000-image split, to set
+// against benchTrainStep's bare step. As there, one untimed step first; its
+// wall time is reported as ms-first.
+func benchTrainLoop(b *testing.B, spec models.Spec, batch int, opt string, lr float64) {
+	cfg := DefaultConfig()
+	cfg.Model, cfg.Batch, cfg.Optim.Name, cfg.LR = spec, batch, opt, lr
+	tr := pixelData(b, 60000)
+	r := &runner{cfg: cfg, train: tr, secs: map[string]float64{}, start: time.Now()}
+	r.cfg.Model = cfg.resolvedSpec(tr)
+	l := &loop[float32]{runner: r, ctx: context.Background(), ckStep: -1}
+	if err := l.build(); err != nil {
+		b.Fatal(err)
+	}
+	l.total = math.MaxInt
+	l.plan()
+	step := func() {
+		if l.st.Pos == tr.N {
+			l.st.Perm, l.st.Pos = nil, 0
+		}
+		if err := l.step(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	t0 := time.Now()
+	step()
+	first := time.Since(t0)
+	b.ResetTimer()
+	c0 := cpuTime()
+	for b.Loop() {
+		step()
+	}
+	reportCPU(b, c0)
+	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(first.Microseconds())/1e3, "ms-first")
+}
+
+// BenchmarkTrainLoopMLP1000 is BenchmarkTrainStepMLP1000's workload through
+// the training loop.
+func BenchmarkTrainLoopMLP1000(b *testing.B) {
+	benchTrainLoop(b, models.Spec{Name: models.MLP, Hidden: []int{1000}}, 128, "sgd", 0.1)
+}
+
+// BenchmarkTrainLoopModelD is BenchmarkTrainStepModelD's workload through
+// the training loop.
+func BenchmarkTrainLoopModelD(b *testing.B) {
+	benchTrainLoop(b, models.Spec{Name: models.ModelD, Depth: 1, Skip: true}, 64, "adam", 0.002)
 }

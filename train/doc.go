@@ -33,7 +33,8 @@
 //	                verified on every read; see checkpoint)
 //	summary.json    version, seed, config, times, final losses and accuracy,
 //	                parameter count, BLAS backend, Go version, dtype
-//	timings.json    seconds per phase and throughput
+//	timings.json    seconds per phase and throughput ("train" is the optimiser
+//	                steps alone, see TrainCovers)
 //
 // metrics.jsonl and metrics.csv hold no wall-clock quantities: the same
 // Config gives byte-identical files. Every file but metrics.jsonl is written

@@ -92,11 +92,21 @@ type Result struct {
 	Model                  string
 	ResumedFrom            int // step of the checkpoint resumed from (0 for a fresh run)
 	// Seconds holds the wall-clock time of this invocation per phase:
-	// "data", "build", "train", "eval", "hooks", "checkpoint", "total".
+	// "data", "build", "train", "eval", "hooks", "checkpoint", "total", and
+	// "first_step", the part of "train" its first step took (that step
+	// allocates the layers' buffers). What "train" covers is TrainCovers.
 	Seconds map[string]float64
-	// SamplesPerSecond is the training throughput of this invocation.
+	// SamplesPerSecond is the training throughput of this invocation:
+	// samples stepped over Seconds["train"].
 	SamplesPerSecond float64
 }
+
+// TrainCovers says what the "train" time of Result.Seconds and timings.json
+// measures: the work of BenchmarkTrainLoop*, which is BenchmarkTrainStep*'s
+// plus drawing the permutation, gathering the batch and the non-finite check.
+const TrainCovers = "every optimiser step of this invocation, the first included: " +
+	"epoch permutation, batch gathering, forward, loss, backward, update, non-finite check; " +
+	"not evaluation, hooks, checkpoints, metrics records or the progress bar"
 
 // Run trains the model cfg describes and records the run in outDir:
 // config.json, metrics.jsonl (appended as it goes), metrics.csv,
@@ -588,8 +598,12 @@ func (l *loop[T]) step() error {
 	st.WinLoss += lossSum
 	st.WinCorrect += correct
 	st.WinSamples += rows
+	dt := time.Since(t)
+	if l.samples == 0 {
+		l.secs["first_step"] = dt.Seconds()
+	}
 	l.samples += rows
-	l.trainTime += time.Since(t)
+	l.trainTime += dt
 	if l.bar != nil {
 		l.bar.Describe(fmt.Sprintf("%s ep %d loss %.4f %6.0f samples/s", l.cfg.Model, st.Epoch, l.batchLoss, float64(l.samples)/l.trainTime.Seconds()))
 		_ = l.bar.Add(1)
@@ -794,7 +808,7 @@ func writeSummary(r *runner, res *Result, cfg Config) error {
 	if err := writeJSON(filepath.Join(r.dir, SummaryFile), s); err != nil {
 		return err
 	}
-	timings := map[string]any{"seconds": res.Seconds, "samples_per_s": res.SamplesPerSecond,
+	timings := map[string]any{"seconds": res.Seconds, "train_covers": TrainCovers, "samples_per_s": res.SamplesPerSecond,
 		"steps_this_run": res.Steps - res.ResumedFrom, "gomaxprocs": runtime.GOMAXPROCS(0), "blas": linalg.Backend}
 	return writeJSON(filepath.Join(r.dir, TimingsFile), timings)
 }

@@ -1,0 +1,54 @@
+package train
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/fenchel-ml/fenchel/data"
+	"github.com/fenchel-ml/fenchel/models"
+)
+
+func benchLoopMNIST(b *testing.B, spec models.Spec, batch int, opt string, lr float64, seed uint64) {
+	cfg := DefaultConfig()
+	cfg.Model, cfg.Batch, cfg.Optim.Name, cfg.LR, cfg.Seed = spec, batch, opt, lr, seed
+	tr, _, err := data.LoadMNIST(data.StandardMNIST)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := &runner{cfg: cfg, train: tr, secs: map[string]float64{}, start: time.Now()}
+	r.cfg.Model = cfg.resolvedSpec(tr)
+	l := &loop[float32]{runner: r, ctx: context.Background(), ckStep: -1}
+	if err := l.build(); err != nil {
+		b.Fatal(err)
+	}
+	l.total = math.MaxInt
+	l.plan()
+	step := func() {
+		if l.st.Pos == tr.N {
+			l.st.Perm, l.st.Pos = nil, 0
+		}
+		if err := l.step(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	t0 := time.Now()
+	step()
+	first := time.Since(t0)
+	b.ResetTimer()
+	c0 := cpuTime()
+	for b.Loop() {
+		step()
+	}
+	reportCPU(b, c0)
+	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(first.Microseconds())/1e3, "ms-first")
+}
+
+func BenchmarkZZMNISTMLP1000(b *testing.B) {
+	benchLoopMNIST(b, models.Spec{Name: models.MLP, Hidden: []int{1000}}, 128, "sgd", 0.1, 0)
+}
+func BenchmarkZZMNISTModelD(b *testing.B) {
+	benchLoopMNIST(b, models.Spec{Name: models.ModelD, Depth: 1, Skip: true}, 64, "adam", 0.002, 1)
+}

@@ -2,7 +2,6 @@ package data
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
@@ -113,18 +112,34 @@ func (s *idxStream) fail(err error) error {
 	return fmt.Errorf("data: read %s: %w", s.name, err)
 }
 
+// payloadStart is the most payload reads before it has seen data (64 MiB; a
+// variable so tests can exercise the growth).
+var payloadStart int64 = 1 << 26
+
 // payload reads the announced payload; it never reads more than one byte
 // past it, so memory is bounded by the header (checked by the caller).
 func (s *idxStream) payload() ([]byte, error) {
 	want := s.want
 	// Read one byte past the announced payload: this detects trailing data
 	// and, for gzip, reaches the end of the stream so the CRC is checked.
-	var buf bytes.Buffer
-	buf.Grow(int(min(want+1, 1<<26)))
-	got, err := io.Copy(&buf, io.LimitReader(s.src, want+1))
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, s.fail(fmt.Errorf("after %d of %d payload bytes: %w", got, want, err))
+	// The buffer starts at up to 64 MiB and doubles as data arrives (so an
+	// unchecked header costs memory only as its data is read); a payload
+	// that fits, like MNIST's 47 MB, is read in place with no copy.
+	buf := make([]byte, 0, min(want+1, payloadStart))
+	for int64(len(buf)) <= want {
+		if len(buf) == cap(buf) {
+			buf = append(make([]byte, 0, min(2*int64(cap(buf)), want+1)), buf...)
+		}
+		n, err := s.src.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break // a short stream: reported as truncated below
+		}
+		if err != nil {
+			return nil, s.fail(fmt.Errorf("after %d of %d payload bytes: %w", len(buf), want, err))
+		}
 	}
+	got := int64(len(buf))
 	if got < want {
 		return nil, fmt.Errorf("data: read %s: truncated: expected %d bytes of data for IDX dimensions %v, got %d", s.name, want, s.dims, got)
 	}
@@ -138,7 +153,7 @@ func (s *idxStream) payload() ([]byte, error) {
 	if got > want {
 		return nil, fmt.Errorf("data: read %s: trailing data after the %d bytes promised by header %v", s.name, want, s.dims)
 	}
-	return buf.Bytes(), nil
+	return buf[:want], nil
 }
 
 // readIDXFile reads the IDX file at path after checking its header against

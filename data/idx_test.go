@@ -247,3 +247,41 @@ func TestLoadIDXDirBadSets(t *testing.T) {
 		t.Errorf("zero std: error %v", err)
 	}
 }
+
+// TestReadIDXPayloadGrowth reads payloads through a buffer that starts
+// smaller than they are and grows as data arrives: the bytes and the errors
+// are those of a buffer that holds the payload at once.
+func TestReadIDXPayloadGrowth(t *testing.T) {
+	defer func(v int64) { payloadStart = v }(payloadStart)
+	img := make([]uint8, 100*28*28)
+	for i := range img {
+		img[i] = uint8(i % 253)
+	}
+	dir := t.TempDir()
+	files := map[string][]byte{
+		"raw":      encode(t, false, rawIDX(MagicImages, []int{100, 28, 28}, img)),
+		"gz":       encode(t, true, rawIDX(MagicImages, []int{100, 28, 28}, img)),
+		"trailing": encode(t, false, rawIDX(MagicImages, []int{99, 28, 28}, img)),
+		"trailgz":  encode(t, true, rawIDX(MagicImages, []int{99, 28, 28}, img)),
+	}
+	files["cut"] = files["gz"][:len(files["gz"])/2]
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, start := range []int64{1, 1000, 78399, 78400, 78401, 1 << 26} {
+		payloadStart = start
+		for _, name := range []string{"raw", "gz"} {
+			pix, n, _, _, err := ReadIDXImages(filepath.Join(dir, name))
+			if err != nil || n != 100 || !bytes.Equal(pix, img) {
+				t.Errorf("start %d, %s: %d images, equal %v, error %v", start, name, n, bytes.Equal(pix, img), err)
+			}
+		}
+		for name, want := range map[string]string{"trailing": "trailing data", "trailgz": "trailing data", "cut": "truncated"} {
+			if _, _, _, _, err := ReadIDXImages(filepath.Join(dir, name)); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("start %d, %s: error %v, want %q", start, name, err, want)
+			}
+		}
+	}
+}

@@ -1,0 +1,6 @@
+//go:build !purego
+
+package simd
+
+//go:noescape
+func lookup32AVX2(dst *float32, src *uint8, lut *float32, n int)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/fenchel-ml/fenchel/internal/simd"
 	"github.com/fenchel-ml/fenchel/nn"
 )
 
@@ -157,7 +158,10 @@ func Gather[T nn.Float](d *Dataset, idx []int, dst *nn.Mat[T]) *nn.Mat[T] {
 	switch out := any(dst.Data).(type) {
 	case []float32:
 		if d.pix != nil {
-			gatherPix(out, d, idx, &d.lut.f32)
+			for r, i := range idx {
+				s := d.stored(i)
+				simd.Lookup32(out[r*dim:(r+1)*dim], d.pix[s*dim:(s+1)*dim], &d.lut.f32)
+			}
 			return dst
 		}
 	case []float64:

@@ -19,3 +19,14 @@ func lookup32Go(dst []float32, src []uint8, lut *[256]float32) {
 		dst[i] = lut[v]
 	}
 }
+
+// Prefetch asks the CPU to bring the cache lines of b towards the core, so
+// that reading b soon after does not wait on memory: a batch gathered from
+// random rows of a large dataset issues the next rows' fetches while it
+// converts the current one. It changes no data; without assembly it does
+// nothing.
+func Prefetch(b []byte) {
+	if useAsm && len(b) > 0 {
+		prefetchAsm(&b[0], len(b))
+	}
+}

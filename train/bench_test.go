@@ -196,3 +196,9 @@ func BenchmarkTrainLoopMLP1000(b *testing.B) {
 func BenchmarkTrainLoopModelD(b *testing.B) {
 	benchTrainLoop(b, models.Spec{Name: models.ModelD, Depth: 1, Skip: true}, 64, "adam", 0.002)
 }
+
+// BenchmarkTrainLoopMLP100 is BenchmarkTrainStepMLP100's workload through
+// the training loop.
+func BenchmarkTrainLoopMLP100(b *testing.B) {
+	benchTrainLoop(b, models.Spec{Name: models.MLP, Hidden: []int{100}}, 128, "sgd", 0.1)
+}

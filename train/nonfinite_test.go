@@ -16,10 +16,7 @@ import (
 // first NaN or ±Inf, in parameter order then element order, is reported with
 // its tensor's name and value; large finite values, ±0 and subnormals are not.
 func TestFirstNonFinite(t *testing.T) {
-	// Ragged last block, several blocks, exactly one block, and a tensor
-	// scanned in chunks on several goroutines (the last one ragged).
-	big := 2*scanSplitMin + 77
-	sizes := []int{3, 2500, 1024, big}
+	sizes := []int{3, 2500, 1024} // ragged last block, several blocks, exactly one block
 	for _, tc := range []struct {
 		name    string
 		at      [][2]int // (tensor, element) positions to poison, in order
@@ -34,9 +31,6 @@ func TestFirstNonFinite(t *testing.T) {
 		{"-inf last element", [][2]int{{2, 1023}}, math.Inf(-1), 0, false, true},
 		{"two, earlier tensor wins", [][2]int{{1, 2499}, {2, 0}}, math.NaN(), 0, true, false},
 		{"two in one tensor, earlier element wins", [][2]int{{1, 7}, {1, 1030}}, math.Inf(1), 0, false, false},
-		{"nan in the big tensor's second chunk", [][2]int{{3, big/2 + 5}}, math.NaN(), 0, false, true},
-		{"inf in the big tensor's last element", [][2]int{{3, big - 1}}, math.Inf(-1), 0, true, false},
-		{"two chunks, earlier wins", [][2]int{{3, 17}, {3, big - 3}}, math.Inf(1), 0, true, true},
 	} {
 		for _, f64 := range []bool{false, true} {
 			var got struct {
@@ -60,24 +54,6 @@ func TestFirstNonFinite(t *testing.T) {
 			if !got.bad || got.name != wantName || !same {
 				t.Errorf("%s (f64 %v): got (%q, %v, %v), want (%q, %v, true)", tc.name, f64, got.name, got.v, got.bad, wantName, tc.val)
 			}
-		}
-	}
-}
-
-// BenchmarkNonFiniteScan is the loop's check of MLP 784-1000-10's weights
-// after each update (795010 float32 values, all finite).
-func BenchmarkNonFiniteScan(b *testing.B) {
-	var ps []*nn.Param[float32]
-	for i, n := range []int{784 * 1000, 1000, 1000 * 10, 10} {
-		p := nn.NewParam[float32](string(rune('a'+i)), []int{n}, 1, 1, false)
-		for k := range p.Value {
-			p.Value[k] = float32(k%7) - 3
-		}
-		ps = append(ps, p)
-	}
-	for b.Loop() {
-		if _, _, bad := firstNonFinite(ps, false); bad {
-			b.Fatal("finite weights reported non-finite")
 		}
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync/atomic"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -20,7 +19,6 @@ import (
 	"github.com/fenchel-ml/fenchel/data"
 	"github.com/fenchel-ml/fenchel/initializer"
 	"github.com/fenchel-ml/fenchel/internal/atomicfile"
-	"github.com/fenchel-ml/fenchel/internal/parallel"
 	"github.com/fenchel-ml/fenchel/internal/runlock"
 	"github.com/fenchel-ml/fenchel/internal/simd"
 	"github.com/fenchel-ml/fenchel/internal/version"
@@ -711,32 +709,7 @@ func firstNonFinite[T nn.Float](params []*nn.Param[T], grad bool) (string, float
 	return "", 0, false
 }
 
-// scanSplitMin is the number of elements per goroutine below which a tensor
-// is scanned by the calling goroutine alone: the scan runs at memory speed,
-// so only tensors of several hundred kB gain from the second core's bandwidth
-// (BenchmarkNonFiniteScan).
-const scanSplitMin = 1 << 17
-
-// allFinite reports whether v holds no NaN or ±Inf; a large tensor is split
-// into contiguous chunks scanned on GOMAXPROCS goroutines (a yes/no answer,
-// whatever the split).
 func allFinite[T nn.Float](v []T) bool {
-	n := len(v)
-	workers := min(runtime.GOMAXPROCS(0), n/scanSplitMin)
-	if workers <= 1 {
-		return allFiniteSerial(v)
-	}
-	chunk := (n + workers - 1) / workers
-	var bad atomic.Bool
-	parallel.Run((n+chunk-1)/chunk, func(t int) {
-		if !allFiniteSerial(v[t*chunk : min((t+1)*chunk, n)]) {
-			bad.Store(true)
-		}
-	})
-	return !bad.Load()
-}
-
-func allFiniteSerial[T nn.Float](v []T) bool {
 	switch w := any(v).(type) {
 	case []float32:
 		return simd.AllFinite32(w)

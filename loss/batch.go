@@ -2,17 +2,9 @@ package loss
 
 import (
 	"fmt"
-	"runtime"
 
-	"github.com/fenchel-ml/fenchel/internal/parallel"
 	"github.com/fenchel-ml/fenchel/nn"
 )
-
-// batchSplitMin is the number of logits per goroutine below which BatchGrad
-// runs on the calling goroutine alone: a softmax row of 10 classes costs
-// about half a microsecond, so a batch of 64 rows or more gains from the
-// second core more than waking it costs (BenchmarkBatchGrad).
-const batchSplitMin = 320
 
 // BatchGrad evaluates loss l on a batch of logits z (one row of K logits per
 // sample) against integer labels with label smoothing s (targets from
@@ -21,10 +13,6 @@ const batchSplitMin = 320
 // loss, into dz (same shape as z; dz may be nil when only the loss is needed),
 // and returns the sum of the per-row losses and the number of rows whose
 // first largest logit is the label.
-//
-// Rows are independent: a large batch is split into contiguous row ranges on
-// GOMAXPROCS goroutines, and the per-row losses are summed afterwards in row
-// order, so the result does not depend on the split.
 //
 // It errors on a shape mismatch, a label outside [0, K), an invalid
 // smoothing, and any NaN/Inf logit or loss, naming the row and value (the
@@ -47,23 +35,7 @@ func BatchGrad[T nn.Float](l Loss, z *nn.Mat[T], labels []int, smoothing float64
 		useLabel: l.OnSimplex() && smoothing == 0, scale: 1 / float64(rows)}
 	b.sm, b.fused = l.(Softmax)
 	b.fused = b.fused && dz != nil
-	workers := min(runtime.GOMAXPROCS(0), rows*K/batchSplitMin)
-	if workers <= 1 {
-		correct, err = b.rows(0, rows)
-	} else {
-		chunk := (rows + workers - 1) / workers
-		tasks := (rows + chunk - 1) / chunk
-		counts, errs := make([]int, tasks), make([]error, tasks)
-		parallel.Run(tasks, func(t int) {
-			counts[t], errs[t] = b.rows(t*chunk, min((t+1)*chunk, rows))
-		})
-		for t := range tasks {
-			if errs[t] != nil {
-				return 0, 0, errs[t] // the first failing row: chunks are in row order
-			}
-			correct += counts[t]
-		}
-	}
+	correct, err = b.rows(0, rows)
 	if err != nil {
 		return 0, 0, err
 	}

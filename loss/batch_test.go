@@ -244,10 +244,9 @@ func TestBatchGradSoftmaxFusedBits(t *testing.T) {
 	}
 }
 
-// TestBatchGradSplit: a batch large enough to be split across goroutines
-// gives bit for bit the result of one goroutine, and reports the first bad
-// row whichever chunk it falls in.
-func TestBatchGradSplit(t *testing.T) {
+// TestBatchGradProcs: a large batch gives the same bits at any GOMAXPROCS,
+// with and without a gradient, and the first bad row is the one reported.
+func TestBatchGradProcs(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	rng := rand.New(rand.NewPCG(4, 4))
 	rows, K := 203, 10

@@ -10,6 +10,10 @@ import (
 	"github.com/fenchel-ml/fenchel/models"
 )
 
+// benchLoopMNIST times the training loop's own step (l.step: batch gathering,
+// forward, loss, backward, update, non-finite check) on the MNIST training
+// set, reshuffling at each epoch end as the loop does; the first step, which
+// allocates the layers' buffers, is reported apart as ms-first.
 func benchLoopMNIST(b *testing.B, spec models.Spec, batch int, opt string, lr float64, seed uint64) {
 	cfg := DefaultConfig()
 	cfg.Model, cfg.Batch, cfg.Optim.Name, cfg.LR, cfg.Seed = spec, batch, opt, lr, seed
@@ -46,9 +50,12 @@ func benchLoopMNIST(b *testing.B, spec models.Spec, batch int, opt string, lr fl
 	b.ReportMetric(float64(first.Microseconds())/1e3, "ms-first")
 }
 
-func BenchmarkZZMNISTMLP1000(b *testing.B) {
+// BenchmarkLoopMNISTMLP1000 is the MLP 784-1000-10 SGD b128 workload of bench/train_side.sh.
+func BenchmarkLoopMNISTMLP1000(b *testing.B) {
 	benchLoopMNIST(b, models.Spec{Name: models.MLP, Hidden: []int{1000}}, 128, "sgd", 0.1, 0)
 }
-func BenchmarkZZMNISTModelD(b *testing.B) {
+
+// BenchmarkLoopMNISTModelD is the Model d (k = 1, skips) Adam b64 workload of bench/train_side.sh.
+func BenchmarkLoopMNISTModelD(b *testing.B) {
 	benchLoopMNIST(b, models.Spec{Name: models.ModelD, Depth: 1, Skip: true}, 64, "adam", 0.002, 1)
 }

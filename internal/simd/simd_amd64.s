@@ -161,7 +161,7 @@ TEXT ·nonFinite32AVX2(SB), NOSPLIT, $0-17
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
 	MOVL $0x7f800000, AX
-	MOVQ AX, X0
+	VMOVQ AX, X0
 	VPBROADCASTD X0, Y0
 	VPXOR Y1, Y1, Y1
 
@@ -192,7 +192,7 @@ TEXT ·nonFinite64AVX2(SB), NOSPLIT, $0-17
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
 	MOVQ $0x7ff0000000000000, AX
-	MOVQ AX, X0
+	VMOVQ AX, X0
 	VPBROADCASTQ X0, Y0
 	VPXOR Y1, Y1, Y1
 
@@ -237,6 +237,9 @@ GLOBL lanes32<>(SB), RODATA, $32
 	VBLENDVPS Y3, OFF, Y1, Y1
 
 // func maxPool3Row32AVX2(x *float32, w int, y *float32, arg *int32, at, n int)
+// GPR→XMM moves are VEX-encoded (VMOVQ): a legacy-SSE MOVQ after a 256-bit
+// VEX instruction pays the AVX–SSE transition penalty, several times the
+// cost of the whole row.
 // x points at the first window's top-left element; n is a positive multiple
 // of 8. The scan order of maxPool3Row32Go, 8 windows per iteration.
 TEXT ·maxPool3Row32AVX2(SB), NOSPLIT, $0-48
@@ -247,33 +250,33 @@ TEXT ·maxPool3Row32AVX2(SB), NOSPLIT, $0-48
 	MOVQ at+32(FP), AX
 	MOVQ n+40(FP), CX
 	MOVQ $1, R8
-	MOVQ R8, X4
+	VMOVQ R8, X4
 	VPBROADCASTD X4, Y4
 	MOVQ $2, R8
-	MOVQ R8, X5
+	VMOVQ R8, X5
 	VPBROADCASTD X5, Y5
-	MOVQ BX, X6
+	VMOVQ BX, X6
 	VPBROADCASTD X6, Y6
 	LEAQ 1(BX), R8
-	MOVQ R8, X7
+	VMOVQ R8, X7
 	VPBROADCASTD X7, Y7
 	LEAQ 2(BX), R8
-	MOVQ R8, X8
+	VMOVQ R8, X8
 	VPBROADCASTD X8, Y8
 	LEAQ (BX)(BX*1), R9
-	MOVQ R9, X9
+	VMOVQ R9, X9
 	VPBROADCASTD X9, Y9
 	LEAQ 1(R9), R8
-	MOVQ R8, X10
+	VMOVQ R8, X10
 	VPBROADCASTD X10, Y10
 	LEAQ 2(R9), R8
-	MOVQ R8, X11
+	VMOVQ R8, X11
 	VPBROADCASTD X11, Y11
-	MOVQ AX, X12
+	VMOVQ AX, X12
 	VPBROADCASTD X12, Y12
 	VPADDD lanes32<>(SB), Y12, Y12
 	MOVQ $8, R8
-	MOVQ R8, X13
+	VMOVQ R8, X13
 	VPBROADCASTD X13, Y13
 	LEAQ (SI)(BX*4), R10
 	LEAQ (R10)(BX*4), R11

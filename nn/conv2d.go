@@ -61,6 +61,7 @@ type Conv2D[T Float] struct {
 	// gramCols and gramProd are AddGram's im2col of distinct inputs and
 	// per-group product (perSampleRep).
 	gramCols, gramProd []T
+	dir                *directState // float32 on the direct path (conv_direct.go)
 }
 
 // NewConv2D returns a zero-initialised convolution from in = [C H W] to outC
@@ -366,6 +367,13 @@ func fill[T Float](v []T, a T) {
 func (d *Conv2D[T]) Forward(x *Mat[T]) *Mat[T] {
 	checkIn("conv2d", x, d.InShape())
 	d.x, d.colsHi = x, 0
+	if d.dir != nil {
+		d.dir.xpOK = false
+	}
+	if dc, ok := useDirect(d); ok {
+		forwardDirect(dc, any(x).(*Mat[float32]))
+		return d.y
+	}
 	n, L := x.Rows, d.geom.outArea()
 	d.y = reuse(d.y, n, d.OutC*L)
 	var bias []T
@@ -462,6 +470,15 @@ func (d *Conv2D[T]) BackwardDeltas(dy *Mat[T], wantDx bool) (*Mat[T], bool) {
 // not depend on how many goroutines ran the groups (at most GOMAXPROCS, one
 // run of whole groups each, one fork-join per call).
 func (d *Conv2D[T]) backward(dy *Mat[T], wantDx, grads bool) {
+	if dc, ok := useDirect(d); ok {
+		backwardDirect(dc, any(dy).(*Mat[float32]), wantDx, grads)
+		return
+	}
+	d.backwardIm2col(dy, wantDx, grads)
+}
+
+// backwardIm2col is backward by im2col and GEMM.
+func (d *Conv2D[T]) backwardIm2col(dy *Mat[T], wantDx, grads bool) {
 	d.dy = dy
 	n, K, L := dy.Rows, d.patch(), d.geom.outArea()
 	if wantDx {

@@ -17,8 +17,9 @@ var convDirect = conv.Accelerated()
 // an indirect product (conv.Gemm, conv.Dot): the plane of channel c and
 // phase (pi, pj) holds xpad[s·a + pi, s·b + pj] at a·Wa + b, so tap (ki, kj)
 // of output (oi, oj) is at offset offs[(c·k + ki)·k + kj] + oi·Wa + oj.
-// Outputs are computed on a grid of OutH rows of Wa columns (the columns
-// from OutW on are discarded), N = OutH·Wa of them, rounded up to Nr.
+// Outputs are computed on a grid of rows×Wa (the columns from cols on are
+// discarded), N of them, rounded up to Nr; planes are tall and wide enough
+// that no output inside rows×cols reads across a plane's edge.
 type padGrid struct {
 	g         window
 	Ha, Wa, P int // phase plane rows, columns, size
@@ -27,12 +28,14 @@ type padGrid struct {
 	offs      []int32
 }
 
-func newPadGrid(g window) padGrid {
+// newPadGrid lays out g for a grid of rows×cols outputs (g.OutH×g.OutW for
+// the convolution itself).
+func newPadGrid(g window, rows, cols int) padGrid {
 	k, s := g.Kernel, g.Stride
 	Hp, Wp := g.H+2*g.Pad, g.W+2*g.Pad
-	pg := padGrid{g: g, Ha: (Hp + s - 1) / s, Wa: (Wp + s - 1) / s}
+	pg := padGrid{g: g, Ha: max((Hp+s-1)/s, rows+(k-1)/s), Wa: max((Wp+s-1)/s, cols+(k-1)/s)}
 	pg.P = pg.Ha * pg.Wa
-	pg.N = g.OutH * pg.Wa
+	pg.N = rows * pg.Wa
 	pg.Nr = (pg.N + 15) &^ 15
 	pg.offs = make([]int32, g.C*k*k)
 	reach := 0
@@ -65,8 +68,8 @@ func (pg *padGrid) fill(x, dst []float32) {
 			for pj := 0; pj < s; pj++ {
 				j0 := ((pj-p)%s + s) % s // first j with (j + p) mod s = pj
 				row := dst[((c*s+pi)*s+pj)*pg.P+a*pg.Wa:]
-				for j := j0; j < g.W; j += s {
-					row[(j+p)/s] = src[j]
+				for j, b := j0, (j0+p)/s; j < g.W; j, b = j+s, b+1 {
+					row[b] = src[j]
 				}
 			}
 		}
@@ -109,19 +112,35 @@ type directState struct {
 	fwd  padGrid   // the input image's grid
 	xp   []float32 // fwd grids of the last Forward's batch, fwd.size per sample
 	xpOK bool      // xp holds the grids of the last Forward's input
-	// Input gradient of a stride-1 conv: the correlation of dy, padded by
-	// k−1−p, with the flipped, transposed weight wt (C × OutC·k·k); bwd.Nr
-	// is 0 where the input gradient takes the im2col path.
-	bwd   padGrid
-	wt    []float32
-	dyg   []float32 // dy on the fwd grid, OutC·fwd.Nr per sample (zeros off the image)
-	work  []directWork
-	parts []float32
+	dyg  []float32 // dy on the fwd grid, OutC·fwd.Nr per sample (zeros off the image)
+	pack []float32 // the weight packed by conv.Pack
+	// The input gradient is computed phase by phase (dxPhase) from dy on
+	// the grid bwd (stride 1, kernel ⌈k/s⌉, padding ⌈k/s⌉ − 1 − ⌊p/s⌋);
+	// phases is empty where that padding would be negative and the input
+	// gradient takes the im2col path.
+	bwd    padGrid
+	a0     int // ⌊p/s⌋: grid row a holds the input rows y with ⌊(y+p)/s⌋ = a + a0
+	phases []dxPhase
+	wph    []float32 // one phase's weight before packing
+	work   []directWork
+	parts  []float32
 }
 
-// directWork is one goroutine's scratch: the product's grid, conv.Gemm's
-// packing and (input gradient) the padded dy.
-type directWork struct{ grid, pack, dyp []float32 }
+// dxPhase is the input gradient on the rows y ≡ ry − p and columns
+// x ≡ rx − p (mod s): with Y = y + p = s·(a + a0) + ry it only receives the
+// taps ki = ry + s·u (u < ku) from output row a + a0 − u, and likewise for
+// columns, so it is a stride-1 correlation of the padded dy with those taps
+// of the weight, flipped: weight row c, column (o·ku + u)·kv + v holds
+// W[o, c, ry + s·u, rx + s·v], read from offs at dy row a + kmax − 1 − u.
+type dxPhase struct {
+	ry, rx, ku, kv int
+	offs           []int32
+	pack           []float32
+}
+
+// directWork is one goroutine's scratch: the product's grid and (input
+// gradient) the padded dy.
+type directWork struct{ grid, dyp []float32 }
 
 func grow(v []float32, n int) []float32 {
 	if cap(v) < n {
@@ -143,16 +162,60 @@ func dirState(d *Conv2D[float32]) *directState {
 	if d.dir != nil {
 		return d.dir
 	}
-	st := &directState{fwd: newPadGrid(d.geom)}
 	g := d.geom
-	if g.Stride == 1 && g.Pad <= g.Kernel-1 {
-		bg, err := newWindow("conv2d", Shape{d.OutC, g.OutH, g.OutW}, g.Kernel, 1, g.Kernel-1-g.Pad)
-		if err == nil && bg.OutH == g.H && bg.OutW == g.W {
-			st.bwd = newPadGrid(bg)
+	st := &directState{fwd: newPadGrid(g, g.OutH, g.OutW)}
+	k, sd, p := g.Kernel, g.Stride, g.Pad
+	kmax := (k + sd - 1) / sd
+	st.a0 = p / sd
+	if padD := kmax - 1 - st.a0; padD >= 0 {
+		rows, cols := (g.H-1+p)/sd-st.a0+1, (g.W-1+p)/sd-st.a0+1
+		dg := window{C: d.OutC, H: g.OutH, W: g.OutW, Kernel: kmax, Stride: 1, Pad: padD, OutH: rows, OutW: cols}
+		st.bwd = newPadGrid(dg, rows, cols)
+		for ry := 0; ry < sd; ry++ {
+			for rx := 0; rx < sd; rx++ {
+				ph := dxPhase{ry: ry, rx: rx, ku: max(0, (k-ry+sd-1)/sd), kv: max(0, (k-rx+sd-1)/sd)}
+				for o := 0; o < d.OutC; o++ {
+					for u := 0; u < ph.ku; u++ {
+						for v := 0; v < ph.kv; v++ {
+							ph.offs = append(ph.offs, int32(o*st.bwd.P+(kmax-1-u)*st.bwd.Wa+kmax-1-v))
+						}
+					}
+				}
+				st.phases = append(st.phases, ph)
+			}
 		}
 	}
 	d.dir = st
 	return st
+}
+
+// scatter writes a phase's grid (nil: zeros) into its positions of dx.
+func (st *directState) scatter(g *window, ph *dxPhase, grid, dx []float32) {
+	s, p, bg := g.Stride, g.Pad, &st.bwd
+	y0, x0 := ((ph.ry-p)%s+s)%s, ((ph.rx-p)%s+s)%s
+	if x0 >= g.W {
+		return
+	}
+	b0 := (x0+p)/s - st.a0
+	for c := 0; c < g.C; c++ {
+		for y := y0; y < g.H; y += s {
+			dst := dx[(c*g.H+y)*g.W:][:g.W]
+			if grid == nil {
+				for x := x0; x < g.W; x += s {
+					dst[x] = 0
+				}
+				continue
+			}
+			src := grid[c*bg.Nr+((y+p)/s-st.a0)*bg.Wa:]
+			if s == 1 {
+				copy(dst, src[b0:][:g.W])
+				continue
+			}
+			for x, b := x0, b0; x < g.W; x, b = x+s, b+1 {
+				dst[x] = src[b]
+			}
+		}
+	}
 }
 
 // split runs f(w, lo, hi) over contiguous runs of [0, n), one per worker
@@ -187,14 +250,15 @@ func forwardDirect(d *Conv2D[float32], x *Mat[float32]) {
 	if d.Bias != nil {
 		bias = d.Bias.Value
 	}
+	st.pack = grow(st.pack, conv.PackLen(d.OutC, K))
+	conv.Pack(d.OutC, K, d.Weight.Value, st.pack)
 	st.split(n, d.OutC*K*pg.Nr, func(w, lo, hi int) {
 		buf := &st.work[w]
 		buf.grid = grow(buf.grid, d.OutC*pg.Nr)
-		buf.pack = grow(buf.pack, d.OutC*K)
 		for s := lo; s < hi; s++ {
 			xp := st.xp[s*pg.size:][:pg.size]
 			pg.fill(x.Row(s), xp)
-			conv.Gemm(d.OutC, pg.Nr, K, d.Weight.Value, pg.offs, xp, buf.grid, pg.Nr, buf.pack)
+			conv.Gemm(d.OutC, pg.Nr, K, st.pack, pg.offs, xp, buf.grid, pg.Nr)
 			pg.compact(buf.grid, d.y.Row(s), d.OutC, bias)
 		}
 	})
@@ -212,7 +276,7 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 	st := dirState(d)
 	pg, bg := &st.fwd, &st.bwd
 	n, K, C := dy.Rows, d.patch(), d.geom.C
-	dxDirect := wantDx && bg.Nr > 0
+	dxDirect := wantDx && len(st.phases) > 0
 	if wantDx {
 		d.dx = reuse(d.dx, n, d.geom.inSize())
 	}
@@ -225,19 +289,26 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 		})
 		st.xpOK = true
 	}
-	k := d.geom.Kernel
-	KB := d.OutC * k * k
 	if dxDirect {
-		st.wt = grow(st.wt, C*KB)
-		w := d.Weight.Value
-		for o := 0; o < d.OutC; o++ {
+		k, sd, w := d.geom.Kernel, d.geom.Stride, d.Weight.Value
+		for i := range st.phases {
+			ph := &st.phases[i]
+			taps := d.OutC * ph.ku * ph.kv
+			if taps == 0 {
+				continue
+			}
+			st.wph = grow(st.wph, C*taps)
 			for c := 0; c < C; c++ {
-				for u := 0; u < k; u++ {
-					for v := 0; v < k; v++ {
-						st.wt[c*KB+(o*k+u)*k+v] = w[((o*C+c)*k+k-1-u)*k+k-1-v]
+				for o := 0; o < d.OutC; o++ {
+					for u := 0; u < ph.ku; u++ {
+						for v := 0; v < ph.kv; v++ {
+							st.wph[c*taps+(o*ph.ku+u)*ph.kv+v] = w[((o*C+c)*k+ph.ry+sd*u)*k+ph.rx+sd*v]
+						}
 					}
 				}
 			}
+			ph.pack = grow(ph.pack, conv.PackLen(C, taps))
+			conv.Pack(C, taps, st.wph, ph.pack)
 		}
 	}
 	groups := min(n, convGradGroups)
@@ -256,7 +327,6 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 		buf := &st.work[w]
 		if dxDirect {
 			buf.grid = grow(buf.grid, C*bg.Nr)
-			buf.pack = grow(buf.pack, C*KB)
 			if len(buf.dyp) != bg.size {
 				buf.dyp = make([]float32, bg.size)
 			}
@@ -270,8 +340,17 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 				}
 				if dxDirect {
 					bg.fill(dr, buf.dyp)
-					conv.Gemm(C, bg.Nr, KB, st.wt, bg.offs, buf.dyp, buf.grid, bg.Nr, buf.pack)
-					bg.compact(buf.grid, d.dx.Row(s), C, nil)
+					dxr := d.dx.Row(s)
+					for i := range st.phases {
+						ph := &st.phases[i]
+						taps := d.OutC * ph.ku * ph.kv
+						if taps == 0 {
+							st.scatter(&d.geom, ph, nil, dxr)
+							continue
+						}
+						conv.Gemm(C, bg.Nr, taps, ph.pack, ph.offs, buf.dyp, buf.grid, bg.Nr)
+						st.scatter(&d.geom, ph, buf.grid, dxr)
+					}
 				}
 			}
 			if !grads {

@@ -8,63 +8,84 @@ package conv
 
 import "fmt"
 
+// PackLen is the length of Pack's output for an m×k left operand.
+func PackLen(m, k int) int { return (m + 7) &^ 7 * k }
+
+// Pack writes the row-major m×k matrix a into pack (PackLen(m, k)
+// elements) in Gemm's layout: blocks of 8 rows, each k columns of 8, the
+// rows past m zero.
+func Pack(m, k int, a, pack []float32) {
+	if len(a) < m*k || len(pack) < PackLen(m, k) {
+		panic(fmt.Sprintf("conv: Pack %d×%d: a %d, pack %d", m, k, len(a), len(pack)))
+	}
+	for t := 0; t < (m+7)/8; t++ {
+		p := pack[t*8*k : (t+1)*8*k]
+		for r := 0; r < 8; r++ {
+			i := t*8 + r
+			if i >= m {
+				for q := 0; q < k; q++ {
+					p[q*8+r] = 0
+				}
+				continue
+			}
+			for q, v := range a[i*k : (i+1)*k] {
+				p[q*8+r] = v
+			}
+		}
+	}
+}
+
 // Gemm sets c[i·ldc + j] = Σ_q a[i·k + q]·x[offs[q] + j] for i < m, j < n,
-// q < k, summing over q in ascending order. pack is scratch of at least
-// m·k elements.
-func Gemm(m, n, k int, a []float32, offs []int32, x, c []float32, ldc int, pack []float32) {
+// q < k, summing over q in ascending order, with a packed by Pack.
+func Gemm(m, n, k int, pack []float32, offs []int32, x, c []float32, ldc int) {
 	if m <= 0 || n <= 0 {
 		return
 	}
-	if k <= 0 || len(offs) < k || len(a) < m*k || len(c) < (m-1)*ldc+n || ldc < n {
-		panic(fmt.Sprintf("conv: Gemm %d×%d×%d: a %d, offs %d, c %d (ldc %d)", m, n, k, len(a), len(offs), len(c), ldc))
+	if k <= 0 || len(offs) < k || len(pack) < PackLen(m, k) || len(c) < (m-1)*ldc+n || ldc < n {
+		panic(fmt.Sprintf("conv: Gemm %d×%d×%d: pack %d, offs %d, c %d (ldc %d)", m, n, k, len(pack), len(offs), len(c), ldc))
 	}
 	offs = offs[:k]
 	checkOffs(offs, n, len(x))
-	m8, n16 := 0, 0
+	n16 := 0
 	if useAsm {
-		m8, n16 = m&^7, n&^15
+		n16 = n &^ 15
 	}
-	if m8 > 0 && n16 > 0 {
-		if len(pack) < m8*k {
-			panic(fmt.Sprintf("conv: Gemm pack %d, want %d", len(pack), m8*k))
-		}
-		for t := 0; t < m8/8; t++ {
-			p := pack[t*8*k : (t+1)*8*k]
-			for r := 0; r < 8; r++ {
-				row := a[(t*8+r)*k : (t*8+r+1)*k]
-				for q, v := range row {
-					p[q*8+r] = v
-				}
+	var tmp [8 * 48]float32 // the tile of a last block of fewer than 8 rows
+	for j := 0; j < n16; j += 48 {
+		w := min(48, n16-j)
+		for t := 0; t < (m+7)/8; t++ {
+			ap := &pack[t*8*k]
+			rows := min(8, m-t*8)
+			cp, ld := &tmp[0], 48
+			if rows == 8 {
+				cp, ld = &c[t*8*ldc+j], ldc
 			}
-		}
-		for j := 0; j < n16; j += 48 {
-			w := min(48, n16-j)
-			for t := 0; t < m8/8; t++ {
-				ap, cp := &pack[t*8*k], &c[t*8*ldc+j]
-				switch w {
-				case 48:
-					gemm8x48(k, ap, &offs[0], &x[j], cp, ldc)
-				case 32:
-					gemm8x32(k, ap, &offs[0], &x[j], cp, ldc)
-				default:
-					gemm8x16(k, ap, &offs[0], &x[j], cp, ldc)
-				}
+			switch w {
+			case 48:
+				gemm8x48(k, ap, &offs[0], &x[j], cp, ld)
+			case 32:
+				gemm8x32(k, ap, &offs[0], &x[j], cp, ld)
+			default:
+				gemm8x16(k, ap, &offs[0], &x[j], cp, ld)
+			}
+			for r := 0; r < rows && rows < 8; r++ {
+				copy(c[(t*8+r)*ldc+j:][:w], tmp[r*48:][:w])
 			}
 		}
 	}
-	// Edges (all of it without the tiles): rows below m8, columns from n16.
 	if n16 < n {
-		gemmGo(0, m8, n16, n, k, a, offs, x, c, ldc)
+		gemmGo(m, n16, n, k, pack, offs, x, c, ldc)
 	}
-	gemmGo(m8, m, 0, n, k, a, offs, x, c, ldc)
 }
 
-// gemmGo is Gemm for rows [i0, i1) and columns [j0, j1).
-func gemmGo(i0, i1, j0, j1, k int, a []float32, offs []int32, x, c []float32, ldc int) {
-	for i := i0; i < i1; i++ {
+// gemmGo is Gemm for columns [j0, j1).
+func gemmGo(m, j0, j1, k int, pack []float32, offs []int32, x, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
 		ci := c[i*ldc+j0 : i*ldc+j1]
 		clear(ci)
-		for q, av := range a[i*k : (i+1)*k] {
+		p := pack[i/8*8*k+i%8:]
+		for q := 0; q < k; q++ {
+			av := p[q*8]
 			xs := x[int(offs[q])+j0:][:len(ci)]
 			for j, v := range xs {
 				ci[j] += av * v
@@ -96,23 +117,31 @@ func Dot(m, k, n, ns int, a []float32, lda, sa int, offs []int32, x []float32, s
 	}
 	offs = offs[:k]
 	checkOffs(offs, (ns-1)*sx+n, len(x))
-	m4, k6 := 0, 0
+	m4, k6 := 0, k/6*6
 	if useAsm {
-		m4, k6 = m&^3, k/6*6
+		m4 = m &^ 3
 	}
 	var acc [24 * 16]float32
+	// The last block of fewer than 6 offsets repeats its last offset.
+	var last [6]int32
+	if useAsm && k6 < k {
+		for t := range last {
+			last[t] = offs[min(k6+t, k-1)]
+		}
+	}
 	for i := 0; i < m4; i += 4 {
-		for q := 0; q < k6; q += 6 {
-			dot4x6(n/16, ns, &a[i*lda], lda, 4*(sa-n), &x[0], &offs[q], 4*(sx-n), &acc[0])
+		for q := 0; q < k; q += 6 {
+			op, cols := &offs[min(q, k-1)], min(6, k-q)
+			if cols < 6 {
+				op = &last[0]
+			}
+			dot4x6(n/16, ns, &a[i*lda], lda, 4*(sa-n), &x[0], op, 4*(sx-n), &acc[0])
 			for r := 0; r < 4; r++ {
-				for t := 0; t < 6; t++ {
+				for t := 0; t < cols; t++ {
 					c[(i+r)*ldc+q+t] += sum16(acc[(r*6+t)*16:][:16])
 				}
 			}
 		}
-	}
-	if k6 < k {
-		dotGo(0, m4, k6, k, n, ns, a, lda, sa, offs, x, sx, c, ldc)
 	}
 	dotGo(m4, m, 0, k, n, ns, a, lda, sa, offs, x, sx, c, ldc)
 }

@@ -48,7 +48,9 @@ func TestGemmMatchesDefinition(t *testing.T) {
 			a := randSlice(rng, m*k)
 			ldc := n + 5
 			c := randSlice(rng, (m-1)*ldc+n) // stale contents must be overwritten
-			Gemm(m, n, k, a, offs, x, c, ldc, make([]float32, m*k))
+			pack := make([]float32, PackLen(m, k))
+			Pack(m, k, a, pack)
+			Gemm(m, n, k, pack, offs, x, c, ldc)
 			for i := 0; i < m; i++ {
 				for j := 0; j < n; j++ {
 					var want, mag float64
@@ -115,5 +117,5 @@ func TestOffsetsOutsidePanic(t *testing.T) {
 		}
 	}()
 	x := make([]float32, 40)
-	Gemm(8, 32, 1, make([]float32, 8), []int32{9}, x, make([]float32, 8*32), 32, make([]float32, 8))
+	Gemm(8, 32, 1, make([]float32, 8), []int32{9}, x, make([]float32, 8*32), 32)
 }

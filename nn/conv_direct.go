@@ -65,11 +65,29 @@ func (pg *padGrid) fill(x, dst []float32) {
 				copy(dst[c*pg.P+a*pg.Wa+p:][:g.W], src)
 				continue
 			}
+			base := (c*s+pi)*s*pg.P + a*pg.Wa
+			if s == 2 {
+				// Even and odd columns of src to phases (p mod 2) and (p+1 mod 2).
+				ev, od := dst[base+(p>>1):][:(g.W+1)/2], dst[base+pg.P+((p+1)>>1):][:g.W/2]
+				if p&1 == 1 {
+					ev, od = dst[base+pg.P+(p>>1):][:(g.W+1)/2], dst[base+((p+1)>>1):][:g.W/2]
+				}
+				for t := range od {
+					ev[t], od[t] = src[2*t], src[2*t+1]
+				}
+				if g.W&1 == 1 {
+					ev[len(ev)-1] = src[g.W-1]
+				}
+				continue
+			}
 			for pj := 0; pj < s; pj++ {
 				j0 := ((pj-p)%s + s) % s // first j with (j + p) mod s = pj
-				row := dst[((c*s+pi)*s+pj)*pg.P+a*pg.Wa:]
-				for j, b := j0, (j0+p)/s; j < g.W; j, b = j+s, b+1 {
-					row[b] = src[j]
+				if j0 >= g.W {
+					continue
+				}
+				row := dst[base+pj*pg.P+(j0+p)/s:][:(g.W-j0+s-1)/s]
+				for t := range row {
+					row[t] = src[j0+s*t]
 				}
 			}
 		}
@@ -211,8 +229,8 @@ func (st *directState) scatter(g *window, ph *dxPhase, grid, dx []float32) {
 				copy(dst, src[b0:][:g.W])
 				continue
 			}
-			for x, b := x0, b0; x < g.W; x, b = x+s, b+1 {
-				dst[x] = src[b]
+			for t, v := range src[b0:][:(g.W-x0+s-1)/s] {
+				dst[x0+s*t] = v
 			}
 		}
 	}

@@ -107,7 +107,7 @@ func checkOffs(offs []int32, n, lx int) {
 // a[s·sa + i·lda + j]·x[s·sx + offs[q] + j] (i < m, q < k): a product
 // whose inner dimension runs over the image (a convolution's weight
 // gradient). Each sum is kept in 16 lane-wise partials (j mod 16, samples in
-// order), added lane by lane at the end; n must be a multiple of 16.
+// order), added by sum16 at the end; n must be a multiple of 16.
 func Dot(m, k, n, ns int, a []float32, lda, sa int, offs []int32, x []float32, sx int, c []float32, ldc int) {
 	if m <= 0 || k <= 0 || ns <= 0 || n <= 0 {
 		return
@@ -121,7 +121,7 @@ func Dot(m, k, n, ns int, a []float32, lda, sa int, offs []int32, x []float32, s
 	if useAsm {
 		m4 = m &^ 3
 	}
-	var acc [24 * 16]float32
+	var acc [24]float32
 	// The last block of fewer than 6 offsets repeats its last offset.
 	var last [6]int32
 	if useAsm && k6 < k {
@@ -138,7 +138,7 @@ func Dot(m, k, n, ns int, a []float32, lda, sa int, offs []int32, x []float32, s
 			dot4x6(n/16, ns, &a[i*lda], lda, 4*(sa-n), &x[0], op, 4*(sx-n), &acc[0])
 			for r := 0; r < 4; r++ {
 				for t := 0; t < cols; t++ {
-					c[(i+r)*ldc+q+t] += sum16(acc[(r*6+t)*16:][:16])
+					c[(i+r)*ldc+q+t] += acc[r*6+t]
 				}
 			}
 		}
@@ -146,13 +146,19 @@ func Dot(m, k, n, ns int, a []float32, lda, sa int, offs []int32, x []float32, s
 	dotGo(m4, m, 0, k, n, ns, a, lda, sa, offs, x, sx, c, ldc)
 }
 
-// sum16 adds the 16 lane partials in lane order.
+// sum16 adds 16 lane partials by halves: lanes l and l+8, then l and l+4,
+// l and l+2, l and l+1 (the order of the tiles' reduction).
 func sum16(v []float32) float32 {
-	var s float32
-	for _, x := range v[:16] {
-		s += x
+	var h [8]float32
+	for l := range h {
+		h[l] = v[l] + v[l+8]
 	}
-	return s
+	for l := 0; l < 4; l++ {
+		h[l] += h[l+4]
+	}
+	h[0] += h[2]
+	h[1] += h[3]
+	return h[0] + h[1]
 }
 
 // dotGo is Dot for rows [i0, i1) and offsets [q0, q1), with the same

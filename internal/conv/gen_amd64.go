@@ -61,9 +61,9 @@ func gemm(nv int) {
 	p("RET")
 }
 
-// dot writes dot4x6: for samples s < ns and j < 16·n16, acc[i·6 + q][j mod
-// 16] += a[s·sa + i·lda + j]·b[s·sx + offs[q] + j] (i < 4, q < 6), stored
-// into acc (24 vectors of 16) at the end. aadj and badj are the byte steps
+// dot writes dot4x6: for samples s < ns and j < 16·n16, lane j mod 16 of
+// accumulator i·6 + q gathers a[s·sa + i·lda + j]·b[s·sx + offs[q] + j]
+// (i < 4, q < 6); acc[i·6 + q] receives the sum of its lanes at the end. aadj and badj are the byte steps
 // from the end of one sample's span to the start of the next.
 func dot() {
 	fmt.Fprintf(&out, "\n// func dot4x6(n16, ns int, a *float32, lda, aadj int, b *float32, offs *int32, badj int, acc *float32)\n")
@@ -110,9 +110,18 @@ func dot() {
 	}
 	p("DECQ R13")
 	p("JNZ sample")
+	// Each accumulator's 16 lanes summed by halves (sum16's tree).
 	p("MOVQ acc+64(FP), DI")
 	for i := 0; i < 24; i++ {
-		p("VMOVUPS Z%d, %d(DI)", i, 64*i)
+		p("VEXTRACTF64X4 $1, Z%d, Y24", i)
+		p("VADDPS Y%d, Y24, Y24", i)
+		p("VEXTRACTF32X4 $1, Y24, X25")
+		p("VADDPS X25, X24, X24")
+		p("VPERMILPS $0x4e, X24, X25")
+		p("VADDPS X25, X24, X24")
+		p("VPERMILPS $0xb1, X24, X25")
+		p("VADDSS X25, X24, X24")
+		p("VMOVSS X24, %d(DI)", 4*i)
 	}
 	p("VZEROUPPER")
 	p("RET")

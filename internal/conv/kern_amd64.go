@@ -25,7 +25,8 @@ func gemm8x48(k int, a *float32, offs *int32, b, c *float32, ldc int)
 
 // dot4x6 is dotTile for 4 rows of a and 6 offsets, over ns samples of n16·16
 // elements; aadj and badj are the byte steps between the end of a sample and
-// the start of the next, and acc receives the 24 lane-wise partial sums.
+// the start of the next, and acc receives the 24 sums, each over 16 lane
+// partials added as sum16 does.
 //
 //go:noescape
 func dot4x6(n16, ns int, a *float32, lda, aadj int, b *float32, offs *int32, badj int, acc *float32)

@@ -173,10 +173,21 @@ func refMaxPool(g window, x []float64) ([]float64, []int32) {
 
 // TestMaxPoolSampleMatchesScan checks values and argmax positions of
 // maxPoolSample against refMaxPool on inputs drawn from {0, 1, 2} (many
-// ties, so the first-in-scan-order rule is exercised) and on continuous ones.
+// ties, so the first-in-scan-order rule is exercised) and on continuous ones,
+// in float64 and in float32 (whose 3×3 stride-1 interior runs one
+// simd.MaxPool3Row32 call per plane), over fastGeoms and Model d's pool.
 func TestMaxPoolSampleMatchesScan(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
-	for _, g := range fastGeoms() {
+	geoms := fastGeoms()
+	for _, sh := range [][6]int{{16, 28, 28, 3, 1, 1}, {2, 9, 11, 3, 1, 0}, {3, 12, 5, 3, 1, 1}} {
+		g, err := newWindow("test", Shape{sh[0], sh[1], sh[2]}, sh[3], sh[4], sh[5])
+		if err != nil {
+			t.Fatal(err)
+		}
+		geoms = append(geoms, g)
+	}
+	var ps planeScratch
+	for _, g := range geoms {
 		if g.Pad > g.Kernel/2 {
 			continue
 		}
@@ -192,11 +203,24 @@ func TestMaxPoolSampleMatchesScan(t *testing.T) {
 			want, wantArg := refMaxPool(g, x)
 			y := make([]float64, len(want))
 			arg := make([]int32, len(want))
-			maxPoolSample(&g, x, y, arg)
+			maxPoolSample(&g, x, y, arg, &ps)
+			x32 := make([]float32, len(x))
+			for i, v := range x {
+				x32[i] = float32(v)
+				x[i] = float64(x32[i])
+			}
+			want32, wantArg32 := refMaxPool(g, x)
+			y32 := make([]float32, len(want))
+			arg32 := make([]int32, len(want))
+			maxPoolSample(&g, x32, y32, arg32, &ps)
 			for o := range want {
 				if y[o] != want[o] || arg[o] != wantArg[o] {
 					t.Fatalf("C%d %dx%d k%d s%d p%d ties %v: out %d = %g at %d, scan %g at %d",
 						g.C, g.H, g.W, g.Kernel, g.Stride, g.Pad, ties, o, y[o], arg[o], want[o], wantArg[o])
+				}
+				if float64(y32[o]) != want32[o] || arg32[o] != wantArg32[o] {
+					t.Fatalf("float32 C%d %dx%d k%d s%d p%d ties %v: out %d = %g at %d, scan %g at %d",
+						g.C, g.H, g.W, g.Kernel, g.Stride, g.Pad, ties, o, y32[o], arg32[o], want32[o], wantArg32[o])
 				}
 			}
 		}

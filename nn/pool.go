@@ -48,26 +48,50 @@ func (m *MaxPool2D[T]) Forward(x *Mat[T]) *Mat[T] {
 	}
 	m.arg = m.arg[:x.Rows*out]
 	parallelFor(x.Rows, out*g.Kernel*g.Kernel, func(a, b int) {
+		var ps planeScratch
 		for r := a; r < b; r++ {
-			maxPoolSample(g, x.Row(r), m.y.Row(r), m.arg[r*out:(r+1)*out])
+			maxPoolSample(g, x.Row(r), m.y.Row(r), m.arg[r*out:(r+1)*out], &ps)
 		}
 	})
 	return m.y
+}
+
+// planeScratch holds the interior windows of one float32 plane
+// (maxPoolSample's single simd.MaxPool3Row32 call per plane).
+type planeScratch struct {
+	y   []float32
+	arg []int32
 }
 
 // maxPoolSample pools one sample: y[o] is the maximum of the window of output
 // o and arg[o] its index in x, the first in scan order on ties (a later value
 // replaces the running maximum only when strictly greater). Windows of a 3×3
 // kernel that lie wholly inside the image go through max3x3, an unrolled
-// form of the same scan; the rest through the general loop.
-func maxPoolSample[T Float](g *window, x, y []T, arg []int32) {
+// form of the same scan, or for float32 at stride 1 through one
+// simd.MaxPool3Row32 call per plane over the contiguous run of their
+// top-left corners (the windows in between, which wrap around a row, are
+// computed into ps and dropped); the rest through the general loop.
+func maxPoolSample[T Float](g *window, x, y []T, arg []int32, ps *planeScratch) {
 	k, s, p := g.Kernel, g.Stride, g.Pad
 	// Output rows and columns whose windows need no clipping.
 	ilo, ihi := interiorSpan(g.H, g.OutH, k, s, p)
 	jlo, jhi := interiorSpan(g.W, g.OutW, k, s, p)
+	x32, plane32 := any(x).([]float32)
+	plane32 = plane32 && k == 3 && s == 1 && ilo < ihi && jlo < jhi
+	span := 0 // windows from the first interior one to the last
+	if plane32 {
+		span = (ihi-1-ilo)*g.W + jhi - jlo
+		if cap(ps.y) < span {
+			ps.y, ps.arg = make([]float32, span), make([]int32, span)
+		}
+		ps.y, ps.arg = ps.y[:span], ps.arg[:span]
+	}
 	o := 0
 	for c := 0; c < g.C; c++ {
 		base := c * g.H * g.W
+		if plane32 {
+			simd.MaxPool3Row32(x32, g.W, base+(ilo-p)*g.W+jlo-p, ps.y, ps.arg)
+		}
 		for oi := 0; oi < g.OutH; oi++ {
 			i0, i1 := max(0, oi*s-p), min(g.H, oi*s-p+k)
 			fast := k == 3 && oi >= ilo && oi < ihi
@@ -75,9 +99,10 @@ func maxPoolSample[T Float](g *window, x, y []T, arg []int32) {
 				if fast && oj >= jlo && oj < jhi {
 					// Jump over the interior columns of this row at once.
 					at := base + i0*g.W + oj*s - p
-					if x32, ok := any(x).([]float32); ok && s == 1 {
-						n := jhi - oj
-						simd.MaxPool3Row32(x32, g.W, at, any(y).([]float32)[o:o+n], arg[o:o+n])
+					if plane32 {
+						n, t := jhi-oj, (oi-ilo)*g.W
+						copy(any(y).([]float32)[o:o+n], ps.y[t:t+n])
+						copy(arg[o:o+n], ps.arg[t:t+n])
 						o += n
 						oj = jhi - 1
 						continue

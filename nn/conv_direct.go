@@ -142,7 +142,14 @@ type directState struct {
 	wph    []float32 // one phase's weight before packing
 	work   []directWork
 	parts  []float32
+	// dotSamples is the number of samples per conv.Dot call (dotSpan grid
+	// elements in all).
+	dotSamples int
 }
+
+// dotSpan bounds the grid elements of one conv.Dot call: its tiles stream
+// four rows of dy over them, which then stay in L1 for the next tile.
+var dotSpan = 1536
 
 // dxPhase is the input gradient on the rows y ≡ ry − p and columns
 // x ≡ rx − p (mod s): with Y = y + p = s·(a + a0) + ry it only receives the
@@ -182,6 +189,7 @@ func dirState(d *Conv2D[float32]) *directState {
 	}
 	g := d.geom
 	st := &directState{fwd: newPadGrid(g, g.OutH, g.OutW)}
+	st.dotSamples = max(1, dotSpan/st.fwd.Nr)
 	k, sd, p := g.Kernel, g.Stride, g.Pad
 	kmax := (k + sd - 1) / sd
 	st.a0 = p / sd
@@ -375,7 +383,12 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 				continue
 			}
 			part := st.parts[g*(nw+nb) : (g+1)*(nw+nb)]
-			conv.Dot(d.OutC, K, pg.Nr, hi-lo, st.dyg[lo*stride:], pg.Nr, stride, pg.offs, st.xp[lo*pg.size:], pg.size, part[:nw], K)
+			// Runs of dotSamples samples keep a tile's rows of dy in L1
+			// across the tiles of the offsets.
+			for s0 := lo; s0 < hi; s0 += st.dotSamples {
+				ns := min(st.dotSamples, hi-s0)
+				conv.Dot(d.OutC, K, pg.Nr, ns, st.dyg[s0*stride:], pg.Nr, stride, pg.offs, st.xp[s0*pg.size:], pg.size, part[:nw], K)
+			}
 			for s := lo; s < hi && nb > 0; s++ {
 				dr := dy.Row(s)
 				for o := 0; o < d.OutC; o++ {

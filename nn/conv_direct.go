@@ -57,14 +57,17 @@ func newPadGrid(g window, rows, cols int) padGrid {
 func (pg *padGrid) fill(x, dst []float32) {
 	g := &pg.g
 	s, p := g.Stride, g.Pad
+	if s == 1 {
+		for c := 0; c < g.C; c++ {
+			conv.Copy2D(dst[c*pg.P+p*pg.Wa+p:], pg.Wa, x[c*g.H*g.W:], g.W, g.H, g.W, nil)
+		}
+		return
+	}
 	for c := 0; c < g.C; c++ {
 		for i := 0; i < g.H; i++ {
 			src := x[(c*g.H+i)*g.W:][:g.W]
 			pi, a := (i+p)%s, (i+p)/s
-			if s == 1 {
-				copy(dst[c*pg.P+a*pg.Wa+p:][:g.W], src)
-				continue
-			}
+
 			base := (c*s+pi)*s*pg.P + a*pg.Wa
 			if s == 2 {
 				// Even and odd columns of src to phases (p mod 2) and (p+1 mod 2).
@@ -98,19 +101,13 @@ func (pg *padGrid) fill(x, dst []float32) {
 // OutH×OutW, adding bias[o] to channel o when bias is non-nil.
 func (pg *padGrid) compact(grid, y []float32, m int, bias []float32) {
 	g := &pg.g
+	L := g.OutH * g.OutW
 	for o := 0; o < m; o++ {
-		for oi := 0; oi < g.OutH; oi++ {
-			src := grid[o*pg.Nr+oi*pg.Wa:][:g.OutW]
-			dst := y[(o*g.OutH+oi)*g.OutW:][:g.OutW]
-			if bias == nil {
-				copy(dst, src)
-				continue
-			}
-			b := bias[o]
-			for j, v := range src {
-				dst[j] = v + b
-			}
+		var b *float32
+		if bias != nil {
+			b = &bias[o]
 		}
+		conv.Copy2D(y[o*L:], g.OutW, grid[o*pg.Nr:], pg.Wa, g.OutH, g.OutW, b)
 	}
 }
 
@@ -118,10 +115,9 @@ func (pg *padGrid) compact(grid, y []float32, m int, bias []float32) {
 // onto the grid, whose columns off the image keep their zeros.
 func (pg *padGrid) spread(y, grid []float32, m int) {
 	g := &pg.g
+	L := g.OutH * g.OutW
 	for o := 0; o < m; o++ {
-		for oi := 0; oi < g.OutH; oi++ {
-			copy(grid[o*pg.Nr+oi*pg.Wa:][:g.OutW], y[(o*g.OutH+oi)*g.OutW:][:g.OutW])
-		}
+		conv.Copy2D(grid[o*pg.Nr:], pg.Wa, y[o*L:], g.OutW, g.OutH, g.OutW, nil)
 	}
 }
 
@@ -223,6 +219,12 @@ func (st *directState) scatter(g *window, ph *dxPhase, grid, dx []float32) {
 		return
 	}
 	b0 := (x0+p)/s - st.a0
+	if s == 1 && grid != nil {
+		for c := 0; c < g.C; c++ {
+			conv.Copy2D(dx[c*g.H*g.W:], g.W, grid[c*bg.Nr+(p-st.a0)*bg.Wa+b0:], bg.Wa, g.H, g.W, nil)
+		}
+		return
+	}
 	for c := 0; c < g.C; c++ {
 		for y := y0; y < g.H; y += s {
 			dst := dx[(c*g.H+y)*g.W:][:g.W]
@@ -233,10 +235,6 @@ func (st *directState) scatter(g *window, ph *dxPhase, grid, dx []float32) {
 				continue
 			}
 			src := grid[c*bg.Nr+((y+p)/s-st.a0)*bg.Wa:]
-			if s == 1 {
-				copy(dst, src[b0:][:g.W])
-				continue
-			}
 			for t, v := range src[b0:][:(g.W-x0+s-1)/s] {
 				dst[x0+s*t] = v
 			}

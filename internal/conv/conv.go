@@ -185,3 +185,34 @@ func dotGo(i0, i1, q0, q1, n, ns int, a []float32, lda, sa int, offs []int32, x 
 
 // Accelerated reports whether Gemm and Dot run on the assembly tiles.
 func Accelerated() bool { return useAsm }
+
+// Copy2D copies rows of cols elements from src (row stride lds) to dst (row
+// stride ldd); with bias it stores src + b instead (a nil bias copies the
+// bits, −0 included).
+func Copy2D(dst []float32, ldd int, src []float32, lds, rows, cols int, bias *float32) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	if ldd < cols || lds < cols || len(dst) < (rows-1)*ldd+cols || len(src) < (rows-1)*lds+cols {
+		panic(fmt.Sprintf("conv: Copy2D %d×%d: dst %d (ld %d), src %d (ld %d)", rows, cols, len(dst), ldd, len(src), lds))
+	}
+	if useAsm {
+		if bias == nil {
+			copy2D(&dst[0], ldd, &src[0], lds, rows, cols)
+		} else {
+			copy2DBias(&dst[0], ldd, &src[0], lds, rows, cols, *bias)
+		}
+		return
+	}
+	for r := 0; r < rows; r++ {
+		d, s := dst[r*ldd:][:cols], src[r*lds:][:cols]
+		if bias == nil {
+			copy(d, s)
+			continue
+		}
+		b := *bias
+		for j, v := range s {
+			d[j] = v + b
+		}
+	}
+}

@@ -119,3 +119,35 @@ func TestOffsetsOutsidePanic(t *testing.T) {
 	x := make([]float32, 40)
 	Gemm(8, 32, 1, make([]float32, 8), []int32{9}, x, make([]float32, 8*32), 32)
 }
+
+// TestCopy2D checks Copy2D with and without bias against plain loops,
+// including that elements between the rows are left alone.
+func TestCopy2D(t *testing.T) {
+	modes(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(7, 8))
+		for _, sh := range [][4]int{{1, 1, 1, 1}, {3, 7, 9, 8}, {28, 28, 30, 28}, {5, 16, 16, 20}, {4, 33, 40, 35}, {2, 15, 15, 15}} {
+			rows, cols, lds, ldd := sh[0], sh[1], sh[2], sh[3]
+			src := randSlice(rng, (rows-1)*lds+cols)
+			src[0] = float32(math.Copysign(0, -1))
+			for _, b := range []*float32{nil, new(float32(0.25))} {
+				dst := randSlice(rng, rows*ldd+3)
+				want := append([]float32(nil), dst...)
+				for r := 0; r < rows; r++ {
+					for j := 0; j < cols; j++ {
+						v := src[r*lds+j]
+						if b != nil {
+							v += *b
+						}
+						want[r*ldd+j] = v
+					}
+				}
+				Copy2D(dst, ldd, src, lds, rows, cols, b)
+				for i := range want {
+					if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%v bias %v: dst[%d] = %v, want %v", sh, b != nil, i, dst[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}

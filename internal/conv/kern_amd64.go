@@ -30,3 +30,12 @@ func gemm8x48(k int, a *float32, offs *int32, b, c *float32, ldc int)
 //
 //go:noescape
 func dot4x6(n16, ns int, a *float32, lda, aadj int, b *float32, offs *int32, badj int, acc *float32)
+
+// copy2D copies rows ≥ 1 rows of cols ≥ 1 elements from src (row stride
+// lds) to dst (row stride ldd); copy2DBias adds b to each.
+//
+//go:noescape
+func copy2D(dst *float32, ldd int, src *float32, lds, rows, cols int)
+
+//go:noescape
+func copy2DBias(dst *float32, ldd int, src *float32, lds, rows, cols int, b float32)

@@ -576,3 +576,92 @@ inner:
 	VMOVSS X24, 92(DI)
 	VZEROUPPER
 	RET
+
+// func copy2D(dst *float32, ldd int, src *float32, lds, rows, cols int)
+TEXT ·copy2D(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R8
+	SHLQ $2, R8
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R9
+	SHLQ $2, R9
+	MOVQ rows+32(FP), DX
+	MOVQ cols+40(FP), R10
+	MOVQ R10, CX
+	ANDQ $15, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	SHRQ $4, R10
+row:
+	MOVQ R10, BX
+	XORQ AX, AX
+	TESTQ BX, BX
+	JZ tail
+vec:
+	VMOVUPS (SI)(AX*1), Z0
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ vec
+tail:
+	KORTESTW K1, K1
+	JZ next
+	LEAQ (SI)(AX*1), R11
+	VMOVUPS.Z (R11), K1, Z0
+	LEAQ (DI)(AX*1), R11
+	VMOVUPS Z0, K1, (R11)
+next:
+	ADDQ R9, SI
+	ADDQ R8, DI
+	DECQ DX
+	JNZ row
+	VZEROUPPER
+	RET
+
+// func copy2DBias(dst *float32, ldd int, src *float32, lds, rows, cols int, b float32)
+TEXT ·copy2DBias(SB), NOSPLIT, $0-52
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R8
+	SHLQ $2, R8
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R9
+	SHLQ $2, R9
+	MOVQ rows+32(FP), DX
+	MOVQ cols+40(FP), R10
+	VBROADCASTSS b+48(FP), Z1
+	MOVQ R10, CX
+	ANDQ $15, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	SHRQ $4, R10
+row:
+	MOVQ R10, BX
+	XORQ AX, AX
+	TESTQ BX, BX
+	JZ tail
+vec:
+	VMOVUPS (SI)(AX*1), Z0
+	VADDPS Z1, Z0, Z0
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ vec
+tail:
+	KORTESTW K1, K1
+	JZ next
+	LEAQ (SI)(AX*1), R11
+	VMOVUPS.Z (R11), K1, Z0
+	VADDPS Z1, Z0, Z0
+	LEAQ (DI)(AX*1), R11
+	VMOVUPS Z0, K1, (R11)
+next:
+	ADDQ R9, SI
+	ADDQ R8, DI
+	DECQ DX
+	JNZ row
+	VZEROUPPER
+	RET

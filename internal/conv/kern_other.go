@@ -11,3 +11,7 @@ func gemm8x48(k int, a *float32, offs *int32, b, c *float32, ldc int) { panic("c
 func dot4x6(n16, ns int, a *float32, lda, aadj int, b *float32, offs *int32, badj int, acc *float32) {
 	panic("conv: no assembly")
 }
+func copy2D(dst *float32, ldd int, src *float32, lds, rows, cols int) { panic("conv: no assembly") }
+func copy2DBias(dst *float32, ldd int, src *float32, lds, rows, cols int, b float32) {
+	panic("conv: no assembly")
+}

@@ -51,8 +51,11 @@ func Gemm(m, n, k int, pack []float32, offs []int32, x, c []float32, ldc int) {
 		n16 = n &^ 15
 	}
 	var tmp [8 * 48]float32 // the tile of a last block of fewer than 8 rows
-	for j := 0; j < n16; j += 48 {
+	for j := 0; j < n16; {
 		w := min(48, n16-j)
+		if n16-j == 64 {
+			w = 32 // 32 + 32 rather than 48 + 16: the 16-wide tile is load-bound
+		}
 		for t := 0; t < (m+7)/8; t++ {
 			ap := &pack[t*8*k]
 			rows := min(8, m-t*8)
@@ -72,6 +75,7 @@ func Gemm(m, n, k int, pack []float32, offs []int32, x, c []float32, ldc int) {
 				copy(c[(t*8+r)*ldc+j:][:w], tmp[r*48:][:w])
 			}
 		}
+		j += w
 	}
 	if n16 < n {
 		gemmGo(m, n16, n, k, pack, offs, x, c, ldc)

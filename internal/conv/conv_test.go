@@ -37,7 +37,7 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 func TestGemmMatchesDefinition(t *testing.T) {
 	modes(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(3, 4))
-		for _, sh := range [][3]int{{8, 48, 9}, {16, 96, 144}, {12, 70, 5}, {3, 17, 2}, {24, 160, 31}, {8, 16, 1}, {9, 33, 7}, {64, 64, 576}} {
+		for _, sh := range [][3]int{{8, 48, 9}, {16, 96, 144}, {16, 64, 20}, {8, 112, 3}, {12, 70, 5}, {3, 17, 2}, {24, 160, 31}, {8, 16, 1}, {9, 33, 7}, {64, 64, 576}} {
 			m, n, k := sh[0], sh[1], sh[2]
 			lx := 3*n + 50
 			x := randSlice(rng, lx)

@@ -36,7 +36,9 @@ var (
 // groups 1) on [C H W] inputs, with square kernels and the weight stored
 // out×in×k×k.
 //
-// It computes by im2col: the columns of a chunk of samples form a
+// float32 convolutions compute by implicit GEMM (conv_direct.go) when the
+// AVX-512 tiles of internal/conv run; AddGram, PerSampleGrad, Tangent and
+// float64 always compute by im2col: the columns of a chunk of samples form a
 // (C·k·k) × (samples·OutH·OutW) matrix, so the forward pass is one GEMM with
 // the out×(C·k·k) weight (or one per sample, see convPerSampleGemm), and
 // backward is one GEMM for the weight gradient and one for the columns'

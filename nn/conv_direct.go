@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math"
 	"runtime"
 
 	"github.com/fenchel-ml/fenchel/internal/conv"
@@ -141,6 +142,7 @@ type directState struct {
 	// dotSamples is the number of samples per conv.Dot call (dotSpan grid
 	// elements in all).
 	dotSamples int
+	usable     bool // the layout's offsets fit in int32
 }
 
 // dotSpan bounds the grid elements of one conv.Dot call: its tiles stream
@@ -176,7 +178,10 @@ func useDirect[T Float](d *Conv2D[T]) (*Conv2D[float32], bool) {
 		return nil, false
 	}
 	dc, ok := any(d).(*Conv2D[float32])
-	return dc, ok
+	if !ok || !dirState(dc).usable {
+		return nil, false
+	}
+	return dc, true
 }
 
 func dirState(d *Conv2D[float32]) *directState {
@@ -186,6 +191,8 @@ func dirState(d *Conv2D[float32]) *directState {
 	g := d.geom
 	st := &directState{fwd: newPadGrid(g, g.OutH, g.OutW)}
 	st.dotSamples = max(1, dotSpan/st.fwd.Nr)
+	// The offsets are int32: larger images keep the im2col path.
+	st.usable = st.fwd.size <= math.MaxInt32
 	k, sd, p := g.Kernel, g.Stride, g.Pad
 	kmax := (k + sd - 1) / sd
 	st.a0 = p / sd
@@ -193,6 +200,7 @@ func dirState(d *Conv2D[float32]) *directState {
 		rows, cols := (g.H-1+p)/sd-st.a0+1, (g.W-1+p)/sd-st.a0+1
 		dg := window{C: d.OutC, H: g.OutH, W: g.OutW, Kernel: kmax, Stride: 1, Pad: padD, OutH: rows, OutW: cols}
 		st.bwd = newPadGrid(dg, rows, cols)
+		st.usable = st.usable && st.bwd.size <= math.MaxInt32
 		for ry := 0; ry < sd; ry++ {
 			for rx := 0; rx < sd; rx++ {
 				ph := dxPhase{ry: ry, rx: rx, ku: max(0, (k-ry+sd-1)/sd), kv: max(0, (k-rx+sd-1)/sd)}

@@ -49,6 +49,35 @@ func BenchmarkSymEigenvalues(b *testing.B) {
 	}
 }
 
+// BenchmarkSymEigenvaluesStages times the one-stage and two-stage reductions
+// (with dsterf) against each other, the two-stage at several bandwidths.
+func BenchmarkSymEigenvaluesStages(b *testing.B) {
+	for _, n := range []int{1000, 2000, 5000} {
+		var a []float64 // built by the first sub-benchmark that runs
+		w := make([]float64, n)
+		e := make([]float64, n)
+		run := func(name string, f func(a []float64) error) {
+			b.Run(fmt.Sprintf("%s/n=%d", name, n), func(b *testing.B) {
+				if a == nil {
+					a = randomGram(n)
+				}
+				for b.Loop() {
+					c := slices.Clone(a)
+					if err := f(c); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		run("oneStage", func(c []float64) error { return symTridiagonalize(context.Background(), n, c, n, w, e) })
+		for _, nb := range []int{16, 32, 48, 64} {
+			run(fmt.Sprintf("twoStage%d", nb), func(c []float64) error {
+				return symTridiagonalize2Stage(context.Background(), n, c, n, nb, w, e)
+			})
+		}
+	}
+}
+
 func BenchmarkCholesky(b *testing.B) {
 	for _, n := range []int{2000, 5000} {
 		a := randomGram(n)
@@ -80,6 +109,33 @@ func BenchmarkCholeskySolve(b *testing.B) {
 					}
 					s.lower(n, r, u, n, x, r)
 					s.u(n, r, u, n, x, r)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkBulgeChasing times stage two alone (band to tridiagonal) on one
+// goroutine and pipelined over GOMAXPROCS.
+func BenchmarkBulgeChasing(b *testing.B) {
+	const n = 5000
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for _, nb := range []int{32, 64} {
+		a := make([]float64, n*n)
+		for i := 0; i < n; i++ {
+			for j := i; j < min(n, i+nb+1); j++ {
+				a[i*n+j] = rnd.NormFloat64()
+			}
+		}
+		d, e := make([]float64, n), make([]float64, n)
+		for _, workers := range []int{1, 0} {
+			b.Run(fmt.Sprintf("nb=%d/workers=%d", nb, workers), func(b *testing.B) {
+				defer func(w int) { sb2stWorkers = w }(sb2stWorkers)
+				sb2stWorkers = workers
+				for b.Loop() {
+					if err := bandFromRows(n, nb, a, n).tridiagonalize(context.Background(), d, e); err != nil {
+						b.Fatal(err)
+					}
 				}
 			})
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -76,7 +77,9 @@ func withSpectrum(rnd *rand.Rand, vals []float64) []float64 {
 
 func testMatrices(rnd *rand.Rand) []testMatrix {
 	var out []testMatrix
-	for _, n := range []int{1, 2, 3, 5, 17, 95, 96, 97, 150, 311} {
+	// Orders around the default bandwidth 32 and its multiples, and
+	// below and above the small-block bandwidth 5.
+	for _, n := range []int{1, 2, 3, 4, 5, 6, 17, 31, 32, 33, 65, 95, 96, 97, 150, 311} {
 		a := make([]float64, n*n)
 		for i := 0; i < n; i++ {
 			for j := i; j < n; j++ {
@@ -115,14 +118,38 @@ func testMatrices(rnd *rand.Rand) []testMatrix {
 		for i := n / 2; i < n; i++ {
 			singular[i] = float64(i)
 		}
+		multiple := make([]float64, n) // three eigenvalues, each of multiplicity ≈ n/3
+		for i := range multiple {
+			multiple[i] = float64(i%3) - 1
+		}
 		for _, c := range []struct {
 			name string
 			vals []float64
-		}{{"graded", graded}, {"clustered", clustered}, {"singular", singular}} {
+		}{{"graded", graded}, {"clustered", clustered}, {"singular", singular}, {"multiple", multiple}} {
 			want := slices.Clone(c.vals)
 			slices.Sort(want)
 			out = append(out, testMatrix{name: c.name, n: n, a: withSpectrum(rnd, c.vals), want: want})
 		}
+	}
+	for _, n := range []int{70, 257} {
+		// JJᵀ with J n×(n/7): positive semidefinite of rank n/7, as the
+		// structural matrices H = JJᵀ with fewer parameters than outputs.
+		r := n / 7
+		j := make([]float64, n*r)
+		for i := range j {
+			j[i] = rnd.NormFloat64()
+		}
+		a := make([]float64, n*n)
+		for p := 0; p < n; p++ {
+			for q := p; q < n; q++ {
+				s := 0.0
+				for k := 0; k < r; k++ {
+					s += j[p*r+k] * j[q*r+k]
+				}
+				a[p*n+q], a[q*n+p] = s, s
+			}
+		}
+		out = append(out, testMatrix{name: "JJᵀ rank-deficient", n: n, a: a})
 	}
 	return out
 }
@@ -153,18 +180,27 @@ func oracleEigenvalues(n int, a []float64) []float64 {
 // blocks shrunk so that small matrices cross every block boundary.
 func withSmallBlocks(t *testing.T, f func()) {
 	tb, cb, ci, sb := tridiagBlock, cholBlock, cholInner, trsmBlock
+	bw, mb := bandWidth, symmBlock
 	tridiagBlock, cholBlock, cholInner, trsmBlock = 5, 13, 4, 7
-	t.Cleanup(func() { tridiagBlock, cholBlock, cholInner, trsmBlock = tb, cb, ci, sb })
+	bandWidth, symmBlock = 5, 12
+	t.Cleanup(func() {
+		tridiagBlock, cholBlock, cholInner, trsmBlock = tb, cb, ci, sb
+		bandWidth, symmBlock = bw, mb
+	})
 	f()
 }
 
-var eigenSolvers = []struct {
+type eigenSolver struct {
 	name string
 	f    func(ctx context.Context, n int, a, w []float64) error
-}{
+}
+
+var eigenSolvers = []eigenSolver{
 	{"SymEigenvalues", SymEigenvalues},
 	{"SymEigenvaluesGo", SymEigenvaluesGo},
 	{"SymEigen", func(_ context.Context, n int, a, w []float64) error { return SymEigen(n, a, w, false) }},
+	{"oneStage", func(ctx context.Context, n int, a, w []float64) error { return symEigenvaluesGo(ctx, n, a, w, false) }},
+	{"twoStage", func(ctx context.Context, n int, a, w []float64) error { return symEigenvaluesGo(ctx, n, a, w, true) }},
 }
 
 func TestSymEigenvaluesConformance(t *testing.T) {
@@ -200,6 +236,47 @@ func TestSymEigenvaluesConformance(t *testing.T) {
 	}
 	run(t, "default")
 	withSmallBlocks(t, func() { run(t, "small") })
+	if bandAsmBuilt {
+		// The bulge chasing's Go loops, which other CPUs and -tags purego run.
+		bandAsmAllowed = false
+		t.Cleanup(func() { bandAsmAllowed = true })
+		run(t, "default, Go bulge chasing")
+		withSmallBlocks(t, func() { run(t, "small, Go bulge chasing") })
+	}
+}
+
+// TestSymEigenvaluesTwoStageDeterministic: the two-stage reduction gives
+// the same bits on one goroutine as on several (its tasks own their
+// outputs, and the bulge-chasing pipeline keeps the sequential order).
+func TestSymEigenvaluesTwoStageDeterministic(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(21, 22))
+	n := 400
+	a := make([]float64, n*n)
+	for i := 0; i < n; i++ {
+		for j := i; j < n; j++ {
+			a[i*n+j] = rnd.NormFloat64()
+		}
+	}
+	var got [][]float64
+	for _, procs := range []int{1, 2, 3} {
+		prev := runtime.GOMAXPROCS(procs)
+		for _, workers := range []int{1, 0} {
+			sb2stWorkers = workers
+			w := make([]float64, n)
+			err := symEigenvaluesGo(context.Background(), n, slices.Clone(a), w, true)
+			sb2stWorkers = 1
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, w)
+		}
+		runtime.GOMAXPROCS(prev)
+	}
+	for k := 1; k < len(got); k++ {
+		if !slices.Equal(got[0], got[k]) {
+			t.Fatalf("run %d differs from run 0", k)
+		}
+	}
 }
 
 func TestSymEigenvaluesErrors(t *testing.T) {
@@ -208,7 +285,7 @@ func TestSymEigenvaluesErrors(t *testing.T) {
 		t.Error("short a: no error")
 	}
 	a := []float64{1, math.Inf(1), 0, 1}
-	for _, s := range eigenSolvers[:2] {
+	for _, s := range withCtx(eigenSolvers) {
 		if err := s.f(ctx, 2, slices.Clone(a), make([]float64, 2)); err == nil {
 			t.Errorf("%s: +Inf entry: no error", s.name)
 		}
@@ -220,12 +297,17 @@ func TestSymEigenvaluesErrors(t *testing.T) {
 	for i := range n {
 		big[i*n+i] = 1
 	}
-	for _, s := range eigenSolvers[:2] {
+	for _, s := range withCtx(eigenSolvers) {
 		err := s.f(cancelled, n, slices.Clone(big), make([]float64, n))
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("%s: cancelled context: err = %v, want context.Canceled", s.name, err)
 		}
 	}
+}
+
+// withCtx drops the solvers that take no context.
+func withCtx(solvers []eigenSolver) []eigenSolver {
+	return slices.DeleteFunc(slices.Clone(solvers), func(s eigenSolver) bool { return s.name == "SymEigen" })
 }
 
 var choleskies = []struct {

@@ -31,6 +31,12 @@ const syr2kColumns = 384
 // w receives the eigenvalues in ascending order. ctx is checked between
 // panels.
 func SymEigenvaluesGo(ctx context.Context, n int, a []float64, w []float64) error {
+	return symEigenvaluesGo(ctx, n, a, w, n >= twoStageMin)
+}
+
+// symEigenvaluesGo is SymEigenvaluesGo through the two-stage reduction or
+// the one-stage one.
+func symEigenvaluesGo(ctx context.Context, n int, a []float64, w []float64, twoStage bool) error {
 	if err := checkSymEigen(n, a, w); err != nil {
 		return err
 	}
@@ -41,13 +47,34 @@ func SymEigenvaluesGo(ctx context.Context, n int, a []float64, w []float64) erro
 		return nil
 	}
 	d, e := w[:n], make([]float64, max(n-1, 1))
-	if err := symTridiagonalize(ctx, n, a, n, d, e); err != nil {
+	if twoStage {
+		if err := symTridiagonalize2Stage(ctx, n, a, n, bandWidth, d, e); err != nil {
+			return err
+		}
+	} else if err := symTridiagonalize(ctx, n, a, n, d, e); err != nil {
 		return err
 	}
 	if ok := (lapackgonum.Implementation{}).Dsterf(n, d, e[:max(n-1, 0)]); !ok {
 		return fmt.Errorf("linalg: SymEigenvalues: tridiagonal QR (dsterf) did not converge for n = %d", n)
 	}
 	return nil
+}
+
+// twoStageMin is the order from which SymEigenvaluesGo reduces through a
+// band (symTridiagonalize2Stage) instead of directly.
+var twoStageMin = 0
+
+// bandWidth is the bandwidth of the two-stage reduction.
+var bandWidth = 32
+
+// symTridiagonalize2Stage is symTridiagonalize by way of a band matrix of
+// bandwidth nb (LAPACK dsytrd_2stage): symToBand, then bulge chasing.
+func symTridiagonalize2Stage(ctx context.Context, n int, a []float64, lda, nb int, d, e []float64) error {
+	nb = max(1, min(nb, n-1))
+	if err := symToBand(ctx, n, a, lda, nb, new(bandWork)); err != nil {
+		return err
+	}
+	return bandFromRows(n, nb, a, lda).tridiagonalize(ctx, d, e)
 }
 
 // checkFinite returns an error naming the first non-finite entry of the

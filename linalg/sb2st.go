@@ -9,6 +9,7 @@ import (
 	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
 
 	"github.com/fenchel-ml/fenchel/internal/parallel"
+	"github.com/fenchel-ml/fenchel/linalg/internal/sb2st"
 )
 
 // bandMatrix is a symmetric band matrix of bandwidth b in LAPACK's lower
@@ -20,7 +21,7 @@ import (
 type bandMatrix struct {
 	n, b, ld int
 	ab       []float64
-	// asm selects the AVX-512 kernels of sb2st_amd64.s, used with the
+	// asm selects the AVX-512 kernels of package internal/sb2st, used with the
 	// AVX-512 GEMM kernels (FENCHEL_KERNELS picks the summation order).
 	asm bool
 }
@@ -29,7 +30,7 @@ type bandMatrix struct {
 // a (stride lda), row j's columns j..j+b, into band storage.
 func bandFromRows(n, b int, a []float64, lda int) bandMatrix {
 	bm := bandMatrix{n: n, b: b, ld: 2 * b, ab: make([]float64, n*2*b),
-		asm: bandAsmBuilt && bandAsmAllowed && kernel64 != nil && kernel64.mr == 12}
+		asm: sb2st.Built && bandAsmAllowed && kernel64 != nil && kernel64.mr == 12}
 	for j := 0; j < n; j++ {
 		copy(bm.ab[j*bm.ld:j*bm.ld+min(b+1, n-j)], a[j*lda+j:j*lda+min(j+b+1, n)])
 	}
@@ -193,13 +194,13 @@ func (bm bandMatrix) symReflect(m int, dm []float64, ldd int, v []float64, tau f
 			col := dm[q*ldd+q:]
 			s := col[0] * v[q]
 			if q+1 < m {
-				s += bandAxpyDot(m-q-1, &col[1], &v[q+1], &w[q+1], v[q])
+				s += sb2st.AxpyDot(m-q-1, &col[1], &v[q+1], &w[q+1], v[q])
 			}
 			w[q] += s
 		}
 		reflectorUpdate(w, v, tau)
 		for q := 0; q < m; q++ {
-			bandAxpy2(m-q, &v[q], &w[q], &dm[q*ldd+q], w[q], v[q])
+			sb2st.Axpy2(m-q, &v[q], &w[q], &dm[q*ldd+q], w[q], v[q])
 		}
 		return
 	}
@@ -256,8 +257,8 @@ func (b bandMatrix) rightReflect(rows, cols int, bm []float64, ldb int, v []floa
 	w = w[:rows]
 	if b.asm {
 		_, _ = bm[(cols-1)*ldb+rows-1], v[cols-1]
-		bandGemv(rows, cols, &bm[0], ldb, &v[0], &w[0])
-		bandGer(rows, cols, &bm[0], ldb, &v[0], &w[0], -tau)
+		sb2st.Gemv(rows, cols, &bm[0], ldb, &v[0], &w[0])
+		sb2st.Ger(rows, cols, &bm[0], ldb, &v[0], &w[0], -tau)
 		return
 	}
 	clear(w)
@@ -308,7 +309,7 @@ func (b bandMatrix) leftReflect(rows, cols int, bm []float64, ldb int, v []float
 	v = v[:rows]
 	if b.asm {
 		_ = bm[(cols-1)*ldb+rows-1]
-		bandDotAxpyCols(rows, cols, &bm[0], ldb, &v[0], tau)
+		sb2st.DotAxpyCols(rows, cols, &bm[0], ldb, &v[0], tau)
 		return
 	}
 	q := 0

@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
+
+	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
 )
 
 // randomGram returns a random n×n Gram matrix GGᵀ/n (G n×2n), positive
@@ -61,12 +64,14 @@ func BenchmarkSymEigenvaluesStages(b *testing.B) {
 				if a == nil {
 					a = randomGram(n)
 				}
+				cpu0 := cpuSeconds()
 				for b.Loop() {
 					c := slices.Clone(a)
 					if err := f(c); err != nil {
 						b.Fatal(err)
 					}
 				}
+				b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
 			})
 		}
 		run("oneStage", func(c []float64) error { return symTridiagonalize(context.Background(), n, c, n, w, e) })
@@ -75,6 +80,45 @@ func BenchmarkSymEigenvaluesStages(b *testing.B) {
 				return symTridiagonalize2Stage(context.Background(), n, c, n, nb, w, e)
 			})
 		}
+	}
+}
+
+// BenchmarkTwoStageParts times the band reduction, the bulge chasing and
+// dsterf apart (wall seconds per call of each, and CPU seconds per call of
+// the whole).
+func BenchmarkTwoStageParts(b *testing.B) {
+	grams := map[int][]float64{}
+	for _, c := range []struct{ n, nb int }{{2000, 32}, {2000, 64}, {5000, 32}, {5000, 48}, {5000, 64}} {
+		n, nb := c.n, c.nb
+		b.Run(fmt.Sprintf("n=%d/nb=%d", n, nb), func(b *testing.B) {
+			if grams[n] == nil {
+				grams[n] = randomGram(n)
+			}
+			a := grams[n]
+			cpu0 := cpuSeconds()
+			w, e := make([]float64, n), make([]float64, n)
+			var band, chase, sterf time.Duration
+			ctx := context.Background()
+			for b.Loop() {
+				c := slices.Clone(a)
+				t0 := time.Now()
+				if err := symToBand(ctx, n, c, n, nb, new(bandWork)); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				if err := bandFromRows(n, nb, c, n).tridiagonalize(ctx, w, e); err != nil {
+					b.Fatal(err)
+				}
+				t2 := time.Now()
+				(lapackgonum.Implementation{}).Dsterf(n, w, e[:n-1])
+				band, chase, sterf = band+t1.Sub(t0), chase+t2.Sub(t1), sterf+time.Since(t2)
+			}
+			N := float64(b.N)
+			b.ReportMetric(band.Seconds()/N, "band-s/op")
+			b.ReportMetric(chase.Seconds()/N, "chase-s/op")
+			b.ReportMetric(sterf.Seconds()/N, "sterf-s/op")
+			b.ReportMetric((cpuSeconds()-cpu0)/N, "cpu-s/op")
+		})
 	}
 }
 

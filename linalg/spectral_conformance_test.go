@@ -13,6 +13,8 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/lapack"
 	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
+
+	"github.com/fenchel-ml/fenchel/linalg/internal/sb2st"
 )
 
 // Conformance suite of the eigenvalue and Cholesky seam: every case runs
@@ -236,7 +238,7 @@ func TestSymEigenvaluesConformance(t *testing.T) {
 	}
 	run(t, "default")
 	withSmallBlocks(t, func() { run(t, "small") })
-	if bandAsmBuilt {
+	if sb2st.Built {
 		// The bulge chasing's Go loops, which other CPUs and -tags purego run.
 		bandAsmAllowed = false
 		t.Cleanup(func() { bandAsmAllowed = true })

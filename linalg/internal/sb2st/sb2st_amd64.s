@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// AVX-512F kernels of the bulge chasing (sb2st.go): loops over 8-element
+// AVX-512F kernels of the bulge chasing (linalg/sb2st.go): loops over 8-element
 // chunks of float64 vectors, the last chunk under a mask (K1).
 
 // TAILMASK sets K1 to the low CX bits (CX < 8); clobbers AX.
@@ -21,8 +21,8 @@
 	VPERMILPD $1, X0, X1 \
 	VADDSD X1, X0, X0
 
-// func bandAxpyDot(n int, x, y, z *float64, alpha float64) float64
-TEXT ·bandAxpyDot(SB), NOSPLIT, $0-48
+// func AxpyDot(n int, x, y, z *float64, alpha float64) float64
+TEXT ·AxpyDot(SB), NOSPLIT, $0-48
 	MOVQ n+0(FP), CX
 	MOVQ x+8(FP), SI
 	MOVQ y+16(FP), DI
@@ -61,8 +61,8 @@ axdDone:
 	MOVSD X0, ret+40(FP)
 	RET
 
-// func bandAxpy2(n int, x, y, d *float64, a, b float64)
-TEXT ·bandAxpy2(SB), NOSPLIT, $0-48
+// func Axpy2(n int, x, y, d *float64, a, b float64)
+TEXT ·Axpy2(SB), NOSPLIT, $0-48
 	MOVQ n+0(FP), CX
 	MOVQ x+8(FP), SI
 	MOVQ y+16(FP), DI
@@ -97,9 +97,9 @@ ax2Done:
 	VZEROUPPER
 	RET
 
-// func bandGemv(rows, cols int, b *float64, ldb int, x, y *float64)
+// func Gemv(rows, cols int, b *float64, ldb int, x, y *float64)
 // y[p] = Σ_q x[q]·b[q·ldb+p] for p < rows, q < cols.
-TEXT ·bandGemv(SB), NOSPLIT, $0-48
+TEXT ·Gemv(SB), NOSPLIT, $0-48
 	MOVQ rows+0(FP), CX
 	MOVQ cols+8(FP), BX
 	MOVQ b+16(FP), SI
@@ -166,9 +166,9 @@ gvDone:
 	VZEROUPPER
 	RET
 
-// func bandGer(rows, cols int, b *float64, ldb int, x, y *float64, alpha float64)
+// func Ger(rows, cols int, b *float64, ldb int, x, y *float64, alpha float64)
 // b[q·ldb+p] += alpha·x[q]·y[p] for p < rows, q < cols.
-TEXT ·bandGer(SB), NOSPLIT, $0-56
+TEXT ·Ger(SB), NOSPLIT, $0-56
 	MOVQ rows+0(FP), CX
 	MOVQ cols+8(FP), BX
 	MOVQ b+16(FP), SI
@@ -222,9 +222,9 @@ grDone:
 	VZEROUPPER
 	RET
 
-// func bandDotAxpyCols(rows, cols int, b *float64, ldb int, v *float64, tau float64)
+// func DotAxpyCols(rows, cols int, b *float64, ldb int, v *float64, tau float64)
 // For each column q < cols: s = τ·Σ_p v[p]·b[q·ldb+p], then b[q·ldb+p] −= s·v[p].
-TEXT ·bandDotAxpyCols(SB), NOSPLIT, $0-48
+TEXT ·DotAxpyCols(SB), NOSPLIT, $0-48
 	MOVQ rows+0(FP), R13
 	MOVQ cols+8(FP), BX
 	MOVQ b+16(FP), SI

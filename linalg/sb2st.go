@@ -3,12 +3,9 @@ package linalg
 import (
 	"context"
 	"fmt"
-	"runtime"
-	"sync/atomic"
 
 	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
 
-	"github.com/fenchel-ml/fenchel/internal/parallel"
 	"github.com/fenchel-ml/fenchel/linalg/internal/sb2st"
 )
 
@@ -40,11 +37,7 @@ func bandFromRows(n, b int, a []float64, lda int) bandMatrix {
 // bandAsmAllowed = false makes the bulge chasing run its Go loops (tests).
 var bandAsmAllowed = true
 
-// sb2stWorkers = 1 runs the bulge chasing on one goroutine (for tests and
-// benchmarks of the pipeline).
-var sb2stWorkers = 1
-
-// sweepPoll is how many sweeps a worker runs between checks of ctx.
+// sweepPoll is how many sweeps run between checks of ctx.
 const sweepPoll = 64
 
 // tridiagonalize reduces the band matrix to symmetric tridiagonal form by
@@ -57,66 +50,25 @@ const sweepPoll = 64
 // length ≤ b, applies it to the diagonal block (rows st+1..st+b) from both
 // sides and to the block below from the right, which fills that block's
 // lower triangle (the bulge); a new reflector annihilates the bulge's first
-// column, and the chase moves b rows down until it leaves the matrix. Step
-// k of sweep st touches only band columns [st+1+kb, st+1+(k+1)b), so sweep
-// st+1 may run step k once sweep st has finished step k+1: workers take the
-// sweeps in turn and wait on that, and every step sees the data of the
-// sequential order (the result does not depend on the number of workers).
+// column, and the chase moves b rows down until it leaves the matrix. A
+// step works on b columns of the band (a few KB, in L1), so the sweeps run
+// on one goroutine: a pipeline of sweeps over two goroutines, each sweep
+// waiting on its predecessor every few µs, ran 3× slower on a shared
+// two-core machine than one goroutine.
 func (bm bandMatrix) tridiagonalize(ctx context.Context, d, e []float64) error {
 	n, b := bm.n, bm.b
 	sweeps := n - 2
 	if b < 2 {
 		sweeps = 0
 	}
-	workers := 1
-	if sweeps > 0 && sb2stWorkers != 1 {
-		workers = min(runtime.GOMAXPROCS(0), max(1, sweeps/(2*sweepPoll)))
-	}
-	// progress[st] counts the finished steps of sweep st; sweepDone marks
-	// the end of the sweep.
-	const sweepDone = 1 << 30
-	progress := make([]atomic.Int32, max(sweeps, 0))
-	var stop atomic.Bool
-	var failed error
-	parallel.Run(workers, func(wk int) {
-		v, w := make([]float64, b), make([]float64, b)
-		for st := wk; st < sweeps; st += workers {
-			if (st/workers)%sweepPoll == 0 {
-				if stop.Load() {
-					return
-				}
-				if err := ctx.Err(); err != nil {
-					if stop.CompareAndSwap(false, true) {
-						failed = fmt.Errorf("linalg: bulge chasing interrupted at sweep %d of %d: %w", st, sweeps, err)
-					}
-					return
-				}
+	v, w := make([]float64, b), make([]float64, b)
+	for st := 0; st < sweeps; st++ {
+		if st%sweepPoll == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("linalg: bulge chasing interrupted at sweep %d of %d: %w", st, sweeps, err)
 			}
-			var wait func(k int) bool
-			if st > 0 && workers > 1 {
-				prev, seen := &progress[st-1], int32(0)
-				wait = func(k int) bool {
-					// Waits are a few steps (µs) long: spin, yielding rarely.
-					for spins := 0; seen < int32(k+2); spins++ {
-						seen = prev.Load()
-						if spins&4095 == 4095 {
-							if stop.Load() {
-								return false
-							}
-							runtime.Gosched()
-						}
-					}
-					return true
-				}
-			}
-			if !bm.sweep(st, v, w, wait, &progress[st]) {
-				return
-			}
-			progress[st].Store(sweepDone)
 		}
-	})
-	if failed != nil {
-		return failed
+		bm.sweep(st, v, w)
 	}
 	for j := 0; j < n; j++ {
 		d[j] = bm.ab[j*bm.ld]
@@ -128,35 +80,27 @@ func (bm bandMatrix) tridiagonalize(ctx context.Context, d, e []float64) error {
 }
 
 // sweep runs sweep st (dsb2st_kernels types 1, 2 and 3 in turn), with v
-// and w of length ≥ b as scratch: before step k it calls wait(k) if not
-// nil, after it counts the step in done.
-func (bm bandMatrix) sweep(st int, v, w []float64, wait func(k int) bool, done *atomic.Int32) bool {
+// and w of length ≥ b as scratch.
+func (bm bandMatrix) sweep(st int, v, w []float64) {
 	n, b, ld := bm.n, bm.b, bm.ld
 	ab := bm.ab
 	var lp lapackgonum.Implementation
 	r0 := st + 1
 	length := min(b, n-r0)
 	// Type 1: the reflector that annihilates column st below the subdiagonal.
-	if wait != nil && !wait(0) {
-		return false
-	}
 	col := ab[st*ld+1 : st*ld+1+length]
 	beta, tau := lp.Dlarfg(length, col[0], col[1:], 1)
 	v[0] = 1
 	copy(v[1:length], col[1:])
 	col[0] = beta
 	clear(col[1:])
-	for k := 0; ; k++ {
-		if k > 0 && wait != nil && !wait(k) {
-			return false
-		}
+	for {
 		if tau != 0 {
 			bm.symReflect(length, ab[r0*ld:], ld-1, v[:length], tau, w)
 		}
 		rb := r0 + b
 		if rb >= n {
-			done.Add(1)
-			return true
+			return
 		}
 		rows := min(b, n-rb)
 		below := ab[r0*ld+b:]
@@ -174,9 +118,8 @@ func (bm bandMatrix) sweep(st int, v, w []float64, wait func(k int) bool, done *
 		if tau != 0 && length > 1 {
 			bm.leftReflect(rows, length-1, below[ld-1:], ld-1, v[:rows], tau)
 		}
-		done.Add(1)
 		if rows < 2 {
-			return true
+			return
 		}
 		r0, length = rb, rows
 	}

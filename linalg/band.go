@@ -13,14 +13,15 @@ import (
 	"github.com/fenchel-ml/fenchel/internal/parallel"
 )
 
-// symmBlock is the column width of the tasks of bandSymm: each task reads a
-// symmBlock-wide block column and block row of the trailing matrix once.
+// symmBlock is the height of the row blocks of bandSymm's tasks: each task
+// reads its block row and block column of the trailing matrix once (a
+// variable so tests can shrink it).
 var symmBlock = 256
 
 // bandWork holds the O(n·nb) buffers of symToBand.
 type bandWork struct {
 	tau, lqWork []float64
-	t, s        []float64 // k×k: the block reflector's T, then Tᵀ·V·Xᵀ
+	t, s        []float64 // k×k: the block reflector's T, and Tᵀ·V·Xᵀ
 	v           []float64 // k×m: the reflectors V (explicit unit diagonal)
 	x           []float64 // m×k: Xᵀ, then Wᵀ
 	vw, wv      []float64 // 2k×m: [V; W] and [W; V]

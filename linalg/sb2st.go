@@ -133,18 +133,9 @@ func (bm bandMatrix) symReflect(m int, dm []float64, ldd int, v []float64, tau f
 	clear(w)
 	if bm.asm {
 		_ = dm[(m-1)*ldd+m-1]
-		for q := 0; q < m; q++ {
-			col := dm[q*ldd+q:]
-			s := col[0] * v[q]
-			if q+1 < m {
-				s += sb2st.AxpyDot(m-q-1, &col[1], &v[q+1], &w[q+1], v[q])
-			}
-			w[q] += s
-		}
+		sb2st.SymvLower(m, &dm[0], ldd, &v[0], &w[0])
 		reflectorUpdate(w, v, tau)
-		for q := 0; q < m; q++ {
-			sb2st.Axpy2(m-q, &v[q], &w[q], &dm[q*ldd+q], w[q], v[q])
-		}
+		sb2st.Syr2Lower(m, &dm[0], ldd, &v[0], &w[0])
 		return
 	}
 	for q := 0; q < m; q++ {

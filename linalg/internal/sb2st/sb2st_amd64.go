@@ -10,16 +10,6 @@ package sb2st
 // Built reports that this build has the assembly kernels.
 const Built = true
 
-// AxpyDot returns Σ x[i]·y[i] and sets z[i] += alpha·x[i], i < n.
-//
-//go:noescape
-func AxpyDot(n int, x, y, z *float64, alpha float64) float64
-
-// Axpy2 sets d[i] −= a·x[i] + b·y[i], i < n.
-//
-//go:noescape
-func Axpy2(n int, x, y, d *float64, a, b float64)
-
 // Gemv sets y[p] = Σ_q x[q]·b[q·ldb+p], p < rows, q < cols.
 //
 //go:noescape
@@ -35,3 +25,15 @@ func Ger(rows, cols int, b *float64, ldb int, x, y *float64, alpha float64)
 //
 //go:noescape
 func DotAxpyCols(rows, cols int, b *float64, ldb int, v *float64, tau float64)
+
+// SymvLower sets w[p] += Σ_q D(p,q)·v[q], p, q < m, for the symmetric D
+// whose lower triangle is column-major at d (D(p,q) = d[q·ldd+p], p ≥ q).
+//
+//go:noescape
+func SymvLower(m int, d *float64, ldd int, v, w *float64)
+
+// Syr2Lower sets D(p,q) −= v[p]·w[q] + w[p]·v[q] for q ≤ p < m, D's lower
+// triangle column-major at d as in SymvLower.
+//
+//go:noescape
+func Syr2Lower(m int, d *float64, ldd int, v, w *float64)

@@ -21,82 +21,6 @@
 	VPERMILPD $1, X0, X1 \
 	VADDSD X1, X0, X0
 
-// func AxpyDot(n int, x, y, z *float64, alpha float64) float64
-TEXT ·AxpyDot(SB), NOSPLIT, $0-48
-	MOVQ n+0(FP), CX
-	MOVQ x+8(FP), SI
-	MOVQ y+16(FP), DI
-	MOVQ z+24(FP), DX
-	VBROADCASTSD alpha+32(FP), Z31
-	VPXORD Z0, Z0, Z0
-	VPXORD Z5, Z5, Z5
-axdLoop:
-	CMPQ CX, $8
-	JLT axdTail
-	VMOVUPD (SI), Z2
-	VMOVUPD (DI), Z3
-	VMOVUPD (DX), Z4
-	VFMADD231PD Z3, Z2, Z0
-	VFMADD231PD Z31, Z2, Z4
-	VMOVUPD Z4, (DX)
-	ADDQ $64, SI
-	ADDQ $64, DI
-	ADDQ $64, DX
-	SUBQ $8, CX
-	JMP axdLoop
-axdTail:
-	TESTQ CX, CX
-	JZ axdDone
-	TAILMASK
-	VMOVUPD.Z (SI), K1, Z2
-	VMOVUPD.Z (DI), K1, Z3
-	VMOVUPD.Z (DX), K1, Z4
-	VFMADD231PD Z3, Z2, Z5
-	VFMADD231PD Z31, Z2, Z4
-	VMOVUPD Z4, K1, (DX)
-axdDone:
-	VADDPD Z5, Z0, Z0
-	REDUCE
-	VZEROUPPER
-	MOVSD X0, ret+40(FP)
-	RET
-
-// func Axpy2(n int, x, y, d *float64, a, b float64)
-TEXT ·Axpy2(SB), NOSPLIT, $0-48
-	MOVQ n+0(FP), CX
-	MOVQ x+8(FP), SI
-	MOVQ y+16(FP), DI
-	MOVQ d+24(FP), DX
-	VBROADCASTSD a+32(FP), Z30
-	VBROADCASTSD b+40(FP), Z31
-ax2Loop:
-	CMPQ CX, $8
-	JLT ax2Tail
-	VMOVUPD (SI), Z2
-	VMOVUPD (DI), Z3
-	VMOVUPD (DX), Z4
-	VFNMADD231PD Z30, Z2, Z4
-	VFNMADD231PD Z31, Z3, Z4
-	VMOVUPD Z4, (DX)
-	ADDQ $64, SI
-	ADDQ $64, DI
-	ADDQ $64, DX
-	SUBQ $8, CX
-	JMP ax2Loop
-ax2Tail:
-	TESTQ CX, CX
-	JZ ax2Done
-	TAILMASK
-	VMOVUPD.Z (SI), K1, Z2
-	VMOVUPD.Z (DI), K1, Z3
-	VMOVUPD.Z (DX), K1, Z4
-	VFNMADD231PD Z30, Z2, Z4
-	VFNMADD231PD Z31, Z3, Z4
-	VMOVUPD Z4, K1, (DX)
-ax2Done:
-	VZEROUPPER
-	RET
-
 // func Gemv(rows, cols int, b *float64, ldb int, x, y *float64)
 // y[p] = Σ_q x[q]·b[q·ldb+p] for p < rows, q < cols.
 TEXT ·Gemv(SB), NOSPLIT, $0-48
@@ -294,5 +218,122 @@ dacAxpyLast:
 	DECQ BX
 	JMP dacCol
 dacDone:
+	VZEROUPPER
+	RET
+
+// func SymvLower(m int, d *float64, ldd int, v, w *float64)
+// w[p] += Σ_q D(p,q)·v[q] for the symmetric m×m D whose lower triangle is
+// column-major at d (D(p,q) = d[q·ldd+p], p ≥ q).
+TEXT ·SymvLower(SB), NOSPLIT, $0-40
+	MOVQ m+0(FP), R13
+	MOVQ d+8(FP), R14
+	MOVQ ldd+16(FP), R8
+	INCQ R8
+	SHLQ $3, R8 // (ldd+1)·8: from one diagonal entry to the next
+	MOVQ v+24(FP), R15
+	MOVQ w+32(FP), R12
+svCol:
+	TESTQ R13, R13
+	JZ svDone
+	MOVQ R13, CX
+	DECQ CX // entries below the diagonal
+	LEAQ 8(R14), SI
+	LEAQ 8(R15), DI
+	LEAQ 8(R12), DX
+	VBROADCASTSD (R15), Z31
+	VPXORD Z0, Z0, Z0
+	VPXORD Z5, Z5, Z5
+svLoop:
+	CMPQ CX, $8
+	JLT svTail
+	VMOVUPD (SI), Z2
+	VMOVUPD (DI), Z3
+	VMOVUPD (DX), Z4
+	VFMADD231PD Z3, Z2, Z0
+	VFMADD231PD Z31, Z2, Z4
+	VMOVUPD Z4, (DX)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	SUBQ $8, CX
+	JMP svLoop
+svTail:
+	TESTQ CX, CX
+	JZ svSum
+	TAILMASK
+	VMOVUPD.Z (SI), K1, Z2
+	VMOVUPD.Z (DI), K1, Z3
+	VMOVUPD.Z (DX), K1, Z4
+	VFMADD231PD Z3, Z2, Z5
+	VFMADD231PD Z31, Z2, Z4
+	VMOVUPD Z4, K1, (DX)
+svSum:
+	VADDPD Z5, Z0, Z0
+	REDUCE
+	VMOVSD (R14), X2
+	VMULSD (R15), X2, X2
+	VADDSD X2, X0, X0
+	VADDSD (R12), X0, X0
+	VMOVSD X0, (R12)
+	ADDQ R8, R14
+	ADDQ $8, R15
+	ADDQ $8, R12
+	DECQ R13
+	JMP svCol
+svDone:
+	VZEROUPPER
+	RET
+
+// func Syr2Lower(m int, d *float64, ldd int, v, w *float64)
+// D(p,q) −= v[p]·w[q] + w[p]·v[q] for p ≥ q, D's lower triangle
+// column-major at d as in SymvLower.
+TEXT ·Syr2Lower(SB), NOSPLIT, $0-40
+	MOVQ m+0(FP), R13
+	MOVQ d+8(FP), R14
+	MOVQ ldd+16(FP), R8
+	INCQ R8
+	SHLQ $3, R8
+	MOVQ v+24(FP), R15
+	MOVQ w+32(FP), R12
+s2Col:
+	TESTQ R13, R13
+	JZ s2Done
+	MOVQ R13, CX
+	MOVQ R15, SI
+	MOVQ R12, DI
+	MOVQ R14, DX
+	VBROADCASTSD (R12), Z30
+	VBROADCASTSD (R15), Z31
+s2Loop:
+	CMPQ CX, $8
+	JLT s2Tail
+	VMOVUPD (SI), Z2
+	VMOVUPD (DI), Z3
+	VMOVUPD (DX), Z4
+	VFNMADD231PD Z30, Z2, Z4
+	VFNMADD231PD Z31, Z3, Z4
+	VMOVUPD Z4, (DX)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	SUBQ $8, CX
+	JMP s2Loop
+s2Tail:
+	TESTQ CX, CX
+	JZ s2Next
+	TAILMASK
+	VMOVUPD.Z (SI), K1, Z2
+	VMOVUPD.Z (DI), K1, Z3
+	VMOVUPD.Z (DX), K1, Z4
+	VFNMADD231PD Z30, Z2, Z4
+	VFNMADD231PD Z31, Z3, Z4
+	VMOVUPD Z4, K1, (DX)
+s2Next:
+	ADDQ R8, R14
+	ADDQ $8, R15
+	ADDQ $8, R12
+	DECQ R13
+	JMP s2Col
+s2Done:
 	VZEROUPPER
 	RET

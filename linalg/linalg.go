@@ -4,8 +4,10 @@
 // dispatch to the BLAS implementations held in Float32 and Float64. By default
 // these are Kernels (gonum with fenchel's blocked, packed, multi-goroutine
 // GEMM/SYRK); with -tags openblas (cgo, libopenblas-dev) OpenBLAS replaces
-// them in an init func and nothing else changes. SymEigen, the dense symmetric
-// eigensolver, follows the same switch (gonum Dsyev, or LAPACK dsyevd).
+// them in an init func and nothing else changes. The dense symmetric
+// eigensolver follows the same switch: SymEigenvalues is fenchel's two-stage
+// Householder reduction + dsterf in pure Go, LAPACK dsyevd_2stage with
+// OpenBLAS; SymEigen with vectors is gonum's Dsyev, or LAPACK dsyevd.
 //
 // Build tags: openblas (cgo OpenBLAS backend), purego (no assembly; Kernels
 // then falls back to gonum). The conformance tests in linalg_test.go check

@@ -248,7 +248,8 @@ func scaleTriangle[T Float](ul blas.Uplo, n int, beta T, c []T, ldc int) {
 }
 
 // SymEigen computes the eigenvalues of the n×n symmetric row-major matrix a,
-// in ascending order into w (len ≥ n), using LAPACK dsyevd from OpenBLAS.
+// in ascending order into w (len ≥ n), using LAPACK from OpenBLAS: values
+// only by dsyevd_2stage (as SymEigenvalues), with vectors by dsyevd.
 // Only the upper triangle of a is referenced. If vectors is true, a is
 // overwritten with the orthonormal eigenvectors, column j holding the vector
 // of w[j] (as gonum's mat.EigenSym); otherwise a is destroyed.
@@ -258,6 +259,9 @@ func SymEigen(n int, a []float64, w []float64, vectors bool) error {
 	}
 	if n == 0 {
 		return nil
+	}
+	if !vectors {
+		return dsyevd2stage(n, a, w)
 	}
 	// Row-major upper = column-major lower of the same (symmetric) matrix.
 	jobz, uplo := C.char('N'), C.char('L')

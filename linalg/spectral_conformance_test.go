@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/lapack"
 	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
+
+	"github.com/fenchel-ml/fenchel/linalg/internal/sb2st"
 )
 
 // Conformance suite of the eigenvalue and Cholesky seam: every case runs
@@ -76,7 +79,9 @@ func withSpectrum(rnd *rand.Rand, vals []float64) []float64 {
 
 func testMatrices(rnd *rand.Rand) []testMatrix {
 	var out []testMatrix
-	for _, n := range []int{1, 2, 3, 5, 17, 95, 96, 97, 150, 311} {
+	// Orders around the default bandwidth 32 and its multiples, and
+	// below and above the small-block bandwidth 5.
+	for _, n := range []int{1, 2, 3, 4, 5, 6, 17, 31, 32, 33, 65, 95, 96, 97, 150, 311} {
 		a := make([]float64, n*n)
 		for i := 0; i < n; i++ {
 			for j := i; j < n; j++ {
@@ -115,14 +120,38 @@ func testMatrices(rnd *rand.Rand) []testMatrix {
 		for i := n / 2; i < n; i++ {
 			singular[i] = float64(i)
 		}
+		multiple := make([]float64, n) // three eigenvalues, each of multiplicity ≈ n/3
+		for i := range multiple {
+			multiple[i] = float64(i%3) - 1
+		}
 		for _, c := range []struct {
 			name string
 			vals []float64
-		}{{"graded", graded}, {"clustered", clustered}, {"singular", singular}} {
+		}{{"graded", graded}, {"clustered", clustered}, {"singular", singular}, {"multiple", multiple}} {
 			want := slices.Clone(c.vals)
 			slices.Sort(want)
 			out = append(out, testMatrix{name: c.name, n: n, a: withSpectrum(rnd, c.vals), want: want})
 		}
+	}
+	for _, n := range []int{70, 257} {
+		// JJᵀ with J n×(n/7): positive semidefinite of rank n/7, as the
+		// structural matrices H = JJᵀ with fewer parameters than outputs.
+		r := n / 7
+		j := make([]float64, n*r)
+		for i := range j {
+			j[i] = rnd.NormFloat64()
+		}
+		a := make([]float64, n*n)
+		for p := 0; p < n; p++ {
+			for q := p; q < n; q++ {
+				s := 0.0
+				for k := 0; k < r; k++ {
+					s += j[p*r+k] * j[q*r+k]
+				}
+				a[p*n+q], a[q*n+p] = s, s
+			}
+		}
+		out = append(out, testMatrix{name: "JJᵀ rank-deficient", n: n, a: a})
 	}
 	return out
 }
@@ -153,18 +182,27 @@ func oracleEigenvalues(n int, a []float64) []float64 {
 // blocks shrunk so that small matrices cross every block boundary.
 func withSmallBlocks(t *testing.T, f func()) {
 	tb, cb, ci, sb := tridiagBlock, cholBlock, cholInner, trsmBlock
+	bw, mb := bandWidth, symmBlock
 	tridiagBlock, cholBlock, cholInner, trsmBlock = 5, 13, 4, 7
-	t.Cleanup(func() { tridiagBlock, cholBlock, cholInner, trsmBlock = tb, cb, ci, sb })
+	bandWidth, symmBlock = 5, 12
+	t.Cleanup(func() {
+		tridiagBlock, cholBlock, cholInner, trsmBlock = tb, cb, ci, sb
+		bandWidth, symmBlock = bw, mb
+	})
 	f()
 }
 
-var eigenSolvers = []struct {
+type eigenSolver struct {
 	name string
 	f    func(ctx context.Context, n int, a, w []float64) error
-}{
+}
+
+var eigenSolvers = []eigenSolver{
 	{"SymEigenvalues", SymEigenvalues},
 	{"SymEigenvaluesGo", SymEigenvaluesGo},
 	{"SymEigen", func(_ context.Context, n int, a, w []float64) error { return SymEigen(n, a, w, false) }},
+	{"oneStage", func(ctx context.Context, n int, a, w []float64) error { return symEigenvaluesGo(ctx, n, a, w, false) }},
+	{"twoStage", func(ctx context.Context, n int, a, w []float64) error { return symEigenvaluesGo(ctx, n, a, w, true) }},
 }
 
 func TestSymEigenvaluesConformance(t *testing.T) {
@@ -200,6 +238,147 @@ func TestSymEigenvaluesConformance(t *testing.T) {
 	}
 	run(t, "default")
 	withSmallBlocks(t, func() { run(t, "small") })
+	if sb2st.Built {
+		// The bulge chasing's Go loops, which other CPUs and -tags purego run.
+		bandAsmAllowed = false
+		t.Cleanup(func() { bandAsmAllowed = true })
+		run(t, "default, Go bulge chasing")
+		withSmallBlocks(t, func() { run(t, "small, Go bulge chasing") })
+	}
+}
+
+// TestBandKernels checks the bulge chasing's kernels, assembly and Go, on
+// random blocks of every size up to past two bandwidths (tails of the
+// 8-element chunks included) against a plain sum of the formula each
+// implements, to ε times the sizes summed.
+func TestBandKernels(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(31, 32))
+	normal := func(n int) []float64 {
+		x := make([]float64, n)
+		for i := range x {
+			x[i] = rnd.NormFloat64()
+		}
+		return x
+	}
+	const tol = 1e-13 // ≈ 100ε: sums of ≤ 70 products of N(0,1) values
+	check := func(what string, got, want []float64) {
+		t.Helper()
+		for i := range want {
+			if math.Abs(got[i]-want[i]) > tol*math.Max(1, math.Abs(want[i])) {
+				t.Fatalf("%s: [%d] = %v, want %v", what, i, got[i], want[i])
+			}
+		}
+	}
+	for _, asm := range []bool{false, sb2st.Built && kernel64 != nil && kernel64.mr == 12} {
+		bm := bandMatrix{asm: asm}
+		for _, rows := range []int{1, 2, 7, 8, 9, 16, 31, 32, 33, 64, 70} {
+			for _, cols := range []int{1, 3, 4, 5, 32, 33} {
+				ldb := rows + 3
+				b0 := normal(cols * ldb)
+				v := normal(max(rows, cols))
+				tau := rnd.Float64()
+				name := fmt.Sprintf("asm=%v rows=%d cols=%d", asm, rows, cols)
+				// rightReflect: B − τ(Bv)vᵀ.
+				want := slices.Clone(b0)
+				for p := 0; p < rows; p++ {
+					s := 0.0
+					for q := 0; q < cols; q++ {
+						s += b0[q*ldb+p] * v[q]
+					}
+					for q := 0; q < cols; q++ {
+						want[q*ldb+p] -= tau * s * v[q]
+					}
+				}
+				got := slices.Clone(b0)
+				bm.rightReflect(rows, cols, got, ldb, v, tau, make([]float64, rows))
+				check("rightReflect "+name, got, want)
+				// leftReflect: B − τv(vᵀB).
+				want = slices.Clone(b0)
+				for q := 0; q < cols; q++ {
+					s := 0.0
+					for p := 0; p < rows; p++ {
+						s += v[p] * b0[q*ldb+p]
+					}
+					for p := 0; p < rows; p++ {
+						want[q*ldb+p] -= tau * s * v[p]
+					}
+				}
+				got = slices.Clone(b0)
+				bm.leftReflect(rows, cols, got, ldb, v, tau)
+				check("leftReflect "+name, got, want)
+			}
+			// symReflect: HDH on the lower triangle, H = I − τvvᵀ.
+			m, ldd := rows, rows+5
+			d0 := normal(m * ldd)
+			v := normal(m)
+			tau := rnd.Float64()
+			full := func(p, q int) float64 { return d0[min(p, q)*ldd+max(p, q)] }
+			hd := make([]float64, m*m) // H·D, row-major
+			for p := 0; p < m; p++ {
+				for q := 0; q < m; q++ {
+					s := 0.0
+					for r := 0; r < m; r++ {
+						s += v[r] * full(r, q)
+					}
+					hd[p*m+q] = full(p, q) - tau*v[p]*s
+				}
+			}
+			want := slices.Clone(d0)
+			for p := 0; p < m; p++ {
+				for q := p; q < m; q++ {
+					s := 0.0
+					for r := 0; r < m; r++ {
+						s += hd[q*m+r] * v[r]
+					}
+					want[p*ldd+q] = hd[q*m+p] - tau*s*v[p]
+				}
+			}
+			got := slices.Clone(d0)
+			bm.symReflect(m, got, ldd, v, tau, make([]float64, m))
+			for p := 0; p < m; p++ {
+				for q := p; q < m; q++ {
+					if d := math.Abs(got[p*ldd+q] - want[p*ldd+q]); d > tol*float64(m) {
+						t.Fatalf("symReflect asm=%v m=%d: (%d,%d) = %v, want %v", asm, m, q, p, got[p*ldd+q], want[p*ldd+q])
+					}
+				}
+				for q := 0; q < p; q++ {
+					if got[p*ldd+q] != d0[p*ldd+q] {
+						t.Fatalf("symReflect asm=%v m=%d: wrote (%d,%d) above the diagonal", asm, m, q, p)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSymEigenvaluesTwoStageDeterministic: the two-stage reduction gives
+// the same bits on one goroutine as on several (the band reduction's tasks
+// own their outputs, summed in a fixed order).
+func TestSymEigenvaluesTwoStageDeterministic(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(21, 22))
+	n := 400
+	a := make([]float64, n*n)
+	for i := 0; i < n; i++ {
+		for j := i; j < n; j++ {
+			a[i*n+j] = rnd.NormFloat64()
+		}
+	}
+	var got [][]float64
+	for _, procs := range []int{1, 2, 3} {
+		prev := runtime.GOMAXPROCS(procs)
+		w := make([]float64, n)
+		err := symEigenvaluesGo(context.Background(), n, slices.Clone(a), w, true)
+		runtime.GOMAXPROCS(prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, w)
+	}
+	for k := 1; k < len(got); k++ {
+		if !slices.Equal(got[0], got[k]) {
+			t.Fatalf("run %d differs from run 0", k)
+		}
+	}
 }
 
 func TestSymEigenvaluesErrors(t *testing.T) {
@@ -208,7 +387,7 @@ func TestSymEigenvaluesErrors(t *testing.T) {
 		t.Error("short a: no error")
 	}
 	a := []float64{1, math.Inf(1), 0, 1}
-	for _, s := range eigenSolvers[:2] {
+	for _, s := range withCtx(eigenSolvers) {
 		if err := s.f(ctx, 2, slices.Clone(a), make([]float64, 2)); err == nil {
 			t.Errorf("%s: +Inf entry: no error", s.name)
 		}
@@ -220,12 +399,21 @@ func TestSymEigenvaluesErrors(t *testing.T) {
 	for i := range n {
 		big[i*n+i] = 1
 	}
-	for _, s := range eigenSolvers[:2] {
+	bm := bandFromRows(n, 8, big, n)
+	if err := bm.tridiagonalize(cancelled, make([]float64, n), make([]float64, n)); !errors.Is(err, context.Canceled) {
+		t.Errorf("bulge chasing: cancelled context: err = %v, want context.Canceled", err)
+	}
+	for _, s := range withCtx(eigenSolvers) {
 		err := s.f(cancelled, n, slices.Clone(big), make([]float64, n))
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("%s: cancelled context: err = %v, want context.Canceled", s.name, err)
 		}
 	}
+}
+
+// withCtx drops the solvers that take no context.
+func withCtx(solvers []eigenSolver) []eigenSolver {
+	return slices.DeleteFunc(slices.Clone(solvers), func(s eigenSolver) bool { return s.name == "SymEigen" })
 }
 
 var choleskies = []struct {

@@ -1,0 +1,158 @@
+package linalg
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+	"gonum.org/v1/gonum/lapack"
+	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
+
+	"github.com/fenchel-ml/fenchel/internal/parallel"
+)
+
+// symmBlock is the height of the row blocks of bandSymm's tasks: each task
+// reads its block row and block column of the trailing matrix once (a
+// variable so tests can shrink it).
+var symmBlock = 256
+
+// bandWork holds the O(n·nb) buffers of symToBand.
+type bandWork struct {
+	tau, lqWork []float64
+	t, s        []float64 // k×k: the block reflector's T, and Tᵀ·V·Xᵀ
+	v           []float64 // k×m: the reflectors V (explicit unit diagonal)
+	x           []float64 // m×k: Xᵀ, then Wᵀ
+	vw, wv      []float64 // 2k×m: [V; W] and [W; V]
+	diag        [][]float64
+}
+
+// symToBand reduces the n×n symmetric matrix in the upper triangle of the
+// row-major a (stride lda) to a symmetric band matrix of bandwidth nb by
+// orthogonal similarity, as LAPACK dsytrd_sy2sb (stage one of dsytrd_2stage;
+// Haidar, Ltaief and Dongarra, "Parallel reduction to condensed forms for
+// symmetric eigenvalue problems using aggregated fine-grained and
+// memory-aware kernels", SC 2011). The band is left in rows j, columns
+// j..j+nb of a; the rest of a is destroyed.
+//
+// In the row-major upper triangle every column of LAPACK's lower-triangle
+// algorithm is a row: for each panel of nb rows i..i+nb−1, the part right
+// of the band (columns i+nb on, m of them) is factored P = L·Q (LQ, so that
+// Pᵀ = Qᵀ·Lᵀ is LAPACK's panel QR), L stays in the band, and the trailing
+// matrix A₂₂ (rows and columns i+nb on) becomes QA₂₂Qᵀ with the block
+// reflector Qᵀ = I − VᵀTV (V the k×m reflector rows). With Z = VA₂₂ and
+// X = TᵀZ (the rows of A₂₂VᵀT), W = X − ½(TᵀVXᵀ)V gives
+// QA₂₂Qᵀ = A₂₂ − VᵀW − WᵀV: one symmetric product (bandSymm) and one
+// rank-2k update (bandSyr2k) per panel, both through Gemm.
+func symToBand(ctx context.Context, n int, a []float64, lda, nb int, w *bandWork) error {
+	var lp lapackgonum.Implementation
+	var g gonum.Implementation
+	for i := 0; n-i-nb > 1; i += nb {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("linalg: band reduction interrupted at row %d of %d: %w", i, n, err)
+		}
+		m := n - i - nb
+		k := min(nb, m)
+		p := a[i*lda+i+nb:]
+		w.tau = grow(w.tau, k)
+		if len(w.lqWork) == 0 {
+			var q [1]float64
+			lp.Dgelqf(nb, m, p, lda, w.tau, q[:], -1)
+			w.lqWork = make([]float64, max(int(q[0]), nb))
+		}
+		lp.Dgelqf(nb, m, p, lda, w.tau, w.lqWork, len(w.lqWork))
+		// V with its unit diagonal and zeros explicit.
+		v := grow(w.v, k*m)
+		w.v = v
+		for r := 0; r < k; r++ {
+			row := v[r*m : (r+1)*m]
+			clear(row[:r])
+			row[r] = 1
+			copy(row[r+1:], p[r*lda+r+1:r*lda+m])
+		}
+		t := grow(w.t, k*k)
+		w.t = t
+		lp.Dlarft(lapack.Forward, lapack.RowWise, m, k, v, m, w.tau, t, k)
+		c := a[(i+nb)*lda+i+nb:]
+		x := grow(w.x, m*k)
+		w.x = x
+		// Xᵀ = (VA₂₂)ᵀT, S = Tᵀ(VXᵀ), Wᵀ = Xᵀ − ½VᵀS, all m×k.
+		bandSymm(m, k, c, lda, v, x, w)
+		g.Dtrmm(blas.Right, blas.Upper, blas.NoTrans, blas.NonUnit, m, k, 1, t, k, x, k)
+		s := grow(w.s, k*k)
+		w.s = s
+		Gemm(false, false, k, k, m, 1, v, m, x, k, 0, s, k)
+		g.Dtrmm(blas.Left, blas.Upper, blas.Trans, blas.NonUnit, k, k, 1, t, k, s, k)
+		Gemm(true, false, m, k, k, -0.5, v, m, s, k, 1, x, k)
+		w.vw, w.wv = grow(w.vw, 2*k*m), grow(w.wv, 2*k*m)
+		copy(w.vw[:k*m], v)
+		copy(w.wv[k*m:], v)
+		for r := 0; r < m; r++ {
+			for q, xv := range x[r*k : (r+1)*k] {
+				w.vw[(k+q)*m+r] = xv
+				w.wv[q*m+r] = xv
+			}
+		}
+		bandSyr2k(m, 2*k, c, lda, w.vw, w.wv)
+	}
+	return nil
+}
+
+// bandSymm sets zt (m×k) = C·vᵀ for the k×m row-major v and the m×m
+// symmetric C held in the upper triangle of the row-major c (stride ldc).
+// Each task owns a block of symmBlock rows of zt, Zᵀ_J = C[J, :]·Vᵀ, read
+// from C's stored block column above the diagonal (transposed), its
+// diagonal block (symmetrised into scratch) and its stored block row right
+// of the diagonal, C being the packed, wide operand of each Gemm; every
+// entry of zt is summed in the same order however the tasks are run.
+func bandSymm(m, k int, c []float64, ldc int, v, zt []float64, w *bandWork) {
+	blocks := (m + symmBlock - 1) / symmBlock
+	workers := 1
+	if SerialGemm[float64]() {
+		workers = min(blocks, runtime.GOMAXPROCS(0))
+	}
+	for len(w.diag) < workers {
+		w.diag = append(w.diag, nil)
+	}
+	gemm := Gemm[float64]
+	if workers > 1 {
+		gemm = GemmSerial[float64]
+	}
+	parallel.Run(workers, func(wk int) {
+		d := grow(w.diag[wk], symmBlock*symmBlock)
+		w.diag[wk] = d
+		for b := wk; b < blocks; b += workers {
+			j0 := b * symmBlock
+			j1 := min(j0+symmBlock, m)
+			nj := j1 - j0
+			zj := zt[j0*k:]
+			// Diagonal block, both triangles.
+			for r := 0; r < nj; r++ {
+				row := c[(j0+r)*ldc+j0+r : (j0+r)*ldc+j1]
+				copy(d[r*nj+r:(r+1)*nj], row)
+				for q := r + 1; q < nj; q++ {
+					d[q*nj+r] = row[q-r]
+				}
+			}
+			gemm(false, true, nj, k, nj, 1, d, nj, v[j0:], m, 0, zj, k)
+			if j0 > 0 {
+				gemm(true, true, nj, k, j0, 1, c[j0:], ldc, v, m, 1, zj, k)
+			}
+			if j1 < m {
+				gemm(false, true, nj, k, m-j1, 1, c[j0*ldc+j1:], ldc, v[j1:], m, 1, zj, k)
+			}
+		}
+	})
+}
+
+// bandSyr2k sets the upper triangle of the m×m c (stride ldc) to
+// c − xᵀy for the kk×m row-major x and y, block column by block column
+// (each block column one Gemm, which shares it among the cores); the lower
+// part of each diagonal block is written too.
+func bandSyr2k(m, kk int, c []float64, ldc int, x, y []float64) {
+	for j0 := 0; j0 < m; j0 += syr2kColumns {
+		j1 := min(j0+syr2kColumns, m)
+		Gemm(true, false, j1, j1-j0, kk, -1, x, m, y[j0:], m, 1, c[j0:], ldc)
+	}
+}

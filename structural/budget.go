@@ -130,20 +130,18 @@ func materialisedNeed(m, n, actsPerSample int, dense bool) spectraPlan {
 		parts: fmt.Sprintf("H %s, its Cholesky factor %s, the Schur basis %s, activations %s", Bytes(clampBytes(h)), Bytes(clampBytes(h)), Bytes(clampBytes(z)), Bytes(clampBytes(acts)))}
 }
 
-// matrixFreeNeed estimates the matrix-free path: the Lanczos basis (at most
-// matrixFreeMaxIter vectors of length nK), the diagonal K×K blocks and the
-// chunked H of DiagonalBlocks, and one pass's activations over n rows.
-func matrixFreeNeed(m, n, K, actsPerSample int) spectraPlan {
-	basis := 8 * float64(min(m, matrixFreeMaxIter)) * float64(m)
+// matrixFreeNeed estimates the matrix-free path: one Lanczos basis per
+// spectrum (at most products vectors of length nK each, all alive while the
+// runs advance in lock step), the diagonal K×K blocks and the chunked H of
+// DiagonalBlocks, and one pass's activations over n rows.
+func matrixFreeNeed(m, n, K, actsPerSample, spectra, products int) spectraPlan {
+	basis := 8 * float64(spectra) * float64(min(m, products)) * float64(m)
 	chunk := float64(min(max(1, 4096/K)*K, m))
 	blocks := 8*float64(m)*float64(K) + 8*chunk*chunk
 	acts := 16 * float64(n) * float64(actsPerSample) * 3
 	return spectraPlan{need: clampBytes(basis + blocks + acts),
-		parts: fmt.Sprintf("Lanczos basis %s, diagonal blocks %s, activations %s", Bytes(clampBytes(basis)), Bytes(clampBytes(blocks)), Bytes(clampBytes(acts)))}
+		parts: fmt.Sprintf("%d Lanczos bases %s, diagonal blocks %s, activations %s", spectra, Bytes(clampBytes(basis)), Bytes(clampBytes(blocks)), Bytes(clampBytes(acts)))}
 }
-
-// matrixFreeMaxIter is the Lanczos vector limit of the matrix-free path.
-const matrixFreeMaxIter = 1500
 
 func clampBytes(v float64) int64 {
 	if v >= math.MaxInt64/2 {
@@ -181,12 +179,12 @@ func estimateSeconds(method string, m int) float64 {
 // (method dense or lanczos, or auto when that fits) or "matrixfree", or
 // returns a *MemoryError when the method asked, or every method auto may
 // choose, exceeds opts.MaxMemory.
-func planSpectra(model nn.Layer[float64], n, K int, opts Options) (string, error) {
+func planSpectra(model nn.Layer[float64], n, K, spectra int, opts Options) (string, error) {
 	m := n * K
 	acts := activationsPerSample(model)
 	dense := opts.Method == "dense" || opts.FullSpectrum
 	mat := materialisedNeed(m, n, acts, dense)
-	mf := matrixFreeNeed(m, n, K, acts)
+	mf := matrixFreeNeed(m, n, K, acts, spectra, opts.MatrixFreeProducts)
 	budget := opts.MaxMemory
 	fitsH := 8*float64(m)*float64(m) <= float64(opts.MaxDenseBytes)
 	maxN := func(dense bool) int {

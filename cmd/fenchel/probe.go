@@ -46,6 +46,7 @@ type probeFlags struct {
 	method         string
 	maxMemory      string
 	rankTol        float64
+	spectra        string
 	spectrum       string
 	json           bool
 }
@@ -100,6 +101,7 @@ architecture file (--arch), which tools/export_arch.py writes from PyTorch.`,
 	fl.StringVar(&f.loss, "loss", "softmax", "Fenchel-Young loss: "+strings.Join(loss.Names(), "|")+" (default with --checkpoint: the run's)")
 	fl.StringVar(&f.method, "method", "auto", "eigenvalues: auto|dense|lanczos|matrixfree (auto: certified extremes on H — Lanczos on H for λ_max, on H⁻¹ via Cholesky for λ_min — when it fits --max-memory, else matrix-free Hv = J(Jᵀv); dense: every eigenvalue)")
 	fl.StringVar(&f.maxMemory, "max-memory", "", "memory budget of the spectra, e.g. 8GiB or 500MB (default: 3/4 of the memory available at start, now "+structural.Bytes(structural.DefaultMaxMemory())+")")
+	fl.StringVar(&f.spectra, "spectra", "", "comma-separated spectra to compute, of "+strings.Join(structural.SpectrumNames(), ",")+" (default: all that apply to the loss); the one of bounds (A)(B), H_S (H for squared), is always computed, and a bound needing one left out is reported as not computed")
 	fl.Float64Var(&f.rankTol, "rank-tol", structural.DefaultRankTol, "relative tolerance of the numerical rank (eigenvalues > tol·λ_max count)")
 	fl.StringVar(&f.spectrum, "spectrum", "", "write every eigenvalue of H, H_S, H_p to this JSON file (dense only)")
 	fl.BoolVar(&f.json, "json", false, "print machine-readable JSON instead of the table")
@@ -337,6 +339,15 @@ func runProbe(cmd *cobra.Command, f *probeFlags) error {
 		return fmt.Errorf("--max-memory %q: %w", f.maxMemory, err)
 	}
 	opts := structural.Options{Method: structural.Method(f.method), RankTol: f.rankTol, FullSpectrum: f.spectrum != "", MaxMemory: maxMem, Ctx: ctx}
+	if f.spectra != "" {
+		for _, name := range strings.Split(f.spectra, ",") {
+			name = strings.TrimSpace(name)
+			if !slices.Contains(structural.SpectrumNames(), name) {
+				return fmt.Errorf("--spectra %q: unknown spectrum %q, want some of %s", f.spectra, name, strings.Join(structural.SpectrumNames(), ","))
+			}
+			opts.Spectra = append(opts.Spectra, name)
+		}
+	}
 	if f.spectrum != "" && f.method == "auto" {
 		opts.Method = structural.MethodDense
 	}
@@ -452,19 +463,35 @@ func writeProbeTable(w io.Writer, in *probeInput, f *probeFlags, rep *structural
 	fmt.Fprintf(tw, "residual norm ‖r‖\t%s\n", g(rep.ResidualNorm))
 	fmt.Fprintf(tw, "gradient norm ‖∇R‖\t%s\n", g(rep.GradNorm))
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "matrix\tdim\tλ_min\tλ_max\tλ_mean\tκ\trank (tol)\t")
+	fmt.Fprintln(tw, "matrix\tdim\tλ_min\t± bound\tλ_max\t± bound\tλ_mean\tκ\trank (tol)\tmethod\t")
+	var uncertified []string
 	for _, sp := range []struct {
 		name string
 		s    *structural.Spectrum
-	}{{"H", rep.H}, {"H_S", rep.HS}, {"H_p", rep.HP}} {
+	}{{"H", rep.H}, {"H_S", rep.HS}, {"H_p", rep.HP}, {"H_p|U", rep.HPU}} {
 		if sp.s == nil {
 			continue
 		}
-		rank := "n/a (lanczos)"
+		rank := "n/a"
 		if sp.s.Rank >= 0 {
 			rank = fmt.Sprintf("%d (%.0e)", sp.s.Rank, sp.s.RankTol)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", sp.name, sp.s.Dim, g(sp.s.Min), g(sp.s.Max), g(sp.s.Mean), g(sp.s.Cond), rank)
+		minBound, maxBound := g(sp.s.MinCert.Bound), g(sp.s.MaxCert.Bound)
+		for _, c := range []struct {
+			end   string
+			cert  structural.Certificate
+			bound *string
+		}{{"λ_min", sp.s.MinCert, &minBound}, {"λ_max", sp.s.MaxCert, &maxBound}} {
+			if c.cert.NotCertified != "" {
+				*c.bound = "NOT CERTIFIED"
+				uncertified = append(uncertified, fmt.Sprintf("%s %s: %s", sp.name, c.end, c.cert.NotCertified))
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", sp.name, sp.s.Dim, g(sp.s.Min), minBound, g(sp.s.Max), maxBound,
+			g(sp.s.Mean), g(sp.s.Cond), rank, sp.s.Method)
+	}
+	for _, u := range uncertified {
+		fmt.Fprintf(tw, "%s\n", u)
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintf(tw, "structural error E_s\t%s\n", g(rep.StructuralError))

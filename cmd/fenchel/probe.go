@@ -47,6 +47,7 @@ type probeFlags struct {
 	maxMemory      string
 	rankTol        float64
 	spectra        string
+	products       int
 	spectrum       string
 	json           bool
 }
@@ -99,9 +100,10 @@ architecture file (--arch), which tools/export_arch.py writes from PyTorch.`,
 	fl.IntVar(&f.n, "n", 10, "probe size: the first n images of the split")
 	fl.StringVar(&f.inputPrecision, "input-precision", "float64", "float64 | float32: round every normalised input to float32 first, as PyTorch pipelines (torchvision ToTensor) do")
 	fl.StringVar(&f.loss, "loss", "softmax", "Fenchel-Young loss: "+strings.Join(loss.Names(), "|")+" (default with --checkpoint: the run's)")
-	fl.StringVar(&f.method, "method", "auto", "eigenvalues: auto|dense|lanczos|matrixfree (auto: certified extremes on H — Lanczos on H for λ_max, on H⁻¹ via Cholesky for λ_min — when it fits --max-memory, else matrix-free Hv = J(Jᵀv); dense: every eigenvalue)")
+	fl.StringVar(&f.method, "method", "auto", "eigenvalues: auto|dense|lanczos|matrixfree (auto: certified extremes on the materialised H — Lanczos on H for λ_max, on H⁻¹ via Cholesky for λ_min — whenever its ≈ 16·(nK)² bytes fit --max-memory, as it is ~10× faster than matrix-free and certifies λ_min (with 24 GB: up to nK ≈ 31000); else matrix-free Hv = J(Jᵀv), λ_max certified, λ_min certified only if it converges within --matrix-free-products; lanczos: certified extremes, refused if H does not fit; dense: every eigenvalue)")
 	fl.StringVar(&f.maxMemory, "max-memory", "", "memory budget of the spectra, e.g. 8GiB or 500MB (default: 3/4 of the memory available at start, now "+structural.Bytes(structural.DefaultMaxMemory())+")")
 	fl.StringVar(&f.spectra, "spectra", "", "comma-separated spectra to compute, of "+strings.Join(structural.SpectrumNames(), ",")+" (default: all that apply to the loss); the one of bounds (A)(B), H_S (H for squared), is always computed, and a bound needing one left out is reported as not computed")
+	fl.IntVar(&f.products, "matrix-free-products", structural.DefaultMatrixFreeProducts, "budget of products Hv = J(Jᵀv) per spectrum on the matrix-free path: a λ_min not converged within it is reported as not certified, with the interval [0, λ] it lies in")
 	fl.Float64Var(&f.rankTol, "rank-tol", structural.DefaultRankTol, "relative tolerance of the numerical rank (eigenvalues > tol·λ_max count)")
 	fl.StringVar(&f.spectrum, "spectrum", "", "write every eigenvalue of H, H_S, H_p to this JSON file (dense only)")
 	fl.BoolVar(&f.json, "json", false, "print machine-readable JSON instead of the table")
@@ -338,7 +340,11 @@ func runProbe(cmd *cobra.Command, f *probeFlags) error {
 	if err != nil {
 		return fmt.Errorf("--max-memory %q: %w", f.maxMemory, err)
 	}
-	opts := structural.Options{Method: structural.Method(f.method), RankTol: f.rankTol, FullSpectrum: f.spectrum != "", MaxMemory: maxMem, Ctx: ctx}
+	opts := structural.Options{Method: structural.Method(f.method), RankTol: f.rankTol, FullSpectrum: f.spectrum != "", MaxMemory: maxMem, Ctx: ctx,
+		MatrixFreeProducts: f.products}
+	if f.products < 1 {
+		return fmt.Errorf("--matrix-free-products %d: want at least 1", f.products)
+	}
 	if f.spectra != "" {
 		for _, name := range strings.Split(f.spectra, ",") {
 			name = strings.TrimSpace(name)
@@ -359,6 +365,11 @@ func runProbe(cmd *cobra.Command, f *probeFlags) error {
 		for i, v := range probe.X.Data {
 			probe.X.Data[i] = float64(float32(v))
 		}
+	}
+	// A long computation says up front what it will take.
+	if plan, err := structural.PlanSpectra(in.model, probe.X.Rows, in.l, opts); err == nil && plan.Seconds >= 10 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "probe: spectra %s at n = %d: about %s (%s), about %s on 2 idle cores\n",
+			plan.Where, probe.X.Rows, structural.Bytes(plan.Need), plan.Parts, structural.Seconds(plan.Seconds))
 	}
 	rep, aerr := structural.Analyze(in.model, probe, in.l, opts)
 	var bv *structural.BoundViolation

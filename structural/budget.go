@@ -144,7 +144,7 @@ func matrixFreeNeed(m, n, K, actsPerSample, spectra, products int) spectraPlan {
 	blocks := 8*float64(m)*float64(K) + 8*chunk*chunk
 	acts := 16 * float64(n) * float64(actsPerSample) * 3
 	return spectraPlan{need: clampBytes(basis + blocks + acts),
-		parts: fmt.Sprintf("%d Lanczos bases %s, diagonal blocks %s, activations %s", spectra, Bytes(clampBytes(basis)), Bytes(clampBytes(blocks)), Bytes(clampBytes(acts)))}
+		parts: fmt.Sprintf("Lanczos bases of %d spectra %s, diagonal blocks %s, activations %s", spectra, Bytes(clampBytes(basis)), Bytes(clampBytes(blocks)), Bytes(clampBytes(acts)))}
 }
 
 func clampBytes(v float64) int64 {

@@ -10,10 +10,12 @@ import (
 )
 
 // DefaultMatrixFreeProducts is Options.MatrixFreeProducts by default. λ_max
-// converges in a few dozen products; λ_min of H (well inside a dense
-// spectrum's bottom, κ ≈ 10⁵ for MLP 784-1000-10 at n = 1000) needs
-// hundreds to thousands (figures in bench/README.md), each a forward,
-// backward and forward-mode pass over the whole probe.
+// converges in a few dozen products; λ_min, at the bottom of a dense
+// spectrum, needs far more: for MLP 784-1000-10 (H_S, κ ≈ 7·10⁴) 826 at
+// n = 1000, and at n = 10 000 (κ > 10⁶) 300 leave a residual of 5 at a
+// Rayleigh quotient of 0.8. Each product is a forward, a backward and a
+// forward-mode pass over the whole probe: 300 take about 5 min on 2 cores
+// at n = 10 000.
 const DefaultMatrixFreeProducts = 300
 
 // spectraMatrixFree fills rep.H, rep.HS (simplex losses), rep.HP and

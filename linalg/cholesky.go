@@ -6,8 +6,11 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/fenchel-ml/fenchel/internal/parallel"
 )
 
 // NotPositiveDefiniteError is returned by Cholesky when a pivot is not
@@ -22,70 +25,147 @@ func (e *NotPositiveDefiniteError) Error() string {
 	return fmt.Sprintf("linalg: Cholesky: pivot %d = %.3g ≤ 0: matrix not positive definite", e.Index, e.Pivot)
 }
 
-// cholBlock is the panel height of CholeskyGo; cholInner the row block of
-// its panel solve (rows beyond it are updated by GEMM). Variables so tests
-// can shrink them to exercise every path on small matrices.
+// cholBlock is the order up to which CholeskyGo factors a diagonal block
+// unblocked; cholInner the row count up to which its triangular solve
+// substitutes (larger solves recurse, with GEMM between the halves).
+// Variables so tests can shrink them to exercise every path on small
+// matrices.
 var (
-	cholBlock = 192
-	cholInner = 24
+	cholBlock = 128
+	cholInner = 32
 )
+
+// cholUpdateFlops is the work of one trailing-update GEMM of CholeskyGo
+// between two polls of ctx (about a second on 2 cores at half speed); a
+// variable so tests can split small updates too.
+var cholUpdateFlops = 4e10
 
 // CholeskyGo is the pure-Go Cholesky factorisation behind Cholesky in the
 // default build: A = UᵀU for the n×n symmetric positive definite A in the
 // upper triangle of the row-major a (stride lda), U overwriting it (the
-// lower triangle is neither read nor written). It is LAPACK dpotrf's
-// right-looking blocked algorithm (uplo 'L' of the column-major view): per
-// panel of cholBlock rows, an unblocked factorisation of the diagonal block,
-// a triangular solve for the panel's off-diagonal rows (GEMM between row
-// blocks) and a SYRK update of the trailing triangle, which holds almost all
-// of the n³/3 flops. ctx is checked between panels.
+// lower triangle is neither read nor written). It is the recursive
+// algorithm of LAPACK dpotrf2 (Gustavson, "Recursion leads to automatic
+// variable blocking for dense linear-algebra algorithms", IBM J. Res. Dev.
+// 41(6), 1997): factor the leading half, solve U₁₂ = U₁₁⁻ᵀA₁₂, update
+// A₂₂ −= U₁₂ᵀU₁₂ by SYRK and GEMM, factor the trailing half. Almost all of
+// the n³/3 flops are then in large GEMMs on every core: the solve splits
+// A₁₂'s columns over goroutines (each column block solved recursively with
+// serial GEMMs), the update is the parallel SYRK/GEMM. ctx is checked
+// between the steps, the solve's column blocks and the update's row blocks.
 func CholeskyGo(ctx context.Context, n int, a []float64, lda int) error {
 	if err := checkSquare("Cholesky", n, a, lda); err != nil {
 		return err
 	}
-	var g gonum.Implementation
-	for k0 := 0; k0 < n; k0 += cholBlock {
+	if n == 0 {
+		return nil
+	}
+	return cholRecursive(ctx, n, a, lda, 0, n)
+}
+
+// cholRecursive factors the n×n diagonal block at a[0] (rows off… of the
+// whole order-total matrix, for errors).
+func cholRecursive(ctx context.Context, n int, a []float64, lda, off, total int) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("linalg: Cholesky interrupted at row %d of %d: %w", off, total, err)
+	}
+	if n <= cholBlock {
+		return cholUnblocked(n, a, lda, off)
+	}
+	n1 := n / 2
+	if n1 > 64 {
+		n1 -= n1 % 64 // GEMM operands on micro-tile boundaries
+	}
+	n2 := n - n1
+	if err := cholRecursive(ctx, n1, a, lda, off, total); err != nil {
+		return err
+	}
+	if err := solveUpperTCols(ctx, n1, n2, a, lda, a[n1:], lda); err != nil {
+		return fmt.Errorf("linalg: Cholesky interrupted at row %d of %d: %w", off+n1, total, err)
+	}
+	// A₂₂ −= U₁₂ᵀU₁₂ in row blocks of about cholUpdateFlops each: the
+	// diagonal block by SYRK, the rest of the block row by GEMM.
+	u12, a22 := a[n1:], a[n1*lda+n1:]
+	rows := int(cholUpdateFlops / (2 * float64(n1) * float64(n2)))
+	rows = max(256, rows-rows%64)
+	for i0 := 0; i0 < n2; i0 += rows {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("linalg: Cholesky interrupted at row %d of %d: %w", k0, n, err)
+			return fmt.Errorf("linalg: Cholesky interrupted at row %d of %d: %w", off+n1, total, err)
 		}
-		k1 := min(k0+cholBlock, n)
-		// Diagonal block, unblocked: row i of U, then the rank-1 update of the rows below it.
-		for i := k0; i < k1; i++ {
-			p := a[i*lda+i]
-			if !(p > 0) {
-				return &NotPositiveDefiniteError{Index: i, Pivot: p}
-			}
-			p = math.Sqrt(p)
-			a[i*lda+i] = p
-			g.Dscal(k1-i-1, 1/p, a[i*lda+i+1:i*lda+k1], 1)
-			for r := i + 1; r < k1; r++ {
-				g.Daxpy(k1-r, -a[i*lda+r], a[i*lda+r:i*lda+k1], 1, a[r*lda+r:r*lda+k1], 1)
-			}
+		i1 := min(i0+rows, n2)
+		Syrk(true, i1-i0, n1, -1, u12[i0:], lda, 1, a22[i0*lda+i0:], lda)
+		if i1 < n2 {
+			Gemm(true, false, i1-i0, n2-i1, n1, -1, u12[i0:], lda, u12[i1:], lda, 1, a22[i0*lda+i1:], lda)
 		}
-		if k1 == n {
-			break
+	}
+	return cholRecursive(ctx, n2, a22, lda, off+n1, total)
+}
+
+// cholUnblocked is LAPACK dpotf2: row i of U, then the rank-1 update of
+// the rows below it.
+func cholUnblocked(n int, a []float64, lda, off int) error {
+	var g gonum.Implementation
+	for i := 0; i < n; i++ {
+		p := a[i*lda+i]
+		if !(p > 0) {
+			return &NotPositiveDefiniteError{Index: off + i, Pivot: p}
 		}
-		// U₁₂ = U₁₁⁻ᵀ A₁₂, rows in blocks of cholInner: solve a block's rows,
-		// then remove them from the panel's rows below by GEMM.
-		m := n - k1
-		for s0 := k0; s0 < k1; s0 += cholInner {
-			s1 := min(s0+cholInner, k1)
-			for i := s0; i < s1; i++ {
-				row := a[i*lda+k1 : i*lda+n]
-				g.Dscal(m, 1/a[i*lda+i], row, 1)
-				for r := i + 1; r < s1; r++ {
-					g.Daxpy(m, -a[i*lda+r], row, 1, a[r*lda+k1:r*lda+n], 1)
-				}
-			}
-			if s1 < k1 {
-				// A[s1:k1, k1:] −= U[s0:s1, s1:k1]ᵀ · U[s0:s1, k1:]
-				Gemm(true, false, k1-s1, m, s1-s0, -1, a[s0*lda+s1:], lda, a[s0*lda+k1:], lda, 1, a[s1*lda+k1:], lda)
-			}
+		p = math.Sqrt(p)
+		a[i*lda+i] = p
+		g.Dscal(n-i-1, 1/p, a[i*lda+i+1:i*lda+n], 1)
+		for r := i + 1; r < n; r++ {
+			g.Daxpy(n-r, -a[i*lda+r], a[i*lda+r:i*lda+n], 1, a[r*lda+r:r*lda+n], 1)
 		}
-		// A₂₂ −= U₁₂ᵀ U₁₂.
-		Syrk(true, m, k1-k0, -1, a[k0*lda+k1:], lda, 1, a[k1*lda+k1:], lda)
 	}
 	return nil
+}
+
+// solveUpperTCols solves Uᵀ·X = B in place for the n×n upper triangular U
+// (stride ldu) and B n×r (stride ldb) with B's columns in blocks of
+// 2·trsmBlock dealt to GOMAXPROCS goroutines, each solved by
+// solveUpperTRec: every column is computed the same way however many
+// goroutines run. It returns ctx's error, leaving B partly solved, once
+// ctx is done.
+func solveUpperTCols(ctx context.Context, n, r int, u []float64, ldu int, b []float64, ldb int) error {
+	width := 2 * trsmBlock
+	blocks := (r + width - 1) / width
+	var next atomic.Int64
+	parallel.Run(min(runtime.GOMAXPROCS(0), blocks), func(int) {
+		for {
+			j := int(next.Add(1)) - 1
+			if j >= blocks || ctx.Err() != nil {
+				return
+			}
+			c0 := j * width
+			solveUpperTRec(n, min(width, r-c0), u, ldu, b[c0:], ldb)
+		}
+	})
+	return ctx.Err()
+}
+
+// solveUpperTRec solves Uᵀ·X = B in place on the calling goroutine: the
+// leading half, then B₂ −= U₁₂ᵀX₁ by a serial GEMM, then the trailing
+// half (the recursive dtrsm of Elmroth et al., "Recursive blocked
+// algorithms and hybrid data structures for dense matrix library
+// software", SIAM Review 46(1), 2004), substituting from cholInner rows.
+func solveUpperTRec(n, r int, u []float64, ldu int, b []float64, ldb int) {
+	if n <= cholInner {
+		var g gonum.Implementation
+		for i := 0; i < n; i++ {
+			bi := b[i*ldb : i*ldb+r]
+			g.Dscal(r, 1/u[i*ldu+i], bi, 1)
+			for p := i + 1; p < n; p++ {
+				g.Daxpy(r, -u[i*ldu+p], bi, 1, b[p*ldb:p*ldb+r], 1)
+			}
+		}
+		return
+	}
+	n1 := n / 2
+	if n1 > 16 {
+		n1 -= n1 % 16
+	}
+	solveUpperTRec(n1, r, u, ldu, b, ldb)
+	GemmSerial(true, false, n-n1, r, n1, -1, u[n1:], ldu, b, ldb, 1, b[n1*ldb:], ldb)
+	solveUpperTRec(n-n1, r, u[n1*ldu+n1:], ldu, b[n1*ldb:], ldb)
 }
 
 // checkSquare validates an n×n matrix argument with stride lda.

@@ -44,6 +44,18 @@ const (
 	// numerically singular spectrum of dimension ≤ DenseMax is recomputed
 	// dense for its rank, a larger one gets its rank from a pivoted
 	// Cholesky factorisation (Spectrum.Rank).
+	//
+	// Its one threshold is memory: the materialised path needs about
+	// 16·(nK)² bytes (H and its factor) plus 8·n·nK (the Schur basis of
+	// H_S) and the activations (PlanSpectra), the matrix-free path about
+	// 8·nK·MatrixFreeProducts per spectrum. Materialised is taken whenever
+	// it fits, because it is both faster and certain: for MLP 784-1000-10
+	// at n = 1000 on 2 cores the whole probe of H_S takes an eighth of the
+	// CPU time matrix-free (21 against 172 CPU-seconds; the matrix-free
+	// λ_min needs 826 products there), and at n = 10 000 the matrix-free
+	// λ_min does not converge within the default budget. With 24 GB and the default MaxMemory that is
+	// nK ≤ about 31 000 (n ≤ 3100 at K = 10); above, the matrix-free path
+	// certifies λ_max and bounds λ_min by an interval.
 	MethodAuto Method = "auto"
 	// MethodDense computes every eigenvalue of the materialised matrices.
 	MethodDense Method = "dense"
@@ -87,6 +99,19 @@ type Options struct {
 	BlockSize int
 	// FitTol is the fitting error Diagnosis calls small (default DefaultFitTol).
 	FitTol float64
+	// Spectra names the spectra to compute, by their Report JSON names
+	// (SpectrumNames: "H", "H_S", "H_p", "H_p_restricted"); nil means every
+	// one that applies to the loss. The spectrum of bounds (A)(B) and the
+	// indicator (H_S for the simplex losses, H for squared) is always
+	// computed; a spectrum left out is nil in the Report, and the bounds
+	// and E_s that need it are reported as not computed.
+	Spectra []string
+	// MatrixFreeProducts is the budget of products Hv = J(Jᵀv) of each
+	// operator on the matrix-free path (default DefaultMatrixFreeProducts):
+	// λ_max converges well within it; a λ_min not converged by then is
+	// reported as not certified (Certificate.NotCertified), with the
+	// interval [0, Min] it is known to lie in.
+	MatrixFreeProducts int
 	// Rng seeds Lanczos start vectors; nil means a fixed PCG(1, 1).
 	Rng *rand.Rand
 	// Ctx cancels the analysis (nil means context.Background()): the H
@@ -126,6 +151,14 @@ func (o *Options) fill() error {
 	if o.Rng == nil {
 		o.Rng = rand.New(rand.NewPCG(1, 1))
 	}
+	if o.MatrixFreeProducts == 0 {
+		o.MatrixFreeProducts = DefaultMatrixFreeProducts
+	}
+	for _, name := range o.Spectra {
+		if !slices.Contains(SpectrumNames(), name) {
+			return fmt.Errorf("structural: options: Spectra names %q, want some of %s", name, strings.Join(SpectrumNames(), ", "))
+		}
+	}
 	switch {
 	case !(o.RankTol > 0 && o.RankTol < 1):
 		return fmt.Errorf("structural: options: RankTol = %v, must lie in (0, 1)", o.RankTol)
@@ -143,6 +176,8 @@ func (o *Options) fill() error {
 		return fmt.Errorf("structural: options: LanczosTol = %v, must lie in (0, 1)", o.LanczosTol)
 	case !(o.FitTol > 0):
 		return fmt.Errorf("structural: options: FitTol = %v, must be positive", o.FitTol)
+	case o.MatrixFreeProducts < 0:
+		return fmt.Errorf("structural: options: MatrixFreeProducts = %d, must be ≥ 0", o.MatrixFreeProducts)
 	}
 	return nil
 }
@@ -267,10 +302,11 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 		return nil, err
 	}
 	// Memory is checked before anything of size (nK)² is allocated.
-	where, err := planSpectra(model, n, K, opts)
+	plan, err := planSpectra(model, n, K, spectrumCount(l, opts.Spectra), opts)
 	if err != nil {
 		return nil, err
 	}
+	where := plan.Where
 	rep := &Report{Schema: SchemaVersion, N: n, K: K, P: nn.NumParams(model), Loss: l.Name(), Timings: map[string]float64{}}
 	clock := time.Now()
 	lap := func(phase string) {
@@ -316,7 +352,7 @@ func Analyze(model nn.Layer[float64], probe Probe, l loss.Loss, opts Options) (*
 // rep.HPU (softmax) from the materialised H (spectraOnH).
 func spectraMaterialised(rep *Report, h *mat.SymDense, p []float64, l loss.Loss, opts Options, lap func(string)) error {
 	lap("H")
-	wants := spectrumWants(rep, l, p)
+	wants := spectrumWants(rep, l, p, opts.Spectra)
 	ews := make([]extremeWant, len(wants))
 	for i, w := range wants {
 		ews[i] = extremeWant{kind: w.kind, op: w.op, phase: w.phase}
@@ -344,7 +380,7 @@ type spectrumWant struct {
 
 // spectrumWants lists the spectra of THEORY §2 that apply to l: H always,
 // H_S for simplex losses, H_p where bound (C) runs through it (softmax).
-func spectrumWants(rep *Report, l loss.Loss, p []float64) []spectrumWant {
+func spectrumWants(rep *Report, l loss.Loss, p []float64, only []string) []spectrumWant {
 	m := rep.N * rep.K
 	wants := []spectrumWant{{"spectrum H", "H", &rep.H, identityOp(m)}}
 	if l.OnSimplex() {
@@ -354,7 +390,54 @@ func spectrumWants(rep *Report, l loss.Loss, p []float64) []spectrumWant {
 		wants = append(wants, spectrumWant{"spectrum H_p", "H_p", &rep.HP, weightedOp(p)},
 			spectrumWant{"spectrum H_p|U", "H_pU", &rep.HPU, restrictedWeightedOp(p, rep.K)})
 	}
-	return wants
+	if only == nil {
+		return wants
+	}
+	var kept []spectrumWant
+	for _, w := range wants {
+		if w.kind == specKind(l) || slices.Contains(only, reportName(w.kind)) {
+			kept = append(kept, w)
+		}
+	}
+	return kept
+}
+
+// spectrumCount is len(spectrumWants(…, only)) without building operators.
+func spectrumCount(l loss.Loss, only []string) int {
+	names := []string{"H"}
+	if l.OnSimplex() {
+		names = append(names, "H_S")
+	}
+	if weightedBound(l) {
+		names = append(names, "H_p", "H_p_restricted")
+	}
+	c := 0
+	for _, name := range names {
+		if only == nil || name == specKind(l) || slices.Contains(only, name) {
+			c++
+		}
+	}
+	return c
+}
+
+// SpectrumNames lists the spectra Options.Spectra may name, as the Report
+// JSON calls them.
+func SpectrumNames() []string { return []string{"H", "H_S", "H_p", "H_p_restricted"} }
+
+// reportName is the Report JSON name of a spectrum kind.
+func reportName(kind string) string {
+	if kind == "H_pU" {
+		return "H_p_restricted"
+	}
+	return kind
+}
+
+// specKind is the kind of the spectrum of bounds (A)(B) and the indicator.
+func specKind(l loss.Loss) string {
+	if l.OnSimplex() {
+		return "H_S"
+	}
+	return "H"
 }
 
 // forwardResiduals runs the model on the probe and fills E_f, ‖r‖ and the
@@ -391,59 +474,6 @@ func forwardResiduals(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], 
 	return p, r, nil
 }
 
-// spectraMatrixFree fills rep.H, rep.HS (simplex losses) and rep.HP
-// (softmax) by LanczosExtremes on the matrix-free products of
-// JacobianOperator (THEORY §6, last sentence), with the Helmert basis and
-// D^½ applied on the fly as in lockstepExtremes; the traces are exact, from
-// the diagonal K×K blocks of H.
-func spectraMatrixFree(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], p []float64, l loss.Loss, opts Options, lap func(string)) error {
-	n, K := rep.N, rep.K
-	m := n * K
-	jop, err := NewJacobianOperator(model, x)
-	if err != nil {
-		return fmt.Errorf("structural: analyze: %w", err)
-	}
-	blocks, err := jop.diagonalBlocks(opts.Ctx, max(1, 4096/K))
-	if err != nil {
-		return fmt.Errorf("structural: analyze: stopped during the diagonal blocks of H: %w", err)
-	}
-	lap("H diagonal blocks")
-	u, y := make([]float64, m), make([]float64, m)
-	for _, w := range spectrumWants(rep, l, p) {
-		op := w.op
-		mul := func(dst, v []float64) {
-			in, out := v, dst
-			if op.pre != nil {
-				op.pre(u, v)
-				in = u
-			}
-			if op.post != nil {
-				out = y
-			}
-			jop.MulH(out, in)
-			if op.post != nil {
-				op.post(dst, y)
-			}
-		}
-		lo, hi, iters, err := lanczosExtremes(opts.Ctx, mul, op.dim, opts.LanczosTol, min(op.dim, matrixFreeMaxIter), opts.Rng)
-		if err != nil && opts.Ctx.Err() != nil {
-			return fmt.Errorf("structural: analyze: stopped during %s (matrix-free Lanczos, dimension %d): %w", w.phase, op.dim, err)
-		}
-		if err != nil {
-			return fmt.Errorf("structural: analyze: %s (matrix-free): %w", w.phase, err)
-		}
-		s := Spectrum{Dim: op.dim, Min: lo, Max: hi, Trace: opTraceBlocks(blocks, K, w.kind, p), Rank: -1,
-			RankTol: opts.RankTol, Method: string(MethodMatrixFree), Iterations: iters, Passes: iters}
-		if w.kind == "H_pU" {
-			s.Trace = restrictedTrace(func(i int) []float64 { return blocks[i*K*K : (i+1)*K*K] }, p, K)
-		}
-		s.finish()
-		*w.dst = &s
-	}
-	lap("spectra matrixfree")
-	return nil
-}
-
 // finish computes what follows the spectra in Analyze: unit statistics,
 // E_s, the indicator, the bounds of THEORY §3 and the diagnosis.
 func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l loss.Loss, opts Options, r, p []float64, targets [][]float64, lap func(string)) (*Report, error) {
@@ -463,6 +493,8 @@ func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l lo
 	g2 := rep.GradNorm * rep.GradNorm
 	r2 := rep.ResidualNorm * rep.ResidualNorm
 	switch {
+	case softmax && rep.HP == nil:
+		rep.StructuralError = math.NaN() // H_p not computed (Options.Spectra)
 	case softmax:
 		rep.StructuralError = structuralError(nf, rep.HP)
 	case !l.OnSimplex():
@@ -470,9 +502,12 @@ func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l lo
 	default:
 		rep.StructuralError = math.NaN()
 	}
-	if spec.Singular() {
+	switch {
+	case spec.Singular():
 		rep.Indicator = math.Inf(1)
-	} else {
+	case spec.MinCert.NotCertified != "":
+		rep.Indicator = math.NaN() // F ≥ ‖∇R‖²·λ_max/Min only: λ_min ∈ [0, Min]
+	default:
 		rep.Indicator = g2 * spec.Max / spec.Min
 	}
 
@@ -480,7 +515,7 @@ func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l lo
 	// rounding of order dim·eps·λ_max‖r‖², hence gramFloor in (A) and (B).
 	gramFloor := 16 * float64(spec.Dim) * 0x1p-52 * spec.Max * r2
 	mu := l.Mu()
-	a := Bound{Name: "A", Lower: spec.Min * r2, Middle: math.NaN(), Value: nf * nf * g2, Upper: spec.Max * r2, Valid: true}
+	a := Bound{Name: "A", Lower: spec.MinLower() * r2, Middle: math.NaN(), Value: nf * nf * g2, Upper: spec.Max * r2, Valid: true}
 	a.Holds = LessEq(a.Lower, a.Value, gramFloor) && LessEq(a.Value, a.Upper, gramFloor)
 	a.Note = fmt.Sprintf("λ_min·‖r‖² ≤ n²‖∇R‖² ≤ λ_max·‖r‖² with λ of %s", specName(l))
 	b := Bound{Name: "B", Lower: mu * nf / 2 * g2 / spec.Max, Middle: mu / (2 * nf) * r2, Value: rep.FittingError, Upper: math.Inf(1), Valid: true}
@@ -488,11 +523,13 @@ func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l lo
 	b.Note = fmt.Sprintf("(μn/2)‖∇R‖²/λ_max ≤ (μ/2n)‖r‖² ≤ E_f, μ = %g, λ_max of %s", mu, specName(l))
 	c := Bound{Name: "C", Lower: math.Inf(-1), Middle: math.NaN(), Value: rep.FittingError, Upper: math.Inf(1)}
 	switch {
+	case softmax && rep.HP == nil:
+		c.Note = "not computed: H_p left out of the spectra (Options.Spectra)"
 	case softmax:
 		c.Valid = true
 		c.Middle = chiSquare(r, p, targets) / nf
-		c.Upper = nf * g2 / rep.HP.Min
-		if rep.HP.Singular() {
+		c.Upper = nf * g2 / rep.HP.MinLower()
+		if rep.HP.Singular() || rep.HP.MinLower() == 0 {
 			c.Upper = math.Inf(1)
 		}
 		c.Holds = LessEq(c.Value, c.Middle, 0) && LessEq(c.Middle, c.Upper, 0)
@@ -502,8 +539,8 @@ func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l lo
 		}
 	case !l.OnSimplex():
 		c.Valid = true
-		c.Upper = nf / 2 * g2 / rep.H.Min
-		if rep.H.Singular() {
+		c.Upper = nf / 2 * g2 / rep.H.MinLower()
+		if rep.H.Singular() || rep.H.MinLower() == 0 {
 			c.Upper = math.Inf(1)
 		}
 		c.Holds = LessEq(c.Value, c.Upper, 0)
@@ -511,7 +548,14 @@ func finishReport(rep *Report, model nn.Layer[float64], x *nn.Mat[float64], l lo
 	default:
 		c.Note = "no upper bound in terms of r exists (THEORY §3 C)"
 	}
-	rep.Bounds = []Bound{a, b, c, restrictedBound(rep, c)}
+	cr := restrictedBound(rep, c)
+	switch {
+	case softmax && rep.HPU == nil:
+		cr.Note = "not computed: H_p_restricted left out of the spectra (Options.Spectra)"
+	case cr.Valid && rep.HPU.MinCert.NotCertified != "":
+		cr.Upper = math.Inf(1) // λ_min(H_p|U) ∈ [0, Min]: no finite upper bound is proven
+	}
+	rep.Bounds = []Bound{a, b, c, cr}
 	rep.TrivialFittingError = trivialFittingError(l, targets)
 	for i := range rep.Bounds {
 		rep.Bounds[i].fillSlack(rep.TrivialFittingError)
@@ -551,8 +595,11 @@ func specName(l loss.Loss) string {
 }
 
 func structuralError(n float64, s *Spectrum) float64 {
-	if s.Singular() {
+	switch {
+	case s.Singular():
 		return math.Inf(1)
+	case s.MinCert.NotCertified != "":
+		return math.NaN() // E_s ≥ n/Min only
 	}
 	return n / s.Min
 }

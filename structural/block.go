@@ -68,7 +68,7 @@ type blockLanczos struct {
 	dropped           float64 // δ_drop, sum of deflated remainders
 	done              bool
 	lo, hi            float64
-	ehi               float64 // error bound of hi at the last Rayleigh–Ritz
+	elo, ehi          float64 // error bounds of lo and hi at the last Rayleigh–Ritz
 	products, steps   int
 	err               error
 	// topOnly converges the largest eigenvalue alone (the other end is
@@ -246,7 +246,7 @@ func (lz *blockLanczos) advance() {
 	if k1 >= lz.next || invariant || full || atLimit {
 		lz.next = k1 + max(2*lz.block, k1/8)
 		lo, hi, elo, ehi, err := lz.ritz(k1, nf, bq)
-		lz.lo, lz.hi, lz.ehi = lo, hi, ehi
+		lz.lo, lz.hi, lz.elo, lz.ehi = lo, hi, elo, ehi
 		if err != nil {
 			lz.done, lz.err = true, err
 			return

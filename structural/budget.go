@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/fenchel-ml/fenchel/loss"
 	"github.com/fenchel-ml/fenchel/nn"
 )
 
@@ -60,6 +61,9 @@ func Bytes(b int64) string {
 	}
 	return fmt.Sprintf("%.1f TiB", v)
 }
+
+// Seconds formats a duration estimate in s, min or h.
+func Seconds(s float64) string { return seconds(s) }
 
 func seconds(s float64) string {
 	switch {
@@ -130,20 +134,18 @@ func materialisedNeed(m, n, actsPerSample int, dense bool) spectraPlan {
 		parts: fmt.Sprintf("H %s, its Cholesky factor %s, the Schur basis %s, activations %s", Bytes(clampBytes(h)), Bytes(clampBytes(h)), Bytes(clampBytes(z)), Bytes(clampBytes(acts)))}
 }
 
-// matrixFreeNeed estimates the matrix-free path: the Lanczos basis (at most
-// matrixFreeMaxIter vectors of length nK), the diagonal K×K blocks and the
-// chunked H of DiagonalBlocks, and one pass's activations over n rows.
-func matrixFreeNeed(m, n, K, actsPerSample int) spectraPlan {
-	basis := 8 * float64(min(m, matrixFreeMaxIter)) * float64(m)
+// matrixFreeNeed estimates the matrix-free path: one Lanczos basis per
+// spectrum (at most products vectors of length nK each, all alive while the
+// runs advance in lock step), the diagonal K×K blocks and the chunked H of
+// DiagonalBlocks, and one pass's activations over n rows.
+func matrixFreeNeed(m, n, K, actsPerSample, spectra, products int) spectraPlan {
+	basis := 8 * float64(spectra) * float64(min(m, products)) * float64(m)
 	chunk := float64(min(max(1, 4096/K)*K, m))
 	blocks := 8*float64(m)*float64(K) + 8*chunk*chunk
 	acts := 16 * float64(n) * float64(actsPerSample) * 3
 	return spectraPlan{need: clampBytes(basis + blocks + acts),
-		parts: fmt.Sprintf("Lanczos basis %s, diagonal blocks %s, activations %s", Bytes(clampBytes(basis)), Bytes(clampBytes(blocks)), Bytes(clampBytes(acts)))}
+		parts: fmt.Sprintf("Lanczos bases of %d spectra %s, diagonal blocks %s, activations %s", spectra, Bytes(clampBytes(basis)), Bytes(clampBytes(blocks)), Bytes(clampBytes(acts)))}
 }
-
-// matrixFreeMaxIter is the Lanczos vector limit of the matrix-free path.
-const matrixFreeMaxIter = 1500
 
 func clampBytes(v float64) int64 {
 	if v >= math.MaxInt64/2 {
@@ -166,27 +168,78 @@ func activationsPerSample(model nn.Layer[float64]) int {
 	return model.InShape().Size() + model.OutShape().Size()
 }
 
-// estimateSeconds is the rough time a MemoryError quotes, from rates
-// measured on 2 cores (BenchmarkSymEigenvalues, BenchmarkAnalyzeProbe100):
-// dense ∝ dim³, certified extremes a Cholesky plus ≈ 150 passes over H.
-func estimateSeconds(method string, m int) float64 {
-	d := float64(m)
-	if method == "dense" {
-		return 3 * 2.2 * math.Pow(d/2000, 3)
+// Rates of the time estimates, measured on this project's 2-core
+// reference machine (AVX-512) with MLP 784-1000-10 at n = 1000 and 2000
+// (probe's phase timings and CPU profiles): the engine's GEMM-bound work
+// (building H, the Cholesky factor, the Schur basis, the passes J and Jᵀ
+// of the matrix-free products), the passes that stream H or its factor
+// from memory, and first-touch page faults of fresh large allocations.
+// A machine shared with other work takes proportionally longer.
+const (
+	estFlops      = 60e9  // flop/s, both cores
+	estStream     = 12e9  // bytes/s
+	estFirstTouch = 0.5e9 // bytes/s
+)
+
+// estimateSeconds is the rough wall-clock time of the spectra by method
+// ("dense", "lanczos" (certified extremes, also auto's materialised path)
+// or "matrixfree") at n samples, nK = m, for a model of P parameters with
+// acts activations per sample, and spectra operators:
+//   - building H: m²·acts flops (the Gram terms of every layer output);
+//   - dense: 3 eigen-decompositions of ≈ 4m³/3 flops each;
+//   - certified extremes: the Cholesky factor (m³/3), the Schur basis of
+//     H_S (m²n/3), about 120 passes over a triangle of H or its factor
+//     (λ_max, and two solves per λ_min step) and first touch of the
+//     factor's copy;
+//   - matrix-free: spectra·products products of about 8nP flops each
+//     (one forward, one backward and one forward-mode pass) and the
+//     diagonal blocks (chunked H builds).
+func estimateSeconds(method string, n, m, P, acts, spectra, products int) float64 {
+	d, nf := float64(m), float64(n)
+	build := d * d * float64(acts) / estFlops
+	switch method {
+	case "dense":
+		return build + 3*4*d*d*d/3/estFlops + 3*8*d*d/estFirstTouch
+	case "matrixfree":
+		chunk := float64(min(max(1, 4096/max(1, m/n))*(m/n), m))
+		return float64(spectra*products)*8*nf*float64(P)/estFlops + d/chunk*chunk*chunk*float64(acts)/estFlops
 	}
-	return d*d*d/3/18e9 + 150*8*d*d/5e9
+	return build + d*d*d/3/estFlops + d*d*nf/3/estFlops + 120*4*d*d/estStream + 8*d*d/estFirstTouch
+}
+
+// SpectraPlan is where and how Analyze will compute the spectra, with its
+// estimated peak memory and time (PlanSpectra).
+type SpectraPlan struct {
+	// Where is "materialised" (H formed: dense spectra or certified
+	// extremes) or "matrixfree" (products Hv = J(Jᵀv) only).
+	Where string
+	// Need is the estimated peak bytes, Parts what it is made of.
+	Need  int64
+	Parts string
+	// Seconds is the estimated wall-clock time on 2 idle cores (estimateSeconds).
+	Seconds float64
+}
+
+// PlanSpectra returns the plan Analyze follows for model on n probe
+// samples with loss l and opts, or the *MemoryError it would return,
+// without computing anything large.
+func PlanSpectra(model nn.Layer[float64], n int, l loss.Loss, opts Options) (SpectraPlan, error) {
+	if err := opts.fill(); err != nil {
+		return SpectraPlan{}, err
+	}
+	return planSpectra(model, n, numClasses(model), spectrumCount(l, opts.Spectra), opts)
 }
 
 // planSpectra decides where the spectra of Analyze run: "materialised"
 // (method dense or lanczos, or auto when that fits) or "matrixfree", or
 // returns a *MemoryError when the method asked, or every method auto may
 // choose, exceeds opts.MaxMemory.
-func planSpectra(model nn.Layer[float64], n, K int, opts Options) (string, error) {
+func planSpectra(model nn.Layer[float64], n, K, spectra int, opts Options) (SpectraPlan, error) {
 	m := n * K
 	acts := activationsPerSample(model)
 	dense := opts.Method == "dense" || opts.FullSpectrum
 	mat := materialisedNeed(m, n, acts, dense)
-	mf := matrixFreeNeed(m, n, K, acts)
+	mf := matrixFreeNeed(m, n, K, acts, spectra, opts.MatrixFreeProducts)
 	budget := opts.MaxMemory
 	fitsH := 8*float64(m)*float64(m) <= float64(opts.MaxDenseBytes)
 	maxN := func(dense bool) int {
@@ -201,27 +254,42 @@ func planSpectra(model nn.Layer[float64], n, K int, opts Options) (string, error
 		}
 		return lo
 	}
-	refuse := func(method string, p spectraPlan, alt int64, maxn int) error {
-		return &MemoryError{Method: method, N: n, Dim: m, Need: p.need, Parts: p.parts, Budget: budget,
-			MatrixFreeNeed: alt, MaxN: maxn, Seconds: estimateSeconds(method, m)}
+	P := nn.NumParams(model)
+	secs := func(method string) float64 {
+		if method == "auto" {
+			method = "lanczos"
+		}
+		return estimateSeconds(method, n, m, P, acts, spectra, opts.MatrixFreeProducts)
 	}
+	refuse := func(method string, p spectraPlan, alt int64, maxn int) (SpectraPlan, error) {
+		return SpectraPlan{}, &MemoryError{Method: method, N: n, Dim: m, Need: p.need, Parts: p.parts, Budget: budget,
+			MatrixFreeNeed: alt, MaxN: maxn, Seconds: secs(method)}
+	}
+	matPlan := func() (SpectraPlan, error) {
+		method := "lanczos"
+		if dense {
+			method = "dense"
+		}
+		return SpectraPlan{Where: "materialised", Need: mat.need, Parts: mat.parts, Seconds: secs(method)}, nil
+	}
+	mfPlan := SpectraPlan{Where: "matrixfree", Need: mf.need, Parts: mf.parts, Seconds: secs("matrixfree")}
 	switch opts.Method {
 	case "matrixfree":
 		if mf.need > budget {
-			return "", &MemoryError{Method: "matrixfree", N: n, Dim: m, Need: mf.need, Parts: mf.parts, Budget: budget}
+			return SpectraPlan{}, &MemoryError{Method: "matrixfree", N: n, Dim: m, Need: mf.need, Parts: mf.parts, Budget: budget, Seconds: mfPlan.Seconds}
 		}
-		return "matrixfree", nil
+		return mfPlan, nil
 	case "dense", "lanczos":
 		if mat.need > budget {
-			return "", refuse(string(opts.Method), mat, mf.need, maxN(dense))
+			return refuse(string(opts.Method), mat, mf.need, maxN(dense))
 		}
-		return "materialised", nil
+		return matPlan()
 	}
 	if mat.need <= budget && fitsH {
-		return "materialised", nil
+		return matPlan()
 	}
 	if mf.need <= budget {
-		return "matrixfree", nil
+		return mfPlan, nil
 	}
-	return "", refuse("auto", mat, mf.need, maxN(dense))
+	return refuse("auto", mat, mf.need, maxN(dense))
 }

@@ -35,7 +35,8 @@ func TestPlanSpectra(t *testing.T) {
 			if err := o.fill(); err != nil {
 				t.Fatal(err)
 			}
-			where, err := planSpectra(model, tc.n, 10, o)
+			plan, err := planSpectra(model, tc.n, 10, 4, o)
+			where := plan.Where
 			var me *MemoryError
 			switch {
 			case tc.refuse == "" && err != nil:

@@ -51,6 +51,9 @@ func diagnose(rep *Report, spec *Spectrum, l loss.Loss, opts Options) []string {
 			why = append(why, "no parameter shortage, duplicate or dead unit found")
 		}
 		out = append(out, fmt.Sprintf("structural matrix degenerate: %s (tolerance %g·λ_max); likely causes: %s", rank, spec.RankTol, strings.Join(why, "; ")))
+	} else if spec.MinCert.NotCertified != "" {
+		out = append(out, fmt.Sprintf("%s: λ_max = %.4g certified; λ_min not certified, only λ_min ∈ [0, %.4g] is known (%s), so the bounds through λ_min use 0",
+			name, spec.Max, spec.Min, spec.MinCert.NotCertified))
 	} else {
 		rank := ""
 		if spec.Rank >= 0 {
@@ -60,6 +63,12 @@ func diagnose(rep *Report, spec *Spectrum, l loss.Loss, opts Options) []string {
 			name, spec.Min, spec.Max, spec.Cond, spec.NormFloor, rank))
 	}
 	switch {
+	case weightedBound(l) && rep.HP == nil:
+		out = append(out, "structural error not computed: H_p left out of the spectra (Options.Spectra)")
+	case math.IsNaN(rep.StructuralError) && weightedBound(l) && rep.HP.MinCert.NotCertified != "":
+		out = append(out, fmt.Sprintf("structural error E_s = n/λ_min(H_p) ≥ %.4g only: λ_min(H_p) not certified", nf/rep.HP.Min))
+	case math.IsNaN(rep.StructuralError) && !l.OnSimplex() && rep.H.MinCert.NotCertified != "":
+		out = append(out, fmt.Sprintf("structural error E_s = n/λ_min(H) ≥ %.4g only: λ_min(H) not certified", nf/rep.H.Min))
 	case math.IsNaN(rep.StructuralError):
 		out = append(out, fmt.Sprintf("structural error not defined for %s: no upper bound in terms of r exists (THEORY §3 C); only the lower bound E_f ≥ %.4g holds",
 			l.Name(), rep.Bounds[1].Middle))

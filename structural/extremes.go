@@ -154,6 +154,13 @@ type extremeResult struct {
 // reported as ρ with Bound ρ: 0 ≤ λ_min ≤ ρ, no random start involved.
 type Certificate struct {
 	Residual, Bound float64
+	// NotCertified, when not empty, says why λ is not certified as the
+	// extreme eigenvalue (a matrix-free λ_min that did not converge within
+	// Options.MatrixFreeProducts): λ is then the Rayleigh quotient of the
+	// best vector found, an upper bound on λ_min (Courant–Fischer),
+	// Residual is still ‖Av − λv‖, and Bound = λ is only what A ⪰ 0 gives,
+	// λ_min ∈ [0, λ].
+	NotCertified string
 }
 
 // scaled is the certificate of f·λ for the operator f·A (f > 0).

@@ -42,6 +42,10 @@ type spectrumJSON struct {
 	MinBound    jsonfloat.Float `json:"lambda_min_error_bound"`
 	MaxResidual jsonfloat.Float `json:"lambda_max_residual"`
 	MaxBound    jsonfloat.Float `json:"lambda_max_error_bound"`
+	// Why lambda_min or lambda_max is not certified
+	// (Certificate.NotCertified); absent when it is.
+	MinNotCertified string `json:"lambda_min_not_certified,omitempty"`
+	MaxNotCertified string `json:"lambda_max_not_certified,omitempty"`
 }
 
 // MarshalJSON writes the spectrum under the names of THEORY §2.
@@ -51,7 +55,8 @@ func (s Spectrum) MarshalJSON() ([]byte, error) {
 		NormFloor: jsonfloat.Float(s.NormFloor), Rank: s.Rank, RankTol: jsonfloat.Float(s.RankTol), Method: s.Method,
 		Iterations: s.Iterations, Passes: s.Passes, Values: jsonfloat.Slice(s.Values),
 		MinResidual: jsonfloat.Float(s.MinCert.Residual), MinBound: jsonfloat.Float(s.MinCert.Bound),
-		MaxResidual: jsonfloat.Float(s.MaxCert.Residual), MaxBound: jsonfloat.Float(s.MaxCert.Bound)})
+		MaxResidual: jsonfloat.Float(s.MaxCert.Residual), MaxBound: jsonfloat.Float(s.MaxCert.Bound),
+		MinNotCertified: s.MinCert.NotCertified, MaxNotCertified: s.MaxCert.NotCertified})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -64,8 +69,8 @@ func (s *Spectrum) UnmarshalJSON(b []byte) error {
 		Trace: float64(v.Trace), Cond: float64(v.Cond), NormFloor: float64(v.NormFloor), Rank: v.Rank,
 		RankTol: float64(v.RankTol), Method: v.Method, Iterations: v.Iterations, Passes: v.Passes,
 		Values:  jsonfloat.Float64s(v.Values),
-		MinCert: Certificate{Residual: float64(v.MinResidual), Bound: float64(v.MinBound)},
-		MaxCert: Certificate{Residual: float64(v.MaxResidual), Bound: float64(v.MaxBound)}}
+		MinCert: Certificate{Residual: float64(v.MinResidual), Bound: float64(v.MinBound), NotCertified: v.MinNotCertified},
+		MaxCert: Certificate{Residual: float64(v.MaxResidual), Bound: float64(v.MaxBound), NotCertified: v.MaxNotCertified}}
 	return nil
 }
 

@@ -120,6 +120,15 @@ func (s *Spectrum) finish() {
 	}
 }
 
+// MinLower is the lower end of what is proven about λ_min: Min itself
+// when certified (MinCert), 0 (A ⪰ 0) when MinCert.NotCertified.
+func (s *Spectrum) MinLower() float64 {
+	if s.MinCert.NotCertified != "" {
+		return 0
+	}
+	return s.Min
+}
+
 // Singular reports whether λ_min is at or below the rank tolerance, i.e. the
 // matrix is numerically singular (THEORY §2: E_s = +∞).
 func (s *Spectrum) Singular() bool { return !(s.Min > s.RankTol*s.Max) }

@@ -46,6 +46,8 @@ type probeFlags struct {
 	method         string
 	maxMemory      string
 	rankTol        float64
+	spectra        string
+	products       int
 	spectrum       string
 	json           bool
 }
@@ -98,8 +100,10 @@ architecture file (--arch), which tools/export_arch.py writes from PyTorch.`,
 	fl.IntVar(&f.n, "n", 10, "probe size: the first n images of the split")
 	fl.StringVar(&f.inputPrecision, "input-precision", "float64", "float64 | float32: round every normalised input to float32 first, as PyTorch pipelines (torchvision ToTensor) do")
 	fl.StringVar(&f.loss, "loss", "softmax", "Fenchel-Young loss: "+strings.Join(loss.Names(), "|")+" (default with --checkpoint: the run's)")
-	fl.StringVar(&f.method, "method", "auto", "eigenvalues: auto|dense|lanczos|matrixfree (auto: certified extremes on H — Lanczos on H for λ_max, on H⁻¹ via Cholesky for λ_min — when it fits --max-memory, else matrix-free Hv = J(Jᵀv); dense: every eigenvalue)")
+	fl.StringVar(&f.method, "method", "auto", "eigenvalues: auto|dense|lanczos|matrixfree (auto: certified extremes on the materialised H — Lanczos on H for λ_max, on H⁻¹ via Cholesky for λ_min — whenever its ≈ 16·(nK)² bytes fit --max-memory, as it is ~8× faster than matrix-free and certifies λ_min (with 24 GB: up to nK ≈ 31000); else matrix-free Hv = J(Jᵀv), λ_max certified, λ_min certified only if it converges within --matrix-free-products; lanczos: certified extremes, refused if H does not fit; dense: every eigenvalue)")
 	fl.StringVar(&f.maxMemory, "max-memory", "", "memory budget of the spectra, e.g. 8GiB or 500MB (default: 3/4 of the memory available at start, now "+structural.Bytes(structural.DefaultMaxMemory())+")")
+	fl.StringVar(&f.spectra, "spectra", "", "comma-separated spectra to compute, of "+strings.Join(structural.SpectrumNames(), ",")+" (default: all that apply to the loss); the one of bounds (A)(B), H_S (H for squared), is always computed, and a bound needing one left out is reported as not computed")
+	fl.IntVar(&f.products, "matrix-free-products", structural.DefaultMatrixFreeProducts, "budget of products Hv = J(Jᵀv) per spectrum on the matrix-free path: a λ_min not converged within it is reported as not certified, with the interval [0, λ] it lies in")
 	fl.Float64Var(&f.rankTol, "rank-tol", structural.DefaultRankTol, "relative tolerance of the numerical rank (eigenvalues > tol·λ_max count)")
 	fl.StringVar(&f.spectrum, "spectrum", "", "write every eigenvalue of H, H_S, H_p to this JSON file (dense only)")
 	fl.BoolVar(&f.json, "json", false, "print machine-readable JSON instead of the table")
@@ -336,7 +340,20 @@ func runProbe(cmd *cobra.Command, f *probeFlags) error {
 	if err != nil {
 		return fmt.Errorf("--max-memory %q: %w", f.maxMemory, err)
 	}
-	opts := structural.Options{Method: structural.Method(f.method), RankTol: f.rankTol, FullSpectrum: f.spectrum != "", MaxMemory: maxMem, Ctx: ctx}
+	opts := structural.Options{Method: structural.Method(f.method), RankTol: f.rankTol, FullSpectrum: f.spectrum != "", MaxMemory: maxMem, Ctx: ctx,
+		MatrixFreeProducts: f.products}
+	if f.products < 1 {
+		return fmt.Errorf("--matrix-free-products %d: want at least 1", f.products)
+	}
+	if f.spectra != "" {
+		for _, name := range strings.Split(f.spectra, ",") {
+			name = strings.TrimSpace(name)
+			if !slices.Contains(structural.SpectrumNames(), name) {
+				return fmt.Errorf("--spectra %q: unknown spectrum %q, want some of %s", f.spectra, name, strings.Join(structural.SpectrumNames(), ","))
+			}
+			opts.Spectra = append(opts.Spectra, name)
+		}
+	}
 	if f.spectrum != "" && f.method == "auto" {
 		opts.Method = structural.MethodDense
 	}
@@ -348,6 +365,11 @@ func runProbe(cmd *cobra.Command, f *probeFlags) error {
 		for i, v := range probe.X.Data {
 			probe.X.Data[i] = float64(float32(v))
 		}
+	}
+	// A long computation says up front what it will take.
+	if plan, err := structural.PlanSpectra(in.model, probe.X.Rows, in.l, opts); err == nil && plan.Seconds >= 10 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "probe: spectra %s at n = %d: about %s (%s), about %s on 2 idle cores\n",
+			plan.Where, probe.X.Rows, structural.Bytes(plan.Need), plan.Parts, structural.Seconds(plan.Seconds))
 	}
 	rep, aerr := structural.Analyze(in.model, probe, in.l, opts)
 	var bv *structural.BoundViolation
@@ -452,19 +474,35 @@ func writeProbeTable(w io.Writer, in *probeInput, f *probeFlags, rep *structural
 	fmt.Fprintf(tw, "residual norm ‖r‖\t%s\n", g(rep.ResidualNorm))
 	fmt.Fprintf(tw, "gradient norm ‖∇R‖\t%s\n", g(rep.GradNorm))
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "matrix\tdim\tλ_min\tλ_max\tλ_mean\tκ\trank (tol)\t")
+	fmt.Fprintln(tw, "matrix\tdim\tλ_min\t± bound\tλ_max\t± bound\tλ_mean\tκ\trank (tol)\tmethod\t")
+	var uncertified []string
 	for _, sp := range []struct {
 		name string
 		s    *structural.Spectrum
-	}{{"H", rep.H}, {"H_S", rep.HS}, {"H_p", rep.HP}} {
+	}{{"H", rep.H}, {"H_S", rep.HS}, {"H_p", rep.HP}, {"H_p|U", rep.HPU}} {
 		if sp.s == nil {
 			continue
 		}
-		rank := "n/a (lanczos)"
+		rank := "n/a"
 		if sp.s.Rank >= 0 {
 			rank = fmt.Sprintf("%d (%.0e)", sp.s.Rank, sp.s.RankTol)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", sp.name, sp.s.Dim, g(sp.s.Min), g(sp.s.Max), g(sp.s.Mean), g(sp.s.Cond), rank)
+		minBound, maxBound := g(sp.s.MinCert.Bound), g(sp.s.MaxCert.Bound)
+		for _, c := range []struct {
+			end   string
+			cert  structural.Certificate
+			bound *string
+		}{{"λ_min", sp.s.MinCert, &minBound}, {"λ_max", sp.s.MaxCert, &maxBound}} {
+			if c.cert.NotCertified != "" {
+				*c.bound = "NOT CERTIFIED"
+				uncertified = append(uncertified, fmt.Sprintf("%s %s: %s", sp.name, c.end, c.cert.NotCertified))
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", sp.name, sp.s.Dim, g(sp.s.Min), minBound, g(sp.s.Max), maxBound,
+			g(sp.s.Mean), g(sp.s.Cond), rank, sp.s.Method)
+	}
+	for _, u := range uncertified {
+		fmt.Fprintf(tw, "%s\n", u)
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintf(tw, "structural error E_s\t%s\n", g(rep.StructuralError))

@@ -49,7 +49,10 @@ func spectraOnH(ctx context.Context, h *mat.SymDense, K int, p []float64, wants 
 		case "H_p":
 			s, err = denseSpectrum(ctx, ProbabilityWeighted(h, p), opts.FullSpectrum, opts.RankTol)
 		case "H_pU":
-			s, err = scaledDenseSpectrum(ctx, RestrictWeighted(h, p, K), opts.FullSpectrum, opts.RankTol)
+			var b *mat.SymDense
+			if b, err = restrictWeighted(ctx, h, p, K); err == nil {
+				s, err = scaledDenseSpectrum(ctx, b, opts.FullSpectrum, opts.RankTol)
+			}
 		}
 		lap(wants[i].phase)
 		if err != nil {

@@ -186,6 +186,14 @@ const restrictedTinyScale = 0x1p-500
 // orthonormal basis of √p_i^⊥ (THEORY §7). Rows are sample-major,
 // i·(K−1) + a, like RestrictSumZero's.
 func RestrictWeighted(h *mat.SymDense, p []float64, K int) *mat.SymDense {
+	b, _ := restrictWeighted(context.Background(), h, p, K)
+	return b
+}
+
+// restrictWeighted is RestrictWeighted polling ctx every restrictPoll rows
+// or columns of its two passes, so a cancelled analysis stops within one
+// such stretch at every size.
+func restrictWeighted(ctx context.Context, h *mat.SymDense, p []float64, K int) (*mat.SymDense, error) {
 	m := h.SymmetricDim()
 	checkBlocks("RestrictWeighted", m, K)
 	if len(p) != m {
@@ -204,6 +212,9 @@ func RestrictWeighted(h *mat.SymDense, p []float64, K int) *mat.SymDense {
 	t := make([]float64, m*d)
 	row := make([]float64, m)
 	for r := 0; r < m; r++ {
+		if r%restrictPoll == 0 && ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 		for c := 0; c < m; c++ {
 			if c >= r {
 				row[c] = raw.Data[r*raw.Stride+c]
@@ -217,6 +228,9 @@ func RestrictWeighted(h *mat.SymDense, p []float64, K int) *mat.SymDense {
 	col := make([]float64, m)
 	dst := make([]float64, d)
 	for c := 0; c < d; c++ {
+		if c%restrictPoll == 0 && ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 		for r := 0; r < m; r++ {
 			col[r] = t[r*d+c]
 		}
@@ -226,8 +240,13 @@ func RestrictWeighted(h *mat.SymDense, p []float64, K int) *mat.SymDense {
 		}
 	}
 	symmetrizeAverage(d, out)
-	return mat.NewSymDense(d, out)
+	return mat.NewSymDense(d, out), nil
 }
+
+// restrictPoll is the number of rows (columns) restrictWeighted runs between
+// polls of its context: each costs O(nK²), well under a millisecond at the
+// dense sizes.
+const restrictPoll = 32
 
 // restrictedTrace is trace(H_p|U) from H's diagonal K×K blocks: per sample
 // Σ_a w_aᵀ B w_a over the columns w_a of W_i = D_i^{1/2} R_i[:, 1:]. Summing

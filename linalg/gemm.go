@@ -65,6 +65,9 @@ type microKernel[T Float] struct {
 	// packRows, if not nil, packs the p < n' columns of mr rows of A (row
 	// stride lda) into a panel (dst[p·mr+i]) for some n' ≤ n it returns.
 	packRows func(n int, src []T, lda int, dst []T) int
+	// store, if not nil, is tile overwriting C with alpha·Σ (rounded as tile
+	// on a cleared C), for the first k slab of a product with beta = 0.
+	store func(k int, a, b, c []T, ldc int, alpha T)
 }
 
 // edgeKernel is a micro-kernel for a rows×cols corner of an mr×nr tile.
@@ -234,19 +237,24 @@ func gemm[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []
 	if m == 0 || n == 0 {
 		return
 	}
-	scaleC(m, n, beta, c, ldc)
+	// The unpacked small-m path is chosen for the whole product, not per
+	// block: a row block of ≤ smallM rows taking it would make the result
+	// depend on the number of goroutines (it rounds differently).
+	small := m <= smallM && !tA
+	// With beta = 0 the packed path writes C in its first k slab instead of
+	// clearing it first (the same values: see microKernel.store).
+	overwrite := beta == 0 && k > 0 && alpha != 0 && !small && kern.store != nil
+	if !overwrite {
+		scaleC(m, n, beta, c, ldc)
+	}
 	if k == 0 || alpha == 0 {
 		return
 	}
 	if m*n*k < parallelFlops {
 		workers = 1
 	}
-	// The unpacked small-m path is chosen for the whole product, not per
-	// block: a row block of ≤ smallM rows taking it would make the result
-	// depend on the number of goroutines (it rounds differently).
-	small := m <= smallM && !tA
 	blocksOfC(tA, tB, m, n, lda, ldb, ldc, workers, kern.mr, kern.nr, a, b, c, func(m, n int, a, b, c []T) {
-		gemmSerial(kern, tA, tB, m, n, k, alpha, a, lda, b, ldb, c, ldc, small)
+		gemmSerial(kern, tA, tB, m, n, k, alpha, a, lda, b, ldb, c, ldc, small, overwrite)
 	})
 }
 
@@ -290,7 +298,9 @@ var smallM = 4
 
 // gemmSerial computes C += alpha·op(A)·op(B) on the calling goroutine, by
 // gemmSmall when small (callers pass m ≤ smallM && !tA for the whole product).
-func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, c []T, ldc int, small bool) {
+// With overwrite (only when !small and kern.store != nil, k > 0) it computes
+// C = alpha·op(A)·op(B), C's prior contents neither read nor needed cleared.
+func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, c []T, ldc int, small, overwrite bool) {
 	if small {
 		gemmSmall(tB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
 		return
@@ -307,6 +317,7 @@ func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T
 		nb := min(bs.nc, n-jc)
 		for pc := 0; pc < k; pc += bs.kc {
 			kb := min(bs.kc, k-pc)
+			first := overwrite && pc == 0
 			packB(kern, tB, b, ldb, pc, jc, kb, nb, w.b)
 			for ic := 0; ic < m; ic += bs.mc {
 				mb := min(bs.mc, m-ic)
@@ -319,7 +330,11 @@ func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T
 						rows := min(mr, mb-ir)
 						ci := (ic+ir)*ldc + jc + jr
 						if rows == mr && cols == nr {
-							kern.tile(kb, ap, bp, c[ci:], ldc, alpha)
+							if first {
+								kern.store(kb, ap, bp, c[ci:], ldc, alpha)
+							} else {
+								kern.tile(kb, ap, bp, c[ci:], ldc, alpha)
+							}
 							continue
 						}
 						// Edge tile: compute into a scratch tile, then add the valid part.
@@ -329,6 +344,9 @@ func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T
 						for i := 0; i < rows; i++ {
 							crow := c[ci+i*ldc : ci+i*ldc+cols]
 							trow := t[i*nr : i*nr+cols]
+							if first {
+								clear(crow) // beta = 0, as scaleC
+							}
 							for j := range crow {
 								crow[j] += trow[j]
 							}
@@ -606,12 +624,12 @@ func syrk[T Float](kern *microKernel[T], trans bool, n, k int, alpha T, a []T, l
 			if t.bi != t.bj {
 				// C_IJ = alpha·op(A)_I·op(A)_Jᵀ + beta·C_IJ.
 				scaleC(mi, nj, beta, c[i0*ldc+j0:], ldc)
-				gemmSerial(kern, trans, !trans, mi, nj, k, alpha, rowsOf(i0), lda, rowsOf(j0), lda, c[i0*ldc+j0:], ldc, mi <= smallM && !trans)
+				gemmSerial(kern, trans, !trans, mi, nj, k, alpha, rowsOf(i0), lda, rowsOf(j0), lda, c[i0*ldc+j0:], ldc, mi <= smallM && !trans, false)
 				continue
 			}
 			scratch = grow(scratch, mi*mi)
 			clear(scratch)
-			gemmSerial(kern, trans, !trans, mi, mi, k, alpha, rowsOf(i0), lda, rowsOf(i0), lda, scratch, mi, mi <= smallM && !trans)
+			gemmSerial(kern, trans, !trans, mi, mi, k, alpha, rowsOf(i0), lda, rowsOf(i0), lda, scratch, mi, mi <= smallM && !trans, false)
 			for i := 0; i < mi; i++ {
 				crow := c[(i0+i)*ldc+i0+i : (i0+i)*ldc+i0+mi]
 				srow := scratch[i*mi+i : i*mi+mi]

@@ -29,6 +29,16 @@ func asmKernel[T Float](mr, nr int, f func(k int, a, b, c *T, ldc int, alpha T))
 	}}
 }
 
+// withStore adds the overwriting variant of mk's full-tile kernel.
+func withStore[T Float](mk *microKernel[T], f func(k int, a, b, c *T, ldc int, alpha T)) *microKernel[T] {
+	mr, nr := mk.mr, mk.nr
+	mk.store = func(k int, a, b, c []T, ldc int, alpha T) {
+		_, _, _ = a[mr*k-1], b[nr*k-1], c[(mr-1)*ldc+nr-1]
+		f(k, &a[0], &b[0], &c[0], ldc, alpha)
+	}
+	return mk
+}
+
 // withTranspose adds an assembly block transpose of width tw, with the
 // bounds checks of its source and destination, to mk.
 func withTranspose[T Float](mk *microKernel[T], tw int, f func(n int, src *T, lds int, dst *T, ldd int)) *microKernel[T] {
@@ -93,13 +103,13 @@ func withEdges[T Float](mk *microKernel[T], edges ...edgeKernel[T]) *microKernel
 func kernelSets() []kernelSet {
 	sets := []kernelSet{
 		{name: "avx512", desc: "amd64 AVX-512F 12×32 f32, 12×16 f64",
-			k32: withEdges(withPackRows(withTranspose(asmKernel(12, 32, kern.Sgemm12x32AVX512), 16, kern.Transpose16x16S), packRows12f32),
+			k32: withEdges(withStore(withPackRows(withTranspose(asmKernel(12, 32, kern.Sgemm12x32AVX512), 16, kern.Transpose16x16S), packRows12f32), kern.Sgemm12x32StoreAVX512),
 				edgeKernel[float32]{4, 16, edgeTile(4, 16, 12, 32, kern.Sgemm4x16Of12x32AVX512)},
 				edgeKernel[float32]{8, 16, edgeTile(8, 16, 12, 32, kern.Sgemm8x16Of12x32AVX512)},
 				edgeKernel[float32]{4, 32, edgeTile(4, 32, 12, 32, kern.Sgemm4x32Of12x32AVX512)},
 				edgeKernel[float32]{12, 16, edgeTile(12, 16, 12, 32, kern.Sgemm12x16Of12x32AVX512)},
 				edgeKernel[float32]{8, 32, edgeTile(8, 32, 12, 32, kern.Sgemm8x32Of12x32AVX512)}),
-			k64: withEdges(withPackRows(withTranspose(asmKernel(12, 16, kern.Dgemm12x16AVX512), 8, kern.Transpose8x8D), packRows12f64),
+			k64: withEdges(withStore(withPackRows(withTranspose(asmKernel(12, 16, kern.Dgemm12x16AVX512), 8, kern.Transpose8x8D), packRows12f64), kern.Dgemm12x16StoreAVX512),
 				edgeKernel[float64]{4, 8, edgeTile(4, 8, 12, 16, kern.Dgemm4x8Of12x16AVX512)},
 				edgeKernel[float64]{8, 8, edgeTile(8, 8, 12, 16, kern.Dgemm8x8Of12x16AVX512)},
 				edgeKernel[float64]{4, 16, edgeTile(4, 16, 12, 16, kern.Dgemm4x16Of12x16AVX512)},

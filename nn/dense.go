@@ -75,6 +75,20 @@ func (d *Dense[T]) BackwardParams(dy *Mat[T]) {
 	addRows(d.B.Grad, dy.Data, n, d.Out)
 }
 
+// SetGrads implements GradSetter: the weight gradient is the GEMM with
+// beta = 0, the bias gradient the column sums of dy into a cleared bias.
+func (d *Dense[T]) SetGrads(dy *Mat[T], wantDx bool) *Mat[T] {
+	d.dy = dy
+	n := dy.Rows
+	linalg.Gemm(true, false, d.Out, d.In, n, 1, dy.Data, d.Out, d.x.Data, d.In, 0, d.W.Grad, d.In)
+	clear(d.B.Grad)
+	addRows(d.B.Grad, dy.Data, n, d.Out)
+	if !wantDx {
+		return nil
+	}
+	return d.inputGrad(dy)
+}
+
 // addRows adds the rows of the rows×cols matrix a to dst, row by row.
 func addRows[T Float](dst, a []T, rows, cols int) {
 	switch d := any(dst).(type) {

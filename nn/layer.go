@@ -143,6 +143,34 @@ func ZeroGrad[T Float](l Layer[T]) {
 	}
 }
 
+// GradSetter is implemented by layers that can write dL/dθ into Param.Grad
+// instead of adding it (a Dense layer's weight-gradient GEMM with beta = 0
+// writes the gradient once, where clearing it first and accumulating writes
+// it twice and reads it once).
+type GradSetter[T Float] interface {
+	// SetGrads sets each Param.Grad to dL/dθ, bit for bit what ZeroGrad and
+	// then Backward(dy) leave there, and returns Backward's dL/dx if wantDx
+	// (else nil, possibly without computing it, as BackwardParams).
+	SetGrads(dy *Mat[T], wantDx bool) *Mat[T]
+}
+
+// SetGrads sets every Param.Grad of l to dL/dθ for the last Forward's batch
+// and returns dL/dx if wantDx: the same values as ZeroGrad(l) followed by
+// l.Backward(dy) (or BackwardParams(l, dy) without wantDx). Layers that do
+// not implement GradSetter are cleared and then run Backward or
+// BackwardParams.
+func SetGrads[T Float](l Layer[T], dy *Mat[T], wantDx bool) *Mat[T] {
+	if gs, ok := l.(GradSetter[T]); ok {
+		return gs.SetGrads(dy, wantDx)
+	}
+	ZeroGrad(l)
+	if wantDx {
+		return l.Backward(dy)
+	}
+	BackwardParams(l, dy)
+	return nil
+}
+
 // CopyParams copies parameter values from src to dst, converting the element
 // type (for instance a float32 training model into the float64 model the
 // structural engine measures). The two layers must have the same architecture.

@@ -67,6 +67,44 @@ func (s *Sequential[T]) BackwardParams(dy *Mat[T]) {
 	BackwardParams(s.Layers[first], dy)
 }
 
+// SetGrads implements GradSetter: each child runs SetGrads, and without
+// wantDx the layers before the first one with parameters are not visited.
+// A parameter shared by two layers needs both contributions added, so then
+// all gradients are cleared and accumulated as by Backward.
+func (s *Sequential[T]) SetGrads(dy *Mat[T], wantDx bool) *Mat[T] {
+	if s.sharesParams() {
+		ZeroGrad[T](s)
+		if wantDx {
+			return s.Backward(dy)
+		}
+		s.BackwardParams(dy)
+		return nil
+	}
+	stop := 0
+	if !wantDx {
+		stop = s.firstWithParams()
+	}
+	for i := len(s.Layers) - 1; i >= stop; i-- {
+		dy = SetGrads(s.Layers[i], dy, wantDx || i > stop)
+	}
+	if !wantDx {
+		return nil
+	}
+	return dy
+}
+
+// sharesParams reports whether a Param appears more than once among s's.
+func (s *Sequential[T]) sharesParams() bool {
+	for i, p := range s.params {
+		for _, q := range s.params[:i] {
+			if p == q || (len(p.Grad) > 0 && len(q.Grad) > 0 && &p.Grad[0] == &q.Grad[0]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // BackwardDeltas implements DeltaBackwarder: each child runs BackwardDeltas;
 // without wantDx the layers before the first one with parameters are not
 // visited.

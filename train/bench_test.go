@@ -20,10 +20,9 @@ import (
 )
 
 // benchTrainStep times one optimiser step of the training loop (forward,
-// loss and residual, zero grad, backward as the loop runs it (nn.BackwardParams:
-// no input gradient), update) on a fixed random batch, and reports the wall
-// time of each phase per step (µs-fwd, µs-loss, µs-bwd including the zeroing
-// of gradients, µs-update).
+// loss and residual, backward as the loop runs it (nn.SetGrads without
+// dL/dx), update) on a fixed random batch, and reports the wall
+// time of each phase per step (µs-fwd, µs-loss, µs-bwd, µs-update).
 func benchTrainStep(b *testing.B, spec models.Spec, batch int, opt string) {
 	model, err := models.Build[float32](spec)
 	if err != nil {
@@ -61,8 +60,7 @@ func benchTrainStep(b *testing.B, spec models.Spec, batch int, opt string) {
 			b.Fatal(err)
 		}
 		t2 := time.Now()
-		nn.ZeroGrad(model)
-		nn.BackwardParams(model, dz)
+		nn.SetGrads(model, dz, false)
 		t3 := time.Now()
 		o.Step(params, 1e-3)
 		t4 := time.Now()

@@ -574,8 +574,7 @@ func (l *loop[T]) step() error {
 	if err != nil {
 		return st.nonFinite(err, l.ckStep)
 	}
-	nn.ZeroGrad(l.model)
-	nn.BackwardParams(l.model, dz) // no dL/dx: the first layer skips its input gradient
+	nn.SetGrads(l.model, dz, false) // no dL/dx: the first layer skips its input gradient
 	st.LR = l.sched.LR(st.Epoch)
 	l.opt.Step(l.params, st.LR)
 	// A non-finite gradient makes its weights non-finite through every

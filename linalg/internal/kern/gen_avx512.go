@@ -29,6 +29,9 @@ type shape struct {
 	nz       int
 	bcst     bool
 	pmr, pnz int
+	// store makes the kernel overwrite C with alpha·Σ instead of adding to
+	// it (a GEMM with beta = 0 neither clears nor reads C first).
+	store bool
 }
 
 // panel returns the height and width (in vectors) of the packed panels.
@@ -58,6 +61,9 @@ func (s shape) name() string {
 	if s.pmr > 0 {
 		suf = fmt.Sprintf("Of%dx%d", s.pmr, s.pnz*64/s.elem())
 	}
+	if s.store {
+		suf += "Store"
+	}
 	return fmt.Sprintf("%s%dx%d%sAVX512", p, s.mr, s.nr(), suf)
 }
 
@@ -76,9 +82,15 @@ func (s shape) name() string {
 // is not a multiple of 12 or of the panel width: with only the full kernel an
 // MLP-100 layer (n = 100) spent 128 columns of work on 100, a conv layer with
 // 16 output channels (m = 16) 24 rows on 16.
+//
+// The Store variants of the full tiles serve the first k slab of a product
+// with beta = 0 (the weight gradient of a dense layer, k = batch ≤ kc, is one
+// slab): C is written once instead of cleared, read and written.
 var shapes = []shape{
 	{f64: false, mr: 12, nz: 2},
 	{f64: true, mr: 12, nz: 2},
+	{f64: false, mr: 12, nz: 2, store: true},
+	{f64: true, mr: 12, nz: 2, store: true},
 	{f64: false, mr: 12, nz: 1, pmr: 12, pnz: 2},
 	{f64: false, mr: 8, nz: 2, pmr: 12, pnz: 2},
 	{f64: false, mr: 8, nz: 1, pmr: 12, pnz: 2},
@@ -120,13 +132,17 @@ package kern
 			typ = "float64"
 		}
 		pmr, pnz := sh.panel()
+		op := "+="
+		if sh.store {
+			op = "="
+		}
 		fmt.Fprintf(&g, `
-// %s computes C[0:%d, 0:%d] += alpha · Σ_p a[p·%d+i]·b[p·%d+j] for p < k,
+// %s computes C[0:%d, 0:%d] %s alpha · Σ_p a[p·%d+i]·b[p·%d+j] for p < k,
 // with C row-major of stride ldc (AVX-512F). The caller guarantees the bounds.
 //
 //go:noescape
 func %s(k int, a, b, c *%s, ldc int, alpha %s)
-`, sh.name(), sh.mr, sh.nr(), pmr, pnz*64/sh.elem(), sh.name(), typ, typ)
+`, sh.name(), sh.mr, sh.nr(), op, pmr, pnz*64/sh.elem(), sh.name(), typ, typ)
 		funcs = append(funcs, fmt.Sprintf("%s(k int, a, b, c *%s, ldc int, alpha %s)", sh.name(), typ, typ))
 	}
 	transpose(&s, &g, false, 16)
@@ -244,12 +260,22 @@ func kernel(w *bytes.Buffer, sh shape) {
 	p("DECQ CX")
 	p("JNZ %s_loop1", name)
 	fmt.Fprintf(w, "\n%s_store:\n", name)
-	// C row += alpha · accumulators: acc = alpha·acc + C, then store.
+	// C row += alpha · accumulators: acc = alpha·acc + C, then store. The
+	// store variant adds +0 from a register instead of C, so that it rounds
+	// exactly as the accumulating kernel on a cleared C (−0 becomes +0).
 	alpha := breg(0)
 	p("%s alpha+40(FP), %s", bc, alpha)
+	zero := breg(1)
+	if sh.store {
+		p("VPXORD %s, %s, %s", zero, zero, zero)
+	}
 	for i := 0; i < mr; i++ {
 		for j := 0; j < nz; j++ {
-			p("VFMADD213%s %d(DX), %s, %s", ps, 64*j, alpha, acc(i, j))
+			if sh.store {
+				p("VFMADD213%s %s, %s, %s", ps, zero, alpha, acc(i, j))
+			} else {
+				p("VFMADD213%s %d(DX), %s, %s", ps, 64*j, alpha, acc(i, j))
+			}
 			p("VMOVUP%c %s, %d(DX)", ps[1], acc(i, j), 64*j)
 		}
 		if i < mr-1 {

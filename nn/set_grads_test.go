@@ -1,0 +1,105 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestSetGradsMatchesBackward checks, for every layer of the conformance
+// table, the container cases and a Sequential sharing one Dense twice, that
+// SetGrads on gradients holding NaN leaves bit for bit what ZeroGrad and
+// then Backward (wantDx) or BackwardParams (not) leave, and returns
+// Backward's dL/dx when asked.
+func TestSetGradsMatchesBackward(t *testing.T) {
+	shared := NewDense[float64](5, 5)
+	cases := append(conformanceCases(), containerCases()...)
+	cases = append(cases, layerCase{"shared dense", func() Layer[float64] {
+		return must(NewSequential[float64](shared, NewReLU[float64](Shape{5}), shared))
+	}})
+	for _, tc := range cases {
+		for _, wantDx := range []bool{false, true} {
+			rng := rand.New(rand.NewPCG(7, 8))
+			l := tc.make()
+			for _, p := range l.Params() {
+				fillNormal(rng, p.Value, 0.5)
+			}
+			const rows = 3
+			x := randomInput(rng, rows, l.InShape().Size())
+			dy := NewMat[float64](rows, l.OutShape().Size())
+			fillNormal(rng, dy.Data, 1)
+
+			ZeroGrad(l)
+			l.Forward(x)
+			var dxWant []float64
+			if wantDx {
+				dxWant = slices.Clone(l.Backward(dy).Data)
+			} else {
+				BackwardParams(l, dy)
+			}
+			var want [][]float64
+			for _, p := range l.Params() {
+				want = append(want, slices.Clone(p.Grad))
+			}
+
+			for _, p := range l.Params() {
+				for i := range p.Grad {
+					p.Grad[i] = math.NaN()
+				}
+			}
+			l.Forward(x)
+			dx := SetGrads(l, dy, wantDx)
+			for i, p := range l.Params() {
+				if !slices.Equal(p.Grad, want[i]) {
+					t.Fatalf("%s wantDx=%v: %s: SetGrads gradient %v, ZeroGrad+Backward gave %v", tc.name, wantDx, p.Name, p.Grad, want[i])
+				}
+			}
+			if wantDx && (dx == nil || !slices.Equal(dx.Data, dxWant)) {
+				t.Fatalf("%s: SetGrads dL/dx differs from Backward's", tc.name)
+			}
+		}
+	}
+}
+
+// TestSetGradsFloat32MLP is the check of TestSetGradsMatchesBackward on a
+// float32 MLP large enough for the packed GEMM with its store kernel
+// (784-1000-10 at a batch of 32: m = 1000, n = 784, k = 32).
+func TestSetGradsFloat32MLP(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	l := must(NewSequential[float32](NewDense[float32](784, 1000), NewReLU[float32](Shape{1000}), NewDense[float32](1000, 10)))
+	for _, p := range l.Params() {
+		for i := range p.Value {
+			p.Value[i] = float32(rng.NormFloat64() * 0.05)
+		}
+	}
+	x := NewMat[float32](32, 784)
+	dy := NewMat[float32](32, 10)
+	for i := range x.Data {
+		x.Data[i] = float32(rng.NormFloat64())
+	}
+	for i := range dy.Data {
+		dy.Data[i] = float32(rng.NormFloat64())
+	}
+	ZeroGrad[float32](l)
+	l.Forward(x)
+	BackwardParams[float32](l, dy)
+	var want [][]float32
+	for _, p := range l.Params() {
+		want = append(want, slices.Clone(p.Grad))
+		for i := range p.Grad {
+			p.Grad[i] = float32(math.NaN())
+		}
+	}
+	l.Forward(x)
+	if dx := SetGrads[float32](l, dy, false); dx != nil {
+		t.Fatalf("SetGrads without wantDx returned dL/dx")
+	}
+	for i, p := range l.Params() {
+		for j := range p.Grad {
+			if math.Float32bits(p.Grad[j]) != math.Float32bits(want[i][j]) {
+				t.Fatalf("%s[%d]: SetGrads %v, ZeroGrad+BackwardParams %v", p.Name, j, p.Grad[j], want[i][j])
+			}
+		}
+	}
+}

@@ -1,0 +1,232 @@
+package linalg
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/fenchel-ml/fenchel/linalg/internal/kern"
+)
+
+// withVec runs f with the level-2 kernels on (asm) or off (Go twins).
+func withVec(asm bool, f func()) {
+	old := vecAsm
+	vecAsm = asm
+	defer func() { vecAsm = old }()
+	f()
+}
+
+// vecModes are the settings of vecAsm this machine can run.
+func vecModes() []bool {
+	if kern.AVX512 {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}
+
+// TestLevel2KernelTwins: the AVX-512 kernels give the bits of their Go
+// twins on every length around the 8-, 16- and 64-column steps and every
+// row count 1…9, with strides beyond the row length.
+func TestLevel2KernelTwins(t *testing.T) {
+	if !kern.AVX512 {
+		t.Log("no AVX-512 here: only the Go twins run")
+	}
+	rnd := rand.New(rand.NewPCG(21, 22))
+	lens := []int{0, 1, 7, 8, 9, 15, 16, 17, 24, 63, 64, 65, 72, 127, 128, 129, 1000, 1003}
+	for _, m := range lens {
+		for k := 1; k <= 9; k++ {
+			ldu := m + 5
+			u := randSlice(rnd, (k-1)*ldu+m+1)
+			xi, x := randSlice(rnd, k), randSlice(rnd, m+1)
+			var got, want []float64
+			for _, asm := range vecModes() {
+				y := slices.Clone(x)
+				withVec(asm, func() { axpyRows(k, m, u, ldu, xi, y) })
+				got, want = y, got
+			}
+			ref := slices.Clone(x)
+			axpyRowsGo(k, 0, m, u, ldu, xi, ref)
+			for p := range ref {
+				if got[p] != ref[p] || (want != nil && want[p] != ref[p]) {
+					t.Fatalf("axpyRows k=%d m=%d: x[%d] = %v (asm) %v (Go), want %v", k, m, p, got[p], want, ref[p])
+				}
+			}
+			for _, asm := range vecModes() {
+				s := make([]float64, k)
+				withVec(asm, func() { dotRows(k, m, u, ldu, x, s) })
+				for q := range s {
+					row := u[q*ldu : q*ldu+m]
+					w := dot8Go(row[:m&^7], x[:m&^7])
+					for p := m &^ 7; p < m; p++ {
+						w = math.FMA(row[p], x[p], w)
+					}
+					if s[q] != w {
+						t.Fatalf("dotRows asm=%v k=%d m=%d: s[%d] = %v, want %v", asm, k, m, q, s[q], w)
+					}
+					plain, abs := 0.0, 0.0
+					for p := range row {
+						plain += row[p] * x[p]
+						abs += math.Abs(row[p] * x[p])
+					}
+					if math.Abs(s[q]-plain) > float64(m)*0x1p-52*abs {
+						t.Fatalf("dotRows k=%d m=%d: s[%d] = %v, plain sum %v", k, m, q, s[q], plain)
+					}
+				}
+			}
+		}
+	}
+}
+
+// wellConditionedUpper returns an n×n upper triangular U (row-major,
+// stride ldu, NaN below the diagonal and in the padding, so reading them
+// shows) with diagonal in [1, 2] and off-diagonal entries in ±1/n: ‖U − D‖₂
+// ≤ ‖U − D‖_F < 1/√2, so κ₂(U) < (2 + 0.71)/(1 − 0.71) < 10.
+func wellConditionedUpper(rnd *rand.Rand, n, ldu int) []float64 {
+	u := make([]float64, (n-1)*ldu+n)
+	for i := range u {
+		u[i] = math.NaN()
+	}
+	for i := 0; i < n; i++ {
+		u[i*ldu+i] = 1 + rnd.Float64()
+		for j := i + 1; j < n; j++ {
+			u[i*ldu+j] = (2*rnd.Float64() - 1) / float64(n)
+		}
+	}
+	return u
+}
+
+// trsvTol is the agreement asked of two triangular solves, relative to
+// max|x|: each is backward stable with |ΔU| ≤ γ_n|U| (Higham, Accuracy and
+// Stability of Numerical Algorithms, Thm. 8.5), so each forward error is at
+// most κ(U)·n·ε·‖x‖ to first order; with κ < 10 (wellConditionedUpper) the
+// two differ by at most 20·n·ε·‖x‖.
+func trsvTol(n int) float64 { return 20 * float64(n) * 0x1p-52 }
+
+var trsvSizes = []int{1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 127, 129, 256, 257, 300, 1031}
+
+// TestNarrowSolves: the narrow forward and back solves agree with gonum's
+// Dtrsm for every r in 1…9, orders around the kernels' steps and the row
+// blocks, and strides of U and B beyond n and r; the forward solve gives
+// the bits of plain fused forward substitution, and neither depends on the
+// kernels (asm or Go twin) or GOMAXPROCS.
+func TestNarrowSolves(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	rnd := rand.New(rand.NewPCG(23, 24))
+	var g gonum.Implementation
+	run := func(t *testing.T, blocks string) {
+		for _, n := range trsvSizes {
+			ldu := n + 3
+			u := wellConditionedUpper(rnd, n, ldu)
+			for r := 1; r <= 9; r++ {
+				for _, ldb := range []int{r, r + 2} {
+					b := make([]float64, (n-1)*ldb+r)
+					for i := range b {
+						b[i] = 2*rnd.Float64() - 1
+					}
+					name := fmt.Sprintf("n=%d r=%d ldb=%d (%s blocks)", n, r, ldb, blocks)
+					// Plain fused forward substitution, column by column.
+					ref := slices.Clone(b)
+					for c := 0; c < r; c++ {
+						for p := 0; p < n; p++ {
+							v := ref[p*ldb+c]
+							for i := 0; i < p; i++ {
+								v = math.FMA(-ref[i*ldb+c], u[i*ldu+p], v)
+							}
+							ref[p*ldb+c] = v / u[p*ldu+p]
+						}
+					}
+					fwd, back := slices.Clone(b), slices.Clone(b)
+					g.Dtrsm(blas.Left, blas.Upper, blas.Trans, blas.NonUnit, n, r, 1, u, ldu, fwd, ldb)
+					g.Dtrsm(blas.Left, blas.Upper, blas.NoTrans, blas.NonUnit, n, r, 1, u, ldu, back, ldb)
+					var backBits []float64
+					for _, asm := range vecModes() {
+						for _, procs := range []int{1, 2, 3} {
+							runtime.GOMAXPROCS(procs)
+							x := slices.Clone(b)
+							withVec(asm, func() { solveUpperTNarrow(n, r, u, ldu, x, ldb) })
+							for i, v := range x {
+								if v != ref[i] {
+									t.Fatalf("%s asm=%v GOMAXPROCS %d: forward x[%d] = %v, plain substitution %v", name, asm, procs, i, v, ref[i])
+								}
+							}
+							checkClose(t, name+" forward vs Dtrsm", n, x, fwd)
+							y := slices.Clone(b)
+							withVec(asm, func() { solveUpperNarrow(n, r, u, ldu, y, ldb) })
+							checkClose(t, name+" back vs Dtrsm", n, y, back)
+							if backBits == nil {
+								backBits = y
+							}
+							for i, v := range y {
+								if v != backBits[i] && !(math.IsNaN(v) && math.IsNaN(backBits[i])) {
+									t.Fatalf("%s asm=%v GOMAXPROCS %d: back x[%d] = %v, asm=false GOMAXPROCS 1 %v", name, asm, procs, i, v, backBits[i])
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	run(t, "default")
+	withSmallBlocks(t, func() { run(t, "small") })
+}
+
+// checkClose compares x with want entrywise against trsvTol(n)·max|want|;
+// padding between rows of B (NaN-free here) must be untouched, which the
+// exact comparison of the entries beyond r would show as a difference.
+func checkClose(t *testing.T, what string, n int, x, want []float64) {
+	t.Helper()
+	scale := 0.0
+	for _, v := range want {
+		scale = math.Max(scale, math.Abs(v))
+	}
+	for i := range x {
+		if d := math.Abs(x[i] - want[i]); !(d <= trsvTol(n)*scale) {
+			t.Fatalf("%s: x[%d] = %v, want %v (|Δ| = %.3g > %.3g)", what, i, x[i], want[i], d, trsvTol(n)*scale)
+		}
+	}
+}
+
+// TestSymvTwin: with the AVX-512 panel kernel, Symv and SymvBatch agree
+// with the Go loop (their twin) to the n·ε·Σ|a x| that bounds two sums of
+// the same n products in different orders, fused or not (Higham, §3.1:
+// each differs from the exact sum by at most γ_n·Σ|a x|, γ_n ≈ n·ε/…, half
+// the bound each).
+func TestSymvTwin(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(25, 26))
+	for _, n := range []int{4, 8, 11, 12, 13, 19, 20, 27, 28, 36, 64, 67, 300, 1001} {
+		lda := n + 3
+		a, full := upperSymmetric(rnd, n, lda)
+		xs := [][]float64{randSlice(rnd, n), randSlice(rnd, n)}
+		var ys [2][][]float64
+		for m, asm := range vecModes() {
+			ys[m] = [][]float64{make([]float64, n), make([]float64, n)}
+			withVec(asm, func() { SymvBatch(n, a, lda, xs, ys[m]) })
+			for j := range xs {
+				checkSymProduct(t, fmt.Sprintf("asm=%v n=%d vector %d", asm, n, j), full, n, xs[j], ys[m][j])
+			}
+			y := make([]float64, n)
+			withVec(asm, func() { Symv(n, a, lda, xs[0], y, nil) })
+			checkSymProduct(t, fmt.Sprintf("Symv asm=%v n=%d", asm, n), full, n, xs[0], y)
+		}
+		if len(vecModes()) == 2 {
+			for j, x := range xs {
+				for i := 0; i < n; i++ {
+					m := 0.0
+					for k := 0; k < n; k++ {
+						m += math.Abs(full[i*n+k] * x[k])
+					}
+					if d := math.Abs(ys[0][j][i] - ys[1][j][i]); d > float64(n)*0x1p-52*m {
+						t.Fatalf("n=%d vector %d: y[%d] = %v (asm), %v (Go loop)", n, j, i, ys[1][j][i], ys[0][j][i])
+					}
+				}
+			}
+		}
+	}
+}

@@ -38,7 +38,7 @@ func BenchmarkSolveNarrow(b *testing.B) {
 				u[i*n+j] = (2*rnd.Float64() - 1) / float64(n)
 			}
 		}
-		for _, r := range []int{1, 2, 4} {
+		for _, r := range []int{1, 2, 4, 8} {
 			x0 := randSlice(rnd, n*r)
 			x := make([]float64, n*r)
 			b.Run(fmt.Sprintf("n=%d/r=%d", n, r), func(b *testing.B) {

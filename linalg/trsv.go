@@ -3,6 +3,8 @@ package linalg
 import (
 	"math"
 	"os"
+	"runtime"
+	"sync"
 
 	"github.com/fenchel-ml/fenchel/linalg/internal/kern"
 )
@@ -21,7 +23,7 @@ var vecAsm = func() bool {
 // pass over U (Lanczos on A⁻¹ solves with 1–3 columns per step). The
 // narrow solves copy B's columns into contiguous vectors so that each block
 // of U, read once from memory, meets every column from cache.
-const narrowRHS = 4
+const narrowRHS = 8
 
 // trsvCols is the column width of the blocks of U that the forward solve's
 // update applies to every right-hand side in turn: trsmBlock×trsvCols
@@ -93,7 +95,7 @@ func solveUpperTNarrow(n, r int, u []float64, ldu int, b []float64, ldb int) {
 		if i1 == n {
 			break
 		}
-		parallelRange(i1, n, func(p0, p1 int) {
+		splitWork(i1, n, 8, r*(i1-i0)*(n-i1), func(p0, p1 int) {
 			for q0 := p0; q0 < p1; q0 += trsvCols {
 				q1 := min(q0+trsvCols, p1)
 				for c := 0; c < r; c++ {
@@ -110,15 +112,16 @@ func solveUpperTNarrow(n, r int, u []float64, ldu int, b []float64, ldb int) {
 // substitution in dot-product form (LAPACK dtrsv 'U', 'N', row-major), per
 // row block from the bottom X[i0:i1] −= U[i0:i1, i1:]·X[i1:] by dotRows
 // (rows split over goroutines, four rows of U applied to every column while
-// in cache), then substitution in the block. Each dot product is summed
-// the same way whichever goroutine or row group computes it, so the result
-// depends on trsmBlock only.
+// in cache), then the block from its bottom in steps of trsvSub rows: their
+// dot products with the solved rows of the block, then substitution. Each
+// dot product is summed the same way whichever goroutine or row group
+// computes it, so the result depends on trsmBlock and trsvSub only.
 func solveUpperNarrow(n, r int, u []float64, ldu int, b []float64, ldb int) {
 	xs := narrowColumns(n, r, b, ldb)
 	for i1 := n; i1 > 0; i1 -= trsmBlock {
 		i0 := max(i1-trsmBlock, 0)
 		if i1 < n {
-			parallelRange(i0, i1, func(q0, q1 int) {
+			splitWork(i0, i1, 4, r*(i1-i0)*(n-i1), func(q0, q1 int) {
 				var t [4]float64
 				for q := q0; q < q1; q += 4 {
 					k := min(4, q1-q)
@@ -132,16 +135,52 @@ func solveUpperNarrow(n, r int, u []float64, ldu int, b []float64, ldb int) {
 				}
 			})
 		}
-		for i := i1 - 1; i >= i0; i-- {
+		var t [trsvSub]float64
+		for s1 := i1; s1 > i0; s1 -= trsvSub {
+			s0 := max(s1-trsvSub, i0)
 			for c := 0; c < r; c++ {
 				x := xs[c*n : (c+1)*n]
-				var t [1]float64
-				dotRows(1, i1-i-1, u[i*ldu+i+1:], ldu, x[i+1:i1], t[:])
-				x[i] = (x[i] - t[0]) / u[i*ldu+i]
+				if s1 < i1 {
+					dotRows(s1-s0, i1-s1, u[s0*ldu+s1:], ldu, x[s1:i1], t[:s1-s0])
+					for j, v := range t[:s1-s0] {
+						x[s0+j] -= v
+					}
+				}
+				for i := s1 - 1; i >= s0; i-- {
+					v, row := x[i], u[i*ldu:i*ldu+s1]
+					for p := i + 1; p < s1; p++ {
+						v = math.FMA(-row[p], x[p], v)
+					}
+					x[i] = v / u[i*ldu+i]
+				}
 			}
 		}
 	}
 	narrowBack(n, r, xs, b, ldb)
+}
+
+// trsvParallelMin is the work (multiply-adds) of a solve's update below
+// which it runs on one goroutine: a few µs, the cost of waking another.
+const trsvParallelMin = 1 << 17
+
+// splitWork runs f on about equal sub-ranges of [lo, hi) whose interior
+// boundaries are lo plus multiples of align, one per GOMAXPROCS goroutine
+// (the caller's included), or on the whole range when work is below
+// trsvParallelMin. The solves' results do not depend on the split.
+func splitWork(lo, hi, align, work int, f func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), max(1, work/trsvParallelMin), (hi-lo+align-1)/align)
+	if workers <= 1 {
+		f(lo, hi)
+		return
+	}
+	chunk := ((hi-lo+workers-1)/workers + align - 1) / align * align
+	var wg sync.WaitGroup
+	for a := lo + chunk; a < hi; a += chunk {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(a, min(a+chunk, hi)) }()
+	}
+	f(lo, min(lo+chunk, hi))
+	wg.Wait()
 }
 
 // axpyRows sets x[p] = fma(−xi[i], u[i·ldu+p], x[p]) for i = 0, …, k−1 in

@@ -230,3 +230,36 @@ func TestSymvTwin(t *testing.T) {
 		}
 	}
 }
+
+// TestSymvGOMAXPROCS: Symv and SymvBatch give the same bits at GOMAXPROCS
+// 1, 2 and 3 (the split of A's triangle depends on n only), with either
+// kernel.
+func TestSymvGOMAXPROCS(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	rnd := rand.New(rand.NewPCG(27, 28))
+	for _, n := range []int{130, 257, 600, 1031} {
+		a, _ := upperSymmetric(rnd, n, n+1)
+		xs := [][]float64{randSlice(rnd, n), randSlice(rnd, n), randSlice(rnd, n)}
+		for _, asm := range vecModes() {
+			var want [][]float64
+			for _, procs := range []int{1, 2, 3} {
+				runtime.GOMAXPROCS(procs)
+				ys := [][]float64{make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)}
+				withVec(asm, func() {
+					SymvBatch(n, a, n+1, xs, ys[:3])
+					Symv(n, a, n+1, xs[0], ys[3], nil)
+				})
+				if want == nil {
+					want = ys
+				}
+				for j := range ys {
+					for i := range ys[j] {
+						if ys[j][i] != want[j][i] {
+							t.Fatalf("n=%d asm=%v GOMAXPROCS %d: vector %d y[%d] = %v, GOMAXPROCS 1 %v", n, asm, procs, j, i, ys[j][i], want[j][i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

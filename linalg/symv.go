@@ -6,8 +6,6 @@ import (
 	"sync"
 
 	"gonum.org/v1/gonum/blas/gonum"
-
-	"github.com/fenchel-ml/fenchel/linalg/internal/kern"
 )
 
 // symvParallelMin is the order below which Symv runs as one part: under it
@@ -172,10 +170,11 @@ func SymvBatch(n int, a []float64, lda int, xs, ys [][]float64) {
 }
 
 // symvRows adds the contribution of the upper-triangle rows [r, rb) of A to
-// y. Four-row panels run kern.SymvPanel4AVX512 on their off-diagonal
-// columns when vecAsm is set: fused multiply-adds and eight-lane partial
-// sums of the row products, so the last bits differ from the Go loop,
-// which is its twin (within the n·ε·Σ|a x| of any summation order).
+// y. Four-row panels run the SymvPanel4 kernel of vec on their
+// off-diagonal columns: fused multiply-adds and eight-lane partial sums of
+// the row products, so the last bits differ from the Go loop, which is its
+// twin, and between the AVX-512 and AVX2 kernels (within the n·ε·Σ|a x| of
+// any summation order).
 func symvRows(a []float64, lda, n int, x, y []float64, r, rb int) {
 	var g gonum.Implementation
 	for ; r+4 <= rb; r += 4 {
@@ -190,11 +189,11 @@ func symvRows(a []float64, lda, n int, x, y []float64, r, rb int) {
 		s2 := a0[r+2]*u0 + a1[r+2]*u1 + a2[r+2]*u2 + a2[r+3]*u3
 		s3 := a0[r+3]*u0 + a1[r+3]*u1 + a2[r+3]*u2 + a3[r+3]*u3
 		c0 := r + 4
-		if vecAsm && n-c0 >= 8 {
-			// The first (n−c0)&^7 columns in AVX-512, the rest below.
+		if vec != nil && n-c0 >= 8 {
+			// The first (n−c0)&^7 columns by the kernel, the rest below.
 			m := (n - c0) &^ 7
 			var t [4]float64
-			kern.SymvPanel4AVX512(m, &a0[c0], lda, &x[c0], &y[c0], &x[r], &t[0])
+			vec.symv4(m, &a0[c0], lda, &x[c0], &y[c0], &x[r], &t[0])
 			s0, s1, s2, s3 = s0+t[0], s1+t[1], s2+t[2], s3+t[3]
 			c0 += m
 		}

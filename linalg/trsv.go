@@ -9,12 +9,25 @@ import (
 	"github.com/fenchel-ml/fenchel/linalg/internal/kern"
 )
 
-// vecAsm selects the AVX-512 level-2 kernels (linalg/internal/kern) of the
-// kernel set in use for Symv, SymvBatch and the narrow triangular solves;
-// false runs their Go twins. useKernels switches it with the set.
-var vecAsm = func() bool {
+// vecKernels is a kernel set's level-2 kernels (linalg/internal/kern) for
+// Symv, SymvBatch and the narrow triangular solves.
+type vecKernels struct {
+	name  string
+	symv4 func(m int, a *float64, lda int, x, y, u, s *float64)
+	axpy  func(k, m int, u *float64, ldu int, xi, x *float64)
+	dot   func(k, m int, u *float64, ldu int, x, s *float64)
+}
+
+var (
+	vecAVX512 = &vecKernels{"avx512", kern.SymvPanel4AVX512, kern.AxpyRowsAVX512, kern.DotRowsAVX512}
+	vecAVX2   = &vecKernels{"avx2", kern.SymvPanel4AVX2, kern.AxpyRowsAVX2, kern.DotRowsAVX2}
+)
+
+// vec holds the level-2 kernels of the kernel set in use; nil runs their Go
+// twins. useKernels switches it with the set.
+var vec = func() *vecKernels {
 	s, _, _, _ := chooseKernels(os.Getenv("FENCHEL_KERNELS"))
-	return s.vec64
+	return s.vec
 }()
 
 // narrowRHS is the column count up to which the solves skip GEMM: with a
@@ -191,15 +204,15 @@ func axpyRows(k, m int, u []float64, ldu int, xi, x []float64) {
 	}
 	_, _, _ = u[(k-1)*ldu+m-1], xi[k-1], x[m-1]
 	p := 0
-	if vecAsm && m >= 8 {
+	if vec != nil && m >= 8 {
 		p = m &^ 7
-		kern.AxpyRowsAVX512(k, p, &u[0], ldu, &xi[0], &x[0])
+		vec.axpy(k, p, &u[0], ldu, &xi[0], &x[0])
 	}
 	axpyRowsGo(k, p, m, u, ldu, xi, x)
 }
 
 // axpyRowsGo is axpyRows on the columns [p0, m), the Go twin of
-// kern.AxpyRowsAVX512 (the same fused operations in the same order).
+// the AxpyRows kernels (the same fused operations in the same order).
 func axpyRowsGo(k, p0, m int, u []float64, ldu int, xi, x []float64) {
 	if p0 >= m {
 		return
@@ -215,7 +228,7 @@ func axpyRowsGo(k, p0, m int, u []float64, ldu int, xi, x []float64) {
 }
 
 // dotRows sets s[q] = Σ_{p<m} u[q·ldu+p]·x[p] for q < k: the first m&^7
-// columns summed as kern.DotRowsAVX512 does (or by its Go twin dot8Go),
+// columns summed as the DotRows kernels do (or their Go twin dot8Go),
 // then the last m mod 8 by fused steps in order.
 func dotRows(k, m int, u []float64, ldu int, x, s []float64) {
 	if k == 0 {
@@ -228,8 +241,8 @@ func dotRows(k, m int, u []float64, ldu int, x, s []float64) {
 	}
 	_, _ = u[(k-1)*ldu+m-1], x[m-1]
 	m8 := m &^ 7
-	if vecAsm && m8 > 0 {
-		kern.DotRowsAVX512(k, m8, &u[0], ldu, &x[0], &s[0])
+	if vec != nil && m8 > 0 {
+		vec.dot(k, m8, &u[0], ldu, &x[0], &s[0])
 	} else {
 		for q := range s {
 			s[q] = dot8Go(u[q*ldu:q*ldu+m8], x[:m8])
@@ -245,7 +258,7 @@ func dotRows(k, m int, u []float64, ldu int, x, s []float64) {
 }
 
 // dot8Go is Σ a[p]·x[p] for len(a) a multiple of 8, the Go twin of one row
-// of kern.DotRowsAVX512: two eight-lane fused accumulators over sixteen
+// of the DotRows kernels: two eight-lane fused accumulators over sixteen
 // columns at a time, a last group of eight into the first, then the two
 // added and reduced by reduce8.
 func dot8Go(a, x []float64) float64 {

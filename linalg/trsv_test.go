@@ -14,20 +14,32 @@ import (
 	"github.com/fenchel-ml/fenchel/linalg/internal/kern"
 )
 
-// withVec runs f with the level-2 kernels on (asm) or off (Go twins).
-func withVec(asm bool, f func()) {
-	old := vecAsm
-	vecAsm = asm
-	defer func() { vecAsm = old }()
+// withVec runs f with the level-2 kernels v (nil: the Go twins).
+func withVec(v *vecKernels, f func()) {
+	old := vec
+	vec = v
+	defer func() { vec = old }()
 	f()
 }
 
-// vecModes are the settings of vecAsm this machine can run.
-func vecModes() []bool {
-	if kern.AVX512 {
-		return []bool{false, true}
+// vecModes are the level-2 kernels this machine can run, Go twins first.
+func vecModes() []*vecKernels {
+	m := []*vecKernels{nil}
+	if kern.AVX2 {
+		m = append(m, vecAVX2)
 	}
-	return []bool{false}
+	if kern.AVX512 {
+		m = append(m, vecAVX512)
+	}
+	return m
+}
+
+// vecName names v for messages.
+func vecName(v *vecKernels) string {
+	if v == nil {
+		return "Go"
+	}
+	return v.name
 }
 
 // TestLevel2KernelTwins: the AVX-512 kernels give the bits of their Go
@@ -44,17 +56,15 @@ func TestLevel2KernelTwins(t *testing.T) {
 			ldu := m + 5
 			u := randSlice(rnd, (k-1)*ldu+m+1)
 			xi, x := randSlice(rnd, k), randSlice(rnd, m+1)
-			var got, want []float64
-			for _, asm := range vecModes() {
-				y := slices.Clone(x)
-				withVec(asm, func() { axpyRows(k, m, u, ldu, xi, y) })
-				got, want = y, got
-			}
 			ref := slices.Clone(x)
 			axpyRowsGo(k, 0, m, u, ldu, xi, ref)
-			for p := range ref {
-				if got[p] != ref[p] || (want != nil && want[p] != ref[p]) {
-					t.Fatalf("axpyRows k=%d m=%d: x[%d] = %v (asm) %v (Go), want %v", k, m, p, got[p], want, ref[p])
+			for _, v := range vecModes() {
+				y := slices.Clone(x)
+				withVec(v, func() { axpyRows(k, m, u, ldu, xi, y) })
+				for p := range ref {
+					if y[p] != ref[p] {
+						t.Fatalf("axpyRows %s k=%d m=%d: x[%d] = %v, Go twin %v", vecName(v), k, m, p, y[p], ref[p])
+					}
 				}
 			}
 			for _, asm := range vecModes() {
@@ -67,7 +77,7 @@ func TestLevel2KernelTwins(t *testing.T) {
 						w = math.FMA(row[p], x[p], w)
 					}
 					if s[q] != w {
-						t.Fatalf("dotRows asm=%v k=%d m=%d: s[%d] = %v, want %v", asm, k, m, q, s[q], w)
+						t.Fatalf("dotRows %s k=%d m=%d: s[%d] = %v, want %v", vecName(asm), k, m, q, s[q], w)
 					}
 					plain, abs := 0.0, 0.0
 					for p := range row {
@@ -152,7 +162,7 @@ func TestNarrowSolves(t *testing.T) {
 							withVec(asm, func() { solveUpperTNarrow(n, r, u, ldu, x, ldb) })
 							for i, v := range x {
 								if v != ref[i] {
-									t.Fatalf("%s asm=%v GOMAXPROCS %d: forward x[%d] = %v, plain substitution %v", name, asm, procs, i, v, ref[i])
+									t.Fatalf("%s %s GOMAXPROCS %d: forward x[%d] = %v, plain substitution %v", name, vecName(asm), procs, i, v, ref[i])
 								}
 							}
 							checkClose(t, name+" forward vs Dtrsm", n, x, fwd)
@@ -164,7 +174,7 @@ func TestNarrowSolves(t *testing.T) {
 							}
 							for i, v := range y {
 								if v != backBits[i] && !(math.IsNaN(v) && math.IsNaN(backBits[i])) {
-									t.Fatalf("%s asm=%v GOMAXPROCS %d: back x[%d] = %v, asm=false GOMAXPROCS 1 %v", name, asm, procs, i, v, backBits[i])
+									t.Fatalf("%s %s GOMAXPROCS %d: back x[%d] = %v, Go twin at GOMAXPROCS 1 %v", name, vecName(asm), procs, i, v, backBits[i])
 								}
 							}
 						}
@@ -204,26 +214,24 @@ func TestSymvTwin(t *testing.T) {
 		lda := n + 3
 		a, full := upperSymmetric(rnd, n, lda)
 		xs := [][]float64{randSlice(rnd, n), randSlice(rnd, n)}
-		var ys [2][][]float64
-		for m, asm := range vecModes() {
+		ys := make([][][]float64, len(vecModes()))
+		for m, v := range vecModes() {
 			ys[m] = [][]float64{make([]float64, n), make([]float64, n)}
-			withVec(asm, func() { SymvBatch(n, a, lda, xs, ys[m]) })
+			withVec(v, func() { SymvBatch(n, a, lda, xs, ys[m]) })
 			for j := range xs {
-				checkSymProduct(t, fmt.Sprintf("asm=%v n=%d vector %d", asm, n, j), full, n, xs[j], ys[m][j])
+				checkSymProduct(t, fmt.Sprintf("%s n=%d vector %d", vecName(v), n, j), full, n, xs[j], ys[m][j])
 			}
 			y := make([]float64, n)
-			withVec(asm, func() { Symv(n, a, lda, xs[0], y, nil) })
-			checkSymProduct(t, fmt.Sprintf("Symv asm=%v n=%d", asm, n), full, n, xs[0], y)
-		}
-		if len(vecModes()) == 2 {
+			withVec(v, func() { Symv(n, a, lda, xs[0], y, nil) })
+			checkSymProduct(t, fmt.Sprintf("Symv %s n=%d", vecName(v), n), full, n, xs[0], y)
 			for j, x := range xs {
 				for i := 0; i < n; i++ {
-					m := 0.0
+					m1 := 0.0
 					for k := 0; k < n; k++ {
-						m += math.Abs(full[i*n+k] * x[k])
+						m1 += math.Abs(full[i*n+k] * x[k])
 					}
-					if d := math.Abs(ys[0][j][i] - ys[1][j][i]); d > float64(n)*0x1p-52*m {
-						t.Fatalf("n=%d vector %d: y[%d] = %v (asm), %v (Go loop)", n, j, i, ys[1][j][i], ys[0][j][i])
+					if d := math.Abs(ys[m][j][i] - ys[0][j][i]); d > float64(n)*0x1p-52*m1 {
+						t.Fatalf("n=%d vector %d: y[%d] = %v (%s), %v (Go loop)", n, j, i, ys[m][j][i], vecName(v), ys[0][j][i])
 					}
 				}
 			}
@@ -255,7 +263,7 @@ func TestSymvGOMAXPROCS(t *testing.T) {
 				for j := range ys {
 					for i := range ys[j] {
 						if ys[j][i] != want[j][i] {
-							t.Fatalf("n=%d asm=%v GOMAXPROCS %d: vector %d y[%d] = %v, GOMAXPROCS 1 %v", n, asm, procs, j, i, ys[j][i], want[j][i])
+							t.Fatalf("n=%d %s GOMAXPROCS %d: vector %d y[%d] = %v, GOMAXPROCS 1 %v", n, vecName(asm), procs, j, i, ys[j][i], want[j][i])
 						}
 					}
 				}

@@ -29,3 +29,22 @@ func AxpyRowsAVX512(k, m int, u *float64, ldu int, xi, x *float64)
 //
 //go:noescape
 func DotRowsAVX512(k, m int, u *float64, ldu int, x, s *float64)
+
+// SymvPanel4AVX2 is SymvPanel4AVX512 in AVX2+FMA3, each row's products
+// summed in one eight-lane accumulator over eight columns at a time, then
+// reduced the same way (level2_avx2_amd64.s). The caller guarantees the
+// bounds.
+//
+//go:noescape
+func SymvPanel4AVX2(m int, a *float64, lda int, x, y, u, s *float64)
+
+// AxpyRowsAVX2 is AxpyRowsAVX512 in AVX2+FMA3, with the same bits.
+//
+//go:noescape
+func AxpyRowsAVX2(k, m int, u *float64, ldu int, xi, x *float64)
+
+// DotRowsAVX2 is DotRowsAVX512 in AVX2+FMA3, with the same bits (each
+// eight-lane accumulator held in two ymm registers).
+//
+//go:noescape
+func DotRowsAVX2(k, m int, u *float64, ldu int, x, s *float64)

@@ -195,16 +195,9 @@ func SolveUpperTGo(n, r int, u []float64, ldu int, b []float64, ldb int) {
 		solveUpperTNarrow(n, r, u, ldu, b, ldb)
 		return
 	}
-	var g gonum.Implementation
 	for i0 := 0; i0 < n; i0 += trsmBlock {
 		i1 := min(i0+trsmBlock, n)
-		for i := i0; i < i1; i++ {
-			bi := b[i*ldb : i*ldb+r]
-			g.Dscal(r, 1/u[i*ldu+i], bi, 1)
-			for p := i + 1; p < i1; p++ {
-				g.Daxpy(r, -u[i*ldu+p], bi, 1, b[p*ldb:p*ldb+r], 1)
-			}
-		}
+		solveDiagT(i0, i1, r, u, ldu, b, ldb)
 		if i1 < n {
 			// B[i1:] −= U[i0:i1, i1:]ᵀ · X[i0:i1]
 			Gemm(true, false, n-i1, r, i1-i0, -1, u[i0*ldu+i1:], ldu, b[i0*ldb:], ldb, 1, b[i1*ldb:], ldb)
@@ -221,20 +214,13 @@ func SolveUpperGo(n, r int, u []float64, ldu int, b []float64, ldb int) {
 		solveUpperNarrow(n, r, u, ldu, b, ldb)
 		return
 	}
-	var g gonum.Implementation
 	for i1 := n; i1 > 0; i1 -= trsmBlock {
 		i0 := max(i1-trsmBlock, 0)
 		if i1 < n {
 			// B[i0:i1] −= U[i0:i1, i1:] · X[i1:]
 			Gemm(false, false, i1-i0, r, n-i1, -1, u[i0*ldu+i1:], ldu, b[i1*ldb:], ldb, 1, b[i0*ldb:], ldb)
 		}
-		for i := i1 - 1; i >= i0; i-- {
-			bi := b[i*ldb : i*ldb+r]
-			for p := i + 1; p < i1; p++ {
-				g.Daxpy(r, -u[i*ldu+p], b[p*ldb:p*ldb+r], 1, bi, 1)
-			}
-			g.Dscal(r, 1/u[i*ldu+i], bi, 1)
-		}
+		solveDiag(i0, i1, r, u, ldu, b, ldb)
 	}
 }
 

@@ -288,3 +288,46 @@ func reduce8(s [8]float64) float64 {
 	t0, t1, t2, t3 := s[0]+s[4], s[1]+s[5], s[2]+s[6], s[3]+s[7]
 	return (t0 + t2) + (t1 + t3)
 }
+
+// solveDiagT solves the diagonal block U[i0:i1, i0:i1]ᵀ·X = B[i0:i1] of a
+// wide forward solve in place (B n×r, stride ldb), left-looking: row p of B
+// receives the solved rows above it in the block by axpyRows (U's column p
+// gathered), then is divided by u[p,p].
+func solveDiagT(i0, i1, r int, u []float64, ldu int, b []float64, ldb int) {
+	var col [256]float64
+	coef := col[:0]
+	if i1-i0 > len(col) {
+		coef = make([]float64, 0, i1-i0)
+	}
+	for p := i0; p < i1; p++ {
+		bp := b[p*ldb : p*ldb+r]
+		axpyRows(p-i0, r, b[i0*ldb:], ldb, coef, bp)
+		d := u[p*ldu+p]
+		for c := range bp {
+			bp[c] /= d
+		}
+		if p+1 < i1 {
+			coef = coef[:p-i0+1]
+			for j := range coef {
+				coef[j] = u[(i0+j)*ldu+p+1]
+			}
+		}
+	}
+}
+
+// solveDiag solves the diagonal block U[i0:i1, i0:i1]·X = B[i0:i1] of a
+// wide back solve in place: row i of B, from the bottom, receives the
+// solved rows below it in the block by axpyRows (with U's row i), then is
+// divided by u[i,i].
+func solveDiag(i0, i1, r int, u []float64, ldu int, b []float64, ldb int) {
+	for i := i1 - 1; i >= i0; i-- {
+		bi := b[i*ldb : i*ldb+r]
+		if i+1 < i1 {
+			axpyRows(i1-i-1, r, b[(i+1)*ldb:], ldb, u[i*ldu+i+1:i*ldu+i1], bi)
+		}
+		d := u[i*ldu+i]
+		for c := range bi {
+			bi[c] /= d
+		}
+	}
+}

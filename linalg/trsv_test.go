@@ -271,3 +271,40 @@ func TestSymvGOMAXPROCS(t *testing.T) {
 		}
 	}
 }
+
+// TestWideSolves: SolveUpperTGo and SolveUpperGo with more right-hand
+// sides than narrowRHS (GEMM between row blocks, diagonal blocks by
+// solveDiagT/solveDiag) agree with gonum's Dtrsm, with strides beyond n
+// and r, on every kernel set's level-2 kernels.
+func TestWideSolves(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(29, 30))
+	var g gonum.Implementation
+	run := func(t *testing.T, blocks string) {
+		for _, n := range []int{1, 9, 17, 65, 257, 300} {
+			ldu := n + 2
+			u := wellConditionedUpper(rnd, n, ldu)
+			for _, r := range []int{narrowRHS + 1, 12, 67} {
+				ldb := r + 3
+				b := make([]float64, (n-1)*ldb+r)
+				for i := range b {
+					b[i] = 2*rnd.Float64() - 1
+				}
+				fwd, back := slices.Clone(b), slices.Clone(b)
+				g.Dtrsm(blas.Left, blas.Upper, blas.Trans, blas.NonUnit, n, r, 1, u, ldu, fwd, ldb)
+				g.Dtrsm(blas.Left, blas.Upper, blas.NoTrans, blas.NonUnit, n, r, 1, u, ldu, back, ldb)
+				for _, v := range vecModes() {
+					name := fmt.Sprintf("n=%d r=%d %s (%s blocks)", n, r, vecName(v), blocks)
+					x, y := slices.Clone(b), slices.Clone(b)
+					withVec(v, func() {
+						SolveUpperTGo(n, r, u, ldu, x, ldb)
+						SolveUpperGo(n, r, u, ldu, y, ldb)
+					})
+					checkClose(t, name+" forward vs Dtrsm", n, x, fwd)
+					checkClose(t, name+" back vs Dtrsm", n, y, back)
+				}
+			}
+		}
+	}
+	run(t, "default")
+	withSmallBlocks(t, func() { run(t, "small") })
+}

@@ -195,16 +195,9 @@ func SolveUpperTGo(n, r int, u []float64, ldu int, b []float64, ldb int) {
 		solveUpperTNarrow(n, r, u, ldu, b, ldb)
 		return
 	}
-	var g gonum.Implementation
 	for i0 := 0; i0 < n; i0 += trsmBlock {
 		i1 := min(i0+trsmBlock, n)
-		for i := i0; i < i1; i++ {
-			bi := b[i*ldb : i*ldb+r]
-			g.Dscal(r, 1/u[i*ldu+i], bi, 1)
-			for p := i + 1; p < i1; p++ {
-				g.Daxpy(r, -u[i*ldu+p], bi, 1, b[p*ldb:p*ldb+r], 1)
-			}
-		}
+		solveDiagT(i0, i1, r, u, ldu, b, ldb)
 		if i1 < n {
 			// B[i1:] −= U[i0:i1, i1:]ᵀ · X[i0:i1]
 			Gemm(true, false, n-i1, r, i1-i0, -1, u[i0*ldu+i1:], ldu, b[i0*ldb:], ldb, 1, b[i1*ldb:], ldb)
@@ -221,118 +214,13 @@ func SolveUpperGo(n, r int, u []float64, ldu int, b []float64, ldb int) {
 		solveUpperNarrow(n, r, u, ldu, b, ldb)
 		return
 	}
-	var g gonum.Implementation
 	for i1 := n; i1 > 0; i1 -= trsmBlock {
 		i0 := max(i1-trsmBlock, 0)
 		if i1 < n {
 			// B[i0:i1] −= U[i0:i1, i1:] · X[i1:]
 			Gemm(false, false, i1-i0, r, n-i1, -1, u[i0*ldu+i1:], ldu, b[i1*ldb:], ldb, 1, b[i0*ldb:], ldb)
 		}
-		for i := i1 - 1; i >= i0; i-- {
-			bi := b[i*ldb : i*ldb+r]
-			for p := i + 1; p < i1; p++ {
-				g.Daxpy(r, -u[i*ldu+p], b[p*ldb:p*ldb+r], 1, bi, 1)
-			}
-			g.Dscal(r, 1/u[i*ldu+i], bi, 1)
-		}
-	}
-}
-
-// narrowRHS is the column count up to which the solves skip GEMM: with a
-// few right-hand sides a GEMM pads B to a full micro-tile width and packs
-// every block of U, doubling the memory traffic of what is a memory-bound
-// pass over U (Lanczos on A⁻¹ solves with 1–3 columns per step). The
-// narrow solves copy B's columns into contiguous vectors so that each row
-// of U, read once from memory, meets every column in a SIMD AXPY or dot
-// product from cache.
-const narrowRHS = 4
-
-// columns copies the r columns of B (n×r, stride ldb) into contiguous
-// vectors, or back when back is true.
-func columns(n, r int, b []float64, ldb int, cols [][]float64, back bool) {
-	for i := 0; i < n; i++ {
-		row := b[i*ldb : i*ldb+r]
-		for c := range row {
-			if back {
-				row[c] = cols[c][i]
-			} else {
-				cols[c][i] = row[c]
-			}
-		}
-	}
-}
-
-func narrowColumns(n, r int, b []float64, ldb int) [][]float64 {
-	if r == 1 && ldb == 1 {
-		return [][]float64{b[:n]}
-	}
-	cols := make([][]float64, r)
-	for c := range cols {
-		cols[c] = make([]float64, n)
-	}
-	columns(n, r, b, ldb, cols, false)
-	return cols
-}
-
-// solveUpperTNarrow is SolveUpperTGo for r ≤ narrowRHS: per row block, the
-// diagonal block by forward substitution, then X[i1:] −= U[i0:i1, i1:]ᵀX[i0:i1]
-// with the columns of that panel split over goroutines.
-func solveUpperTNarrow(n, r int, u []float64, ldu int, b []float64, ldb int) {
-	var g gonum.Implementation
-	cols := narrowColumns(n, r, b, ldb)
-	for i0 := 0; i0 < n; i0 += trsmBlock {
-		i1 := min(i0+trsmBlock, n)
-		for i := i0; i < i1; i++ {
-			row := u[i*ldu+i+1 : i*ldu+i1]
-			for _, x := range cols {
-				x[i] /= u[i*ldu+i]
-				g.Daxpy(len(row), -x[i], row, 1, x[i+1:i1], 1)
-			}
-		}
-		if i1 == n {
-			break
-		}
-		parallelRange(i1, n, func(p0, p1 int) {
-			for i := i0; i < i1; i++ {
-				row := u[i*ldu+p0 : i*ldu+p1]
-				for _, x := range cols {
-					g.Daxpy(p1-p0, -x[i], row, 1, x[p0:p1], 1)
-				}
-			}
-		})
-	}
-	if !(r == 1 && ldb == 1) {
-		columns(n, r, b, ldb, cols, true)
-	}
-}
-
-// solveUpperNarrow is SolveUpperGo for r ≤ narrowRHS: per row block from
-// the bottom, X[i0:i1] −= U[i0:i1, i1:]·X[i1:] as dot products of rows of U
-// (rows split over goroutines), then back substitution in the block.
-func solveUpperNarrow(n, r int, u []float64, ldu int, b []float64, ldb int) {
-	var g gonum.Implementation
-	cols := narrowColumns(n, r, b, ldb)
-	for i1 := n; i1 > 0; i1 -= trsmBlock {
-		i0 := max(i1-trsmBlock, 0)
-		if i1 < n {
-			parallelRange(i0, i1, func(q0, q1 int) {
-				for i := q0; i < q1; i++ {
-					row := u[i*ldu+i1 : i*ldu+n]
-					for _, x := range cols {
-						x[i] -= g.Ddot(n-i1, row, 1, x[i1:n], 1)
-					}
-				}
-			})
-		}
-		for i := i1 - 1; i >= i0; i-- {
-			row := u[i*ldu+i+1 : i*ldu+i1]
-			for _, x := range cols {
-				x[i] = (x[i] - g.Ddot(len(row), row, 1, x[i+1:i1], 1)) / u[i*ldu+i]
-			}
-		}
-	}
-	if !(r == 1 && ldb == 1) {
-		columns(n, r, b, ldb, cols, true)
+		solveDiag(i0, i1, r, u, ldu, b, ldb)
 	}
 }
 

@@ -18,6 +18,7 @@ type kernelSet struct {
 	k32  *microKernel[float32] // nil: delegate to gonum
 	k64  *microKernel[float64] // nil: delegate to gonum
 	why  string                // why it cannot run here; "" if it can
+	vec  *vecKernels           // level-2 kernels (trsv.go, symv.go); nil: their Go twins
 }
 
 // asmKernel wraps an assembly micro-kernel with the bounds checks of its
@@ -114,9 +115,10 @@ func kernelSets() []kernelSet {
 				edgeKernel[float64]{8, 8, edgeTile(8, 8, 12, 16, kern.Dgemm8x8Of12x16AVX512)},
 				edgeKernel[float64]{4, 16, edgeTile(4, 16, 12, 16, kern.Dgemm4x16Of12x16AVX512)},
 				edgeKernel[float64]{12, 8, edgeTile(12, 8, 12, 16, kern.Dgemm12x8Of12x16AVX512)},
-				edgeKernel[float64]{8, 16, edgeTile(8, 16, 12, 16, kern.Dgemm8x16Of12x16AVX512)})},
+				edgeKernel[float64]{8, 16, edgeTile(8, 16, 12, 16, kern.Dgemm8x16Of12x16AVX512)}),
+			vec: vecAVX512},
 		{name: "avx2", desc: "amd64 AVX2/FMA 6×16 f32, 6×8 f64",
-			k32: asmKernel(6, 16, kern.Sgemm6x16), k64: asmKernel(6, 8, kern.Dgemm6x8)},
+			k32: asmKernel(6, 16, kern.Sgemm6x16), k64: asmKernel(6, 8, kern.Dgemm6x8), vec: vecAVX2},
 		{name: "gonum", desc: "gonum fallback"},
 	}
 	sets[0].why = cpuLacks(kern.AVX512, "AVX-512F (or the OS does not enable it)")
@@ -177,7 +179,7 @@ func chooseKernels(want string) (kernelSet, string, string, error) {
 // for tests; Backend is not changed (it names the set chosen at start-up, or
 // another backend such as OpenBLAS).
 func useKernels(s kernelSet) {
-	kernel32, kernel64 = s.k32, s.k64
+	kernel32, kernel64, vec = s.k32, s.k64, s.vec
 }
 
 // kernel32 and kernel64 are the micro-kernels in use; nil when the CPU (or

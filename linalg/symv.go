@@ -8,11 +8,64 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 )
 
-// symvParallelMin is the order below which Symv runs on one goroutine: under
-// it the product is a few µs, the cost of waking a second goroutine.
-const symvParallelMin = 256
+// symvParallelMin is the order below which Symv runs as one part: under it
+// the product is a few µs, the cost of waking a second goroutine.
+// SymvBatch's parts are at least symvBatchMin rows.
+const (
+	symvParallelMin = 256
+	symvBatchMin    = 64
+)
 
-// SymvWork holds the per-goroutine accumulators of Symv so that repeated
+// symvMaxParts is the most parts the products split A's triangle into. The
+// split depends on n only (not on GOMAXPROCS), each part accumulating into
+// its own vectors added in a fixed order, so the bits do not depend on the
+// number of goroutines that run the parts.
+const symvMaxParts = 4
+
+// symvParts returns the number of parts for order n with at least least rows
+// a part.
+func symvParts(n, least int) int { return max(1, min(symvMaxParts, n/least)) }
+
+// symvPart returns the rows [r0, r1) of part k of p: 1/p of the triangle's
+// area each, boundaries at multiples of 4 (the panel height).
+func symvPart(n, p, k int) (r0, r1 int) {
+	at := func(k int) int {
+		if k >= p {
+			return n
+		}
+		return int(float64(n)*(1-math.Sqrt(1-float64(k)/float64(p)))) &^ 3
+	}
+	return at(k), at(k + 1)
+}
+
+// runParts runs f(k) for every part k < p on min(GOMAXPROCS, p) goroutines,
+// goroutine g taking parts g, g+w, g+2w, … (equal areas, so balanced when
+// w divides p).
+func runParts(p int, f func(k int)) {
+	w := max(1, min(runtime.GOMAXPROCS(0), p))
+	if w == 1 {
+		for k := 0; k < p; k++ {
+			f(k)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for g := 1; g < w; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := g; k < p; k += w {
+				f(k)
+			}
+		}()
+	}
+	for k := 0; k < p; k += w {
+		f(k)
+	}
+	wg.Wait()
+}
+
+// SymvWork holds the per-part accumulators of Symv so that repeated
 // products (Lanczos, tridiagonalisation) do not allocate. The zero value is
 // ready to use; it is not safe for concurrent use.
 type SymvWork struct{ acc [][]float64 }
@@ -21,9 +74,10 @@ type SymvWork struct{ acc [][]float64 }
 // stored row-major in a with stride lda (the lower triangle is not read).
 // Each stored entry is read once: row r adds A[r, r:]·x[r:] to y[r] and
 // A[r, r+1:]ᵀ·x[r] to y[r+1:], four rows fused per sweep so that x and y are
-// loaded once per four rows (the product is memory-bound). Rows are split
-// over GOMAXPROCS goroutines in ranges of equal triangle area, each
-// accumulating into its own vector of w, summed at the end.
+// loaded once per four rows. Rows are split into up to symvMaxParts ranges
+// of equal triangle area (a function of n), run on GOMAXPROCS goroutines,
+// each accumulating into its own vector of w, added in order at the end: the
+// result does not depend on GOMAXPROCS.
 func Symv(n int, a []float64, lda int, x, y []float64, w *SymvWork) {
 	if n == 0 {
 		return
@@ -31,44 +85,36 @@ func Symv(n int, a []float64, lda int, x, y []float64, w *SymvWork) {
 	if lda < n || len(a) < (n-1)*lda+n || len(x) < n || len(y) < n {
 		panic("linalg: Symv: short a, x or y, or lda < n")
 	}
-	workers := max(1, min(runtime.GOMAXPROCS(0), n/symvParallelMin))
+	p := symvParts(n, symvParallelMin)
 	if w == nil {
 		w = new(SymvWork)
 	}
-	for len(w.acc) < workers {
+	for len(w.acc) < p {
 		w.acc = append(w.acc, nil)
 	}
-	if workers == 1 {
+	if p == 1 {
 		clear(y[:n])
 		symvRows(a, lda, n, x, y, 0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	for k := 0; k < workers; k++ {
-		// Rows [r0, r1) hold 1/workers of the triangle's area.
-		r0 := int(float64(n) * (1 - math.Sqrt(1-float64(k)/float64(workers))))
-		r1 := int(float64(n) * (1 - math.Sqrt(1-float64(k+1)/float64(workers))))
-		if k == workers-1 {
-			r1 = n
-		}
+	for k := 1; k < p; k++ {
+		w.acc[k] = grow(w.acc[k], n)
+	}
+	runParts(p, func(k int) {
+		r0, r1 := symvPart(n, p, k)
 		acc := y[:n]
 		if k > 0 {
-			w.acc[k] = grow(w.acc[k], n)
 			acc = w.acc[k]
 		}
 		// Rows from r0 on only touch acc[r0:].
 		clear(acc[r0:n])
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			symvRows(a, lda, n, x, acc, r0, r1)
-		}()
-	}
-	wg.Wait()
-	var g gonum.Implementation
-	for k := 1; k < workers; k++ {
-		r0 := int(float64(n) * (1 - math.Sqrt(1-float64(k)/float64(workers))))
-		g.Daxpy(n-r0, 1, w.acc[k][r0:n], 1, y[r0:n], 1)
+		symvRows(a, lda, n, x, acc, r0, r1)
+	})
+	for k := 1; k < p; k++ {
+		r0, _ := symvPart(n, p, k)
+		for i, v := range w.acc[k][r0:n] {
+			y[r0+i] += v
+		}
 	}
 }
 
@@ -76,10 +122,10 @@ func Symv(n int, a []float64, lda int, x, y []float64, w *SymvWork) {
 // triangle of the n×n symmetric matrix A (row-major, stride lda; the lower
 // triangle is not read): each four-row panel is applied to every vector
 // while it is in cache, so a Lanczos run over several operators reads A once
-// per step. Rows are split over GOMAXPROCS goroutines (one per 64 rows at
-// most) in ranges of equal triangle area, each accumulating into its own
-// vectors; the goroutines' vectors are added in order, so the result does
-// not depend on timing.
+// per step. Rows are split into up to symvMaxParts ranges of equal triangle
+// area (a function of n, at least symvBatchMin rows each), run on
+// GOMAXPROCS goroutines, each accumulating into its own vectors, added in
+// order at the end: the result does not depend on GOMAXPROCS or timing.
 func SymvBatch(n int, a []float64, lda int, xs, ys [][]float64) {
 	if len(xs) != len(ys) {
 		panic("linalg: SymvBatch: different numbers of xs and ys")
@@ -90,44 +136,45 @@ func SymvBatch(n int, a []float64, lda int, xs, ys [][]float64) {
 	if lda < n || len(a) < (n-1)*lda+n {
 		panic("linalg: SymvBatch: short a, or lda < n")
 	}
-	workers := max(1, min(runtime.GOMAXPROCS(0), n/64))
-	acc := make([][][]float64, workers)
-	var wg sync.WaitGroup
-	for k := 0; k < workers; k++ {
-		r0 := int(float64(n) * (1 - math.Sqrt(1-float64(k)/float64(workers))))
-		r1 := int(float64(n) * (1 - math.Sqrt(1-float64(k+1)/float64(workers))))
-		if k == workers-1 {
-			r1 = n
+	for j := range xs {
+		if len(xs[j]) < n || len(ys[j]) < n {
+			panic("linalg: SymvBatch: short x or y")
 		}
+	}
+	p := symvParts(n, symvBatchMin)
+	acc := make([][][]float64, p)
+	for k := range acc {
 		acc[k] = make([][]float64, len(xs))
 		for j := range xs {
-			if len(xs[j]) < n || len(ys[j]) < n {
-				panic("linalg: SymvBatch: short x or y")
-			}
 			acc[k][j] = make([]float64, n)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := r0; r < r1; r += 4 {
-				for j, x := range xs {
-					symvRows(a, lda, n, x, acc[k][j], r, min(r+4, r1))
-				}
-			}
-		}()
 	}
-	wg.Wait()
+	runParts(p, func(k int) {
+		r0, r1 := symvPart(n, p, k)
+		for r := r0; r < r1; r += 4 {
+			for j, x := range xs {
+				symvRows(a, lda, n, x, acc[k][j], r, min(r+4, r1))
+			}
+		}
+	})
+	// ys are written only here, so they may alias xs.
 	for j, y := range ys {
 		copy(y[:n], acc[0][j])
-		for k := 1; k < workers; k++ {
-			for i, v := range acc[k][j] {
-				y[i] += v
+		for k := 1; k < p; k++ {
+			r0, _ := symvPart(n, p, k)
+			for i, v := range acc[k][j][r0:n] {
+				y[r0+i] += v
 			}
 		}
 	}
 }
 
-// symvRows adds the contribution of the upper-triangle rows [r, rb) of A to y.
+// symvRows adds the contribution of the upper-triangle rows [r, rb) of A to
+// y. Four-row panels run the SymvPanel4 kernel of vec on their
+// off-diagonal columns: fused multiply-adds and eight-lane partial sums of
+// the row products, so the last bits differ from the Go loop, which is its
+// twin, and between the AVX-512 and AVX2 kernels (within the n·ε·Σ|a x| of
+// any summation order).
 func symvRows(a []float64, lda, n int, x, y []float64, r, rb int) {
 	var g gonum.Implementation
 	for ; r+4 <= rb; r += 4 {
@@ -142,6 +189,14 @@ func symvRows(a []float64, lda, n int, x, y []float64, r, rb int) {
 		s2 := a0[r+2]*u0 + a1[r+2]*u1 + a2[r+2]*u2 + a2[r+3]*u3
 		s3 := a0[r+3]*u0 + a1[r+3]*u1 + a2[r+3]*u2 + a3[r+3]*u3
 		c0 := r + 4
+		if vec != nil && n-c0 >= 8 {
+			// The first (n−c0)&^7 columns by the kernel, the rest below.
+			m := (n - c0) &^ 7
+			var t [4]float64
+			vec.symv4(m, &a0[c0], lda, &x[c0], &y[c0], &x[r], &t[0])
+			s0, s1, s2, s3 = s0+t[0], s1+t[1], s2+t[2], s3+t[3]
+			c0 += m
+		}
 		yy := y[c0:n]
 		b0, b1, b2, b3, xx := a0[c0:n], a1[c0:n], a2[c0:n], a3[c0:n], x[c0:n]
 		b0, b1, b2, b3, xx = b0[:len(yy)], b1[:len(yy)], b2[:len(yy)], b3[:len(yy)], xx[:len(yy)]

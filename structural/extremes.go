@@ -604,8 +604,9 @@ func tinyWeightVector(h []float64, m, K int, p []float64, kind string, b *weight
 
 // factorShifted factors the matrix fill returns (n×n, upper triangle
 // read) by Cholesky, in place; when A is not numerically positive definite
-// it refills and factors A + σI, σ = shift0 and then ×100, at most
-// cholShiftTries times. It returns the factor and σ (0: A itself).
+// (the factorisation fails, or a pivot² is below shift0) it refills and
+// factors A + σI, σ = shift0 and then ×100, at most cholShiftTries times.
+// It returns the factor and σ (0: A itself).
 func factorShifted(ctx context.Context, n int, fill func() []float64, shift0 float64) ([]float64, float64, error) {
 	shift := 0.0
 	for try := 0; ; try++ {
@@ -616,6 +617,10 @@ func factorShifted(ctx context.Context, n int, fill func() []float64, shift0 flo
 		err := linalg.Cholesky(ctx, n, a, n)
 		var npd *linalg.NotPositiveDefiniteError
 		switch {
+		case err == nil && shift == 0 && shift0 > 0 && minPivotSq(n, a) < shift0:
+			// λ_min(A) ≤ min u_ii² < σ: A is singular at the tolerance, and
+			// H⁻¹ through this factor would be rounding noise.
+			shift = shift0
 		case err == nil:
 			return a, shift, nil
 		case !errors.As(err, &npd) || try == cholShiftTries || !(shift0 > 0):
@@ -626,6 +631,17 @@ func factorShifted(ctx context.Context, n int, fill func() []float64, shift0 flo
 			shift *= 100
 		}
 	}
+}
+
+// minPivotSq returns min_i u_ii² of the n×n Cholesky factor in a, an upper
+// bound on λ_min(UᵀU) (each pivot² is the leading entry of a Schur
+// complement, whose λ_min is at least λ_min of the matrix).
+func minPivotSq(n int, a []float64) float64 {
+	m := math.Inf(1)
+	for i := 0; i < n; i++ {
+		m = math.Min(m, a[i*n+i]*a[i*n+i])
+	}
+	return m
 }
 
 // inverseOp is one operator A⁻¹ = post ∘ H⁻¹ ∘ pre applied through the

@@ -118,6 +118,8 @@ if [ "$side" = 1 ]; then
 	spectra_rounds=3
 	[ "$quick" = 1 ] && spectra_rounds=2
 	bench/spectra.sh --n 500 --rounds "$spectra_rounds" | tee "$out/spectra.txt"
+	# Every eigenvalue on both sides (fenchel's two-stage reduction against eigvalsh).
+	bench/spectra.sh --n 500 --rounds 1 --method dense | tee "$out/spectra-dense.txt"
 fi
 if [ "$gobench" = 0 ]; then
 	echo "end $(loadline)" | tee -a "$out/meta.txt"
@@ -132,6 +134,8 @@ for build in purego openblas; do
 	bench "$build" instrument 'PerImage$' "$bt_once"
 	bench "$build" linalg 'Gemm$/installed' "$bt_gemm"
 	bench "$build" linalg 'Syrk$/installed' "$bt_once"
+	bench "$build" linalg 'SymEigenvalues$/^SymEigenvalues$/^n=5000$' "$bt_once"
+	bench "$build" structural 'AnalyzeProbe100$/^auto$' "$bt_once"
 done
 echo "end $(loadline)" | tee -a "$out/meta.txt"
 
@@ -171,6 +175,12 @@ for n in 100 500; do
 		"$(fmt "$(med purego "$b" ns/op)" 1e-9 2)" "$(fmt "$(med openblas "$b" ns/op)" 1e-9 2)" "–"
 	row "  of which build H: s" "$(fmt "$(med purego "$b" s-H)" 1 2)" "$(fmt "$(med openblas "$b" s-H)" 1 2)" "–"
 done
+row "all eigenvalues of a 5000x5000 matrix: s" \
+	"$(fmt "$(med purego BenchmarkSymEigenvalues/SymEigenvalues/n=5000 ns/op)" 1e-9 2)" \
+	"$(fmt "$(med openblas BenchmarkSymEigenvalues/SymEigenvalues/n=5000 ns/op)" 1e-9 2)" "–"
+row "training probe, MLP 784-256-10 n=100 (auto): s" \
+	"$(fmt "$(med purego BenchmarkAnalyzeProbe100/auto ns/op)" 1e-9 3)" \
+	"$(fmt "$(med openblas BenchmarkAnalyzeProbe100/auto ns/op)" 1e-9 3)" "–"
 for m in mlp-100 d-k1-skip; do
 	b=BenchmarkPerImage/$m
 	row "per-image every 2 steps, $m: overhead %" \

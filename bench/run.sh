@@ -24,7 +24,9 @@
 # machine's environment pins Haswell, AVX2 only) would measure a setting, not
 # the library, so the OpenBLAS build runs with OPENBLAS_CORETYPE removed
 # (OpenBLAS's own choice) unless BENCH_OPENBLAS_CORETYPE names one, e.g.
-# BENCH_OPENBLAS_CORETYPE=Haswell. The kernel set used is recorded in meta.txt.
+# BENCH_OPENBLAS_CORETYPE=Haswell; when OpenBLAS's own choice lacks AVX-512 on
+# an AVX-512 CPU (it does not know the CPU), SkylakeX. PyTorch gets the same
+# set. The kernel set used is recorded in meta.txt.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -85,9 +87,19 @@ if [ -n "${BENCH_OPENBLAS_CORETYPE:-}" ]; then
 else
 	obenv=(env -u OPENBLAS_CORETYPE)
 fi
+obver=$("${obenv[@]}" CGO_ENABLED=1 go run -tags openblas ./cmd/fenchel version 2>&1 | tr '\n' ' ')
+# OpenBLAS that does not recognise an AVX-512 CPU falls back to kernels without
+# AVX-512 (fenchel version says so): PyTorch, the peer, would then be measured
+# with a handicap, so both sides get the AVX-512 set instead.
+if [ -z "${BENCH_OPENBLAS_CORETYPE:-}" ] && [[ "$obver" == *"OPENBLAS_CORETYPE=SkylakeX selects"* ]]; then
+	export BENCH_OPENBLAS_CORETYPE=SkylakeX
+	obenv=(env "OPENBLAS_CORETYPE=$BENCH_OPENBLAS_CORETYPE")
+	echo "OpenBLAS's own detection picks kernels without AVX-512 on this AVX-512 CPU: OpenBLAS runs and PyTorch use OPENBLAS_CORETYPE=SkylakeX" | tee -a "$out/meta.txt"
+	obver=$("${obenv[@]}" CGO_ENABLED=1 go run -tags openblas ./cmd/fenchel version 2>&1 | tr '\n' ' ')
+fi
 {
 	echo "inherited OPENBLAS_CORETYPE: ${OPENBLAS_CORETYPE:-(unset)}; OpenBLAS runs use: ${BENCH_OPENBLAS_CORETYPE:-(unset: OpenBLAS detects)}"
-	echo "openblas build: $("${obenv[@]}" CGO_ENABLED=1 go run -tags openblas ./cmd/fenchel version 2>&1 | tr '\n' ' ')"
+	echo "openblas build: $obver"
 } | tee -a "$out/meta.txt"
 if awk -v l="$(load1)" 'BEGIN{exit !(l > 1.5)}'; then
 	echo "WARNING: 1-min load average $(load1) > 1.5: the machine is busy, figures are depressed and noisy" | tee -a "$out/meta.txt"
@@ -117,9 +129,10 @@ if [ "$side" = 1 ]; then
 	# n = 500: spectra of H, H_S, H_p), interleaved.
 	spectra_rounds=3
 	[ "$quick" = 1 ] && spectra_rounds=2
-	bench/spectra.sh --n 500 --rounds "$spectra_rounds" | tee "$out/spectra.txt"
+	# PyTorch's eigvalsh runs on OpenBLAS's LAPACK: the same kernel set as above.
+	"${obenv[@]}" bench/spectra.sh --n 500 --rounds "$spectra_rounds" | tee "$out/spectra.txt"
 	# Every eigenvalue on both sides (fenchel's two-stage reduction against eigvalsh).
-	bench/spectra.sh --n 500 --rounds 1 --method dense | tee "$out/spectra-dense.txt"
+	"${obenv[@]}" bench/spectra.sh --n 500 --rounds 1 --method dense | tee "$out/spectra-dense.txt"
 fi
 if [ "$gobench" = 0 ]; then
 	echo "end $(loadline)" | tee -a "$out/meta.txt"

@@ -37,8 +37,8 @@ full-batch gradient descent, float64) and decide P1–P6; the others run in the
 paper regime (mini-batch Adam) and decide IND, with P1–P6 as a second table
 (THEORY §7).
 
---quick is 144 runs (both regimes): about 4½ minutes on 2 cores, compilation
-included (measured: 4 min 31 s from a clean clone, pure Go). Full mode's fit
+--quick is 144 runs (both regimes): about 460 CPU-seconds, 5–7 minutes on 2
+cores, compilation included (measured from a clean clone, pure Go). Full mode's fit
 regime and indicator take about 27 CPU-minutes; its paper regime about 36
 minutes, most of it the Model d depth sweep (see the reproduce package doc).`,
 		Example: `  fenchel reproduce --quick --out /tmp/quick

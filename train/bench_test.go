@@ -151,9 +151,14 @@ func pixelData(b *testing.B, n int) *data.Dataset {
 // against benchTrainStep's bare step. As there, one untimed step first; its
 // wall time is reported as ms-first.
 func benchTrainLoop(b *testing.B, spec models.Spec, batch int, opt string, lr float64) {
+	benchLoopOn(b, pixelData(b, 60000), spec, batch, opt, lr, 0)
+}
+
+// benchLoopOn is benchTrainLoop on the training split tr with seed, reshuffling
+// at each epoch end as the loop does.
+func benchLoopOn(b *testing.B, tr *data.Dataset, spec models.Spec, batch int, opt string, lr float64, seed uint64) {
 	cfg := DefaultConfig()
-	cfg.Model, cfg.Batch, cfg.Optim.Name, cfg.LR = spec, batch, opt, lr
-	tr := pixelData(b, 60000)
+	cfg.Model, cfg.Batch, cfg.Optim.Name, cfg.LR, cfg.Seed = spec, batch, opt, lr, seed
 	r := &runner{cfg: cfg, train: tr, secs: map[string]float64{}, start: time.Now()}
 	r.cfg.Model = cfg.resolvedSpec(tr)
 	l := &loop[float32]{runner: r, ctx: context.Background(), ckStep: -1}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas/gonum"
@@ -222,23 +221,4 @@ func SolveUpperGo(n, r int, u []float64, ldu int, b []float64, ldb int) {
 		}
 		solveDiag(i0, i1, r, u, ldu, b, ldb)
 	}
-}
-
-// parallelRange runs f on about equal sub-ranges of [lo, hi), one per
-// GOMAXPROCS goroutine (the caller's included), or on the whole range when
-// it is short.
-func parallelRange(lo, hi int, f func(lo, hi int)) {
-	workers := runtime.GOMAXPROCS(0)
-	if hi-lo < 512 || workers == 1 {
-		f(lo, hi)
-		return
-	}
-	chunk := (hi - lo + workers - 1) / workers
-	var wg sync.WaitGroup
-	for a := lo + chunk; a < hi; a += chunk {
-		wg.Add(1)
-		go func() { defer wg.Done(); f(a, min(a+chunk, hi)) }()
-	}
-	f(lo, min(lo+chunk, hi))
-	wg.Wait()
 }

@@ -4,8 +4,8 @@ import (
 	"math"
 	"os"
 	"runtime"
-	"sync"
 
+	"github.com/fenchel-ml/fenchel/internal/parallel"
 	"github.com/fenchel-ml/fenchel/linalg/internal/kern"
 )
 
@@ -187,13 +187,10 @@ func splitWork(lo, hi, align, work int, f func(lo, hi int)) {
 		return
 	}
 	chunk := ((hi-lo+workers-1)/workers + align - 1) / align * align
-	var wg sync.WaitGroup
-	for a := lo + chunk; a < hi; a += chunk {
-		wg.Add(1)
-		go func() { defer wg.Done(); f(a, min(a+chunk, hi)) }()
-	}
-	f(lo, min(lo+chunk, hi))
-	wg.Wait()
+	parallel.Run((hi-lo+chunk-1)/chunk, func(t int) {
+		a := lo + t*chunk
+		f(a, min(a+chunk, hi))
+	})
 }
 
 // axpyRows sets x[p] = fma(−xi[i], u[i·ldu+p], x[p]) for i = 0, …, k−1 in

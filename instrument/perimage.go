@@ -166,8 +166,8 @@ func (h *PerImage) OnStep(s *train.StepInfo) (any, error) {
 // layers had to compute them (nn.BackwardDeltas), else left alone.
 //
 // Cost: one forward pass on x_b and one forward and backward pass on x_a
-// replicated K times, which yields both f(x_a) and H_a = J Jᵀ (THEORY §6,
-// n = 1). g is then read off H_a instead of taking a further backward pass:
+// replicated K times (the forward products on x_a alone), which yields both
+// f(x_a) and H_a = J Jᵀ (THEORY §6, n = 1). g is then read off H_a instead of taking a further backward pass:
 // with r_a = ∂ℓ/∂z = p − q (THEORY §1), ∇_θ ℓ = Jᵀ r_a, so
 // g = ‖Jᵀ r_a‖² = r_aᵀ H_a r_a exactly (bound (A) of THEORY §3 with n = 1,
 // where it is an equality). Since H_a ⪰ λ_min I, the relative rounding of g
@@ -193,8 +193,9 @@ func (h *PerImage) Measure(m nn.Layer[float64]) (*PerImageMeasurement, error) {
 	residualB := norm(h.r)
 
 	// x_a: row k of the replicated batch is x_a seeded with e_k at the
-	// logits, so every layer holds δ_{l,k}(x_a) and AddGram adds H_a.
-	za := m.Forward(h.rep).Row(0)
+	// logits, so every layer holds δ_{l,k}(x_a) and AddGram adds H_a. The
+	// products of the forward pass run on x_a once (nn.ForwardBroadcast).
+	za := nn.ForwardBroadcast(m, h.rep, K).Row(0)
 	if err := finiteRow("x_a", za); err != nil {
 		return nil, err
 	}

@@ -42,7 +42,7 @@ func seededBackward(model nn.Layer[float64], x *nn.Mat[float64]) {
 	// containers) skip their parameter-gradient products; the others add
 	// into Param.Grad, which is restored.
 	saved := saveGrads(model)
-	model.Forward(rep)
+	nn.ForwardBroadcast(model, rep, K) // the products on the n distinct rows
 	if _, touched := nn.BackwardDeltas(model, seed, false); touched {
 		restoreGrads(model, saved)
 	}

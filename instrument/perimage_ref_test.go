@@ -1,0 +1,137 @@
+package instrument
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/fenchel-ml/fenchel/data"
+	"github.com/fenchel-ml/fenchel/initializer"
+	"github.com/fenchel-ml/fenchel/loss"
+	"github.com/fenchel-ml/fenchel/models"
+	"github.com/fenchel-ml/fenchel/nn"
+)
+
+// refTol is the relative agreement of Measure with perImageReference: both
+// compute the same sums in different orders (the Gram formula of THEORY §6
+// against Jacobian rows, g from H against g from ∇ℓ), so they differ by a
+// few ε·κ.
+const refTol = 1e-11
+
+// perImageReference computes the per-image quantities of x_a the plainest
+// way: K single-row backward passes (Backward of e_k, the Jacobian row k in
+// Param.Grad), H = J Jᵀ by dot products, the gradient of the loss by one
+// more backward pass, gonum's eigenvalues. It shares nothing with Measure
+// beyond the layers' Forward and Backward.
+func perImageReference(t *testing.T, m nn.Layer[float64], xa *nn.Mat[float64], y int, l loss.Loss) (g, lmin, lmax, lossA float64) {
+	t.Helper()
+	K := m.OutShape().Size()
+	rows := make([][]float64, K)
+	var z []float64
+	for k := range K {
+		z = append(z[:0], m.Forward(xa).Row(0)...)
+		seed := nn.NewMat[float64](1, K)
+		seed.Data[k] = 1
+		nn.ZeroGrad(m)
+		m.Backward(seed)
+		for _, p := range m.Params() {
+			rows[k] = append(rows[k], p.Grad...)
+		}
+	}
+	h := mat.NewSymDense(K, nil)
+	for i := range K {
+		for j := i; j < K; j++ {
+			s := 0.0
+			for c, v := range rows[i] {
+				s += v * rows[j][c]
+			}
+			h.SetSym(i, j, s)
+		}
+	}
+	var eig mat.EigenSym
+	if !eig.Factorize(h, false) {
+		t.Fatal("reference eigen-decomposition failed")
+	}
+	ev := eig.Values(nil)
+
+	q, p, r := make([]float64, K), make([]float64, K), make([]float64, K)
+	loss.Target(q, y, K, 0)
+	lossA = l.Value(z, q)
+	l.Predict(p, z)
+	label := y
+	if !l.OnSimplex() {
+		label = -1
+	}
+	loss.Residual(r, p, q, label)
+	m.Forward(xa)
+	nn.ZeroGrad(m)
+	m.Backward(&nn.Mat[float64]{Rows: 1, Cols: K, Data: r})
+	for _, p := range m.Params() {
+		for _, v := range p.Grad {
+			g += v * v
+		}
+	}
+	nn.ZeroGrad(m)
+	return g, ev[0], ev[K-1], lossA
+}
+
+// TestPerImageMatchesReference checks Measure on Models a–d (small images,
+// with and without skips, random weights) against perImageReference.
+func TestPerImageMatchesReference(t *testing.T) {
+	img := nn.Shape{1, 8, 8}
+	specs := []models.Spec{
+		{Name: models.ModelA, Depth: 2, Width: 12, Input: img, Classes: 10},
+		{Name: models.ModelB, Depth: 1, Input: img, Classes: 10},
+		{Name: models.ModelC, Depth: 2, Skip: true, Input: img, Classes: 10},
+		{Name: models.ModelD, Depth: 1, Skip: true, Input: img, Classes: 10},
+		{Name: models.ModelD, Depth: 2, Skip: false, Input: img, Classes: 10},
+	}
+	labels := []int{3, 1, 3, 0, 2, 3}
+	rng := rand.New(rand.NewPCG(4, 4))
+	feat := make([]float64, len(labels)*img.Size())
+	for i := range feat {
+		feat[i] = rng.NormFloat64()
+	}
+	test, err := data.NewFeatures("test", img, feat, labels, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, spec := range specs {
+		t.Run(spec.String(), func(t *testing.T) {
+			m, err := models.Build[float64](spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := initializer.Apply(m.Params(), initializer.Options{Scheme: "pytorch"}, rand.New(rand.NewPCG(7, 1))); err != nil {
+				t.Fatal(err)
+			}
+			h, err := NewPerImage(2, FirstTestClass, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Select(test); err != nil {
+				t.Fatal(err)
+			}
+			got, err := h.Measure(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, _ := h.Images()
+			l, _ := loss.New("softmax")
+			g, lmin, lmax, lossA := perImageReference(t, m, data.Gather[float64](test, []int{a}, nil), labels[a], l)
+			for _, c := range []struct {
+				what      string
+				got, want float64
+			}{
+				{"g", float64(got.G), g}, {"lambda_min", float64(got.LambdaMin), lmin},
+				{"lambda_max", float64(got.LambdaMax), lmax}, {"loss_a", float64(got.LossA), lossA},
+			} {
+				if d := math.Abs(c.got-c.want) / math.Abs(c.want); !(d <= refTol) {
+					t.Errorf("%s = %.17g, reference %.17g (rel diff %.3g > %g)", c.what, c.got, c.want, d, refTol)
+				}
+			}
+		})
+	}
+}

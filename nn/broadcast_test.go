@@ -1,0 +1,172 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// broadcastTol bounds the relative difference (to the largest magnitude of
+// the quantity) between ForwardBroadcast's pass and Forward's on models with
+// Dense layers, whose GEMM over the distinct rows alone may round
+// differently (a few ε per product).
+const broadcastTol = 1e-13
+
+// TestForwardBroadcastMatchesForward checks, for every layer of the
+// conformance table and the containers, groups of rep ∈ {1, 2, 4} identical
+// rows and 1 or 3 distinct inputs, with Conv2D's batch in one chunk and in
+// chunks of one sample (convColsBudget), that ForwardBroadcast leaves the layer
+// in Forward's state: the output, then Backward's dL/dx and parameter
+// gradients, PerSampleGrad, AddGram (with rep) and Tangent are Forward's.
+// They are bit-identical when no Dense layer is involved (a convolution's
+// product has the same shape either way) and within broadcastTol otherwise.
+func TestForwardBroadcastMatchesForward(t *testing.T) {
+	cases := append(conformanceCases(), containerCases()...)
+	defer func(b int) { convColsBudget = b }(convColsBudget)
+	for _, budget := range []int{convColsBudget, 1} {
+		convColsBudget = budget
+		for _, tc := range cases {
+			for _, rep := range []int{1, 2, 4} {
+				for _, n := range []int{1, 3} {
+					t.Run(fmt.Sprintf("%s/rep=%d/n=%d/budget=%d", tc.name, rep, n, budget), func(t *testing.T) {
+						rng := rand.New(rand.NewPCG(21, uint64(rep*10+n)))
+						l := tc.make()
+						for _, p := range l.Params() {
+							fillNormal(rng, p.Value, 0.5)
+							p.Tangent = make([]float64, p.Len())
+							fillNormal(rng, p.Tangent, 1)
+						}
+						exact := !hasDense(l)
+						rows := n * rep
+						distinct := randomInput(rng, n, l.InShape().Size())
+						x := NewMat[float64](rows, distinct.Cols)
+						for r := 0; r < rows; r++ {
+							copy(x.Row(r), distinct.Row(r/rep))
+						}
+						dy := NewMat[float64](rows, l.OutShape().Size())
+						fillNormal(rng, dy.Data, 1)
+						tx := NewMat[float64](rows, x.Cols)
+						fillNormal(rng, tx.Data, 1)
+
+						pass := func(forward func(*Mat[float64]) *Mat[float64]) (y, dx, grads, ps, gram, tang []float64) {
+							ZeroGrad(l)
+							y = slices.Clone(forward(x).Data)
+							tang = slices.Clone(l.Tangent(tx).Data)
+							dx = slices.Clone(l.Backward(dy).Data)
+							for _, p := range l.Params() {
+								grads = append(grads, p.Grad...)
+							}
+							m := NewMat[float64](rows, NumParams(l))
+							l.PerSampleGrad(m, 0)
+							gram = make([]float64, rows*rows)
+							l.AddGram(gram, rows, rep)
+							return y, dx, grads, m.Data, gram, tang
+						}
+						var want, got [6][]float64
+						want[0], want[1], want[2], want[3], want[4], want[5] = pass(l.Forward)
+						// A Forward on other inputs first, so state left from the
+						// reference pass would show.
+						l.Forward(randomInput(rng, rows+rep, x.Cols))
+						got[0], got[1], got[2], got[3], got[4], got[5] = pass(func(x *Mat[float64]) *Mat[float64] { return ForwardBroadcast(l, x, rep) })
+						for i, what := range []string{"output", "dL/dx", "parameter gradients", "per-sample gradients", "AddGram", "Tangent"} {
+							if exact && !slices.Equal(got[i], want[i]) {
+								t.Errorf("%s differs from Forward's (max rel diff %.3g)", what, maxRelDiff(got[i], want[i]))
+							}
+							if d := maxRelDiff(got[i], want[i]); d > broadcastTol {
+								t.Errorf("%s: max rel diff %.3g from Forward's > %g", what, d, broadcastTol)
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// hasDense reports whether l is or contains a Dense layer.
+func hasDense(l Layer[float64]) bool {
+	switch l := l.(type) {
+	case *Dense[float64]:
+		return true
+	case Chain[float64]:
+		return slices.ContainsFunc(l.Chain(), hasDense)
+	case Branches[float64]:
+		return slices.ContainsFunc(l.Branches(), hasDense)
+	}
+	return false
+}
+
+// maxRelDiff is max |a − b| over max |b| (the absolute difference when b is
+// all zeros; +Inf on a length mismatch).
+func maxRelDiff(a, b []float64) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	d, s := 0.0, 0.0
+	for i := range a {
+		d = math.Max(d, math.Abs(a[i]-b[i]))
+		s = math.Max(s, math.Abs(b[i]))
+	}
+	if s == 0 {
+		return d
+	}
+	return d / s
+}
+
+// TestSpread checks the in-place group expansion against a plain copy, with
+// and without spare capacity.
+func TestSpread(t *testing.T) {
+	for _, spare := range []bool{false, true} {
+		for _, n := range []int{1, 2, 5} {
+			for _, rep := range []int{1, 2, 3} {
+				const c = 3
+				v := make([]int, n*c, n*c*rep)
+				if !spare {
+					v = v[: n*c : n*c]
+				}
+				for i := range v {
+					v[i] = i
+				}
+				var want []int
+				for i := 0; i < n; i++ {
+					for range rep {
+						want = append(want, v[i*c:(i+1)*c]...)
+					}
+				}
+				if got := spread(v, n, c, rep); !slices.Equal(got, want) {
+					t.Errorf("spare %v n %d rep %d: %v, want %v", spare, n, rep, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestConv2DForwardBroadcastColumns checks that Conv2D's cache of im2col
+// columns, filled for the distinct rows, is not taken for rows of the
+// broadcast batch: with chunks of exactly the n distinct samples, the
+// distinct rows' only chunk [0, n) is also the first chunk of the batch.
+func TestConv2DForwardBroadcastColumns(t *testing.T) {
+	const n, rep = 3, 2
+	c := must(NewConv2D[float64](Shape{2, 4, 4}, 3, 3, 1, 1, true))
+	defer func(b int) { convColsBudget = b }(convColsBudget)
+	convColsBudget = n * c.patch() * c.geom.outArea() * 8
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, p := range c.Params() {
+		fillNormal(rng, p.Value, 0.5)
+		p.Tangent = make([]float64, p.Len())
+		fillNormal(rng, p.Tangent, 1)
+	}
+	distinct := randomInput(rng, n, c.InShape().Size())
+	x := NewMat[float64](n*rep, distinct.Cols)
+	for r := range x.Rows {
+		copy(x.Row(r), distinct.Row(r/rep))
+	}
+	c.Forward(x)
+	want := slices.Clone(c.Tangent(nil).Data)
+	ForwardBroadcast[float64](c, x, rep)
+	if got := c.Tangent(nil).Data; !slices.Equal(got, want) {
+		t.Errorf("Tangent after ForwardBroadcast differs from after Forward (max rel diff %.3g)", maxRelDiff(got, want))
+	}
+}

@@ -788,15 +788,21 @@ func (d *Conv2D[T]) perSampleRep(dst []T, ldd, lo, hi, rep int) {
 	}
 }
 
-// AddGram materialises the per-sample gradients in blocks of rows bounded by
-// gramChunkBudget and accumulates G Gᵀ block by block: Syrk on the diagonal
-// blocks, Gemm above them. With rep > 1 (groups of rep identical inputs,
+// AddGram takes the spatial form of conv_gram.go when it is the cheaper
+// one (small maps). Otherwise it materialises the per-sample gradients in
+// blocks of rows bounded by gramChunkBudget and accumulates G Gᵀ block by
+// block: Syrk on the diagonal blocks (dot products of row pairs for a few
+// rows), Gemm above them. With rep > 1 (groups of rep identical inputs,
 // THEORY.md §6) blocks hold whole groups and are built by perSampleRep: one
 // im2col per distinct input and one GEMM per group.
 func (d *Conv2D[T]) AddGram(h []T, ldh int, rep int) {
 	n, np := d.dy.Rows, NumParams[T](d)
 	if rep < 1 || n%rep != 0 {
 		rep = 1
+	}
+	if d.gramForm(n/rep, rep) {
+		d.addGramSpatial(h, ldh, rep)
+		return
 	}
 	var z T
 	rc := max(1, gramChunkBudget/(np*int(unsafe.Sizeof(z))))
@@ -816,7 +822,7 @@ func (d *Conv2D[T]) AddGram(h []T, ldh int, rep int) {
 		i1 := min(n, i0+rc)
 		ga := d.gramA[:(i1-i0)*np]
 		build(ga, i0, i1)
-		linalg.Syrk(false, i1-i0, np, 1, ga, np, 1, h[i0*ldh+i0:], ldh)
+		addGram(h[i0*ldh+i0:], ldh, ga, np, i1-i0, np)
 		for j0 := i1; j0 < n; j0 += rc {
 			j1 := min(n, j0+rc)
 			if cap(d.gramB) < rc*np {

@@ -1,10 +1,9 @@
 package instrument
 
 import (
+	"context"
 	"fmt"
 	"math"
-
-	"gonum.org/v1/gonum/mat"
 
 	"github.com/fenchel-ml/fenchel/data"
 	"github.com/fenchel-ml/fenchel/internal/jsonfloat"
@@ -52,7 +51,7 @@ type PerImage struct {
 	// backward pass of THEORY §6 for one image.
 	rep, seed *nn.Mat[float64]
 	gram      []float64 // H_a, K×K row-major
-	eig       mat.EigenSym
+	eigA      []float64 // the eigensolver's copy of H_a
 	ev        []float64
 	p, r, q   []float64 // length K scratch and the one-hot target
 }
@@ -131,7 +130,7 @@ func (h *PerImage) Select(test *data.Dataset) error {
 		copy(h.rep.Row(k), h.xa.Data)
 		h.seed.Row(k)[k] = 1
 	}
-	h.gram = make([]float64, K*K)
+	h.gram, h.eigA = make([]float64, K*K), make([]float64, K*K)
 	h.ev = make([]float64, K)
 	h.ready = true
 	return nil
@@ -224,10 +223,11 @@ func (h *PerImage) Measure(m nn.Layer[float64]) (*PerImageMeasurement, error) {
 	}
 	g = math.Max(g, 0) // H_a is PSD; a rounding-negative g means g ≈ 0
 
-	if !h.eig.Factorize(mat.NewSymDense(K, h.gram), false) {
-		return nil, fmt.Errorf("instrument: per-image: eigen-decomposition of the %d×%d J Jᵀ did not converge", K, K)
+	// The eigensolver destroys its input; h.gram stays H_a.
+	copy(h.eigA, h.gram)
+	if err := linalg.SymEigenvaluesGo(context.Background(), K, h.eigA, h.ev); err != nil {
+		return nil, fmt.Errorf("instrument: per-image: eigenvalues of the %d×%d J Jᵀ: %w", K, K, err)
 	}
-	h.ev = h.eig.Values(h.ev)
 	lmin, lmax := h.ev[0], h.ev[K-1]
 	kappa := lmax / lmin
 	if !(lmin > 0) {

@@ -136,6 +136,13 @@ func AddGramTermsUntil[T Float](h []T, ldh, rep int, terms []GramTerm[T], scratc
 		r1 := min(r0+bs, m)
 		w := m - r0 // columns r0…m−1
 		for l, t := range terms {
+			if m <= fewGramRows {
+				// One block of a few rows: the dot products of row pairs
+				// (the fold reads columns ≥ the row only).
+				clear(g[l][:(r1-r0)*w])
+				addGramDots(g[l], w, t.Dy[r0*t.Out:], t.Out, t.Dy[r0*t.Out:], t.Out, r1-r0, w, t.Out, true)
+				continue
+			}
 			linalg.Gemm(false, true, r1-r0, w, t.Out, 1, t.Dy[r0*t.Out:], t.Out, t.Dy[r0*t.Out:], t.Out, 0, g[l], w)
 		}
 		fold := func(ra, rb int) {
@@ -157,8 +164,8 @@ func AddGramTermsUntil[T Float](h []T, ldh, rep int, terms []GramTerm[T], scratc
 			}
 		}
 		parts := workers
-		if r1-r0 < 2*workers {
-			parts = 1 // too few rows to pay for goroutines
+		if r1-r0 < 2*workers || (r1-r0)*w*len(terms) < minParallelWork {
+			parts = 1 // too little to pay for goroutines
 		}
 		parallel.Ranges(r0, r1, parts, fold)
 	}

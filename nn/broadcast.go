@@ -46,20 +46,44 @@ func (s *Sequential[T]) ForwardBroadcast(x *Mat[T], rep int) *Mat[T] {
 }
 
 // ForwardBroadcast implements Broadcaster: Forward with the body and the
-// shortcut broadcast.
+// shortcut broadcast, and their sum taken on the groups' first rows.
 func (r *Residual[T]) ForwardBroadcast(x *Mat[T], rep int) *Mat[T] {
 	yb := ForwardBroadcast(r.Body, x, rep)
 	if !r.Skip {
 		return yb
 	}
-	if r.Shortcut == nil {
+	ys := x
+	if r.Shortcut != nil {
+		// Copy the body's output first, as Forward does (shared sub-layers).
+		r.y = copyInto(r.y, yb)
+		yb = r.y
+		ys = ForwardBroadcast(r.Shortcut, x, rep)
+	}
+	if yb.Rows != ys.Rows || yb.Rows%rep != 0 {
+		// A child without the rows of x: the sum over every row.
 		r.y = reuse(r.y, yb.Rows, yb.Cols)
-		addInto(r.y.Data, yb.Data, x.Data)
+		addInto(r.y.Data, yb.Data, ys.Data)
 		return r.y
 	}
-	r.y = copyInto(r.y, yb)
-	addTo(r.y.Data, ForwardBroadcast(r.Shortcut, x, rep).Data)
+	n, c := yb.Rows/rep, yb.Cols
+	r.y = reuse(r.y, yb.Rows, c)
+	for i := 0; i < n; i++ {
+		// Row i ≤ row i·rep: rows of yb (possibly r.y itself) not yet read
+		// are never overwritten.
+		addInto(r.y.Data[i*c:(i+1)*c], yb.Data[i*rep*c:], ys.Data[i*rep*c:])
+	}
+	r.y = spreadRows(&Mat[T]{Rows: n, Cols: c, Data: r.y.Data}, rep)
 	return r.y
+}
+
+// ForwardBroadcast implements Broadcaster: the activation of the distinct
+// rows.
+func (a *activation[T]) ForwardBroadcast(x *Mat[T], rep int) *Mat[T] {
+	checkIn(a.kind, x, a.shape)
+	a.y = reuse(a.y, x.Rows, x.Cols)
+	a.y = spreadRows(a.Forward(distinctRows(x, rep)), rep)
+	a.x = x
+	return a.y
 }
 
 // ForwardBroadcast implements Broadcaster: the product on the distinct rows.

@@ -110,3 +110,55 @@ func BenchmarkPerImageMeasure(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPerImageStep times one measurement through OnStep, as the
+// training loop calls it (with the twin model for x_b's pass where OnStep
+// builds one), after copying the float32 weights into the float64 model;
+// notwin runs the same without the twin. cpu-ms/op is the user+system CPU
+// time, ns/op the wall time: the twin's pass on x_b runs on the second core.
+func BenchmarkPerImageStep(b *testing.B) {
+	_, testSet, err := data.LoadFixture(data.StandardMNIST)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bs := range benchSpecs {
+		for _, twin := range []bool{true, false} {
+			name := bs.spec.String()
+			if !twin {
+				name += "/notwin"
+			}
+			b.Run(name, func(b *testing.B) {
+				m32, err := models.Build[float32](bs.spec)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := initializer.Apply(m32.Params(), initializer.Options{}, rand.New(rand.NewPCG(1, 1))); err != nil {
+					b.Fatal(err)
+				}
+				m, err := models.Build[float64](bs.spec)
+				if err != nil {
+					b.Fatal(err)
+				}
+				h, err := NewPerImage(2, FirstTestClass, "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				h.twinChecked = !twin
+				cfg := train.DefaultConfig()
+				cfg.Model = bs.spec
+				info := &train.StepInfo{Test: testSet, Config: cfg, Model64: func() (nn.Layer[float64], error) { return m, nil }}
+				c0, ops := cpuTime(), 0
+				for b.Loop() {
+					if err := nn.CopyParams(m, m32); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := h.OnStep(info); err != nil {
+						b.Fatal(err)
+					}
+					ops++
+				}
+				b.ReportMetric(float64(cpuTime()-c0)/1e6/float64(ops), "cpu-ms/op")
+			})
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/fenchel-ml/fenchel/internal/jsonfloat"
 	"github.com/fenchel-ml/fenchel/linalg"
 	"github.com/fenchel-ml/fenchel/loss"
+	"github.com/fenchel-ml/fenchel/models"
 	"github.com/fenchel-ml/fenchel/nn"
 	"github.com/fenchel-ml/fenchel/train"
 )
@@ -54,6 +55,11 @@ type PerImage struct {
 	eigA      []float64 // the eigensolver's copy of H_a
 	ev        []float64
 	p, r, q   []float64 // length K scratch and the one-hot target
+	// twin, when set (OnStep), is a second float64 model of the run's
+	// architecture that Measure runs the pass on x_b on, concurrently.
+	twin        nn.Layer[float64]
+	twinChecked bool
+	zb          []float64 // f(x_b) when computed on the model itself
 }
 
 // NewPerImage returns the instrument measuring every `every` steps (≤ 0:
@@ -146,7 +152,10 @@ func (h *PerImage) Prepare(s *train.StepInfo) error {
 	return h.Select(s.Test)
 }
 
-// OnStep measures the model of this step (train.Hook).
+// OnStep measures the model of this step (train.Hook). For a model whose
+// forward pass costs many multiply-adds per parameter (convolutions) it
+// builds, on first use, a twin of the run's architecture for Measure's pass
+// on x_b.
 func (h *PerImage) OnStep(s *train.StepInfo) (any, error) {
 	if !h.ready {
 		if err := h.Select(s.Test); err != nil {
@@ -157,14 +166,74 @@ func (h *PerImage) OnStep(s *train.StepInfo) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !h.twinChecked {
+		h.twinChecked = true
+		if forwardWork(m) >= twinWork*nn.NumParams(m) {
+			if t, err := models.Build[float64](s.Config.Model); err == nil && len(t.Params()) == len(m.Params()) {
+				h.twin = t
+			}
+		}
+	}
 	return h.Measure(m)
+}
+
+// twinWork is the number of forward multiply-adds per parameter from which
+// Measure runs x_b's forward pass on a twin model, beside the pass on x_a:
+// copying the weights into the twin costs about a parameter's worth of
+// memory traffic, the pass on x_b runs on a core the mostly one-sample
+// products of the pass on x_a leave idle part of the time. Model d: ~110,
+// Model a (dense only): 1.
+const twinWork = 8
+
+// forwardWork estimates the multiply-adds of one sample's forward pass:
+// each Dense weight once, each Conv2D weight once per output position.
+func forwardWork(l nn.Layer[float64]) int {
+	switch l := l.(type) {
+	case *nn.Conv2D[float64]:
+		out := l.OutShape()
+		return nn.NumParams[float64](l) * out[1] * out[2]
+	case *nn.Dense[float64]:
+		return nn.NumParams[float64](l)
+	case nn.Chain[float64]:
+		w := 0
+		for _, c := range l.Chain() {
+			w += forwardWork(c)
+		}
+		return w
+	case nn.Branches[float64]:
+		w := 0
+		for _, c := range l.Branches() {
+			w += forwardWork(c)
+		}
+		return w
+	}
+	return 0
+}
+
+// copyValues copies the parameter values of src into dst, reporting false
+// (nothing copied) when their parameter lists do not match.
+func copyValues(dst, src nn.Layer[float64]) bool {
+	dp, sp := dst.Params(), src.Params()
+	if len(dp) != len(sp) {
+		return false
+	}
+	for i := range dp {
+		if len(dp[i].Value) != len(sp[i].Value) {
+			return false
+		}
+	}
+	for i := range dp {
+		copy(dp[i].Value, sp[i].Value)
+	}
+	return true
 }
 
 // Measure computes the record's fields for model (float64) on x_a and x_b;
 // Select must have run. The model's Param.Grad values are zeroed if its
 // layers had to compute them (nn.BackwardDeltas), else left alone.
 //
-// Cost: one forward pass on x_b and one forward and backward pass on x_a
+// Cost: one forward pass on x_b (on the twin model OnStep may have built,
+// concurrently with the rest) and one forward and backward pass on x_a
 // replicated K times (the forward products on x_a alone), which yields both
 // f(x_a) and H_a = J Jᵀ (THEORY §6, n = 1). g is then read off H_a instead of taking a further backward pass:
 // with r_a = ∂ℓ/∂z = p − q (THEORY §1), ∇_θ ℓ = Jᵀ r_a, so
@@ -181,21 +250,23 @@ func (h *PerImage) Measure(m nn.Layer[float64]) (*PerImageMeasurement, error) {
 			m.InShape(), m.OutShape(), h.xa.Cols, K)
 	}
 
-	// x_b: R and ‖e_y − softmax(f(x_b))‖ need only a forward pass.
-	zb := m.Forward(h.xb).Row(0)
-	if err := finiteRow("x_b", zb); err != nil {
-		return nil, err
+	// x_b: R and ‖e_y − softmax(f(x_b))‖ need only a forward pass, which
+	// runs on the twin beside the pass on x_a when there is one.
+	fb := make(chan []float64, 1)
+	if h.twin != nil && copyValues(h.twin, m) {
+		go func() { fb <- h.twin.Forward(h.xb).Row(0) }()
+	} else {
+		// A copy: the pass on x_a reuses the model's output buffer.
+		h.zb = append(h.zb[:0], m.Forward(h.xb).Row(0)...)
+		fb <- h.zb
 	}
-	lossB := h.l.Value(zb, h.q)
-	loss.Softmax{}.Predict(h.p, zb)
-	loss.Residual(h.r, h.p, h.q, h.ya)
-	residualB := norm(h.r)
 
 	// x_a: row k of the replicated batch is x_a seeded with e_k at the
 	// logits, so every layer holds δ_{l,k}(x_a) and AddGram adds H_a. The
 	// products of the forward pass run on x_a once (nn.ForwardBroadcast).
 	za := nn.ForwardBroadcast(m, h.rep, K).Row(0)
 	if err := finiteRow("x_a", za); err != nil {
+		<-fb
 		return nil, err
 	}
 	lossA := h.l.Value(za, h.q)
@@ -222,6 +293,15 @@ func (h *PerImage) Measure(m nn.Layer[float64]) (*PerImageMeasurement, error) {
 		g += h.r[i] * s
 	}
 	g = math.Max(g, 0) // H_a is PSD; a rounding-negative g means g ≈ 0
+
+	zb := <-fb
+	if err := finiteRow("x_b", zb); err != nil {
+		return nil, err
+	}
+	lossB := h.l.Value(zb, h.q)
+	loss.Softmax{}.Predict(h.p, zb)
+	loss.Residual(h.r, h.p, h.q, h.ya)
+	residualB := norm(h.r)
 
 	// The eigensolver destroys its input; h.gram stays H_a.
 	copy(h.eigA, h.gram)

@@ -12,6 +12,7 @@ import (
 	"github.com/fenchel-ml/fenchel/loss"
 	"github.com/fenchel-ml/fenchel/models"
 	"github.com/fenchel-ml/fenchel/nn"
+	"github.com/fenchel-ml/fenchel/train"
 )
 
 // refTol is the relative agreement of Measure with perImageReference: both
@@ -133,5 +134,67 @@ func TestPerImageMatchesReference(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPerImageTwin checks that OnStep builds the twin for a convolutional
+// model and not for Model a, and that the measurement with the pass on x_b
+// on the twin is bit for bit the one without it, for two successive steps
+// with different weights (the twin takes each step's weights).
+func TestPerImageTwin(t *testing.T) {
+	img := nn.Shape{1, 8, 8}
+	labels := []int{2, 2, 1, 0}
+	rng := rand.New(rand.NewPCG(9, 9))
+	feat := make([]float64, len(labels)*img.Size())
+	for i := range feat {
+		feat[i] = rng.NormFloat64()
+	}
+	test, err := data.NewFeatures("test", img, feat, labels, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		spec models.Spec
+		twin bool
+	}{
+		{models.Spec{Name: models.ModelD, Depth: 1, Skip: true, Input: img, Classes: 10}, true},
+		{models.Spec{Name: models.ModelA, Depth: 1, Width: 16, Input: img, Classes: 10}, false},
+	} {
+		m, err := models.Build[float64](c.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		withTwin, err := NewPerImage(2, FirstTestClass, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := NewPerImage(2, FirstTestClass, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := plain.Select(test); err != nil {
+			t.Fatal(err)
+		}
+		info := &train.StepInfo{Test: test, Config: train.Config{Model: c.spec},
+			Model64: func() (nn.Layer[float64], error) { return m, nil }}
+		for step := range 2 {
+			if err := initializer.Apply(m.Params(), initializer.Options{Scheme: "pytorch"}, rand.New(rand.NewPCG(uint64(step), 3))); err != nil {
+				t.Fatal(err)
+			}
+			rec, err := withTwin.OnStep(info)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (withTwin.twin != nil) != c.twin {
+				t.Fatalf("%v: twin built %v, want %v", c.spec, withTwin.twin != nil, c.twin)
+			}
+			want, err := plain.Measure(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rec.(*PerImageMeasurement); *got != *want {
+				t.Errorf("%v step %d: with the twin %+v, without %+v", c.spec, step, *got, *want)
+			}
+		}
 	}
 }

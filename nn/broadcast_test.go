@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -173,5 +174,43 @@ func TestConv2DForwardBroadcastColumns(t *testing.T) {
 	ForwardBroadcast[float64](c, x, rep)
 	if got := c.Tangent(nil).Data; !slices.Equal(got, want) {
 		t.Errorf("Tangent after ForwardBroadcast differs from after Forward (max rel diff %.3g)", maxRelDiff(got, want))
+	}
+}
+
+// TestConv2DBackwardDeltasSplit checks that BackwardDeltas' dL/dx with the
+// rows split evenly over two goroutines (backwardDxSplit) is Backward's, bit
+// for bit with fenchel's Go kernels, on 10-row batches of Model d's
+// convolutions (THEORY §5), for one goroutine and for two.
+func TestConv2DBackwardDeltasSplit(t *testing.T) {
+	_, goGemm := linalg.Float64.(linalg.Kernels)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{1, 2} {
+		runtime.GOMAXPROCS(procs)
+		for _, c := range []*Conv2D[float64]{
+			must(NewConv2D[float64](Shape{16, 28, 28}, 16, 3, 1, 1, false)),
+			must(NewConv2D[float64](Shape{16, 28, 28}, 32, 3, 2, 1, true)),
+			must(NewConv2D[float64](Shape{32, 14, 14}, 64, 3, 2, 1, false)),
+			must(NewConv2D[float64](Shape{64, 7, 7}, 64, 3, 1, 1, false)),
+		} {
+			rng := rand.New(rand.NewPCG(5, uint64(c.OutC)))
+			fillNormal(rng, c.Weight.Value, 0.5)
+			x := randomInput(rng, 10, c.InShape().Size())
+			dy := NewMat[float64](10, c.OutShape().Size())
+			fillNormal(rng, dy.Data, 1)
+			c.Forward(x)
+			want := slices.Clone(c.Backward(dy).Data)
+			// Stale dL/dx of another dy, so rows left unwritten would show.
+			other := NewMat[float64](10, dy.Cols)
+			fillNormal(rng, other.Data, 1)
+			c.Backward(other)
+			c.Forward(x)
+			dx, _ := BackwardDeltas[float64](c, dy, true)
+			if goGemm && !slices.Equal(dx.Data, want) {
+				t.Errorf("GOMAXPROCS %d, %v → %v: dL/dx differs from Backward's (max rel diff %.3g)", procs, c.InShape(), c.OutShape(), maxRelDiff(dx.Data, want))
+			}
+			if d := maxRelDiff(dx.Data, want); d > broadcastTol {
+				t.Errorf("GOMAXPROCS %d, %v → %v: dL/dx max rel diff %.3g from Backward's", procs, c.InShape(), c.OutShape(), d)
+			}
+		}
 	}
 }

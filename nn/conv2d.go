@@ -458,8 +458,49 @@ func (d *Conv2D[T]) BackwardDeltas(dy *Mat[T], wantDx bool) (*Mat[T], bool) {
 		d.dy = dy
 		return nil, false
 	}
+	if _, direct := useDirect(d); !direct && d.backwardDxSplit(dy) {
+		return d.dx, false
+	}
 	d.backward(dy, true, false)
 	return d.dx, false
+}
+
+// backwardDxSplit computes dL/dx alone by im2col and GEMM with the rows cut
+// into one even run per goroutine, each run in chunks of at most chunk()
+// samples, and reports whether it ran: with the Go GEMM kernels on more than
+// one goroutine and enough work. backward's fixed groups of chunks, there for
+// the order of the gradient sums, leave a core idle for part of a small
+// batch (10 rows of Model d's 7×7 stage: chunks of 9 and 1 rows); without
+// gradients the split is free, since with those kernels a row's dL/dx does
+// not depend on the width of the product it is part of (Backward's values,
+// bit for bit).
+func (d *Conv2D[T]) backwardDxSplit(dy *Mat[T]) bool {
+	n, L := dy.Rows, d.geom.outArea()
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if !goGemmKernels[T]() || workers <= 1 || n*d.OutC*d.patch()*L < minParallelWork {
+		return false
+	}
+	d.dy = dy
+	d.dx = reuse(d.dx, n, d.geom.inSize())
+	for len(d.work) < workers {
+		d.work = append(d.work, convWork[T]{})
+	}
+	step := d.chunk()
+	parallel.Run(workers, func(w int) {
+		d.backwardChunks(dy, w*n/workers, (w+1)*n/workers, step, true, &d.work[w], nil, nil, linalg.GemmSerial[T])
+	})
+	return true
+}
+
+// goGemmKernels reports whether fenchel's Go kernels (linalg.Kernels)
+// multiply T.
+func goGemmKernels[T Float]() bool {
+	var impl any = linalg.Float64
+	if _, ok := any(T(0)).(float32); ok {
+		impl = linalg.Float32
+	}
+	_, ok := impl.(linalg.Kernels)
+	return ok
 }
 
 // backward adds the parameter gradients if grads and, when wantDx, writes

@@ -64,26 +64,28 @@ func (pg *padGrid) fill(x, dst []float32) {
 		}
 		return
 	}
+	if s == 2 {
+		// Per channel and row phase pi, the rows i ≡ pi − p (mod 2) go to
+		// plane rows a = (i + p)/2; their even columns to column phase
+		// p mod 2, odd ones to the other, starting at column ⌊(j + p)/2⌋.
+		for c := 0; c < g.C; c++ {
+			for pi := 0; pi < 2; pi++ {
+				i0 := (pi - p%2 + 2) % 2
+				if i0 >= g.H {
+					continue
+				}
+				base := (c*2+pi)*2*pg.P + (i0+p)/2*pg.Wa
+				ev, od := dst[base+(p&1)*pg.P+p/2:], dst[base+(1-p&1)*pg.P+(p+1)/2:]
+				conv.Split2(ev, od, pg.Wa, x[(c*g.H+i0)*g.W:], 2*g.W, (g.H-i0+1)/2, g.W)
+			}
+		}
+		return
+	}
 	for c := 0; c < g.C; c++ {
 		for i := 0; i < g.H; i++ {
 			src := x[(c*g.H+i)*g.W:][:g.W]
 			pi, a := (i+p)%s, (i+p)/s
-
 			base := (c*s+pi)*s*pg.P + a*pg.Wa
-			if s == 2 {
-				// Even and odd columns of src to phases (p mod 2) and (p+1 mod 2).
-				ev, od := dst[base+(p>>1):][:(g.W+1)/2], dst[base+pg.P+((p+1)>>1):][:g.W/2]
-				if p&1 == 1 {
-					ev, od = dst[base+pg.P+(p>>1):][:(g.W+1)/2], dst[base+((p+1)>>1):][:g.W/2]
-				}
-				for t := range od {
-					ev[t], od[t] = src[2*t], src[2*t+1]
-				}
-				if g.W&1 == 1 {
-					ev[len(ev)-1] = src[g.W-1]
-				}
-				continue
-			}
 			for pj := 0; pj < s; pj++ {
 				j0 := ((pj-p)%s + s) % s // first j with (j + p) mod s = pj
 				if j0 >= g.W {
@@ -250,6 +252,26 @@ func (st *directState) scatter(g *window, ph *dxPhase, grid, dx []float32) {
 	}
 }
 
+// scatter2 writes the two column phases of row phase ry of a stride-2
+// conv's input gradient into dx at once: grids holds the phases rx = 0
+// and rx = 1 one after the other (C·bwd.Nr elements each).
+func (st *directState) scatter2(g *window, ry int, grids, dx []float32) {
+	p, bg := g.Pad, &st.bwd
+	y0 := ((ry-p)%2 + 2) % 2
+	if y0 >= g.H {
+		return
+	}
+	// Phase rx holds the columns x ≡ rx − p (mod 2), from grid column
+	// ⌊(x + p)/2⌋ − a0 on.
+	ge, go_ := grids[(p%2)*g.C*bg.Nr:], grids[(1-p%2)*g.C*bg.Nr:]
+	be, bo := p/2-st.a0, (1+p)/2-st.a0
+	r0 := (y0+p)/2 - st.a0
+	for c := 0; c < g.C; c++ {
+		at := c*bg.Nr + r0*bg.Wa
+		conv.Interleave2(dx[(c*g.H+y0)*g.W:], 2*g.W, ge[at+be:], go_[at+bo:], bg.Wa, (g.H-y0+1)/2, g.W)
+	}
+}
+
 // split runs f(w, lo, hi) over contiguous runs of [0, n), one per worker
 // (GOMAXPROCS of them when n·cost is worth it). Every item's result is
 // computed the same way whatever the split.
@@ -343,6 +365,12 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 			conv.Pack(C, taps, st.wph, ph.pack)
 		}
 	}
+	// A stride-2 conv whose four phases all have taps scatters both
+	// column phases of a row phase at once (scatter2).
+	pairs := dxDirect && d.geom.Stride == 2
+	for i := range st.phases {
+		pairs = pairs && st.phases[i].ku*st.phases[i].kv > 0
+	}
 	groups := min(n, convGradGroups)
 	nw, nb := d.OutC*K, 0
 	if d.Bias != nil {
@@ -358,7 +386,7 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 	st.split(groups, cost, func(w, g0, g1 int) {
 		buf := &st.work[w]
 		if dxDirect {
-			buf.grid = grow(buf.grid, C*bg.Nr)
+			buf.grid = grow(buf.grid, 2*C*bg.Nr)
 			if len(buf.dyp) != bg.size {
 				buf.dyp = make([]float32, bg.size)
 			}
@@ -370,7 +398,18 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 				if grads {
 					pg.spread(dr, st.dyg[s*stride:][:stride], d.OutC)
 				}
-				if dxDirect {
+				if dxDirect && pairs {
+					bg.fill(dr, buf.dyp)
+					dxr := d.dx.Row(s)
+					for ry := 0; ry < 2; ry++ {
+						for rx := 0; rx < 2; rx++ {
+							ph := &st.phases[ry*2+rx]
+							taps := d.OutC * ph.ku * ph.kv
+							conv.Gemm(C, bg.Nr, taps, ph.pack, ph.offs, buf.dyp, buf.grid[rx*C*bg.Nr:], bg.Nr)
+						}
+						st.scatter2(&d.geom, ry, buf.grid, dxr)
+					}
+				} else if dxDirect {
 					bg.fill(dr, buf.dyp)
 					dxr := d.dx.Row(s)
 					for i := range st.phases {

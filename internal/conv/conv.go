@@ -220,3 +220,66 @@ func Copy2D(dst []float32, ldd int, src []float32, lds, rows, cols int, bias *fl
 		}
 	}
 }
+
+// Split2 writes the even elements of each of rows rows of cols elements of
+// src (row stride lds) to e and the odd ones to o (both row stride ldd):
+// e[r·ldd + t] = src[r·lds + 2t] for t < ⌈cols/2⌉ and o[r·ldd + t] =
+// src[r·lds + 2t + 1] for t < ⌊cols/2⌋ (the column phases of a stride-2
+// polyphase split). Nothing else of e and o is written.
+func Split2(e, o []float32, ldd int, src []float32, lds, rows, cols int) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	ne, no := (cols+1)/2, cols/2
+	if ldd < ne || lds < cols || len(e) < (rows-1)*ldd+ne || len(o) < (rows-1)*ldd+no || len(src) < (rows-1)*lds+cols {
+		panic(fmt.Sprintf("conv: Split2 %d×%d: e %d, o %d (ld %d), src %d (ld %d)", rows, cols, len(e), len(o), ldd, len(src), lds))
+	}
+	if useAsm {
+		// o is only written where cols > 1; &o[0] must still exist.
+		op := &e[0]
+		if no > 0 {
+			op = &o[0]
+		}
+		split2(&e[0], op, ldd, &src[0], lds, rows, cols)
+		return
+	}
+	for r := 0; r < rows; r++ {
+		s, er, or := src[r*lds:][:cols], e[r*ldd:][:ne], o[r*ldd:][:no]
+		for t := range or {
+			er[t], or[t] = s[2*t], s[2*t+1]
+		}
+		if cols&1 == 1 {
+			er[ne-1] = s[cols-1]
+		}
+	}
+}
+
+// Interleave2 is Split2's inverse: dst[r·ldd + 2t] = e[r·lds + t] and
+// dst[r·ldd + 2t + 1] = o[r·lds + t] for the cols elements of each of rows
+// rows. Nothing else of dst is written.
+func Interleave2(dst []float32, ldd int, e, o []float32, lds, rows, cols int) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	ne, no := (cols+1)/2, cols/2
+	if ldd < cols || lds < ne || len(dst) < (rows-1)*ldd+cols || len(e) < (rows-1)*lds+ne || len(o) < (rows-1)*lds+no {
+		panic(fmt.Sprintf("conv: Interleave2 %d×%d: dst %d (ld %d), e %d, o %d (ld %d)", rows, cols, len(dst), ldd, len(e), len(o), lds))
+	}
+	if useAsm {
+		op := &e[0]
+		if no > 0 {
+			op = &o[0]
+		}
+		interleave2(&dst[0], ldd, &e[0], op, lds, rows, cols)
+		return
+	}
+	for r := 0; r < rows; r++ {
+		d, er, or := dst[r*ldd:][:cols], e[r*lds:][:ne], o[r*lds:][:no]
+		for t, v := range or {
+			d[2*t], d[2*t+1] = er[t], v
+		}
+		if cols&1 == 1 {
+			d[cols-1] = er[ne-1]
+		}
+	}
+}

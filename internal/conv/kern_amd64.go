@@ -39,3 +39,12 @@ func copy2D(dst *float32, ldd int, src *float32, lds, rows, cols int)
 
 //go:noescape
 func copy2DBias(dst *float32, ldd int, src *float32, lds, rows, cols int, b float32)
+
+// split2 and interleave2 are Split2 and Interleave2 for rows ≥ 1 rows of
+// cols ≥ 1 elements.
+//
+//go:noescape
+func split2(e, o *float32, ldd int, src *float32, lds, rows, cols int)
+
+//go:noescape
+func interleave2(dst *float32, ldd int, e, o *float32, lds, rows, cols int)

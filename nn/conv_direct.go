@@ -129,8 +129,12 @@ type directState struct {
 	fwd  padGrid   // the input image's grid
 	xp   []float32 // fwd grids of the last Forward's batch, fwd.size per sample
 	xpOK bool      // xp holds the grids of the last Forward's input
-	dyg  []float32 // dy on the fwd grid, OutC·fwd.Nr per sample (zeros off the image)
-	pack []float32 // the weight packed by conv.Pack
+	// dyOff: from there on, plane o of the padded dy (bwd grid) is dy on
+	// the fwd grid, row stride bwd.Wa = fwd.Wa, zeros off the image, when
+	// dyShared (stride 1: the layouts agree), so conv.Dot reads it.
+	dyOff    int
+	dyShared bool
+	pack     []float32 // the weight packed by conv.Pack
 	// The input gradient is computed phase by phase (dxPhase) from dy on
 	// the grid bwd (stride 1, kernel ⌈k/s⌉, padding ⌈k/s⌉ − 1 − ⌊p/s⌋);
 	// phases is empty where that padding would be negative and the input
@@ -163,9 +167,10 @@ type dxPhase struct {
 	pack           []float32
 }
 
-// directWork is one goroutine's scratch: the product's grid and (input
-// gradient) the padded dy.
-type directWork struct{ grid, dyp []float32 }
+// directWork is one goroutine's scratch: the product's grid, (input
+// gradient) the padded dy of one sample or of a run of dotSamples
+// (dyShared), and (weight gradient otherwise) a run's dy on the fwd grid.
+type directWork struct{ grid, dyp, dyg []float32 }
 
 func grow(v []float32, n int) []float32 {
 	if cap(v) < n {
@@ -216,6 +221,8 @@ func dirState(d *Conv2D[float32]) *directState {
 				st.phases = append(st.phases, ph)
 			}
 		}
+		st.dyOff = padD*st.bwd.Wa + padD
+		st.dyShared = sd == 1 && st.bwd.Wa == st.fwd.Wa && st.dyOff+st.fwd.Nr <= st.bwd.P
 	}
 	d.dir = st
 	return st
@@ -269,6 +276,33 @@ func (st *directState) scatter2(g *window, ry int, grids, dx []float32) {
 	for c := 0; c < g.C; c++ {
 		at := c*bg.Nr + r0*bg.Wa
 		conv.Interleave2(dx[(c*g.H+y0)*g.W:], 2*g.W, ge[at+be:], go_[at+bo:], bg.Wa, (g.H-y0+1)/2, g.W)
+	}
+}
+
+// inputGrad writes one sample's input gradient into dxr from its padded
+// dy (dyp, on the bwd grid), phase by phase through grid (2·C·bwd.Nr
+// elements); pairs: a stride-2 conv scattering two phases at once.
+func (st *directState) inputGrad(d *Conv2D[float32], pairs bool, dyp, grid, dxr []float32) {
+	C, bg := d.geom.C, &st.bwd
+	if pairs {
+		for ry := 0; ry < 2; ry++ {
+			for rx := 0; rx < 2; rx++ {
+				ph := &st.phases[ry*2+rx]
+				conv.Gemm(C, bg.Nr, d.OutC*ph.ku*ph.kv, ph.pack, ph.offs, dyp, grid[rx*C*bg.Nr:], bg.Nr)
+			}
+			st.scatter2(&d.geom, ry, grid, dxr)
+		}
+		return
+	}
+	for i := range st.phases {
+		ph := &st.phases[i]
+		taps := d.OutC * ph.ku * ph.kv
+		if taps == 0 {
+			st.scatter(&d.geom, ph, nil, dxr)
+			continue
+		}
+		conv.Gemm(C, bg.Nr, taps, ph.pack, ph.offs, dyp, grid, bg.Nr)
+		st.scatter(&d.geom, ph, grid, dxr)
 	}
 }
 
@@ -379,7 +413,13 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 	if grads {
 		st.parts = grow(st.parts, groups*(nw+nb))
 		clear(st.parts)
-		st.dyg = grow(st.dyg, n*d.OutC*pg.Nr)
+	}
+	// With both gradients of a stride-1 conv, the padded dy of a run of
+	// samples is also conv.Dot's dy on the grid (dyShared).
+	shared := grads && dxDirect && st.dyShared
+	run := 1 // samples whose padded dy a worker holds at once
+	if shared {
+		run = st.dotSamples
 	}
 	L, stride := d.geom.outArea(), d.OutC*pg.Nr
 	cost := (d.OutC*K*pg.Nr*2 + 1) * n / groups
@@ -387,52 +427,43 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 		buf := &st.work[w]
 		if dxDirect {
 			buf.grid = grow(buf.grid, 2*C*bg.Nr)
-			if len(buf.dyp) != bg.size {
-				buf.dyp = make([]float32, bg.size)
+			if len(buf.dyp) < run*bg.size {
+				// Written only by bwd.fill: the padding stays zero.
+				buf.dyp = make([]float32, run*bg.size)
 			}
+		}
+		if grads && !shared {
+			buf.dyg = grow(buf.dyg, st.dotSamples*stride)
 		}
 		for g := g0; g < g1; g++ {
 			lo, hi := g*n/groups, (g+1)*n/groups
-			for s := lo; s < hi; s++ {
-				dr := dy.Row(s)
-				if grads {
-					pg.spread(dr, st.dyg[s*stride:][:stride], d.OutC)
-				}
-				if dxDirect && pairs {
-					bg.fill(dr, buf.dyp)
-					dxr := d.dx.Row(s)
-					for ry := 0; ry < 2; ry++ {
-						for rx := 0; rx < 2; rx++ {
-							ph := &st.phases[ry*2+rx]
-							taps := d.OutC * ph.ku * ph.kv
-							conv.Gemm(C, bg.Nr, taps, ph.pack, ph.offs, buf.dyp, buf.grid[rx*C*bg.Nr:], bg.Nr)
-						}
-						st.scatter2(&d.geom, ry, buf.grid, dxr)
-					}
-				} else if dxDirect {
-					bg.fill(dr, buf.dyp)
-					dxr := d.dx.Row(s)
-					for i := range st.phases {
-						ph := &st.phases[i]
-						taps := d.OutC * ph.ku * ph.kv
-						if taps == 0 {
-							st.scatter(&d.geom, ph, nil, dxr)
-							continue
-						}
-						conv.Gemm(C, bg.Nr, taps, ph.pack, ph.offs, buf.dyp, buf.grid, bg.Nr)
-						st.scatter(&d.geom, ph, buf.grid, dxr)
-					}
-				}
-			}
-			if !grads {
-				continue
-			}
 			part := st.parts[g*(nw+nb) : (g+1)*(nw+nb)]
 			// Runs of dotSamples samples keep a tile's rows of dy in L1
-			// across the tiles of the offsets.
+			// across the tiles of the offsets; their dy, on the grid, stays
+			// in the worker's cache from the spread to conv.Dot.
 			for s0 := lo; s0 < hi; s0 += st.dotSamples {
 				ns := min(st.dotSamples, hi-s0)
-				conv.Dot(d.OutC, K, pg.Nr, ns, st.dyg[s0*stride:], pg.Nr, stride, pg.offs, st.xp[s0*pg.size:], pg.size, part[:nw], K)
+				for s := s0; s < s0+ns; s++ {
+					dr := dy.Row(s)
+					dyp := buf.dyp
+					if shared {
+						dyp = buf.dyp[(s-s0)*bg.size:][:bg.size]
+					} else if grads {
+						pg.spread(dr, buf.dyg[(s-s0)*stride:][:stride], d.OutC)
+					}
+					if dxDirect {
+						bg.fill(dr, dyp)
+						st.inputGrad(d, pairs, dyp, buf.grid, d.dx.Row(s))
+					}
+				}
+				if !grads {
+					continue
+				}
+				a, lda, sa := buf.dyg, pg.Nr, stride
+				if shared {
+					a, lda, sa = buf.dyp[st.dyOff:], bg.P, bg.size
+				}
+				conv.Dot(d.OutC, K, pg.Nr, ns, a, lda, sa, pg.offs, st.xp[s0*pg.size:], pg.size, part[:nw], K)
 			}
 			for s := lo; s < hi && nb > 0; s++ {
 				dr := dy.Row(s)

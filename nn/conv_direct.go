@@ -126,9 +126,7 @@ func (pg *padGrid) spread(y, grid []float32, m int) {
 
 // directState is the scratch of a float32 Conv2D on the direct path.
 type directState struct {
-	fwd  padGrid   // the input image's grid
-	xp   []float32 // fwd grids of the last Forward's batch, fwd.size per sample
-	xpOK bool      // xp holds the grids of the last Forward's input
+	fwd padGrid // the input image's grid
 	// dyOff: from there on, plane o of the padded dy (bwd grid) is dy on
 	// the fwd grid, row stride bwd.Wa = fwd.Wa, zeros off the image, when
 	// dyShared (stride 1: the layouts agree), so conv.Dot reads it.
@@ -167,10 +165,21 @@ type dxPhase struct {
 	pack           []float32
 }
 
-// directWork is one goroutine's scratch: the product's grid, (input
-// gradient) the padded dy of one sample or of a run of dotSamples
+// directWork is one goroutine's scratch: the product's grid, the fwd grids
+// of x for one sample (Forward) or a run of dotSamples (the weight
+// gradient), (input gradient) the padded dy of one sample or of a run
 // (dyShared), and (weight gradient otherwise) a run's dy on the fwd grid.
-type directWork struct{ grid, dyp, dyg []float32 }
+// xp and dyp are written only by padGrid.fill: their padding stays zero.
+type directWork struct{ grid, xp, dyp, dyg []float32 }
+
+// padded returns *v with at least n elements, allocated zero when it has
+// fewer; the caller writes it only through padGrid.fill.
+func padded(v *[]float32, n int) []float32 {
+	if len(*v) < n {
+		*v = make([]float32, n)
+	}
+	return *v
+}
 
 func grow(v []float32, n int) []float32 {
 	if cap(v) < n {
@@ -325,15 +334,15 @@ func (st *directState) split(n, cost int, f func(w, lo, hi int)) {
 }
 
 // forwardDirect is Forward on the direct path: per sample, the padded grid
-// of x (kept for the weight gradient), one conv.Gemm with the weight and the
-// compaction of the grid into y with the bias.
+// of x, one conv.Gemm with the weight and the compaction of the grid into y
+// with the bias. The grids live in the worker's cache only: the weight
+// gradient fills them again from x, which costs less than keeping the
+// batch's grids in memory from Forward to Backward.
 func forwardDirect(d *Conv2D[float32], x *Mat[float32]) {
 	st := dirState(d)
 	pg := &st.fwd
 	n, K := x.Rows, d.patch()
 	d.y = reuse(d.y, n, d.OutC*d.geom.outArea())
-	st.xp = grow(st.xp, n*pg.size)
-	st.xpOK = true
 	var bias []float32
 	if d.Bias != nil {
 		bias = d.Bias.Value
@@ -344,7 +353,7 @@ func forwardDirect(d *Conv2D[float32], x *Mat[float32]) {
 		buf := &st.work[w]
 		buf.grid = grow(buf.grid, d.OutC*pg.Nr)
 		for s := lo; s < hi; s++ {
-			xp := st.xp[s*pg.size:][:pg.size]
+			xp := padded(&buf.xp, pg.size)
 			pg.fill(x.Row(s), xp)
 			conv.Gemm(d.OutC, pg.Nr, K, st.pack, pg.offs, xp, buf.grid, pg.Nr)
 			pg.compact(buf.grid, d.y.Row(s), d.OutC, bias)
@@ -367,15 +376,6 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 	dxDirect := wantDx && len(st.phases) > 0
 	if wantDx {
 		d.dx = reuse(d.dx, n, d.geom.inSize())
-	}
-	if grads && !st.xpOK {
-		st.xp = grow(st.xp, n*pg.size)
-		st.split(n, pg.size, func(_, lo, hi int) {
-			for s := lo; s < hi; s++ {
-				pg.fill(d.x.Row(s), st.xp[s*pg.size:][:pg.size])
-			}
-		})
-		st.xpOK = true
 	}
 	if dxDirect {
 		k, sd, w := d.geom.Kernel, d.geom.Stride, d.Weight.Value
@@ -435,6 +435,10 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 		if grads && !shared {
 			buf.dyg = grow(buf.dyg, st.dotSamples*stride)
 		}
+		var xp []float32
+		if grads {
+			xp = padded(&buf.xp, st.dotSamples*pg.size)
+		}
 		for g := g0; g < g1; g++ {
 			lo, hi := g*n/groups, (g+1)*n/groups
 			part := st.parts[g*(nw+nb) : (g+1)*(nw+nb)]
@@ -459,11 +463,14 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 				if !grads {
 					continue
 				}
+				for s := s0; s < s0+ns; s++ {
+					pg.fill(d.x.Row(s), xp[(s-s0)*pg.size:][:pg.size])
+				}
 				a, lda, sa := buf.dyg, pg.Nr, stride
 				if shared {
 					a, lda, sa = buf.dyp[st.dyOff:], bg.P, bg.size
 				}
-				conv.Dot(d.OutC, K, pg.Nr, ns, a, lda, sa, pg.offs, st.xp[s0*pg.size:], pg.size, part[:nw], K)
+				conv.Dot(d.OutC, K, pg.Nr, ns, a, lda, sa, pg.offs, xp, pg.size, part[:nw], K)
 			}
 			for s := lo; s < hi && nb > 0; s++ {
 				dr := dy.Row(s)

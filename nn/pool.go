@@ -65,6 +65,9 @@ type planeScratch struct {
 	// rewritten per plane.
 	pad    []float32
 	padLen int
+	// remap[di·(W+2) + dj] = di·W + dj: a window's offset in pad to its
+	// offset in x.
+	remap []int32
 }
 
 // maxPoolSample pools one sample: y[o] is the maximum of the window of output
@@ -156,13 +159,19 @@ func maxPoolPadded32(g *window, x, y []float32, arg []int32, ps *planeScratch) {
 			ps.pad[i] = float32(math.Inf(-1))
 		}
 		ps.padLen = size
+		ps.remap = make([]int32, 2*W2+3)
+		for di := 0; di < 3; di++ {
+			for dj := 0; dj < 3; dj++ {
+				ps.remap[di*W2+dj] = int32(di*W + dj)
+			}
+		}
 	}
 	span := (H-1)*W2 + W // top-left corners (0, 0) … (H−1, W−1) of the padded plane
 	if cap(ps.y) < span {
 		ps.y, ps.arg = make([]float32, span), make([]int32, span)
 	}
 	py, parg := ps.y[:span], ps.arg[:span]
-	pad := ps.pad
+	pad, remap := ps.pad, ps.remap
 	for c := 0; c < g.C; c++ {
 		base := c * H * W
 		for i := 0; i < H; i++ {
@@ -172,18 +181,12 @@ func maxPoolPadded32(g *window, x, y []float32, arg []int32, ps *planeScratch) {
 		for oi := 0; oi < H; oi++ {
 			yo, ao := y[base+oi*W:][:W], arg[base+oi*W:][:W]
 			t0 := oi * W2
-			for oj := range yo {
-				// Offset of the maximum in its window: di rows, dj columns.
-				d := int(parg[t0+oj]) - (t0 + oj)
-				di := 0
-				if d >= W2 {
-					di++
-				}
-				if d >= 2*W2 {
-					di++
-				}
-				r, q := oi+di-1, oj+d-di*W2-1 // position in x's plane
-				yo[oj], ao[oj] = py[t0+oj], int32(base+r*W+q)
+			wy, wa := py[t0:][:W], parg[t0:][:W]
+			copy(yo, wy)
+			// The window's top-left element in x is (oi − 1, oj − 1).
+			corner := int32(base + (oi-1)*W - 1)
+			for oj, a := range wa {
+				ao[oj] = corner + int32(oj) + remap[int(a)-(t0+oj)]
 			}
 		}
 	}

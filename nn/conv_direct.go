@@ -159,8 +159,11 @@ var dotSpan = 1536
 // columns, so it is a stride-1 correlation of the padded dy with those taps
 // of the weight, flipped: weight row c, column (o·ku + u)·kv + v holds
 // W[o, c, ry + s·u, rx + s·v], read from offs at dy row a + kmax − 1 − u.
+// Its product covers only the grid rows a ≥ alo that hold its rows y (nr
+// columns a channel, grid row alo first; offs include the shift).
 type dxPhase struct {
 	ry, rx, ku, kv int
+	alo, nr        int
 	offs           []int32
 	pack           []float32
 }
@@ -216,20 +219,26 @@ func dirState(d *Conv2D[float32]) *directState {
 		rows, cols := (g.H-1+p)/sd-st.a0+1, (g.W-1+p)/sd-st.a0+1
 		dg := window{C: d.OutC, H: g.OutH, W: g.OutW, Kernel: kmax, Stride: 1, Pad: padD, OutH: rows, OutW: cols}
 		st.bwd = newPadGrid(dg, rows, cols)
-		st.usable = st.usable && st.bwd.size <= math.MaxInt32
 		for ry := 0; ry < sd; ry++ {
 			for rx := 0; rx < sd; rx++ {
-				ph := dxPhase{ry: ry, rx: rx, ku: max(0, (k-ry+sd-1)/sd), kv: max(0, (k-rx+sd-1)/sd)}
+				ph := dxPhase{ry: ry, rx: rx, ku: max(0, (k-ry+sd-1)/sd), kv: max(0, (k-rx+sd-1)/sd), nr: st.bwd.Nr}
+				if y0 := ((ry-p)%sd + sd) % sd; y0 < g.H {
+					ph.alo = (y0+p)/sd - st.a0
+					ph.nr = ((g.H-y0+sd-1)/sd*st.bwd.Wa + 15) &^ 15
+				}
 				for o := 0; o < d.OutC; o++ {
 					for u := 0; u < ph.ku; u++ {
 						for v := 0; v < ph.kv; v++ {
-							ph.offs = append(ph.offs, int32(o*st.bwd.P+(kmax-1-u)*st.bwd.Wa+kmax-1-v))
+							off := o*st.bwd.P + (kmax-1-u+ph.alo)*st.bwd.Wa + kmax - 1 - v
+							ph.offs = append(ph.offs, int32(off))
+							st.bwd.size = max(st.bwd.size, (off+ph.nr+15)&^15)
 						}
 					}
 				}
 				st.phases = append(st.phases, ph)
 			}
 		}
+		st.usable = st.usable && st.bwd.size <= math.MaxInt32
 		st.dyOff = padD*st.bwd.Wa + padD
 		st.dyShared = sd == 1 && st.bwd.Wa == st.fwd.Wa && st.dyOff+st.fwd.Nr <= st.bwd.P
 	}
@@ -244,10 +253,10 @@ func (st *directState) scatter(g *window, ph *dxPhase, grid, dx []float32) {
 	if x0 >= g.W {
 		return
 	}
-	b0 := (x0+p)/s - st.a0
+	b0, a0 := (x0+p)/s-st.a0, st.a0+ph.alo
 	if s == 1 && grid != nil {
 		for c := 0; c < g.C; c++ {
-			conv.Copy2D(dx[c*g.H*g.W:], g.W, grid[c*bg.Nr+(p-st.a0)*bg.Wa+b0:], bg.Wa, g.H, g.W, nil)
+			conv.Copy2D(dx[c*g.H*g.W:], g.W, grid[c*ph.nr+(p-a0)*bg.Wa+b0:], bg.Wa, g.H, g.W, nil)
 		}
 		return
 	}
@@ -260,7 +269,7 @@ func (st *directState) scatter(g *window, ph *dxPhase, grid, dx []float32) {
 				}
 				continue
 			}
-			src := grid[c*bg.Nr+((y+p)/s-st.a0)*bg.Wa:]
+			src := grid[c*ph.nr+((y+p)/s-a0)*bg.Wa:]
 			for t, v := range src[b0:][:(g.W-x0+s-1)/s] {
 				dst[x0+s*t] = v
 			}
@@ -270,7 +279,7 @@ func (st *directState) scatter(g *window, ph *dxPhase, grid, dx []float32) {
 
 // scatter2 writes the two column phases of row phase ry of a stride-2
 // conv's input gradient into dx at once: grids holds the phases rx = 0
-// and rx = 1 one after the other (C·bwd.Nr elements each).
+// and rx = 1 one after the other (C·nr elements each).
 func (st *directState) scatter2(g *window, ry int, grids, dx []float32) {
 	p, bg := g.Pad, &st.bwd
 	y0 := ((ry-p)%2 + 2) % 2
@@ -279,11 +288,12 @@ func (st *directState) scatter2(g *window, ry int, grids, dx []float32) {
 	}
 	// Phase rx holds the columns x ≡ rx − p (mod 2), from grid column
 	// ⌊(x + p)/2⌋ − a0 on.
-	ge, go_ := grids[(p%2)*g.C*bg.Nr:], grids[(1-p%2)*g.C*bg.Nr:]
+	// Both phases' grids start at row phases[2·ry].alo: the rows y ≡ y0.
+	nr := st.phases[2*ry].nr
+	ge, go_ := grids[(p%2)*g.C*nr:], grids[(1-p%2)*g.C*nr:]
 	be, bo := p/2-st.a0, (1+p)/2-st.a0
-	r0 := (y0+p)/2 - st.a0
 	for c := 0; c < g.C; c++ {
-		at := c*bg.Nr + r0*bg.Wa
+		at := c * nr
 		conv.Interleave2(dx[(c*g.H+y0)*g.W:], 2*g.W, ge[at+be:], go_[at+bo:], bg.Wa, (g.H-y0+1)/2, g.W)
 	}
 }
@@ -292,12 +302,12 @@ func (st *directState) scatter2(g *window, ry int, grids, dx []float32) {
 // dy (dyp, on the bwd grid), phase by phase through grid (2·C·bwd.Nr
 // elements); pairs: a stride-2 conv scattering two phases at once.
 func (st *directState) inputGrad(d *Conv2D[float32], pairs bool, dyp, grid, dxr []float32) {
-	C, bg := d.geom.C, &st.bwd
+	C := d.geom.C
 	if pairs {
 		for ry := 0; ry < 2; ry++ {
 			for rx := 0; rx < 2; rx++ {
 				ph := &st.phases[ry*2+rx]
-				conv.Gemm(C, bg.Nr, d.OutC*ph.ku*ph.kv, ph.pack, ph.offs, dyp, grid[rx*C*bg.Nr:], bg.Nr)
+				conv.Gemm(C, ph.nr, d.OutC*ph.ku*ph.kv, ph.pack, ph.offs, dyp, grid[rx*C*ph.nr:], ph.nr)
 			}
 			st.scatter2(&d.geom, ry, grid, dxr)
 		}
@@ -310,7 +320,7 @@ func (st *directState) inputGrad(d *Conv2D[float32], pairs bool, dyp, grid, dxr 
 			st.scatter(&d.geom, ph, nil, dxr)
 			continue
 		}
-		conv.Gemm(C, bg.Nr, taps, ph.pack, ph.offs, dyp, grid, bg.Nr)
+		conv.Gemm(C, ph.nr, taps, ph.pack, ph.offs, dyp, grid, ph.nr)
 		st.scatter(&d.geom, ph, grid, dxr)
 	}
 }

@@ -2,7 +2,9 @@
 // (implicit GEMM): the im2col matrix is never built, its row q is the image
 // buffer x read from offset offs[q], so a convolution over a zero-padded
 // (and, for strides above 1, polyphase-split) copy of the input is one
-// product with the weight. The AVX-512F tiles have Go twins used on other
+// product with the weight. Copy2D, Split2 and Interleave2 move images in
+// and out of those layouts (Split2 and Interleave2: the two column phases
+// of a stride-2 split). The AVX-512F tiles have Go twins used on other
 // CPUs, in purego builds and for the edges of a product.
 package conv
 

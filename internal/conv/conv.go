@@ -203,10 +203,21 @@ func Copy2D(dst []float32, ldd int, src []float32, lds, rows, cols int, bias *fl
 		panic(fmt.Sprintf("conv: Copy2D %d×%d: dst %d (ld %d), src %d (ld %d)", rows, cols, len(dst), ldd, len(src), lds))
 	}
 	if useAsm {
-		if bias == nil {
-			copy2D(&dst[0], ldd, &src[0], lds, rows, cols)
-		} else {
-			copy2DBias(&dst[0], ldd, &src[0], lds, rows, cols, *bias)
+		w := wideRows(len(src), lds, rows, cols, 16)
+		if w > 0 {
+			if bias == nil {
+				copy2DWide(&dst[0], ldd, &src[0], lds, w, cols)
+			} else {
+				copy2DBiasWide(&dst[0], ldd, &src[0], lds, w, cols, *bias)
+			}
+		}
+		if w < rows {
+			d, s := dst[w*ldd:], src[w*lds:]
+			if bias == nil {
+				copy2D(&d[0], ldd, &s[0], lds, rows-w, cols)
+			} else {
+				copy2DBias(&d[0], ldd, &s[0], lds, rows-w, cols, *bias)
+			}
 		}
 		return
 	}
@@ -242,7 +253,16 @@ func Split2(e, o []float32, ldd int, src []float32, lds, rows, cols int) {
 		if no > 0 {
 			op = &o[0]
 		}
-		split2(&e[0], op, ldd, &src[0], lds, rows, cols)
+		w := wideRows(len(src), lds, rows, cols, 32)
+		if w > 0 {
+			split2Wide(&e[0], op, ldd, &src[0], lds, w, cols)
+		}
+		if w < rows {
+			if no > 0 {
+				op = &o[w*ldd]
+			}
+			split2(&e[w*ldd], op, ldd, &src[w*lds], lds, rows-w, cols)
+		}
 		return
 	}
 	for r := 0; r < rows; r++ {
@@ -254,6 +274,21 @@ func Split2(e, o []float32, ldd int, src []float32, lds, rows, cols int) {
 			er[ne-1] = s[cols-1]
 		}
 	}
+}
+
+// wideRows is the number of leading rows of a src of n elements (row
+// stride lds) whose last step of v elements, read whole from the first
+// element past the row's full steps, lies inside src: rows that the Wide
+// kernels may load without a mask.
+func wideRows(n, lds, rows, cols, v int) int {
+	if cols%v == 0 {
+		return rows
+	}
+	need := cols&^(v-1) + v
+	if n < need {
+		return 0
+	}
+	return min(rows, (n-need)/lds+1)
 }
 
 // Interleave2 is Split2's inverse: dst[r·ldd + 2t] = e[r·lds + t] and

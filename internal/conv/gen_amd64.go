@@ -130,10 +130,16 @@ func dot() {
 // copy2D writes copy2D and copy2DBias: rows of cols elements from src
 // (stride lds) to dst (stride ldd), plus b in copy2DBias; full vectors and
 // one masked tail per row (masked lanes are neither read nor written).
-func copy2D(bias bool) {
+// The Wide variants load the tail's whole vector (the caller guarantees
+// it lies in src) and mask only the store: a masked load that misses the
+// cache is several times slower than a plain one.
+func copy2D(bias, wide bool) {
 	name, args := "copy2D", "$0-48"
 	if bias {
 		name, args = "copy2DBias", "$0-52"
+	}
+	if wide {
+		name += "Wide"
 	}
 	fmt.Fprintf(&out, "\n// func %s(dst *float32, ldd int, src *float32, lds, rows, cols int", name)
 	if bias {
@@ -176,7 +182,11 @@ func copy2D(bias bool) {
 	p("KORTESTW K1, K1")
 	p("JZ next")
 	p("LEAQ (SI)(AX*1), R11")
-	p("VMOVUPS.Z (R11), K1, Z0")
+	if wide {
+		p("VMOVUPS (R11), Z0")
+	} else {
+		p("VMOVUPS.Z (R11), K1, Z0")
+	}
 	if bias {
 		p("VADDPS Z1, Z0, Z0")
 	}
@@ -194,10 +204,15 @@ func copy2D(bias bool) {
 // split2 writes split2: rows of cols source elements (stride lds) split
 // into their even elements, to e, and their odd elements, to o (both row
 // stride ldd), 32 source elements per step by two VPERMT2PS; the last step
-// of a row is masked (masked lanes are neither read nor written).
-func split2() {
-	fmt.Fprintf(&out, "\n// func split2(e, o *float32, ldd int, src *float32, lds, rows, cols int)\n")
-	fmt.Fprintf(&out, "TEXT ·split2(SB), NOSPLIT, $0-56\n")
+// of a row is masked (masked lanes are neither read nor written);
+// split2Wide, as copy2DWide, masks only the stores.
+func split2(wide bool) {
+	name := "split2"
+	if wide {
+		name = "split2Wide"
+	}
+	fmt.Fprintf(&out, "\n// func %s(e, o *float32, ldd int, src *float32, lds, rows, cols int)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
 	p("MOVQ e+0(FP), DI")
 	p("MOVQ o+8(FP), R11")
 	p("MOVQ ldd+16(FP), R8")
@@ -248,8 +263,13 @@ func split2() {
 	p("SHRQ $1, CX")
 	lowBits("K4")
 	p("LEAQ (SI)(BX*2), AX")
-	p("VMOVUPS.Z (AX), K1, Z0")
-	p("VMOVUPS.Z 64(AX), K2, Z1")
+	if wide {
+		p("VMOVUPS (AX), Z0")
+		p("VMOVUPS 64(AX), Z1")
+	} else {
+		p("VMOVUPS.Z (AX), K1, Z0")
+		p("VMOVUPS.Z 64(AX), K2, Z1")
+	}
 	p("VMOVAPS Z0, Z2")
 	p("VPERMT2PS Z1, Z30, Z2")
 	p("VPERMT2PS Z1, Z31, Z0")
@@ -357,14 +377,17 @@ func main() {
 		gemm(nv)
 	}
 	dot()
-	copy2D(false)
-	copy2D(true)
+	for _, wide := range []bool{false, true} {
+		copy2D(false, wide)
+		copy2D(true, wide)
+	}
 	out.WriteString("\n")
 	table("evens32", func(l int) int { return 2 * l })
 	table("odds32", func(l int) int { return 2*l + 1 })
 	table("zipLo32", func(l int) int { return l/2 + 16*(l%2) })
 	table("zipHi32", func(l int) int { return 8 + l/2 + 16*(l%2) })
-	split2()
+	split2(false)
+	split2(true)
 	interleave2()
 	if err := os.WriteFile("kern_amd64.s", out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)

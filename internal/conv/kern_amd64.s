@@ -666,6 +666,95 @@ next:
 	VZEROUPPER
 	RET
 
+// func copy2DWide(dst *float32, ldd int, src *float32, lds, rows, cols int)
+TEXT ·copy2DWide(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R8
+	SHLQ $2, R8
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R9
+	SHLQ $2, R9
+	MOVQ rows+32(FP), DX
+	MOVQ cols+40(FP), R10
+	MOVQ R10, CX
+	ANDQ $15, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	SHRQ $4, R10
+row:
+	MOVQ R10, BX
+	XORQ AX, AX
+	TESTQ BX, BX
+	JZ tail
+vec:
+	VMOVUPS (SI)(AX*1), Z0
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ vec
+tail:
+	KORTESTW K1, K1
+	JZ next
+	LEAQ (SI)(AX*1), R11
+	VMOVUPS (R11), Z0
+	LEAQ (DI)(AX*1), R11
+	VMOVUPS Z0, K1, (R11)
+next:
+	ADDQ R9, SI
+	ADDQ R8, DI
+	DECQ DX
+	JNZ row
+	VZEROUPPER
+	RET
+
+// func copy2DBiasWide(dst *float32, ldd int, src *float32, lds, rows, cols int, b float32)
+TEXT ·copy2DBiasWide(SB), NOSPLIT, $0-52
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R8
+	SHLQ $2, R8
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R9
+	SHLQ $2, R9
+	MOVQ rows+32(FP), DX
+	MOVQ cols+40(FP), R10
+	VBROADCASTSS b+48(FP), Z1
+	MOVQ R10, CX
+	ANDQ $15, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	SHRQ $4, R10
+row:
+	MOVQ R10, BX
+	XORQ AX, AX
+	TESTQ BX, BX
+	JZ tail
+vec:
+	VMOVUPS (SI)(AX*1), Z0
+	VADDPS Z1, Z0, Z0
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ vec
+tail:
+	KORTESTW K1, K1
+	JZ next
+	LEAQ (SI)(AX*1), R11
+	VMOVUPS (R11), Z0
+	VADDPS Z1, Z0, Z0
+	LEAQ (DI)(AX*1), R11
+	VMOVUPS Z0, K1, (R11)
+next:
+	ADDQ R9, SI
+	ADDQ R8, DI
+	DECQ DX
+	JNZ row
+	VZEROUPPER
+	RET
+
 DATA evens32<>+0(SB)/4, $0
 DATA evens32<>+4(SB)/4, $2
 DATA evens32<>+8(SB)/4, $4
@@ -789,6 +878,76 @@ tail:
 	LEAQ (SI)(BX*2), AX
 	VMOVUPS.Z (AX), K1, Z0
 	VMOVUPS.Z 64(AX), K2, Z1
+	VMOVAPS Z0, Z2
+	VPERMT2PS Z1, Z30, Z2
+	VPERMT2PS Z1, Z31, Z0
+	LEAQ (DI)(BX*1), AX
+	VMOVUPS Z2, K3, (AX)
+	LEAQ (R11)(BX*1), AX
+	VMOVUPS Z0, K4, (AX)
+next:
+	ADDQ R9, SI
+	ADDQ R8, DI
+	ADDQ R8, R11
+	DECQ DX
+	JNZ row
+	VZEROUPPER
+	RET
+
+// func split2Wide(e, o *float32, ldd int, src *float32, lds, rows, cols int)
+TEXT ·split2Wide(SB), NOSPLIT, $0-56
+	MOVQ e+0(FP), DI
+	MOVQ o+8(FP), R11
+	MOVQ ldd+16(FP), R8
+	SHLQ $2, R8
+	MOVQ src+24(FP), SI
+	MOVQ lds+32(FP), R9
+	SHLQ $2, R9
+	MOVQ rows+40(FP), DX
+	MOVQ cols+48(FP), R10
+	VMOVDQU32 evens32<>(SB), Z30
+	VMOVDQU32 odds32<>(SB), Z31
+row:
+	MOVQ R10, R12
+	XORQ BX, BX
+step:
+	CMPQ R12, $32
+	JLT tail
+	VMOVUPS (SI)(BX*2), Z0
+	VMOVUPS 64(SI)(BX*2), Z1
+	VMOVAPS Z0, Z2
+	VPERMT2PS Z1, Z30, Z2
+	VPERMT2PS Z1, Z31, Z0
+	VMOVUPS Z2, (DI)(BX*1)
+	VMOVUPS Z0, (R11)(BX*1)
+	ADDQ $64, BX
+	SUBQ $32, R12
+	JMP step
+tail:
+	TESTQ R12, R12
+	JZ next
+	MOVQ R12, CX
+	MOVQ $-1, AX
+	SHLQ CX, AX
+	NOTQ AX
+	KMOVW AX, K1
+	SHRQ $16, AX
+	KMOVW AX, K2
+	LEAQ 1(R12), CX
+	SHRQ $1, CX
+	MOVQ $-1, AX
+	SHLQ CX, AX
+	NOTQ AX
+	KMOVW AX, K3
+	MOVQ R12, CX
+	SHRQ $1, CX
+	MOVQ $-1, AX
+	SHLQ CX, AX
+	NOTQ AX
+	KMOVW AX, K4
+	LEAQ (SI)(BX*2), AX
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
 	VMOVAPS Z0, Z2
 	VPERMT2PS Z1, Z30, Z2
 	VPERMT2PS Z1, Z31, Z0

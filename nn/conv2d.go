@@ -369,9 +369,6 @@ func fill[T Float](v []T, a T) {
 func (d *Conv2D[T]) Forward(x *Mat[T]) *Mat[T] {
 	checkIn("conv2d", x, d.InShape())
 	d.x, d.colsHi = x, 0
-	if d.dir != nil {
-		d.dir.xpOK = false
-	}
 	if dc, ok := useDirect(d); ok {
 		forwardDirect(dc, any(x).(*Mat[float32]))
 		return d.y

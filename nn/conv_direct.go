@@ -64,26 +64,28 @@ func (pg *padGrid) fill(x, dst []float32) {
 		}
 		return
 	}
+	if s == 2 {
+		// Per channel and row phase pi, the rows i ≡ pi − p (mod 2) go to
+		// plane rows a = (i + p)/2; their even columns to column phase
+		// p mod 2, odd ones to the other, starting at column ⌊(j + p)/2⌋.
+		for c := 0; c < g.C; c++ {
+			for pi := 0; pi < 2; pi++ {
+				i0 := (pi - p%2 + 2) % 2
+				if i0 >= g.H {
+					continue
+				}
+				base := (c*2+pi)*2*pg.P + (i0+p)/2*pg.Wa
+				ev, od := dst[base+(p&1)*pg.P+p/2:], dst[base+(1-p&1)*pg.P+(p+1)/2:]
+				conv.Split2(ev, od, pg.Wa, x[(c*g.H+i0)*g.W:], 2*g.W, (g.H-i0+1)/2, g.W)
+			}
+		}
+		return
+	}
 	for c := 0; c < g.C; c++ {
 		for i := 0; i < g.H; i++ {
 			src := x[(c*g.H+i)*g.W:][:g.W]
 			pi, a := (i+p)%s, (i+p)/s
-
 			base := (c*s+pi)*s*pg.P + a*pg.Wa
-			if s == 2 {
-				// Even and odd columns of src to phases (p mod 2) and (p+1 mod 2).
-				ev, od := dst[base+(p>>1):][:(g.W+1)/2], dst[base+pg.P+((p+1)>>1):][:g.W/2]
-				if p&1 == 1 {
-					ev, od = dst[base+pg.P+(p>>1):][:(g.W+1)/2], dst[base+((p+1)>>1):][:g.W/2]
-				}
-				for t := range od {
-					ev[t], od[t] = src[2*t], src[2*t+1]
-				}
-				if g.W&1 == 1 {
-					ev[len(ev)-1] = src[g.W-1]
-				}
-				continue
-			}
 			for pj := 0; pj < s; pj++ {
 				j0 := ((pj-p)%s + s) % s // first j with (j + p) mod s = pj
 				if j0 >= g.W {
@@ -124,11 +126,13 @@ func (pg *padGrid) spread(y, grid []float32, m int) {
 
 // directState is the scratch of a float32 Conv2D on the direct path.
 type directState struct {
-	fwd  padGrid   // the input image's grid
-	xp   []float32 // fwd grids of the last Forward's batch, fwd.size per sample
-	xpOK bool      // xp holds the grids of the last Forward's input
-	dyg  []float32 // dy on the fwd grid, OutC·fwd.Nr per sample (zeros off the image)
-	pack []float32 // the weight packed by conv.Pack
+	fwd padGrid // the input image's grid
+	// dyOff: from there on, plane o of the padded dy (bwd grid) is dy on
+	// the fwd grid, row stride bwd.Wa = fwd.Wa, zeros off the image, when
+	// dyShared (stride 1: the layouts agree), so conv.Dot reads it.
+	dyOff    int
+	dyShared bool
+	pack     []float32 // the weight packed by conv.Pack
 	// The input gradient is computed phase by phase (dxPhase) from dy on
 	// the grid bwd (stride 1, kernel ⌈k/s⌉, padding ⌈k/s⌉ − 1 − ⌊p/s⌋);
 	// phases is empty where that padding would be negative and the input
@@ -146,8 +150,11 @@ type directState struct {
 }
 
 // dotSpan bounds the grid elements of one conv.Dot call: its tiles stream
-// four rows of dy over them, which then stay in L1 for the next tile.
-var dotSpan = 1536
+// four rows of dy over them (32 KiB at most), which then stay in L1 for the
+// next tile. Two 28×28 samples a call (2·848 columns) rather than one
+// spread each tile's reduction over twice the products (conv.BenchmarkDot,
+// C16_28x28: about 160 -> 210 GFLOP/s per CPU second).
+var dotSpan = 2048
 
 // dxPhase is the input gradient on the rows y ≡ ry − p and columns
 // x ≡ rx − p (mod s): with Y = y + p = s·(a + a0) + ry it only receives the
@@ -155,15 +162,30 @@ var dotSpan = 1536
 // columns, so it is a stride-1 correlation of the padded dy with those taps
 // of the weight, flipped: weight row c, column (o·ku + u)·kv + v holds
 // W[o, c, ry + s·u, rx + s·v], read from offs at dy row a + kmax − 1 − u.
+// Its product covers only the grid rows a ≥ alo that hold its rows y (nr
+// columns a channel, grid row alo first; offs include the shift).
 type dxPhase struct {
 	ry, rx, ku, kv int
+	alo, nr        int
 	offs           []int32
 	pack           []float32
 }
 
-// directWork is one goroutine's scratch: the product's grid and (input
-// gradient) the padded dy.
-type directWork struct{ grid, dyp []float32 }
+// directWork is one goroutine's scratch: the product's grid, the fwd grids
+// of x for one sample (Forward) or a run of dotSamples (the weight
+// gradient), (input gradient) the padded dy of one sample or of a run
+// (dyShared), and (weight gradient otherwise) a run's dy on the fwd grid.
+// xp and dyp are written only by padGrid.fill: their padding stays zero.
+type directWork struct{ grid, xp, dyp, dyg []float32 }
+
+// padded returns *v with at least n elements, allocated zero when it has
+// fewer; the caller writes it only through padGrid.fill.
+func padded(v *[]float32, n int) []float32 {
+	if len(*v) < n {
+		*v = make([]float32, n)
+	}
+	return *v
+}
 
 func grow(v []float32, n int) []float32 {
 	if cap(v) < n {
@@ -200,20 +222,28 @@ func dirState(d *Conv2D[float32]) *directState {
 		rows, cols := (g.H-1+p)/sd-st.a0+1, (g.W-1+p)/sd-st.a0+1
 		dg := window{C: d.OutC, H: g.OutH, W: g.OutW, Kernel: kmax, Stride: 1, Pad: padD, OutH: rows, OutW: cols}
 		st.bwd = newPadGrid(dg, rows, cols)
-		st.usable = st.usable && st.bwd.size <= math.MaxInt32
 		for ry := 0; ry < sd; ry++ {
 			for rx := 0; rx < sd; rx++ {
-				ph := dxPhase{ry: ry, rx: rx, ku: max(0, (k-ry+sd-1)/sd), kv: max(0, (k-rx+sd-1)/sd)}
+				ph := dxPhase{ry: ry, rx: rx, ku: max(0, (k-ry+sd-1)/sd), kv: max(0, (k-rx+sd-1)/sd), nr: st.bwd.Nr}
+				if y0 := ((ry-p)%sd + sd) % sd; y0 < g.H {
+					ph.alo = (y0+p)/sd - st.a0
+					ph.nr = ((g.H-y0+sd-1)/sd*st.bwd.Wa + 15) &^ 15
+				}
 				for o := 0; o < d.OutC; o++ {
 					for u := 0; u < ph.ku; u++ {
 						for v := 0; v < ph.kv; v++ {
-							ph.offs = append(ph.offs, int32(o*st.bwd.P+(kmax-1-u)*st.bwd.Wa+kmax-1-v))
+							off := o*st.bwd.P + (kmax-1-u+ph.alo)*st.bwd.Wa + kmax - 1 - v
+							ph.offs = append(ph.offs, int32(off))
+							st.bwd.size = max(st.bwd.size, (off+ph.nr+15)&^15)
 						}
 					}
 				}
 				st.phases = append(st.phases, ph)
 			}
 		}
+		st.usable = st.usable && st.bwd.size <= math.MaxInt32
+		st.dyOff = padD*st.bwd.Wa + padD
+		st.dyShared = sd == 1 && st.bwd.Wa == st.fwd.Wa && st.dyOff+st.fwd.Nr <= st.bwd.P
 	}
 	d.dir = st
 	return st
@@ -226,10 +256,10 @@ func (st *directState) scatter(g *window, ph *dxPhase, grid, dx []float32) {
 	if x0 >= g.W {
 		return
 	}
-	b0 := (x0+p)/s - st.a0
+	b0, a0 := (x0+p)/s-st.a0, st.a0+ph.alo
 	if s == 1 && grid != nil {
 		for c := 0; c < g.C; c++ {
-			conv.Copy2D(dx[c*g.H*g.W:], g.W, grid[c*bg.Nr+(p-st.a0)*bg.Wa+b0:], bg.Wa, g.H, g.W, nil)
+			conv.Copy2D(dx[c*g.H*g.W:], g.W, grid[c*ph.nr+(p-a0)*bg.Wa+b0:], bg.Wa, g.H, g.W, nil)
 		}
 		return
 	}
@@ -242,12 +272,83 @@ func (st *directState) scatter(g *window, ph *dxPhase, grid, dx []float32) {
 				}
 				continue
 			}
-			src := grid[c*bg.Nr+((y+p)/s-st.a0)*bg.Wa:]
+			src := grid[c*ph.nr+((y+p)/s-a0)*bg.Wa:]
 			for t, v := range src[b0:][:(g.W-x0+s-1)/s] {
 				dst[x0+s*t] = v
 			}
 		}
 	}
+}
+
+// scatter2 writes the two column phases of row phase ry of a stride-2
+// conv's input gradient into dx at once: grids holds the phases rx = 0
+// and rx = 1 one after the other (C·nr elements each).
+func (st *directState) scatter2(g *window, ry int, grids, dx []float32) {
+	p, bg := g.Pad, &st.bwd
+	y0 := ((ry-p)%2 + 2) % 2
+	if y0 >= g.H {
+		return
+	}
+	// Phase rx holds the columns x ≡ rx − p (mod 2), from grid column
+	// ⌊(x + p)/2⌋ − a0 on.
+	// Both phases' grids start at row phases[2·ry].alo: the rows y ≡ y0.
+	nr := st.phases[2*ry].nr
+	ge, go_ := grids[(p%2)*g.C*nr:], grids[(1-p%2)*g.C*nr:]
+	be, bo := p/2-st.a0, (1+p)/2-st.a0
+	for c := 0; c < g.C; c++ {
+		at := c * nr
+		conv.Interleave2(dx[(c*g.H+y0)*g.W:], 2*g.W, ge[at+be:], go_[at+bo:], bg.Wa, (g.H-y0+1)/2, g.W)
+	}
+}
+
+// inputGrad writes one sample's input gradient into dxr from its padded
+// dy (dyp, on the bwd grid), phase by phase through grid (2·C·bwd.Nr
+// elements); pairs: a stride-2 conv scattering two phases at once.
+func (st *directState) inputGrad(d *Conv2D[float32], pairs bool, dyp, grid, dxr []float32) {
+	C := d.geom.C
+	if pairs {
+		for ry := 0; ry < 2; ry++ {
+			for rx := 0; rx < 2; rx++ {
+				ph := &st.phases[ry*2+rx]
+				conv.Gemm(C, ph.nr, d.OutC*ph.ku*ph.kv, ph.pack, ph.offs, dyp, grid[rx*C*ph.nr:], ph.nr)
+			}
+			st.scatter2(&d.geom, ry, grid, dxr)
+		}
+		return
+	}
+	for i := range st.phases {
+		ph := &st.phases[i]
+		taps := d.OutC * ph.ku * ph.kv
+		if taps == 0 {
+			st.scatter(&d.geom, ph, nil, dxr)
+			continue
+		}
+		conv.Gemm(C, ph.nr, taps, ph.pack, ph.offs, dyp, grid, ph.nr)
+		st.scatter(&d.geom, ph, grid, dxr)
+	}
+}
+
+// sum8 is the sum of v in 8 interleaved partials (element i into partial
+// i mod 8, added pairwise at the end): the bias gradient's sums over an
+// image, without the latency chain of one running sum.
+func sum8(v []float32) float32 {
+	var a [8]float32
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		w := v[i : i+8 : i+8]
+		a[0] += w[0]
+		a[1] += w[1]
+		a[2] += w[2]
+		a[3] += w[3]
+		a[4] += w[4]
+		a[5] += w[5]
+		a[6] += w[6]
+		a[7] += w[7]
+	}
+	for j, x := range v[i:] {
+		a[j] += x
+	}
+	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
 }
 
 // split runs f(w, lo, hi) over contiguous runs of [0, n), one per worker
@@ -269,15 +370,15 @@ func (st *directState) split(n, cost int, f func(w, lo, hi int)) {
 }
 
 // forwardDirect is Forward on the direct path: per sample, the padded grid
-// of x (kept for the weight gradient), one conv.Gemm with the weight and the
-// compaction of the grid into y with the bias.
+// of x, one conv.Gemm with the weight and the compaction of the grid into y
+// with the bias. The grids live in the worker's cache only: the weight
+// gradient fills them again from x, which costs less than keeping the
+// batch's grids in memory from Forward to Backward.
 func forwardDirect(d *Conv2D[float32], x *Mat[float32]) {
 	st := dirState(d)
 	pg := &st.fwd
 	n, K := x.Rows, d.patch()
 	d.y = reuse(d.y, n, d.OutC*d.geom.outArea())
-	st.xp = grow(st.xp, n*pg.size)
-	st.xpOK = true
 	var bias []float32
 	if d.Bias != nil {
 		bias = d.Bias.Value
@@ -288,7 +389,7 @@ func forwardDirect(d *Conv2D[float32], x *Mat[float32]) {
 		buf := &st.work[w]
 		buf.grid = grow(buf.grid, d.OutC*pg.Nr)
 		for s := lo; s < hi; s++ {
-			xp := st.xp[s*pg.size:][:pg.size]
+			xp := padded(&buf.xp, pg.size)
 			pg.fill(x.Row(s), xp)
 			conv.Gemm(d.OutC, pg.Nr, K, st.pack, pg.offs, xp, buf.grid, pg.Nr)
 			pg.compact(buf.grid, d.y.Row(s), d.OutC, bias)
@@ -312,15 +413,6 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 	if wantDx {
 		d.dx = reuse(d.dx, n, d.geom.inSize())
 	}
-	if grads && !st.xpOK {
-		st.xp = grow(st.xp, n*pg.size)
-		st.split(n, pg.size, func(_, lo, hi int) {
-			for s := lo; s < hi; s++ {
-				pg.fill(d.x.Row(s), st.xp[s*pg.size:][:pg.size])
-			}
-		})
-		st.xpOK = true
-	}
 	if dxDirect {
 		k, sd, w := d.geom.Kernel, d.geom.Stride, d.Weight.Value
 		for i := range st.phases {
@@ -343,6 +435,12 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 			conv.Pack(C, taps, st.wph, ph.pack)
 		}
 	}
+	// A stride-2 conv whose four phases all have taps scatters both
+	// column phases of a row phase at once (scatter2).
+	pairs := dxDirect && d.geom.Stride == 2
+	for i := range st.phases {
+		pairs = pairs && st.phases[i].ku*st.phases[i].kv > 0
+	}
 	groups := min(n, convGradGroups)
 	nw, nb := d.OutC*K, 0
 	if d.Bias != nil {
@@ -351,58 +449,69 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 	if grads {
 		st.parts = grow(st.parts, groups*(nw+nb))
 		clear(st.parts)
-		st.dyg = grow(st.dyg, n*d.OutC*pg.Nr)
+	}
+	// With both gradients of a stride-1 conv, the padded dy of a run of
+	// samples is also conv.Dot's dy on the grid (dyShared).
+	shared := grads && dxDirect && st.dyShared
+	run := 1 // samples whose padded dy a worker holds at once
+	if shared {
+		run = st.dotSamples
 	}
 	L, stride := d.geom.outArea(), d.OutC*pg.Nr
 	cost := (d.OutC*K*pg.Nr*2 + 1) * n / groups
 	st.split(groups, cost, func(w, g0, g1 int) {
 		buf := &st.work[w]
 		if dxDirect {
-			buf.grid = grow(buf.grid, C*bg.Nr)
-			if len(buf.dyp) != bg.size {
-				buf.dyp = make([]float32, bg.size)
+			buf.grid = grow(buf.grid, 2*C*bg.Nr)
+			if len(buf.dyp) < run*bg.size {
+				// Written only by bwd.fill: the padding stays zero.
+				buf.dyp = make([]float32, run*bg.size)
 			}
+		}
+		if grads && !shared {
+			buf.dyg = grow(buf.dyg, st.dotSamples*stride)
+		}
+		var xp []float32
+		if grads {
+			xp = padded(&buf.xp, st.dotSamples*pg.size)
 		}
 		for g := g0; g < g1; g++ {
 			lo, hi := g*n/groups, (g+1)*n/groups
-			for s := lo; s < hi; s++ {
-				dr := dy.Row(s)
-				if grads {
-					pg.spread(dr, st.dyg[s*stride:][:stride], d.OutC)
-				}
-				if dxDirect {
-					bg.fill(dr, buf.dyp)
-					dxr := d.dx.Row(s)
-					for i := range st.phases {
-						ph := &st.phases[i]
-						taps := d.OutC * ph.ku * ph.kv
-						if taps == 0 {
-							st.scatter(&d.geom, ph, nil, dxr)
-							continue
-						}
-						conv.Gemm(C, bg.Nr, taps, ph.pack, ph.offs, buf.dyp, buf.grid, bg.Nr)
-						st.scatter(&d.geom, ph, buf.grid, dxr)
-					}
-				}
-			}
-			if !grads {
-				continue
-			}
 			part := st.parts[g*(nw+nb) : (g+1)*(nw+nb)]
 			// Runs of dotSamples samples keep a tile's rows of dy in L1
-			// across the tiles of the offsets.
+			// across the tiles of the offsets; their dy, on the grid, stays
+			// in the worker's cache from the spread to conv.Dot.
 			for s0 := lo; s0 < hi; s0 += st.dotSamples {
 				ns := min(st.dotSamples, hi-s0)
-				conv.Dot(d.OutC, K, pg.Nr, ns, st.dyg[s0*stride:], pg.Nr, stride, pg.offs, st.xp[s0*pg.size:], pg.size, part[:nw], K)
+				for s := s0; s < s0+ns; s++ {
+					dr := dy.Row(s)
+					dyp := buf.dyp
+					if shared {
+						dyp = buf.dyp[(s-s0)*bg.size:][:bg.size]
+					} else if grads {
+						pg.spread(dr, buf.dyg[(s-s0)*stride:][:stride], d.OutC)
+					}
+					if dxDirect {
+						bg.fill(dr, dyp)
+						st.inputGrad(d, pairs, dyp, buf.grid, d.dx.Row(s))
+					}
+				}
+				if !grads {
+					continue
+				}
+				for s := s0; s < s0+ns; s++ {
+					pg.fill(d.x.Row(s), xp[(s-s0)*pg.size:][:pg.size])
+				}
+				a, lda, sa := buf.dyg, pg.Nr, stride
+				if shared {
+					a, lda, sa = buf.dyp[st.dyOff:], bg.P, bg.size
+				}
+				conv.Dot(d.OutC, K, pg.Nr, ns, a, lda, sa, pg.offs, xp, pg.size, part[:nw], K)
 			}
 			for s := lo; s < hi && nb > 0; s++ {
 				dr := dy.Row(s)
 				for o := 0; o < d.OutC; o++ {
-					var sum float32
-					for _, v := range dr[o*L : (o+1)*L] {
-						sum += v
-					}
-					part[nw+o] += sum
+					part[nw+o] += sum8(dr[o*L : (o+1)*L])
 				}
 			}
 		}

@@ -133,7 +133,8 @@ func check32(t *testing.T, what string, got []float32, want []float64) {
 }
 
 // BenchmarkConv2DPaths times Forward then Backward of Model d's
-// convolutions (float32, batch 64) on the direct path and by im2col.
+// convolutions (float32, batch 64) on the direct path and by im2col; the
+// CPU time per op is the figure to compare on a loaded machine.
 func BenchmarkConv2DPaths(b *testing.B) {
 	oldDirect := convDirect
 	defer func() { convDirect = oldDirect }()
@@ -168,11 +169,13 @@ func BenchmarkConv2DPaths(b *testing.B) {
 				fill32(rng, x.Data)
 				fill32(rng, dy.Data)
 				flops := 3 * 2 * float64(batch*tc.outC*l.patch()*l.geom.outArea())
+				c0 := cpuTime()
 				for b.Loop() {
 					l.Forward(x)
 					l.Backward(dy)
 				}
 				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "gflop/s")
+				b.ReportMetric(float64((cpuTime()-c0).Microseconds())/1e3/float64(b.N), "cpu-ms/op")
 			})
 		}
 	}

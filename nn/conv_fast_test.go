@@ -175,7 +175,10 @@ func refMaxPool(g window, x []float64) ([]float64, []int32) {
 // maxPoolSample against refMaxPool on inputs drawn from {0, 1, 2} (many
 // ties, so the first-in-scan-order rule is exercised) and on continuous ones,
 // in float64 and in float32 (whose 3×3 stride-1 interior runs one
-// simd.MaxPool3Row32 call per plane), over fastGeoms and Model d's pool.
+// simd.MaxPool3Row32 call per plane, and with padding 1 every window, on a
+// −∞-bordered copy), over fastGeoms and Model d's pool; inputs drawn from
+// {−∞, NaN, −1, 0} check that padding never wins and that a NaN first in
+// its window stays.
 func TestMaxPoolSampleMatchesScan(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
 	geoms := fastGeoms()
@@ -191,13 +194,17 @@ func TestMaxPoolSampleMatchesScan(t *testing.T) {
 		if g.Pad > g.Kernel/2 {
 			continue
 		}
-		for _, ties := range []bool{true, false} {
+		for _, mode := range []string{"ties", "normal", "special"} {
+			ties := mode
 			x := make([]float64, g.inSize())
 			for i := range x {
-				if ties {
+				switch mode {
+				case "ties":
 					x[i] = float64(rng.IntN(3))
-				} else {
+				case "normal":
 					x[i] = rng.NormFloat64()
+				default:
+					x[i] = []float64{math.Inf(-1), math.NaN(), -1, 0, math.Inf(-1), math.Inf(-1)}[rng.IntN(6)]
 				}
 			}
 			want, wantArg := refMaxPool(g, x)
@@ -214,12 +221,13 @@ func TestMaxPoolSampleMatchesScan(t *testing.T) {
 			arg32 := make([]int32, len(want))
 			maxPoolSample(&g, x32, y32, arg32, &ps)
 			for o := range want {
-				if y[o] != want[o] || arg[o] != wantArg[o] {
-					t.Fatalf("C%d %dx%d k%d s%d p%d ties %v: out %d = %g at %d, scan %g at %d",
+				same := func(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN(b) }
+				if !same(y[o], want[o]) || arg[o] != wantArg[o] {
+					t.Fatalf("C%d %dx%d k%d s%d p%d %s: out %d = %g at %d, scan %g at %d",
 						g.C, g.H, g.W, g.Kernel, g.Stride, g.Pad, ties, o, y[o], arg[o], want[o], wantArg[o])
 				}
-				if float64(y32[o]) != want32[o] || arg32[o] != wantArg32[o] {
-					t.Fatalf("float32 C%d %dx%d k%d s%d p%d ties %v: out %d = %g at %d, scan %g at %d",
+				if !same(float64(y32[o]), want32[o]) || arg32[o] != wantArg32[o] {
+					t.Fatalf("float32 C%d %dx%d k%d s%d p%d %s: out %d = %g at %d, scan %g at %d",
 						g.C, g.H, g.W, g.Kernel, g.Stride, g.Pad, ties, o, y32[o], arg32[o], want32[o], wantArg32[o])
 				}
 			}

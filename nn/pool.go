@@ -61,6 +61,13 @@ func (m *MaxPool2D[T]) Forward(x *Mat[T]) *Mat[T] {
 type planeScratch struct {
 	y   []float32
 	arg []int32
+	// pad is a plane with a border of −∞ (maxPoolPadded32), its interior
+	// rewritten per plane.
+	pad    []float32
+	padLen int
+	// remap[di·(W+2) + dj] = di·W + dj: a window's offset in pad to its
+	// offset in x.
+	remap []int32
 }
 
 // maxPoolSample pools one sample: y[o] is the maximum of the window of output
@@ -73,6 +80,10 @@ type planeScratch struct {
 // computed into ps and dropped); the rest through the general loop.
 func maxPoolSample[T Float](g *window, x, y []T, arg []int32, ps *planeScratch) {
 	k, s, p := g.Kernel, g.Stride, g.Pad
+	if x32, ok := any(x).([]float32); ok && k == 3 && s == 1 && p == 1 && simd.AllFinite32(x32) {
+		maxPoolPadded32(g, x32, any(y).([]float32), arg, ps)
+		return
+	}
 	// Output rows and columns whose windows need no clipping.
 	ilo, ihi := interiorSpan(g.H, g.OutH, k, s, p)
 	jlo, jhi := interiorSpan(g.W, g.OutW, k, s, p)
@@ -127,6 +138,55 @@ func maxPoolSample[T Float](g *window, x, y []T, arg []int32, ps *planeScratch) 
 				}
 				y[o], arg[o] = best, int32(at)
 				o++
+			}
+		}
+	}
+}
+
+// maxPoolPadded32 is maxPoolSample for float32, 3×3, stride 1, padding 1
+// (Model d's pool): each plane is copied into ps.pad inside a border of −∞,
+// where every window lies inside, so one simd.MaxPool3Row32 call covers all
+// of the plane's windows (those that wrap around a row are dropped). x must
+// be finite: a NaN first among a window's values must win, as in the scan,
+// but behind the border's −∞ it loses.
+func maxPoolPadded32(g *window, x, y []float32, arg []int32, ps *planeScratch) {
+	H, W := g.H, g.W
+	W2 := W + 2
+	size := (H + 2) * W2
+	if ps.padLen != size {
+		ps.pad = make([]float32, size)
+		for i := range ps.pad {
+			ps.pad[i] = float32(math.Inf(-1))
+		}
+		ps.padLen = size
+		ps.remap = make([]int32, 2*W2+3)
+		for di := 0; di < 3; di++ {
+			for dj := 0; dj < 3; dj++ {
+				ps.remap[di*W2+dj] = int32(di*W + dj)
+			}
+		}
+	}
+	span := (H-1)*W2 + W // top-left corners (0, 0) … (H−1, W−1) of the padded plane
+	if cap(ps.y) < span {
+		ps.y, ps.arg = make([]float32, span), make([]int32, span)
+	}
+	py, parg := ps.y[:span], ps.arg[:span]
+	pad, remap := ps.pad, ps.remap
+	for c := 0; c < g.C; c++ {
+		base := c * H * W
+		for i := 0; i < H; i++ {
+			copy(pad[(i+1)*W2+1:][:W], x[base+i*W:][:W])
+		}
+		simd.MaxPool3Row32(pad, W2, 0, py, parg)
+		for oi := 0; oi < H; oi++ {
+			yo, ao := y[base+oi*W:][:W], arg[base+oi*W:][:W]
+			t0 := oi * W2
+			wy, wa := py[t0:][:W], parg[t0:][:W]
+			copy(yo, wy)
+			// The window's top-left element in x is (oi − 1, oj − 1).
+			corner := int32(base + (oi-1)*W - 1)
+			for oj, a := range wa {
+				ao[oj] = corner + int32(oj) + remap[int(a)-(t0+oj)]
 			}
 		}
 	}

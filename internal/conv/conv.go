@@ -2,7 +2,9 @@
 // (implicit GEMM): the im2col matrix is never built, its row q is the image
 // buffer x read from offset offs[q], so a convolution over a zero-padded
 // (and, for strides above 1, polyphase-split) copy of the input is one
-// product with the weight. The AVX-512F tiles have Go twins used on other
+// product with the weight. Copy2D, Split2 and Interleave2 move images in
+// and out of those layouts (Split2 and Interleave2: the two column phases
+// of a stride-2 split). The AVX-512F tiles have Go twins used on other
 // CPUs, in purego builds and for the edges of a product.
 package conv
 
@@ -201,10 +203,21 @@ func Copy2D(dst []float32, ldd int, src []float32, lds, rows, cols int, bias *fl
 		panic(fmt.Sprintf("conv: Copy2D %d×%d: dst %d (ld %d), src %d (ld %d)", rows, cols, len(dst), ldd, len(src), lds))
 	}
 	if useAsm {
-		if bias == nil {
-			copy2D(&dst[0], ldd, &src[0], lds, rows, cols)
-		} else {
-			copy2DBias(&dst[0], ldd, &src[0], lds, rows, cols, *bias)
+		w := wideRows(len(src), lds, rows, cols, 16)
+		if w > 0 {
+			if bias == nil {
+				copy2DWide(&dst[0], ldd, &src[0], lds, w, cols)
+			} else {
+				copy2DBiasWide(&dst[0], ldd, &src[0], lds, w, cols, *bias)
+			}
+		}
+		if w < rows {
+			d, s := dst[w*ldd:], src[w*lds:]
+			if bias == nil {
+				copy2D(&d[0], ldd, &s[0], lds, rows-w, cols)
+			} else {
+				copy2DBias(&d[0], ldd, &s[0], lds, rows-w, cols, *bias)
+			}
 		}
 		return
 	}
@@ -217,6 +230,93 @@ func Copy2D(dst []float32, ldd int, src []float32, lds, rows, cols int, bias *fl
 		b := *bias
 		for j, v := range s {
 			d[j] = v + b
+		}
+	}
+}
+
+// Split2 writes the even elements of each of rows rows of cols elements of
+// src (row stride lds) to e and the odd ones to o (both row stride ldd):
+// e[r·ldd + t] = src[r·lds + 2t] for t < ⌈cols/2⌉ and o[r·ldd + t] =
+// src[r·lds + 2t + 1] for t < ⌊cols/2⌋ (the column phases of a stride-2
+// polyphase split). Nothing else of e and o is written.
+func Split2(e, o []float32, ldd int, src []float32, lds, rows, cols int) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	ne, no := (cols+1)/2, cols/2
+	if ldd < ne || lds < cols || len(e) < (rows-1)*ldd+ne || len(o) < (rows-1)*ldd+no || len(src) < (rows-1)*lds+cols {
+		panic(fmt.Sprintf("conv: Split2 %d×%d: e %d, o %d (ld %d), src %d (ld %d)", rows, cols, len(e), len(o), ldd, len(src), lds))
+	}
+	if useAsm {
+		// o is only written where cols > 1; &o[0] must still exist.
+		op := &e[0]
+		if no > 0 {
+			op = &o[0]
+		}
+		w := wideRows(len(src), lds, rows, cols, 32)
+		if w > 0 {
+			split2Wide(&e[0], op, ldd, &src[0], lds, w, cols)
+		}
+		if w < rows {
+			if no > 0 {
+				op = &o[w*ldd]
+			}
+			split2(&e[w*ldd], op, ldd, &src[w*lds], lds, rows-w, cols)
+		}
+		return
+	}
+	for r := 0; r < rows; r++ {
+		s, er, or := src[r*lds:][:cols], e[r*ldd:][:ne], o[r*ldd:][:no]
+		for t := range or {
+			er[t], or[t] = s[2*t], s[2*t+1]
+		}
+		if cols&1 == 1 {
+			er[ne-1] = s[cols-1]
+		}
+	}
+}
+
+// wideRows is the number of leading rows of a src of n elements (row
+// stride lds) whose last step of v elements, read whole from the first
+// element past the row's full steps, lies inside src: rows that the Wide
+// kernels may load without a mask.
+func wideRows(n, lds, rows, cols, v int) int {
+	if cols%v == 0 {
+		return rows
+	}
+	need := cols&^(v-1) + v
+	if n < need {
+		return 0
+	}
+	return min(rows, (n-need)/lds+1)
+}
+
+// Interleave2 is Split2's inverse: dst[r·ldd + 2t] = e[r·lds + t] and
+// dst[r·ldd + 2t + 1] = o[r·lds + t] for the cols elements of each of rows
+// rows. Nothing else of dst is written.
+func Interleave2(dst []float32, ldd int, e, o []float32, lds, rows, cols int) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	ne, no := (cols+1)/2, cols/2
+	if ldd < cols || lds < ne || len(dst) < (rows-1)*ldd+cols || len(e) < (rows-1)*lds+ne || len(o) < (rows-1)*lds+no {
+		panic(fmt.Sprintf("conv: Interleave2 %d×%d: dst %d (ld %d), e %d, o %d (ld %d)", rows, cols, len(dst), ldd, len(e), len(o), lds))
+	}
+	if useAsm {
+		op := &e[0]
+		if no > 0 {
+			op = &o[0]
+		}
+		interleave2(&dst[0], ldd, &e[0], op, lds, rows, cols)
+		return
+	}
+	for r := 0; r < rows; r++ {
+		d, er, or := dst[r*ldd:][:cols], e[r*lds:][:ne], o[r*lds:][:no]
+		for t, v := range or {
+			d[2*t], d[2*t+1] = er[t], v
+		}
+		if cols&1 == 1 {
+			d[cols-1] = er[ne-1]
 		}
 	}
 }

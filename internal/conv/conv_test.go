@@ -121,11 +121,13 @@ func TestOffsetsOutsidePanic(t *testing.T) {
 }
 
 // TestCopy2D checks Copy2D with and without bias against plain loops,
-// including that elements between the rows are left alone.
+// including that elements between the rows are left alone; the leading
+// rows of the taller shapes take the kernels that load a row's last vector
+// whole, the last ones the masked loads.
 func TestCopy2D(t *testing.T) {
 	modes(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 8))
-		for _, sh := range [][4]int{{1, 1, 1, 1}, {3, 7, 9, 8}, {28, 28, 30, 28}, {5, 16, 16, 20}, {4, 33, 40, 35}, {2, 15, 15, 15}} {
+		for _, sh := range [][4]int{{1, 1, 1, 1}, {3, 7, 9, 8}, {8, 7, 9, 8}, {28, 28, 30, 28}, {5, 16, 16, 20}, {4, 33, 40, 35}, {2, 15, 15, 15}, {9, 14, 16, 14}} {
 			rows, cols, lds, ldd := sh[0], sh[1], sh[2], sh[3]
 			src := randSlice(rng, (rows-1)*lds+cols)
 			src[0] = float32(math.Copysign(0, -1))
@@ -145,6 +147,58 @@ func TestCopy2D(t *testing.T) {
 				for i := range want {
 					if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
 						t.Fatalf("%v bias %v: dst[%d] = %v, want %v", sh, b != nil, i, dst[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestSplit2Interleave2 checks Split2 and Interleave2 against the plain
+// index loops for row lengths on both sides of the 16- and 32-element
+// steps, including that nothing outside the rows' elements is written.
+func TestSplit2Interleave2(t *testing.T) {
+	modes(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(9, 10))
+		for _, cols := range []int{1, 2, 3, 7, 14, 15, 16, 17, 28, 31, 32, 33, 47, 64, 65, 100} {
+			for _, rows := range []int{1, 3, 6} {
+				ne := (cols + 1) / 2
+				lds, ldd := cols+3, ne+2
+				src := randSlice(rng, (rows-1)*lds+cols)
+				e, o := randSlice(rng, rows*ldd+5), randSlice(rng, rows*ldd+5)
+				wantE, wantO := append([]float32(nil), e...), append([]float32(nil), o...)
+				for r := 0; r < rows; r++ {
+					for j := 0; j < cols; j++ {
+						if j%2 == 0 {
+							wantE[r*ldd+j/2] = src[r*lds+j]
+						} else {
+							wantO[r*ldd+j/2] = src[r*lds+j]
+						}
+					}
+				}
+				Split2(e, o, ldd, src, lds, rows, cols)
+				for i := range wantE {
+					if math.Float32bits(e[i]) != math.Float32bits(wantE[i]) || math.Float32bits(o[i]) != math.Float32bits(wantO[i]) {
+						t.Fatalf("Split2 %d×%d: e[%d], o[%d] = %v, %v, want %v, %v", rows, cols, i, i, e[i], o[i], wantE[i], wantO[i])
+					}
+				}
+				// Interleave2 back into a row layout of stride ldd2.
+				ldd2 := cols + 4
+				dst := randSlice(rng, rows*ldd2+3)
+				want := append([]float32(nil), dst...)
+				for r := 0; r < rows; r++ {
+					for j := 0; j < cols; j++ {
+						if j%2 == 0 {
+							want[r*ldd2+j] = e[r*ldd+j/2]
+						} else {
+							want[r*ldd2+j] = o[r*ldd+j/2]
+						}
+					}
+				}
+				Interleave2(dst, ldd2, e, o, ldd, rows, cols)
+				for i := range want {
+					if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("Interleave2 %d×%d: dst[%d] = %v, want %v", rows, cols, i, dst[i], want[i])
 					}
 				}
 			}

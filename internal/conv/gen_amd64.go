@@ -130,10 +130,16 @@ func dot() {
 // copy2D writes copy2D and copy2DBias: rows of cols elements from src
 // (stride lds) to dst (stride ldd), plus b in copy2DBias; full vectors and
 // one masked tail per row (masked lanes are neither read nor written).
-func copy2D(bias bool) {
+// The Wide variants load the tail's whole vector (the caller guarantees
+// it lies in src) and mask only the store: a masked load that misses the
+// cache is several times slower than a plain one.
+func copy2D(bias, wide bool) {
 	name, args := "copy2D", "$0-48"
 	if bias {
 		name, args = "copy2DBias", "$0-52"
+	}
+	if wide {
+		name += "Wide"
 	}
 	fmt.Fprintf(&out, "\n// func %s(dst *float32, ldd int, src *float32, lds, rows, cols int", name)
 	if bias {
@@ -176,7 +182,11 @@ func copy2D(bias bool) {
 	p("KORTESTW K1, K1")
 	p("JZ next")
 	p("LEAQ (SI)(AX*1), R11")
-	p("VMOVUPS.Z (R11), K1, Z0")
+	if wide {
+		p("VMOVUPS (R11), Z0")
+	} else {
+		p("VMOVUPS.Z (R11), K1, Z0")
+	}
 	if bias {
 		p("VADDPS Z1, Z0, Z0")
 	}
@@ -191,14 +201,194 @@ func copy2D(bias bool) {
 	p("RET")
 }
 
+// split2 writes split2: rows of cols source elements (stride lds) split
+// into their even elements, to e, and their odd elements, to o (both row
+// stride ldd), 32 source elements per step by two VPERMT2PS; the last step
+// of a row is masked (masked lanes are neither read nor written);
+// split2Wide, as copy2DWide, masks only the stores.
+func split2(wide bool) {
+	name := "split2"
+	if wide {
+		name = "split2Wide"
+	}
+	fmt.Fprintf(&out, "\n// func %s(e, o *float32, ldd int, src *float32, lds, rows, cols int)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
+	p("MOVQ e+0(FP), DI")
+	p("MOVQ o+8(FP), R11")
+	p("MOVQ ldd+16(FP), R8")
+	p("SHLQ $2, R8")
+	p("MOVQ src+24(FP), SI")
+	p("MOVQ lds+32(FP), R9")
+	p("SHLQ $2, R9")
+	p("MOVQ rows+40(FP), DX")
+	p("MOVQ cols+48(FP), R10")
+	p("VMOVDQU32 evens32<>(SB), Z30")
+	p("VMOVDQU32 odds32<>(SB), Z31")
+	fmt.Fprintf(&out, "row:\n")
+	p("MOVQ R10, R12")
+	p("XORQ BX, BX")
+	fmt.Fprintf(&out, "step:\n")
+	p("CMPQ R12, $32")
+	p("JLT tail")
+	p("VMOVUPS (SI)(BX*2), Z0")
+	p("VMOVUPS 64(SI)(BX*2), Z1")
+	p("VMOVAPS Z0, Z2")
+	p("VPERMT2PS Z1, Z30, Z2")
+	p("VPERMT2PS Z1, Z31, Z0")
+	p("VMOVUPS Z2, (DI)(BX*1)")
+	p("VMOVUPS Z0, (R11)(BX*1)")
+	p("ADDQ $64, BX")
+	p("SUBQ $32, R12")
+	p("JMP step")
+	fmt.Fprintf(&out, "tail:\n")
+	p("TESTQ R12, R12")
+	p("JZ next")
+	lowBits := func(k string) { // k = low CX bits of AX
+		p("MOVQ $-1, AX")
+		p("SHLQ CX, AX")
+		p("NOTQ AX")
+		p("KMOVW AX, %s", k)
+	}
+	p("MOVQ R12, CX")
+	p("MOVQ $-1, AX")
+	p("SHLQ CX, AX")
+	p("NOTQ AX")
+	p("KMOVW AX, K1")
+	p("SHRQ $16, AX")
+	p("KMOVW AX, K2")
+	p("LEAQ 1(R12), CX")
+	p("SHRQ $1, CX")
+	lowBits("K3")
+	p("MOVQ R12, CX")
+	p("SHRQ $1, CX")
+	lowBits("K4")
+	p("LEAQ (SI)(BX*2), AX")
+	if wide {
+		p("VMOVUPS (AX), Z0")
+		p("VMOVUPS 64(AX), Z1")
+	} else {
+		p("VMOVUPS.Z (AX), K1, Z0")
+		p("VMOVUPS.Z 64(AX), K2, Z1")
+	}
+	p("VMOVAPS Z0, Z2")
+	p("VPERMT2PS Z1, Z30, Z2")
+	p("VPERMT2PS Z1, Z31, Z0")
+	p("LEAQ (DI)(BX*1), AX")
+	p("VMOVUPS Z2, K3, (AX)")
+	p("LEAQ (R11)(BX*1), AX")
+	p("VMOVUPS Z0, K4, (AX)")
+	fmt.Fprintf(&out, "next:\n")
+	p("ADDQ R9, SI")
+	p("ADDQ R8, DI")
+	p("ADDQ R8, R11")
+	p("DECQ DX")
+	p("JNZ row")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// interleave2 writes interleave2, split2's inverse: rows of cols elements
+// (stride ldd) whose even elements come from e and odd elements from o
+// (both row stride lds), 32 elements per step by two VPERMT2PS; the last
+// step of a row is masked.
+func interleave2() {
+	fmt.Fprintf(&out, "\n// func interleave2(dst *float32, ldd int, e, o *float32, lds, rows, cols int)\n")
+	fmt.Fprintf(&out, "TEXT ·interleave2(SB), NOSPLIT, $0-56\n")
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ ldd+8(FP), R8")
+	p("SHLQ $2, R8")
+	p("MOVQ e+16(FP), SI")
+	p("MOVQ o+24(FP), R11")
+	p("MOVQ lds+32(FP), R9")
+	p("SHLQ $2, R9")
+	p("MOVQ rows+40(FP), DX")
+	p("MOVQ cols+48(FP), R10")
+	p("VMOVDQU32 zipLo32<>(SB), Z30")
+	p("VMOVDQU32 zipHi32<>(SB), Z31")
+	fmt.Fprintf(&out, "row:\n")
+	p("MOVQ R10, R12")
+	p("XORQ BX, BX")
+	fmt.Fprintf(&out, "step:\n")
+	p("CMPQ R12, $32")
+	p("JLT tail")
+	p("VMOVUPS (SI)(BX*1), Z0")
+	p("VMOVUPS (R11)(BX*1), Z1")
+	p("VMOVAPS Z0, Z2")
+	p("VPERMT2PS Z1, Z30, Z2")
+	p("VPERMT2PS Z1, Z31, Z0")
+	p("VMOVUPS Z2, (DI)(BX*2)")
+	p("VMOVUPS Z0, 64(DI)(BX*2)")
+	p("ADDQ $64, BX")
+	p("SUBQ $32, R12")
+	p("JMP step")
+	fmt.Fprintf(&out, "tail:\n")
+	p("TESTQ R12, R12")
+	p("JZ next")
+	lowBits := func(k string) {
+		p("MOVQ $-1, AX")
+		p("SHLQ CX, AX")
+		p("NOTQ AX")
+		p("KMOVW AX, %s", k)
+	}
+	p("MOVQ R12, CX")
+	p("MOVQ $-1, AX")
+	p("SHLQ CX, AX")
+	p("NOTQ AX")
+	p("KMOVW AX, K1")
+	p("SHRQ $16, AX")
+	p("KMOVW AX, K2")
+	p("LEAQ 1(R12), CX")
+	p("SHRQ $1, CX")
+	lowBits("K3")
+	p("MOVQ R12, CX")
+	p("SHRQ $1, CX")
+	lowBits("K4")
+	p("LEAQ (SI)(BX*1), AX")
+	p("VMOVUPS.Z (AX), K3, Z0")
+	p("LEAQ (R11)(BX*1), AX")
+	p("VMOVUPS.Z (AX), K4, Z1")
+	p("VMOVAPS Z0, Z2")
+	p("VPERMT2PS Z1, Z30, Z2")
+	p("VPERMT2PS Z1, Z31, Z0")
+	p("LEAQ (DI)(BX*2), AX")
+	p("VMOVUPS Z2, K1, (AX)")
+	p("VMOVUPS Z0, K2, 64(AX)")
+	fmt.Fprintf(&out, "next:\n")
+	p("ADDQ R8, DI")
+	p("ADDQ R9, SI")
+	p("ADDQ R9, R11")
+	p("DECQ DX")
+	p("JNZ row")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// table writes a 16-lane int32 constant.
+func table(name string, lane func(l int) int) {
+	for l := 0; l < 16; l++ {
+		fmt.Fprintf(&out, "DATA %s<>+%d(SB)/4, $%d\n", name, 4*l, lane(l))
+	}
+	fmt.Fprintf(&out, "GLOBL %s<>(SB), RODATA|NOPTR, $64\n", name)
+}
+
 func main() {
 	out.WriteString("// Code generated by gen_amd64.go; DO NOT EDIT.\n\n//go:build !purego\n\n#include \"textflag.h\"\n")
 	for nv := 1; nv <= 3; nv++ {
 		gemm(nv)
 	}
 	dot()
-	copy2D(false)
-	copy2D(true)
+	for _, wide := range []bool{false, true} {
+		copy2D(false, wide)
+		copy2D(true, wide)
+	}
+	out.WriteString("\n")
+	table("evens32", func(l int) int { return 2 * l })
+	table("odds32", func(l int) int { return 2*l + 1 })
+	table("zipLo32", func(l int) int { return l/2 + 16*(l%2) })
+	table("zipHi32", func(l int) int { return 8 + l/2 + 16*(l%2) })
+	split2(false)
+	split2(true)
+	interleave2()
 	if err := os.WriteFile("kern_amd64.s", out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}

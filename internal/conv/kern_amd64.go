@@ -39,3 +39,27 @@ func copy2D(dst *float32, ldd int, src *float32, lds, rows, cols int)
 
 //go:noescape
 func copy2DBias(dst *float32, ldd int, src *float32, lds, rows, cols int, b float32)
+
+// copy2DWide and copy2DBiasWide are copy2D and copy2DBias loading each
+// row's last vector whole (it must lie inside src).
+//
+//go:noescape
+func copy2DWide(dst *float32, ldd int, src *float32, lds, rows, cols int)
+
+//go:noescape
+func copy2DBiasWide(dst *float32, ldd int, src *float32, lds, rows, cols int, b float32)
+
+// split2 and interleave2 are Split2 and Interleave2 for rows ≥ 1 rows of
+// cols ≥ 1 elements.
+//
+//go:noescape
+func split2(e, o *float32, ldd int, src *float32, lds, rows, cols int)
+
+// split2Wide is split2 loading each row's last 32 elements whole (they
+// must lie inside src).
+//
+//go:noescape
+func split2Wide(e, o *float32, ldd int, src *float32, lds, rows, cols int)
+
+//go:noescape
+func interleave2(dst *float32, ldd int, e, o *float32, lds, rows, cols int)

@@ -665,3 +665,371 @@ next:
 	JNZ row
 	VZEROUPPER
 	RET
+
+// func copy2DWide(dst *float32, ldd int, src *float32, lds, rows, cols int)
+TEXT ·copy2DWide(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R8
+	SHLQ $2, R8
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R9
+	SHLQ $2, R9
+	MOVQ rows+32(FP), DX
+	MOVQ cols+40(FP), R10
+	MOVQ R10, CX
+	ANDQ $15, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	SHRQ $4, R10
+row:
+	MOVQ R10, BX
+	XORQ AX, AX
+	TESTQ BX, BX
+	JZ tail
+vec:
+	VMOVUPS (SI)(AX*1), Z0
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ vec
+tail:
+	KORTESTW K1, K1
+	JZ next
+	LEAQ (SI)(AX*1), R11
+	VMOVUPS (R11), Z0
+	LEAQ (DI)(AX*1), R11
+	VMOVUPS Z0, K1, (R11)
+next:
+	ADDQ R9, SI
+	ADDQ R8, DI
+	DECQ DX
+	JNZ row
+	VZEROUPPER
+	RET
+
+// func copy2DBiasWide(dst *float32, ldd int, src *float32, lds, rows, cols int, b float32)
+TEXT ·copy2DBiasWide(SB), NOSPLIT, $0-52
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R8
+	SHLQ $2, R8
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R9
+	SHLQ $2, R9
+	MOVQ rows+32(FP), DX
+	MOVQ cols+40(FP), R10
+	VBROADCASTSS b+48(FP), Z1
+	MOVQ R10, CX
+	ANDQ $15, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	SHRQ $4, R10
+row:
+	MOVQ R10, BX
+	XORQ AX, AX
+	TESTQ BX, BX
+	JZ tail
+vec:
+	VMOVUPS (SI)(AX*1), Z0
+	VADDPS Z1, Z0, Z0
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	DECQ BX
+	JNZ vec
+tail:
+	KORTESTW K1, K1
+	JZ next
+	LEAQ (SI)(AX*1), R11
+	VMOVUPS (R11), Z0
+	VADDPS Z1, Z0, Z0
+	LEAQ (DI)(AX*1), R11
+	VMOVUPS Z0, K1, (R11)
+next:
+	ADDQ R9, SI
+	ADDQ R8, DI
+	DECQ DX
+	JNZ row
+	VZEROUPPER
+	RET
+
+DATA evens32<>+0(SB)/4, $0
+DATA evens32<>+4(SB)/4, $2
+DATA evens32<>+8(SB)/4, $4
+DATA evens32<>+12(SB)/4, $6
+DATA evens32<>+16(SB)/4, $8
+DATA evens32<>+20(SB)/4, $10
+DATA evens32<>+24(SB)/4, $12
+DATA evens32<>+28(SB)/4, $14
+DATA evens32<>+32(SB)/4, $16
+DATA evens32<>+36(SB)/4, $18
+DATA evens32<>+40(SB)/4, $20
+DATA evens32<>+44(SB)/4, $22
+DATA evens32<>+48(SB)/4, $24
+DATA evens32<>+52(SB)/4, $26
+DATA evens32<>+56(SB)/4, $28
+DATA evens32<>+60(SB)/4, $30
+GLOBL evens32<>(SB), RODATA|NOPTR, $64
+DATA odds32<>+0(SB)/4, $1
+DATA odds32<>+4(SB)/4, $3
+DATA odds32<>+8(SB)/4, $5
+DATA odds32<>+12(SB)/4, $7
+DATA odds32<>+16(SB)/4, $9
+DATA odds32<>+20(SB)/4, $11
+DATA odds32<>+24(SB)/4, $13
+DATA odds32<>+28(SB)/4, $15
+DATA odds32<>+32(SB)/4, $17
+DATA odds32<>+36(SB)/4, $19
+DATA odds32<>+40(SB)/4, $21
+DATA odds32<>+44(SB)/4, $23
+DATA odds32<>+48(SB)/4, $25
+DATA odds32<>+52(SB)/4, $27
+DATA odds32<>+56(SB)/4, $29
+DATA odds32<>+60(SB)/4, $31
+GLOBL odds32<>(SB), RODATA|NOPTR, $64
+DATA zipLo32<>+0(SB)/4, $0
+DATA zipLo32<>+4(SB)/4, $16
+DATA zipLo32<>+8(SB)/4, $1
+DATA zipLo32<>+12(SB)/4, $17
+DATA zipLo32<>+16(SB)/4, $2
+DATA zipLo32<>+20(SB)/4, $18
+DATA zipLo32<>+24(SB)/4, $3
+DATA zipLo32<>+28(SB)/4, $19
+DATA zipLo32<>+32(SB)/4, $4
+DATA zipLo32<>+36(SB)/4, $20
+DATA zipLo32<>+40(SB)/4, $5
+DATA zipLo32<>+44(SB)/4, $21
+DATA zipLo32<>+48(SB)/4, $6
+DATA zipLo32<>+52(SB)/4, $22
+DATA zipLo32<>+56(SB)/4, $7
+DATA zipLo32<>+60(SB)/4, $23
+GLOBL zipLo32<>(SB), RODATA|NOPTR, $64
+DATA zipHi32<>+0(SB)/4, $8
+DATA zipHi32<>+4(SB)/4, $24
+DATA zipHi32<>+8(SB)/4, $9
+DATA zipHi32<>+12(SB)/4, $25
+DATA zipHi32<>+16(SB)/4, $10
+DATA zipHi32<>+20(SB)/4, $26
+DATA zipHi32<>+24(SB)/4, $11
+DATA zipHi32<>+28(SB)/4, $27
+DATA zipHi32<>+32(SB)/4, $12
+DATA zipHi32<>+36(SB)/4, $28
+DATA zipHi32<>+40(SB)/4, $13
+DATA zipHi32<>+44(SB)/4, $29
+DATA zipHi32<>+48(SB)/4, $14
+DATA zipHi32<>+52(SB)/4, $30
+DATA zipHi32<>+56(SB)/4, $15
+DATA zipHi32<>+60(SB)/4, $31
+GLOBL zipHi32<>(SB), RODATA|NOPTR, $64
+
+// func split2(e, o *float32, ldd int, src *float32, lds, rows, cols int)
+TEXT ·split2(SB), NOSPLIT, $0-56
+	MOVQ e+0(FP), DI
+	MOVQ o+8(FP), R11
+	MOVQ ldd+16(FP), R8
+	SHLQ $2, R8
+	MOVQ src+24(FP), SI
+	MOVQ lds+32(FP), R9
+	SHLQ $2, R9
+	MOVQ rows+40(FP), DX
+	MOVQ cols+48(FP), R10
+	VMOVDQU32 evens32<>(SB), Z30
+	VMOVDQU32 odds32<>(SB), Z31
+row:
+	MOVQ R10, R12
+	XORQ BX, BX
+step:
+	CMPQ R12, $32
+	JLT tail
+	VMOVUPS (SI)(BX*2), Z0
+	VMOVUPS 64(SI)(BX*2), Z1
+	VMOVAPS Z0, Z2
+	VPERMT2PS Z1, Z30, Z2
+	VPERMT2PS Z1, Z31, Z0
+	VMOVUPS Z2, (DI)(BX*1)
+	VMOVUPS Z0, (R11)(BX*1)
+	ADDQ $64, BX
+	SUBQ $32, R12
+	JMP step
+tail:
+	TESTQ R12, R12
+	JZ next
+	MOVQ R12, CX
+	MOVQ $-1, AX
+	SHLQ CX, AX
+	NOTQ AX
+	KMOVW AX, K1
+	SHRQ $16, AX
+	KMOVW AX, K2
+	LEAQ 1(R12), CX
+	SHRQ $1, CX
+	MOVQ $-1, AX
+	SHLQ CX, AX
+	NOTQ AX
+	KMOVW AX, K3
+	MOVQ R12, CX
+	SHRQ $1, CX
+	MOVQ $-1, AX
+	SHLQ CX, AX
+	NOTQ AX
+	KMOVW AX, K4
+	LEAQ (SI)(BX*2), AX
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z 64(AX), K2, Z1
+	VMOVAPS Z0, Z2
+	VPERMT2PS Z1, Z30, Z2
+	VPERMT2PS Z1, Z31, Z0
+	LEAQ (DI)(BX*1), AX
+	VMOVUPS Z2, K3, (AX)
+	LEAQ (R11)(BX*1), AX
+	VMOVUPS Z0, K4, (AX)
+next:
+	ADDQ R9, SI
+	ADDQ R8, DI
+	ADDQ R8, R11
+	DECQ DX
+	JNZ row
+	VZEROUPPER
+	RET
+
+// func split2Wide(e, o *float32, ldd int, src *float32, lds, rows, cols int)
+TEXT ·split2Wide(SB), NOSPLIT, $0-56
+	MOVQ e+0(FP), DI
+	MOVQ o+8(FP), R11
+	MOVQ ldd+16(FP), R8
+	SHLQ $2, R8
+	MOVQ src+24(FP), SI
+	MOVQ lds+32(FP), R9
+	SHLQ $2, R9
+	MOVQ rows+40(FP), DX
+	MOVQ cols+48(FP), R10
+	VMOVDQU32 evens32<>(SB), Z30
+	VMOVDQU32 odds32<>(SB), Z31
+row:
+	MOVQ R10, R12
+	XORQ BX, BX
+step:
+	CMPQ R12, $32
+	JLT tail
+	VMOVUPS (SI)(BX*2), Z0
+	VMOVUPS 64(SI)(BX*2), Z1
+	VMOVAPS Z0, Z2
+	VPERMT2PS Z1, Z30, Z2
+	VPERMT2PS Z1, Z31, Z0
+	VMOVUPS Z2, (DI)(BX*1)
+	VMOVUPS Z0, (R11)(BX*1)
+	ADDQ $64, BX
+	SUBQ $32, R12
+	JMP step
+tail:
+	TESTQ R12, R12
+	JZ next
+	MOVQ R12, CX
+	MOVQ $-1, AX
+	SHLQ CX, AX
+	NOTQ AX
+	KMOVW AX, K1
+	SHRQ $16, AX
+	KMOVW AX, K2
+	LEAQ 1(R12), CX
+	SHRQ $1, CX
+	MOVQ $-1, AX
+	SHLQ CX, AX
+	NOTQ AX
+	KMOVW AX, K3
+	MOVQ R12, CX
+	SHRQ $1, CX
+	MOVQ $-1, AX
+	SHLQ CX, AX
+	NOTQ AX
+	KMOVW AX, K4
+	LEAQ (SI)(BX*2), AX
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VMOVAPS Z0, Z2
+	VPERMT2PS Z1, Z30, Z2
+	VPERMT2PS Z1, Z31, Z0
+	LEAQ (DI)(BX*1), AX
+	VMOVUPS Z2, K3, (AX)
+	LEAQ (R11)(BX*1), AX
+	VMOVUPS Z0, K4, (AX)
+next:
+	ADDQ R9, SI
+	ADDQ R8, DI
+	ADDQ R8, R11
+	DECQ DX
+	JNZ row
+	VZEROUPPER
+	RET
+
+// func interleave2(dst *float32, ldd int, e, o *float32, lds, rows, cols int)
+TEXT ·interleave2(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R8
+	SHLQ $2, R8
+	MOVQ e+16(FP), SI
+	MOVQ o+24(FP), R11
+	MOVQ lds+32(FP), R9
+	SHLQ $2, R9
+	MOVQ rows+40(FP), DX
+	MOVQ cols+48(FP), R10
+	VMOVDQU32 zipLo32<>(SB), Z30
+	VMOVDQU32 zipHi32<>(SB), Z31
+row:
+	MOVQ R10, R12
+	XORQ BX, BX
+step:
+	CMPQ R12, $32
+	JLT tail
+	VMOVUPS (SI)(BX*1), Z0
+	VMOVUPS (R11)(BX*1), Z1
+	VMOVAPS Z0, Z2
+	VPERMT2PS Z1, Z30, Z2
+	VPERMT2PS Z1, Z31, Z0
+	VMOVUPS Z2, (DI)(BX*2)
+	VMOVUPS Z0, 64(DI)(BX*2)
+	ADDQ $64, BX
+	SUBQ $32, R12
+	JMP step
+tail:
+	TESTQ R12, R12
+	JZ next
+	MOVQ R12, CX
+	MOVQ $-1, AX
+	SHLQ CX, AX
+	NOTQ AX
+	KMOVW AX, K1
+	SHRQ $16, AX
+	KMOVW AX, K2
+	LEAQ 1(R12), CX
+	SHRQ $1, CX
+	MOVQ $-1, AX
+	SHLQ CX, AX
+	NOTQ AX
+	KMOVW AX, K3
+	MOVQ R12, CX
+	SHRQ $1, CX
+	MOVQ $-1, AX
+	SHLQ CX, AX
+	NOTQ AX
+	KMOVW AX, K4
+	LEAQ (SI)(BX*1), AX
+	VMOVUPS.Z (AX), K3, Z0
+	LEAQ (R11)(BX*1), AX
+	VMOVUPS.Z (AX), K4, Z1
+	VMOVAPS Z0, Z2
+	VPERMT2PS Z1, Z30, Z2
+	VPERMT2PS Z1, Z31, Z0
+	LEAQ (DI)(BX*2), AX
+	VMOVUPS Z2, K1, (AX)
+	VMOVUPS Z0, K2, 64(AX)
+next:
+	ADDQ R8, DI
+	ADDQ R9, SI
+	ADDQ R9, R11
+	DECQ DX
+	JNZ row
+	VZEROUPPER
+	RET

@@ -15,3 +15,14 @@ func copy2D(dst *float32, ldd int, src *float32, lds, rows, cols int) { panic("c
 func copy2DBias(dst *float32, ldd int, src *float32, lds, rows, cols int, b float32) {
 	panic("conv: no assembly")
 }
+func split2(e, o *float32, ldd int, src *float32, lds, rows, cols int) { panic("conv: no assembly") }
+func interleave2(dst *float32, ldd int, e, o *float32, lds, rows, cols int) {
+	panic("conv: no assembly")
+}
+func copy2DWide(dst *float32, ldd int, src *float32, lds, rows, cols int) { panic("conv: no assembly") }
+func copy2DBiasWide(dst *float32, ldd int, src *float32, lds, rows, cols int, b float32) {
+	panic("conv: no assembly")
+}
+func split2Wide(e, o *float32, ldd int, src *float32, lds, rows, cols int) {
+	panic("conv: no assembly")
+}

@@ -46,6 +46,13 @@ var blockSizes = blocking{kc: 256, mc: 96, nc: 3072}
 // (the per-image instrument's 10-row products) gains from it.
 const parallelFlops = 1 << 20
 
+// gemmParallelFlops is parallelFlops for Kernels' GEMM. Split in two, the
+// 1.3·10⁶ products of MLP 784-1000-10's output layer (forward, weight and
+// input gradients: 30–40 CPU-µs each on one core) took more CPU and no less
+// wall time than on one goroutine; the training loop's CPU per step fell by
+// 5 % with this bound. A variable so tests can split small products.
+var gemmParallelFlops = 1 << 22
+
 // microKernel computes C[0:mr, 0:nr] += alpha · Σ_p a[p·mr+i]·b[p·nr+j] for
 // packed panels a (k×mr) and b (k×nr), C row-major with stride ldc.
 //
@@ -263,7 +270,7 @@ func gemm[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []
 	if k == 0 || alpha == 0 {
 		return
 	}
-	if m*n*k < parallelFlops {
+	if m*n*k < gemmParallelFlops {
 		workers = 1
 	}
 	if dot {

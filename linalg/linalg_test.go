@@ -260,6 +260,9 @@ func to64(x []float32) []float64 {
 }
 
 func TestGemm(t *testing.T) {
+	saved := gemmParallelFlops
+	defer func() { gemmParallelFlops = saved }()
+	gemmParallelFlops = 1 << 20 // the large shapes below run on several goroutines
 	rnd := rand.New(rand.NewPCG(1, 2))
 	for _, c := range gemmCases() {
 		a, lda, b, ldb, c0, ldc := gemmData(c, rnd)

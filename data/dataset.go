@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 
+	"github.com/fenchel-ml/fenchel/internal/parallel"
 	"github.com/fenchel-ml/fenchel/internal/simd"
 	"github.com/fenchel-ml/fenchel/nn"
 )
@@ -165,15 +167,23 @@ func Gather[T nn.Float](d *Dataset, idx []int, dst *nn.Mat[T]) *nn.Mat[T] {
 				s := d.stored(idx[r])
 				return d.pix[s*dim : (s+1)*dim]
 			}
-			for r := range min(prefetchAhead, rows) {
-				simd.Prefetch(row(r))
+			// Large batches are shared by two goroutines (the training
+			// loop's other core is idle here).
+			parts := 1
+			if rows*dim >= gatherSplit && runtime.GOMAXPROCS(0) > 1 {
+				parts = 2
 			}
-			for r := range idx {
-				if r+prefetchAhead < rows {
-					simd.Prefetch(row(r + prefetchAhead))
+			parallel.Ranges(0, rows, parts, func(lo, hi int) {
+				for r := lo; r < min(lo+prefetchAhead, hi); r++ {
+					simd.Prefetch(row(r))
 				}
-				simd.Lookup32(out[r*dim:(r+1)*dim], row(r), &d.lut.f32)
-			}
+				for r := lo; r < hi; r++ {
+					if r+prefetchAhead < hi {
+						simd.Prefetch(row(r + prefetchAhead))
+					}
+					simd.Lookup32(out[r*dim:(r+1)*dim], row(r), &d.lut.f32)
+				}
+			})
 			return dst
 		}
 	case []float64:
@@ -198,6 +208,11 @@ func Gather[T nn.Float](d *Dataset, idx []int, dst *nn.Mat[T]) *nn.Mat[T] {
 	}
 	return dst
 }
+
+// gatherSplit is the number of values from which Gather converts a float32
+// pixel batch on two goroutines: an MNIST batch of 128 (10⁵ values) took
+// about 80 µs on one.
+const gatherSplit = 1 << 16
 
 // prefetchAhead is how many rows ahead Gather prefetches: 4 MNIST rows are
 // 52 cache lines in flight, about what a core's miss queues hold.

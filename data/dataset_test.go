@@ -280,3 +280,25 @@ func TestPermutation(t *testing.T) {
 		}
 	}
 }
+
+// TestGatherLargeBatch checks a float32 batch large enough to be shared by
+// two goroutines (gatherSplit values; an odd row count, so the halves
+// differ) against Row, row by row.
+func TestGatherLargeBatch(t *testing.T) {
+	train, _ := loadFixture(t, Normalization{})
+	rng := rand.New(rand.NewPCG(3, 9))
+	idx := make([]int, gatherSplit/784+7)
+	for i := range idx {
+		idx[i] = rng.IntN(train.N)
+	}
+	m := Gather[float32](train, idx, nil)
+	row := make([]float64, 784)
+	for r, i := range idx {
+		train.Row(row, i)
+		for j := range row {
+			if m.At(r, j) != float32(row[j]) {
+				t.Fatalf("row %d (sample %d) col %d = %v, want float32(%v)", r, i, j, m.At(r, j), row[j])
+			}
+		}
+	}
+}

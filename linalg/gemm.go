@@ -46,6 +46,13 @@ var blockSizes = blocking{kc: 256, mc: 96, nc: 3072}
 // (the per-image instrument's 10-row products) gains from it.
 const parallelFlops = 1 << 20
 
+// gemmParallelFlops is parallelFlops for Kernels' GEMM. Split in two, the
+// 1.3·10⁶ products of MLP 784-1000-10's output layer (forward, weight and
+// input gradients: 30–40 CPU-µs each on one core) took more CPU and no less
+// wall time than on one goroutine; the training loop's CPU per step fell by
+// 5 % with this bound. A variable so tests can split small products.
+var gemmParallelFlops = 1 << 22
+
 // microKernel computes C[0:mr, 0:nr] += alpha · Σ_p a[p·mr+i]·b[p·nr+j] for
 // packed panels a (k×mr) and b (k×nr), C row-major with stride ldc.
 //
@@ -68,6 +75,17 @@ type microKernel[T Float] struct {
 	// store, if not nil, is tile overwriting C with alpha·Σ (rounded as tile
 	// on a cleared C), for the first k slab of a product with beta = 0.
 	store func(k int, a, b, c []T, ldc int, alpha T)
+	// dots, smallest first, are kernels for C = alpha·A·Bᵀ + C with few
+	// columns (see gemmDot); none when nil.
+	dots []dotKernel[T]
+}
+
+// dotKernel computes c[j] += alpha · Σ_p a[p]·b[j·ldb+p] for p < k and
+// j < n ≤ rows, reading all rows rows of b, for one row of A (one) and for
+// two (two: rows a and a + lda into c and c + ldc), with the same bits.
+type dotKernel[T Float] struct {
+	rows     int
+	one, two func(k int, a *T, lda int, b *T, ldb int, c *T, ldc int, n int, alpha T)
 }
 
 // edgeKernel is a micro-kernel for a rows×cols corner of an mr×nr tile.
@@ -241,20 +259,66 @@ func gemm[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []
 	// block: a row block of ≤ smallM rows taking it would make the result
 	// depend on the number of goroutines (it rounds differently).
 	small := m <= smallM && !tA
+	// So is the dot-product path for few columns of A·Bᵀ (gemmDot).
+	dot := kern != nil && !small && !tA && tB && len(kern.dots) > 0 && n <= kern.dots[len(kern.dots)-1].rows
 	// With beta = 0 the packed path writes C in its first k slab instead of
 	// clearing it first (the same values: see microKernel.store).
-	overwrite := beta == 0 && k > 0 && alpha != 0 && !small && kern.store != nil
+	overwrite := beta == 0 && k > 0 && alpha != 0 && !small && !dot && kern.store != nil
 	if !overwrite {
 		scaleC(m, n, beta, c, ldc)
 	}
 	if k == 0 || alpha == 0 {
 		return
 	}
-	if m*n*k < parallelFlops {
+	if m*n*k < gemmParallelFlops {
 		workers = 1
+	}
+	if dot {
+		gemmDot(kern, m, n, k, alpha, a, lda, b, ldb, c, ldc, workers)
+		return
 	}
 	blocksOfC(tA, tB, m, n, lda, ldb, ldc, workers, kern.mr, kern.nr, a, b, c, func(m, n int, a, b, c []T) {
 		gemmSerial(kern, tA, tB, m, n, k, alpha, a, lda, b, ldb, c, ldc, small, overwrite)
+	})
+}
+
+// gemmDot computes C += alpha·A·Bᵀ for C with n ≤ the widest dot kernel's
+// rows (a classifier's last layer: n = 10 classes) as m·n dot products of
+// rows of A and rows of B, unpacked: an nr-wide panel of Bᵀ would be mostly
+// zero padding, and packing both operands cost more than the product
+// (MLP 784-1000-10's 128×10×1000 output layer on one core: 41–53 CPU-µs
+// packed, 28–34 here, on a machine at load 4).
+// B's n rows are copied once into a zero-padded block of the kernel's row
+// count when n is less. Rows of C are shared among the workers; each element
+// is computed the same way whatever the split.
+func gemmDot[T Float](kern *microKernel[T], m, n, k int, alpha T, a []T, lda int, b []T, ldb int, c []T, ldc int, workers int) {
+	dk := kern.dots[0]
+	for _, d := range kern.dots {
+		if n <= d.rows {
+			dk = d
+			break
+		}
+	}
+	var w *workspace[T]
+	if n < dk.rows {
+		w = getWorkspace[T]()
+		defer putWorkspace(w)
+		w.b = grow(w.b, dk.rows*k)
+		for j := 0; j < n; j++ {
+			copy(w.b[j*k:j*k+k], b[j*ldb:j*ldb+k])
+		}
+		clear(w.b[n*k:])
+		b, ldb = w.b, k
+	}
+	_, _, _ = a[(m-1)*lda+k-1], b[(dk.rows-1)*ldb+k-1], c[(m-1)*ldc+n-1]
+	parallel.Ranges(0, m, workers, func(lo, hi int) {
+		i := lo
+		for ; i+2 <= hi; i += 2 {
+			dk.two(k, &a[i*lda], lda, &b[0], ldb, &c[i*ldc], ldc, n, alpha)
+		}
+		if i < hi {
+			dk.one(k, &a[i*lda], lda, &b[0], ldb, &c[i*ldc], ldc, n, alpha)
+		}
 	})
 }
 
@@ -569,9 +633,10 @@ func packB[T Float](kern *microKernel[T], tB bool, b []T, ldb, pc, jc, kb, nb in
 				d[p*nr+j] = v
 			}
 		}
-		for j := cols; j < nr; j++ {
+		if cols < nr {
+			// Row by row: a column at a time it was kb stores nr apart.
 			for p := 0; p < kb; p++ {
-				d[p*nr+j] = 0
+				clear(d[p*nr+cols : p*nr+nr])
 			}
 		}
 	}

@@ -93,6 +93,12 @@ func packRows12f64(n int, src []float64, lda int, dst []float64) int {
 	return n
 }
 
+// withDots adds few-column kernels (gemmDot), smallest first, to mk.
+func withDots[T Float](mk *microKernel[T], dots ...dotKernel[T]) *microKernel[T] {
+	mk.dots = dots
+	return mk
+}
+
 // withEdges adds edge kernels, smallest tile first, to mk.
 func withEdges[T Float](mk *microKernel[T], edges ...edgeKernel[T]) *microKernel[T] {
 	mk.edges = edges
@@ -104,12 +110,15 @@ func withEdges[T Float](mk *microKernel[T], edges ...edgeKernel[T]) *microKernel
 func kernelSets() []kernelSet {
 	sets := []kernelSet{
 		{name: "avx512", desc: "amd64 AVX-512F 12×32 f32, 12×16 f64",
-			k32: withEdges(withStore(withPackRows(withTranspose(asmKernel(12, 32, kern.Sgemm12x32AVX512), 16, kern.Transpose16x16S), packRows12f32), kern.Sgemm12x32StoreAVX512),
+			k32: withDots(withEdges(withStore(withPackRows(withTranspose(asmKernel(12, 32, kern.Sgemm12x32AVX512), 16, kern.Transpose16x16S), packRows12f32), kern.Sgemm12x32StoreAVX512),
 				edgeKernel[float32]{4, 16, edgeTile(4, 16, 12, 32, kern.Sgemm4x16Of12x32AVX512)},
 				edgeKernel[float32]{8, 16, edgeTile(8, 16, 12, 32, kern.Sgemm8x16Of12x32AVX512)},
 				edgeKernel[float32]{4, 32, edgeTile(4, 32, 12, 32, kern.Sgemm4x32Of12x32AVX512)},
 				edgeKernel[float32]{12, 16, edgeTile(12, 16, 12, 32, kern.Sgemm12x16Of12x32AVX512)},
 				edgeKernel[float32]{8, 32, edgeTile(8, 32, 12, 32, kern.Sgemm8x32Of12x32AVX512)}),
+				dotKernel[float32]{4, kern.SdotR1x4AVX512, kern.SdotR2x4AVX512},
+				dotKernel[float32]{8, kern.SdotR1x8AVX512, kern.SdotR2x8AVX512},
+				dotKernel[float32]{12, kern.SdotR1x12AVX512, kern.SdotR2x12AVX512}),
 			k64: withEdges(withStore(withPackRows(withTranspose(asmKernel(12, 16, kern.Dgemm12x16AVX512), 8, kern.Transpose8x8D), packRows12f64), kern.Dgemm12x16StoreAVX512),
 				edgeKernel[float64]{4, 8, edgeTile(4, 8, 12, 16, kern.Dgemm4x8Of12x16AVX512)},
 				edgeKernel[float64]{8, 8, edgeTile(8, 8, 12, 16, kern.Dgemm8x8Of12x16AVX512)},

@@ -115,6 +115,9 @@ func gemmCases() []gemmCase {
 		{7, 19, 0}, {6, 16, 256}, {13, 33, 300},
 		// Full and edge tiles of the AVX-512 kernels (12×32 f32, 12×16 f64).
 		{12, 32, 1}, {24, 64, 5}, {25, 47, 9}, {11, 31, 4}, {36, 16, 260},
+		// A·Bᵀ with few columns (gemmDot: 4-, 8- and 12-row kernels, one
+		// and two rows of A, k below, at and past 16-step blocks).
+		{29, 10, 70}, {7, 12, 33}, {12, 5, 16}, {5, 8, 1}, {6, 4, 47}, {9, 11, 15},
 	}
 	scalars := [][2]float64{{1, 0}, {-0.75, 1}, {1.5, -0.5}, {0, 2}}
 	for _, s := range sizes {
@@ -132,7 +135,7 @@ func gemmCases() []gemmCase {
 	}
 	// Shapes larger than one cache block (see the block sizes in gemm.go), so
 	// the multi-block and multi-goroutine paths are exercised.
-	for _, s := range [][3]int{{200, 300, 600}, {131, 1100, 45}, {1030, 70, 33}} {
+	for _, s := range [][3]int{{200, 300, 600}, {131, 1100, 45}, {1030, 70, 33}, {261, 10, 900}} {
 		cs = append(cs,
 			gemmCase{tA: false, tB: true, m: s[0], n: s[1], k: s[2], padC: 1, alpha: 1, beta: 0, nanC: true},
 			gemmCase{tA: true, tB: false, m: s[0], n: s[1], k: s[2], padA: 3, alpha: 0.5, beta: 1},
@@ -257,6 +260,9 @@ func to64(x []float32) []float64 {
 }
 
 func TestGemm(t *testing.T) {
+	saved := gemmParallelFlops
+	defer func() { gemmParallelFlops = saved }()
+	gemmParallelFlops = 1 << 20 // the large shapes below run on several goroutines
 	rnd := rand.New(rand.NewPCG(1, 2))
 	for _, c := range gemmCases() {
 		a, lda, b, ldb, c0, ldc := gemmData(c, rnd)

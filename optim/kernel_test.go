@@ -218,3 +218,69 @@ func TestKernelsHandSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestStepFinite checks StepFinite's report with every kernel and rule:
+// true on finite updates; false when one gradient is NaN or ±Inf, or when a
+// finite update overflows float32 (θ − lr·g beyond the largest float32), at
+// the first element, in the vector prefix, in the tail and in the second of
+// two goroutine chunks; and the values are those of Step, bit for bit.
+func TestStepFinite(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, k := range kernels() {
+		for _, name := range Names() {
+			for _, n := range []int{1, 13, 70, 2*parallelMinVector + 13} {
+				for _, bad := range []int{-1, 0, n / 2, n - 1} {
+					for _, kind := range []string{"nan", "inf", "overflow"} {
+						if bad < 0 && kind != "nan" {
+							continue
+						}
+						cfg := Config{Name: name}
+						ref, _ := New[float32](cfg)
+						got, _ := New[float32](cfg)
+						pr := nn.NewParam[float32]("w", []int{n}, 1, 1, false)
+						pg := nn.NewParam[float32]("w", []int{n}, 1, 1, false)
+						for j := range pr.Value {
+							x, g := float32(rng.NormFloat64()), float32(rng.NormFloat64())
+							pr.Value[j], pg.Value[j], pr.Grad[j], pg.Grad[j] = x, x, g, g
+						}
+						if bad >= 0 {
+							switch kind {
+							case "nan":
+								pr.Grad[bad], pg.Grad[bad] = float32(math.NaN()), float32(math.NaN())
+							case "inf":
+								pr.Grad[bad], pg.Grad[bad] = float32(math.Inf(-1)), float32(math.Inf(-1))
+							case "overflow":
+								pr.Value[bad], pg.Value[bad] = 3e38, 3e38
+								pr.Grad[bad], pg.Grad[bad] = -3e38, -3e38
+							}
+						}
+						lr := 1.0
+						if name == "adam" && kind == "overflow" {
+							continue // Adam's step is bounded by lr: no overflow from a finite state
+						}
+						var fin bool
+						withKernel(k, func() {
+							ref.Step([]*nn.Param[float32]{pr}, lr)
+							fin = got.(FiniteStepper[float32]).StepFinite([]*nn.Param[float32]{pg}, lr)
+						})
+						want := true
+						for _, v := range pr.Value {
+							want = want && !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0)
+						}
+						if want != (bad < 0) {
+							t.Fatalf("%v %s n=%d %s at %d: the case itself is wrong (finite %v)", k, name, n, kind, bad, want)
+						}
+						if fin != want {
+							t.Errorf("%v %s n=%d %s at %d: StepFinite = %v, want %v", k, name, n, kind, bad, fin, want)
+						}
+						for j := range pr.Value {
+							if !sameBits(pr.Value[j], pg.Value[j]) {
+								t.Fatalf("%v %s n=%d: θ[%d] = %v, Step gives %v", k, name, n, j, pg.Value[j], pr.Value[j])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}

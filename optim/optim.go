@@ -22,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/fenchel-ml/fenchel/internal/parallel"
+	"github.com/fenchel-ml/fenchel/internal/simd"
 	"github.com/fenchel-ml/fenchel/nn"
 )
 
@@ -44,6 +45,16 @@ type Optimizer[T nn.Float] interface {
 	// Check errors unless the optimiser's state (restored or built by Step)
 	// fits params; with no state yet any params fit.
 	Check(params []*nn.Param[T]) error
+}
+
+// FiniteStepper is an Optimizer that can say, from the update itself,
+// whether it left every parameter value finite (a NaN or ±Inf gradient
+// makes its weights non-finite through every rule), so a training loop
+// needs no scan of its own. Every optimiser New returns implements it.
+type FiniteStepper[T nn.Float] interface {
+	// StepFinite is Step, and reports whether every value of params is
+	// finite after it.
+	StepFinite(params []*nn.Param[T], lr float64) bool
 }
 
 // Config selects and parameterises an optimiser. Zero values of Momentum,
@@ -195,13 +206,23 @@ func (o *optimizer[T]) bind(params []*nn.Param[T]) {
 //	           θ −= (lr/(1−β1^t)) · m / (√v/√(1−β2^t) + eps)
 //
 // with g = ∇θ + wd·θ. lr must be finite and ≥ 0 (a programmer error otherwise).
-func (o *optimizer[T]) Step(params []*nn.Param[T], lr float64) {
+func (o *optimizer[T]) Step(params []*nn.Param[T], lr float64) { o.apply(params, lr, false) }
+
+// StepFinite implements FiniteStepper.
+func (o *optimizer[T]) StepFinite(params []*nn.Param[T], lr float64) bool {
+	return o.apply(params, lr, true)
+}
+
+// apply is Step; with check it also reports whether every updated value is
+// finite (else true).
+func (o *optimizer[T]) apply(params []*nn.Param[T], lr float64, check bool) bool {
 	if !(lr >= 0) || math.IsInf(lr, 0) {
 		panic(fmt.Sprintf("optim: %s: learning rate %v", o.cfg.Name, lr))
 	}
 	o.bind(params)
 	o.step++
 	u := o.rule(lr)
+	finite := true
 	for i, p := range params {
 		var m0, m1 []T
 		if o.nMoments > 0 {
@@ -211,20 +232,33 @@ func (o *optimizer[T]) Step(params []*nn.Param[T], lr float64) {
 			m1 = o.moments[1][i]
 		}
 		n := len(p.Grad)
-		workers := min(runtime.GOMAXPROCS(0), n/u.splitMin())
+		workers := min(runtime.GOMAXPROCS(0), n/u.splitMin(), maxTasks)
 		if workers <= 1 {
-			u.apply(p.Value, p.Grad, m0, m1)
+			finite = u.apply(p.Value, p.Grad, m0, m1, check) && finite
 			continue
 		}
 		// Elements are independent: split them into contiguous chunks, one
 		// per goroutine. The result does not depend on the split.
 		chunk := (n + workers - 1) / workers
-		parallel.Run((n+chunk-1)/chunk, func(t int) {
+		tasks := (n + chunk - 1) / chunk
+		var ok [maxTasks]bool
+		if tasks > maxTasks {
+			panic("optim: too many update chunks")
+		}
+		parallel.Run(tasks, func(t int) {
 			lo, hi := t*chunk, min((t+1)*chunk, n)
-			u.apply(p.Value[lo:hi], p.Grad[lo:hi], sub(m0, lo, hi), sub(m1, lo, hi))
+			ok[t] = u.apply(p.Value[lo:hi], p.Grad[lo:hi], sub(m0, lo, hi), sub(m1, lo, hi), check)
 		})
+		for _, f := range ok[:tasks] {
+			finite = finite && f
+		}
 	}
+	return finite
 }
+
+// maxTasks bounds the chunks of one tensor's update (GOMAXPROCS is at
+// most this many in practice; more would only wait on each other).
+const maxTasks = 64
 
 // parallelMin and parallelMinVector are the numbers of elements per
 // goroutine below which a parameter tensor is updated on the calling
@@ -303,18 +337,45 @@ func (k kernel) String() string { return [...]string{"go", "avx2", "avx512"}[k] 
 var useKernel = bestKernel()
 
 // apply updates th[k] for every k (see Step for the rules). Each element's
-// update is computed in float64 and rounded to T once.
-func (u update[T]) apply(th, grad, m0, m1 []T) {
+// update is computed in float64 and rounded to T once. With check it
+// reports whether every updated th[k] is finite (else true): from the
+// kernel when it checks as it goes (sgdZ), otherwise by a scan of th.
+func (u update[T]) apply(th, grad, m0, m1 []T, check bool) bool {
 	th = th[:len(grad)]
+	all := th
 	if useKernel != kernelGo {
 		if th32, ok := any(th).([]float32); ok {
 			// The kernel updates a prefix (a multiple of its width); the Go
 			// loop does the rest.
-			n := applyVector(useKernel, &u.coef, th32, any(grad).([]float32), any(m0).([]float32), any(m1).([]float32))
+			n, known, finite := applyVector(useKernel, &u.coef, th32, any(grad).([]float32), any(m0).([]float32), any(m1).([]float32))
+			if check && known {
+				if !finite {
+					u.applyGo(th[n:], grad[n:], sub(m0, n, len(grad)), sub(m1, n, len(grad)))
+					return false
+				}
+				all = th[n:]
+			}
 			th, grad, m0, m1 = th[n:], grad[n:], sub(m0, n, len(grad)), sub(m1, n, len(grad))
 		}
 	}
 	u.applyGo(th, grad, m0, m1)
+	return !check || allFinite(all)
+}
+
+// allFinite reports whether no element of v is NaN or ±Inf.
+func allFinite[T nn.Float](v []T) bool {
+	switch w := any(v).(type) {
+	case []float32:
+		return simd.AllFinite32(w)
+	case []float64:
+		return simd.AllFinite64(w)
+	}
+	for _, x := range v {
+		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // applyGo is the scalar reference of every kernel. Products feeding a sum

@@ -28,16 +28,17 @@ func kernels() []kernel {
 }
 
 // applyVector runs rule c with kernel k over the longest prefix of g whose
-// length is a multiple of the kernel's width, and returns that length. th,
+// length is a multiple of the kernel's width, and returns that length and,
+// if known (the kernel checks: sgdZ), whether every updated θ is finite. th,
 // m0 and m1 (when the rule uses them) hold at least len(g) values.
-func applyVector(k kernel, c *coef, th, g, m0, m1 []float32) int {
+func applyVector(k kernel, c *coef, th, g, m0, m1 []float32) (n int, known, finite bool) {
 	width := 4
 	if k == kernelAVX512 {
 		width = 8
 	}
-	n := len(g) &^ (width - 1)
+	n = len(g) &^ (width - 1)
 	if n == 0 {
-		return 0
+		return 0, true, true
 	}
 	th, g = th[:n], g[:n]
 	z := k == kernelAVX512
@@ -45,7 +46,7 @@ func applyVector(k kernel, c *coef, th, g, m0, m1 []float32) int {
 	case "sgd":
 		switch {
 		case c.wd == 0 && z:
-			sgdZ(&th[0], &g[0], n, c.lr)
+			return n, true, sgdZ(&th[0], &g[0], n, c.lr)
 		case c.wd == 0:
 			sgdY(&th[0], &g[0], n, c.lr)
 		case z:
@@ -71,7 +72,7 @@ func applyVector(k kernel, c *coef, th, g, m0, m1 []float32) int {
 	default:
 		panic("optim: no kernel for rule " + c.name)
 	}
-	return n
+	return n, false, false
 }
 
 // adamCoef is Adam's scalars in the order the kernels read them: wd, β1,
@@ -81,10 +82,10 @@ type adamCoef [8]float64
 // The kernels (update_amd64.s) take n > 0, a multiple of 8 (…Z, AVX-512)
 // or 4 (…Y, AVX2), and compute per element exactly applyGo's float32 case.
 
-// sgdZ: θ = f32(θ − lr·g).
+// sgdZ: θ = f32(θ − lr·g); finite reports whether every new θ is finite.
 //
 //go:noescape
-func sgdZ(th, grad *float32, n int, lr float64)
+func sgdZ(th, grad *float32, n int, lr float64) (finite bool)
 
 //go:noescape
 func sgdY(th, grad *float32, n int, lr float64)

@@ -15,12 +15,17 @@
 //
 // Registers: DI θ, SI g, R8/R9 moments, CX n, AX element index.
 
-// func sgdZ(th, grad *float32, n int, lr float64)
-TEXT ·sgdZ(SB), NOSPLIT, $0-32
+// func sgdZ(th, grad *float32, n int, lr float64) (finite bool)
+//
+// finite reports whether every new θ is finite: Y3 accumulates θ·0, which
+// is ±0 for a finite θ and NaN for ±Inf or NaN.
+TEXT ·sgdZ(SB), NOSPLIT, $0-33
 	MOVQ         th+0(FP), DI
 	MOVQ         grad+8(FP), SI
 	MOVQ         n+16(FP), CX
 	VBROADCASTSD lr+24(FP), Z16
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
 	XORQ         AX, AX
 
 sgdZloop:
@@ -30,9 +35,15 @@ sgdZloop:
 	VSUBPD    Z1, Z0, Z0     // θ − lr·g
 	VCVTPD2PS Z0, Y0
 	VMOVUPS   Y0, (DI)(AX*4)
+	VMULPS    Y2, Y0, Y4     // θ·0
+	VADDPS    Y4, Y3, Y3
 	ADDQ      $8, AX
 	CMPQ      AX, CX
 	JLT       sgdZloop
+	VCMPPS    $3, Y3, Y3, Y5 // unordered: NaN lanes
+	VMOVMSKPS Y5, AX
+	TESTL     AX, AX
+	SETEQ     finite+32(FP)
 	VZEROUPPER
 	RET
 

@@ -576,15 +576,24 @@ func (l *loop[T]) step() error {
 	}
 	nn.SetGrads(l.model, dz, false) // no dL/dx: the first layer skips its input gradient
 	st.LR = l.sched.LR(st.Epoch)
-	l.opt.Step(l.params, st.LR)
 	// A non-finite gradient makes its weights non-finite through every
-	// optimiser (NaN and ±Inf propagate, Inf/Inf is NaN), so one scan of the
-	// weights after the update finds both; the gradients, still there, then
-	// say which it was.
-	if name, v, bad := firstNonFinite(l.params, false); bad {
+	// optimiser (NaN and ±Inf propagate, Inf/Inf is NaN), so checking the
+	// weights after the update finds both (the optimiser does it as it
+	// updates, on the goroutines that write them); the gradients, still
+	// there, then say which it was.
+	var finite bool
+	if fs, ok := l.opt.(optim.FiniteStepper[T]); ok {
+		finite = fs.StepFinite(l.params, st.LR)
+	} else {
+		l.opt.Step(l.params, st.LR)
+		_, _, bad := firstNonFinite(l.params, false)
+		finite = !bad
+	}
+	if !finite {
 		if gname, gv, gbad := firstNonFinite(l.params, true); gbad {
 			return st.nonFinite(fmt.Errorf("gradient of %s has value %v", gname, gv), l.ckStep)
 		}
+		name, v, _ := firstNonFinite(l.params, false)
 		return st.nonFinite(fmt.Errorf("after the update, weight %s has value %v", name, v), l.ckStep)
 	}
 	rows := len(idx)

@@ -111,3 +111,45 @@ func Transpose12x16S(n int, src *float32, lds int, dst *float32, ldd int)
 //
 //go:noescape
 func Transpose4x8D(n int, src *float64, lds int, dst *float64, ldd int)
+
+// SdotR1x4AVX512 sets c[i·ldc+j] += alpha · Σ_p a[i·lda+p]·b[j·ldb+p] for p < k, i < 1
+// and j < n ≤ 4, reading the 4 rows of b (AVX-512F). The caller guarantees
+// the bounds.
+//
+//go:noescape
+func SdotR1x4AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, n int, alpha float32)
+
+// SdotR1x8AVX512 sets c[i·ldc+j] += alpha · Σ_p a[i·lda+p]·b[j·ldb+p] for p < k, i < 1
+// and j < n ≤ 8, reading the 8 rows of b (AVX-512F). The caller guarantees
+// the bounds.
+//
+//go:noescape
+func SdotR1x8AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, n int, alpha float32)
+
+// SdotR1x12AVX512 sets c[i·ldc+j] += alpha · Σ_p a[i·lda+p]·b[j·ldb+p] for p < k, i < 1
+// and j < n ≤ 12, reading the 12 rows of b (AVX-512F). The caller guarantees
+// the bounds.
+//
+//go:noescape
+func SdotR1x12AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, n int, alpha float32)
+
+// SdotR2x4AVX512 sets c[i·ldc+j] += alpha · Σ_p a[i·lda+p]·b[j·ldb+p] for p < k, i < 2
+// and j < n ≤ 4, reading the 4 rows of b (AVX-512F). The caller guarantees
+// the bounds.
+//
+//go:noescape
+func SdotR2x4AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, n int, alpha float32)
+
+// SdotR2x8AVX512 sets c[i·ldc+j] += alpha · Σ_p a[i·lda+p]·b[j·ldb+p] for p < k, i < 2
+// and j < n ≤ 8, reading the 8 rows of b (AVX-512F). The caller guarantees
+// the bounds.
+//
+//go:noescape
+func SdotR2x8AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, n int, alpha float32)
+
+// SdotR2x12AVX512 sets c[i·ldc+j] += alpha · Σ_p a[i·lda+p]·b[j·ldb+p] for p < k, i < 2
+// and j < n ≤ 12, reading the 12 rows of b (AVX-512F). The caller guarantees
+// the bounds.
+//
+//go:noescape
+func SdotR2x12AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, n int, alpha float32)

@@ -57,3 +57,33 @@ func Transpose12x16S(n int, src *float32, lds int, dst *float32, ldd int) { noAs
 
 // Transpose4x8D is not available in this build.
 func Transpose4x8D(n int, src *float64, lds int, dst *float64, ldd int) { noAsm() }
+
+// SdotR1x4AVX512 is not available in this build.
+func SdotR1x4AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, n int, alpha float32) {
+	noAsm()
+}
+
+// SdotR1x8AVX512 is not available in this build.
+func SdotR1x8AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, n int, alpha float32) {
+	noAsm()
+}
+
+// SdotR1x12AVX512 is not available in this build.
+func SdotR1x12AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, n int, alpha float32) {
+	noAsm()
+}
+
+// SdotR2x4AVX512 is not available in this build.
+func SdotR2x4AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, n int, alpha float32) {
+	noAsm()
+}
+
+// SdotR2x8AVX512 is not available in this build.
+func SdotR2x8AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, n int, alpha float32) {
+	noAsm()
+}
+
+// SdotR2x12AVX512 is not available in this build.
+func SdotR2x12AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, n int, alpha float32) {
+	noAsm()
+}

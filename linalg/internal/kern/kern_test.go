@@ -210,3 +210,99 @@ func TestTranspose(t *testing.T) {
 		}
 	}
 }
+
+// TestDotRows checks the SdotR kernels against a direct sum: every n ≤ nb,
+// k = 0…40 (no full 16-step block, one or two blocks, with and without a
+// masked tail), row strides lda, ldb > k and ldc > n, and every other element
+// of c (c[i·ldc+j] for j ≥ n, the row below) left alone. The operands are
+// small integers, so every sum is exact in float32 and the comparison exact.
+func TestDotRows(t *testing.T) {
+	if !AVX512 {
+		t.Skip("no AVX-512 on this CPU/build")
+	}
+	rnd := rand.New(rand.NewPCG(13, 14))
+	for _, kn := range []struct {
+		r, nb int
+		f     func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, n int, alpha float32)
+	}{{1, 4, SdotR1x4AVX512}, {1, 8, SdotR1x8AVX512}, {1, 12, SdotR1x12AVX512},
+		{2, 4, SdotR2x4AVX512}, {2, 8, SdotR2x8AVX512}, {2, 12, SdotR2x12AVX512}} {
+		for k := 0; k <= 40; k++ {
+			for n := 1; n <= kn.nb; n++ {
+				lda, ldb, ldc := k+5, k+3, kn.nb+2
+				a := make([]float32, kn.r*lda+1)
+				b := make([]float32, kn.nb*ldb)
+				c := make([]float32, (kn.r+1)*ldc)
+				for _, v := range [][]float32{a, b, c} {
+					for i := range v {
+						v[i] = float32(rnd.IntN(9) - 4)
+					}
+				}
+				c0 := append([]float32(nil), c...)
+				const alpha = 0.5
+				kn.f(k, &a[0], lda, &b[0], ldb, &c[0], ldc, n, alpha)
+				for i := 0; i <= kn.r; i++ {
+					for j := 0; j < ldc; j++ {
+						want := c0[i*ldc+j]
+						if i < kn.r && j < n {
+							var s float32
+							for p := 0; p < k; p++ {
+								s += a[i*lda+p] * b[j*ldb+p]
+							}
+							want += alpha * s
+						}
+						if got := c[i*ldc+j]; got != want {
+							t.Errorf("SdotR%dx%d k=%d n=%d: c[%d,%d] = %v, want %v", kn.r, kn.nb, k, n, i, j, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestDotRowsSameBits checks that a sum's bits do not depend on the kernel
+// computing it (r rows of A, nb rows of B), on random non-integer operands:
+// linalg pairs rows of A differently depending on how C is split.
+func TestDotRowsSameBits(t *testing.T) {
+	if !AVX512 {
+		t.Skip("no AVX-512 on this CPU/build")
+	}
+	rnd := rand.New(rand.NewPCG(15, 16))
+	const k, n = 1000, 4
+	a := make([]float32, 2*k)
+	b := make([]float32, 12*k)
+	for _, v := range [][]float32{a, b} {
+		for i := range v {
+			v[i] = float32(rnd.NormFloat64())
+		}
+	}
+	var want []float32
+	for _, f := range []func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, n int, alpha float32){
+		SdotR1x4AVX512, SdotR1x8AVX512, SdotR1x12AVX512, SdotR2x4AVX512, SdotR2x8AVX512, SdotR2x12AVX512} {
+		c := make([]float32, 2*n) // row 1 only for the two-row kernels
+		f(k, &a[0], k, &b[0], k, &c[0], n, n, 0.75)
+		c = c[:n]
+		if want == nil {
+			want = c
+			continue
+		}
+		for j := range c {
+			if c[j] != want[j] {
+				t.Fatalf("c[%d] = %v, want %v (SdotR1x4)", j, c[j], want[j])
+			}
+		}
+	}
+}
+
+func BenchmarkZZDot(b *testing.B) {
+	const k = 1000
+	a := make([]float32, 128*k)
+	bb := make([]float32, 12*k)
+	c := make([]float32, 128*10)
+	for b.Loop() {
+		for i := 0; i < 128; i += 2 {
+			SdotR2x12AVX512(k, &a[i*k], k, &bb[0], k, &c[i*10], 10, 10, 1)
+		}
+	}
+	b.ReportMetric(2*128*10*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}

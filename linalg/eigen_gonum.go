@@ -41,7 +41,7 @@ func SymEigen(n int, a []float64, w []float64, vectors bool) error {
 // SymEigenvalues computes every eigenvalue of the n×n symmetric matrix in
 // the upper triangle of the row-major a, ascending into w (len ≥ n),
 // without eigenvectors; a is destroyed. A cancelled ctx stops it within one
-// panel of the reduction or a few dozen sweeps of the bulge chasing (well
+// panel of the reduction or a group of sweeps of the bulge chasing (well
 // under a second at n = 5000). Pure Go: SymEigenvaluesGo; with -tags
 // openblas, LAPACK dsyevd_2stage with jobz = 'N'.
 func SymEigenvalues(ctx context.Context, n int, a []float64, w []float64) error {

@@ -174,11 +174,13 @@ func BenchmarkBulgeChasing(b *testing.B) {
 		}
 		d, e := make([]float64, n), make([]float64, n)
 		b.Run(fmt.Sprintf("nb=%d", nb), func(b *testing.B) {
+			cpu0 := cpuSeconds()
 			for b.Loop() {
 				if err := bandFromRows(n, nb, a, n).tridiagonalize(context.Background(), d, e); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
 		})
 	}
 }

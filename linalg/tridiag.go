@@ -32,7 +32,7 @@ const syr2kColumns = 384
 // whose flops are memory-bound products with the trailing matrix (Symv).
 // Q is never formed. The upper triangle of the row-major a is read and a
 // is destroyed; w receives the eigenvalues in ascending order. ctx is
-// checked between panels and every few dozen sweeps; the extra memory is
+// checked between panels and groups of sweeps; the extra memory is
 // O(n·bandWidth).
 func SymEigenvaluesGo(ctx context.Context, n int, a []float64, w []float64) error {
 	return symEigenvaluesGo(ctx, n, a, w, n <= fullBandMax || n >= twoStageMin)

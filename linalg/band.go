@@ -11,7 +11,12 @@ import (
 	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
 
 	"github.com/fenchel-ml/fenchel/internal/parallel"
+	"github.com/fenchel-ml/fenchel/linalg/internal/sy2sb"
 )
+
+// bandSymmAsm = false makes bandSymm take every product through Gemm
+// (tests).
+var bandSymmAsm = true
 
 // symmBlock is the height of the row blocks of bandSymm's tasks: each task
 // reads its block row and block column of the trailing matrix once (a
@@ -26,6 +31,9 @@ type bandWork struct {
 	x           []float64 // m×k: Xᵀ, then Wᵀ
 	vw, wv      []float64 // 2k×m: [V; W] and [W; V]
 	diag        [][]float64
+	col         []float64 // the column parts of bandSymm's tasks
+	colOff      []int
+	vp          []float64 // Vᵀ packed for sy2sb's kernel
 }
 
 // symToBand reduces the n×n symmetric matrix in the upper triangle of the
@@ -101,11 +109,19 @@ func symToBand(ctx context.Context, n int, a []float64, lda, nb int, w *bandWork
 
 // bandSymm sets zt (m×k) = C·vᵀ for the k×m row-major v and the m×m
 // symmetric C held in the upper triangle of the row-major c (stride ldc).
-// Each task owns a block of symmBlock rows of zt, Zᵀ_J = C[J, :]·Vᵀ, read
-// from C's stored block column above the diagonal (transposed), its
-// diagonal block (symmetrised into scratch) and its stored block row right
-// of the diagonal, C being the packed, wide operand of each Gemm; every
-// entry of zt is summed in the same order however the tasks are run.
+// Task b owns block row J = [j0, j1) of symmBlock rows: Zᵀ_J = C_JJ·V_Jᵀ
+// (the diagonal block symmetrised into scratch) plus, for each tile C_JT
+// of its stored block row right of the diagonal, C_JT·V_Tᵀ into Zᵀ_J (a
+// Gemm, whose packing streams the tile's rows from memory) and then, with
+// the tile in cache, C_JTᵀ·V_Jᵀ into the task's own rows of w.col, by
+// sy2sb's kernel, which reads the tile's columns where they lie (the
+// AVX-512 kernels, k a multiple of 16), else by Gemm. Each stored entry of
+// C is read from memory once, where a task per block row and block column
+// read it twice and packed it twice: at m = 4000, k = 32 that took 1.3×
+// the CPU time (BenchmarkBandSymm). The column parts are added to zt
+// afterwards, block by block in order, so every entry of zt is summed in
+// the same order however the tasks are run. w.col holds about
+// m²·k/(2·symmBlock) values (12 MB at m = 5000, k = 32).
 func bandSymm(m, k int, c []float64, ldc int, v, zt []float64, w *bandWork) {
 	blocks := (m + symmBlock - 1) / symmBlock
 	workers := 1
@@ -115,9 +131,31 @@ func bandSymm(m, k int, c []float64, ldc int, v, zt []float64, w *bandWork) {
 	for len(w.diag) < workers {
 		w.diag = append(w.diag, nil)
 	}
+	// Block b's column parts are rows j1..m of its slice of w.col.
+	w.colOff = w.colOff[:0]
+	total := 0
+	for b := 0; b < blocks; b++ {
+		w.colOff = append(w.colOff, total)
+		total += (m - min((b+1)*symmBlock, m)) * k
+	}
+	w.col = grow(w.col, total)
 	gemm := Gemm[float64]
 	if workers > 1 {
 		gemm = GemmSerial[float64]
+	}
+	// direct: the column parts by sy2sb's kernel, with Vᵀ packed in
+	// 16-wide panels (w.vp[(q·m + p)·16 + j] = V[q+j, p], q a multiple of 16).
+	direct := sy2sb.Built && bandSymmAsm && kernel64 != nil && kernel64.mr == 12 && k%16 == 0
+	if direct {
+		w.vp = grow(w.vp, k*m)
+		for q := 0; q < k; q += 16 {
+			panel := w.vp[q*m : (q+16)*m]
+			for j := 0; j < 16; j++ {
+				for p, x := range v[(q+j)*m : (q+j+1)*m] {
+					panel[p*16+j] = x
+				}
+			}
+		}
 	}
 	parallel.Run(workers, func(wk int) {
 		d := grow(w.diag[wk], symmBlock*symmBlock)
@@ -136,14 +174,38 @@ func bandSymm(m, k int, c []float64, ldc int, v, zt []float64, w *bandWork) {
 				}
 			}
 			gemm(false, true, nj, k, nj, 1, d, nj, v[j0:], m, 0, zj, k)
-			if j0 > 0 {
-				gemm(true, true, nj, k, j0, 1, c[j0:], ldc, v, m, 1, zj, k)
-			}
-			if j1 < m {
-				gemm(false, true, nj, k, m-j1, 1, c[j0*ldc+j1:], ldc, v[j1:], m, 1, zj, k)
+			col := w.col[w.colOff[b]:]
+			for t0 := j1; t0 < m; t0 += symmBlock {
+				t1 := min(t0+symmBlock, m)
+				tile := c[j0*ldc+t0:]
+				gemm(false, true, nj, k, t1-t0, 1, tile, ldc, v[t0:], m, 1, zj, k)
+				out := col[(t0-j1)*k:]
+				full := 0
+				if direct {
+					// The rows of C_JTᵀ are columns of the stored tile:
+					// twelve of them at a time straight from c.
+					full = (t1 - t0) / 12 * 12
+					clear(out[:full*k])
+					for i0 := 0; i0 < full; i0 += 12 {
+						_ = c[(j0+nj-1)*ldc+t0+i0+11]
+						for q := 0; q < k; q += 16 {
+							sy2sb.MulAt12x16(nj, &c[j0*ldc+t0+i0], ldc, &w.vp[(q*m+j0*16)], &out[i0*k+q], k)
+						}
+					}
+				}
+				if full < t1-t0 {
+					gemm(true, true, t1-t0-full, k, nj, 1, tile[full:], ldc, v[j0:], m, 0, out[full*k:], k)
+				}
 			}
 		}
 	})
+	for b := 0; b < blocks; b++ {
+		j1 := min((b+1)*symmBlock, m)
+		col := w.col[w.colOff[b] : w.colOff[b]+(m-j1)*k]
+		for i, x := range col {
+			zt[j1*k+i] += x
+		}
+	}
 }
 
 // bandSyr2k sets the upper triangle of the m×m c (stride ldc) to

@@ -738,3 +738,46 @@ func TestBulgeChasingWavefront(t *testing.T) {
 		}
 	}
 }
+
+// TestBandSymm checks the band reduction's symmetric product C·Vᵀ, with
+// and without sy2sb's kernel, against a plain sum over the full matrix,
+// for block heights that leave partial tiles and kernel edges.
+func TestBandSymm(t *testing.T) {
+	defer func(b int, a bool) { symmBlock, bandSymmAsm = b, a }(symmBlock, bandSymmAsm)
+	rnd := rand.New(rand.NewPCG(51, 52))
+	for _, c := range []struct{ m, k, block int }{{1, 16, 256}, {40, 16, 24}, {100, 32, 36}, {77, 5, 12}, {300, 32, 256}, {130, 64, 60}} {
+		full := make([]float64, c.m*c.m)
+		a := make([]float64, c.m*c.m)
+		for i := 0; i < c.m; i++ {
+			for j := i; j < c.m; j++ {
+				x := rnd.NormFloat64()
+				full[i*c.m+j], full[j*c.m+i] = x, x
+				a[i*c.m+j] = x
+				if j > i {
+					a[j*c.m+i] = math.NaN() // the lower triangle must not be read
+				}
+			}
+		}
+		v := make([]float64, c.k*c.m)
+		for i := range v {
+			v[i] = rnd.NormFloat64()
+		}
+		for _, asm := range []bool{false, true} {
+			symmBlock, bandSymmAsm = c.block, asm
+			zt := make([]float64, c.m*c.k)
+			bandSymm(c.m, c.k, a, c.m, v, zt, new(bandWork))
+			for r := 0; r < c.m; r++ {
+				for q := 0; q < c.k; q++ {
+					want, mag := 0.0, 0.0
+					for p := 0; p < c.m; p++ {
+						want += full[r*c.m+p] * v[q*c.m+p]
+						mag += math.Abs(full[r*c.m+p] * v[q*c.m+p])
+					}
+					if d := math.Abs(zt[r*c.k+q] - want); !(d <= 1e-14*mag) {
+						t.Fatalf("m=%d k=%d block=%d asm=%v: Zᵀ(%d,%d) = %v, want %v", c.m, c.k, c.block, asm, r, q, zt[r*c.k+q], want)
+					}
+				}
+			}
+		}
+	}
+}

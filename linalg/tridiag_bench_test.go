@@ -69,3 +69,32 @@ func BenchmarkTridiagValues(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBandSymm times the symmetric product of the band reduction,
+// C·Vᵀ with C m×m (upper triangle) and V k×m, with and without sy2sb's
+// kernel.
+func BenchmarkBandSymm(b *testing.B) {
+	for _, m := range []int{2000, 4000} {
+		k := 32
+		c := randomGram(m)
+		rnd := rand.New(rand.NewPCG(9, 10))
+		v := make([]float64, k*m)
+		for i := range v {
+			v[i] = rnd.NormFloat64()
+		}
+		zt := make([]float64, m*k)
+		for _, asm := range []bool{true, false} {
+			b.Run(fmt.Sprintf("asm=%v/m=%d", asm, m), func(b *testing.B) {
+				defer func(a bool) { bandSymmAsm = a }(bandSymmAsm)
+				bandSymmAsm = asm
+				w := new(bandWork)
+				cpu0 := cpuSeconds()
+				for b.Loop() {
+					bandSymm(m, k, c, m, v, zt, w)
+				}
+				b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+				b.ReportMetric(2*float64(m)*float64(m)*float64(k)/1e9/((cpuSeconds()-cpu0)/float64(b.N)), "GFLOP/cpu-s")
+			})
+		}
+	}
+}

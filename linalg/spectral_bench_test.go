@@ -90,7 +90,7 @@ func BenchmarkSymEigenvaluesStages(b *testing.B) {
 // the whole).
 func BenchmarkTwoStageParts(b *testing.B) {
 	grams := map[int][]float64{}
-	for _, c := range []struct{ n, nb int }{{2000, 32}, {2000, 64}, {5000, 32}, {5000, 48}, {5000, 64}} {
+	for _, c := range []struct{ n, nb int }{{2000, 32}, {2000, 48}, {2000, 64}, {5000, 32}, {5000, 48}, {5000, 64}} {
 		n, nb := c.n, c.nb
 		b.Run(fmt.Sprintf("n=%d/nb=%d", n, nb), func(b *testing.B) {
 			if grams[n] == nil {

@@ -182,12 +182,12 @@ func oracleEigenvalues(n int, a []float64) []float64 {
 // blocks shrunk so that small matrices cross every block boundary.
 func withSmallBlocks(t *testing.T, f func()) {
 	tb, cb, ci, sb := tridiagBlock, cholBlock, cholInner, trsmBlock
-	bw, mb := bandWidth, symmBlock
+	bw, wbw, mb := bandWidth, wideBandWidth, symmBlock
 	tridiagBlock, cholBlock, cholInner, trsmBlock = 5, 13, 4, 7
-	bandWidth, symmBlock = 5, 12
+	bandWidth, wideBandWidth, symmBlock = 5, 5, 12
 	t.Cleanup(func() {
 		tridiagBlock, cholBlock, cholInner, trsmBlock = tb, cb, ci, sb
-		bandWidth, symmBlock = bw, mb
+		bandWidth, wideBandWidth, symmBlock = bw, wbw, mb
 	})
 	f()
 }
@@ -237,6 +237,13 @@ func TestSymEigenvaluesConformance(t *testing.T) {
 		}
 	}
 	run(t, "default")
+	func() {
+		// The wide band on the test orders (48 wide from n = 150), with
+		// bandSymm's tiles small enough that its kernel runs.
+		defer func(m, b int) { wideBandMin, symmBlock = m, b }(wideBandMin, symmBlock)
+		wideBandMin, symmBlock = 150, 60
+		run(t, "wide band")
+	}()
 	withSmallBlocks(t, func() { run(t, "small") })
 	if sb2st.Built {
 		// The bulge chasing's Go loops, which other CPUs and -tags purego run.
@@ -479,6 +486,13 @@ func TestCholeskyConformance(t *testing.T) {
 		}
 	}
 	run(t, "default")
+	func() {
+		// The wide band on the test orders (48 wide from n = 150), with
+		// bandSymm's tiles small enough that its kernel runs.
+		defer func(m, b int) { wideBandMin, symmBlock = m, b }(wideBandMin, symmBlock)
+		wideBandMin, symmBlock = 150, 60
+		run(t, "wide band")
+	}()
 	withSmallBlocks(t, func() { run(t, "small") })
 }
 
@@ -567,6 +581,13 @@ func TestTriangularSolves(t *testing.T) {
 		}
 	}
 	run(t, "default")
+	func() {
+		// The wide band on the test orders (48 wide from n = 150), with
+		// bandSymm's tiles small enough that its kernel runs.
+		defer func(m, b int) { wideBandMin, symmBlock = m, b }(wideBandMin, symmBlock)
+		wideBandMin, symmBlock = 150, 60
+		run(t, "wide band")
+	}()
 	withSmallBlocks(t, func() { run(t, "small") })
 }
 

@@ -55,6 +55,9 @@ func symEigenvaluesGo(ctx context.Context, n int, a []float64, w []float64, twoS
 	d, e := w[:n], make([]float64, max(n-1, 1))
 	if twoStage {
 		nb := bandWidth
+		if n >= wideBandMin {
+			nb = wideBandWidth
+		}
 		if n <= fullBandMax {
 			nb = n - 1
 		}
@@ -83,14 +86,21 @@ const fullBandMax = 64
 // 0.55× at n = 700 and 0.4× at n = 1000 (BenchmarkSymEigenvaluesStages).
 const twoStageMin = 160
 
-// bandWidth is the bandwidth of the two-stage reduction: a wider band
-// reads the trailing matrix in fewer, wider passes in stage one but costs
-// proportionally more in stage two (about 6n²·bandWidth flops). At
-// n = 5000, 32, 48 and 64 took the same CPU time within the noise, 64 the
-// least by about 5 %, but stage two runs on one core and doubled from 32 to
-// 64; at n = 700 and 1000, 32 took 0.9× the CPU time of 64
-// (BenchmarkTwoStageParts, BenchmarkSymEigenvaluesStages).
-var bandWidth = 32
+// bandWidth is the bandwidth of the two-stage reduction below
+// wideBandMin, wideBandWidth from it: a wider band reads the trailing
+// matrix in fewer, wider passes in stage one but costs proportionally more
+// in stage two (about 6n²·b flops, on GOMAXPROCS goroutines). At n = 5000,
+// 48 took 0.87× the CPU time of 32 (medians of 6 interleaved runs, 3.55
+// against 4.1 s, load 5-10) and 64 the same as 48 with twice the bulge
+// chasing; at n = 2000 32, 48 and 64 took the same within the noise, at
+// n = 700 and 1000 32 took 0.9× the CPU time of 64
+// (BenchmarkTwoStageParts, BenchmarkSymEigenvaluesStages). Both are
+// multiples of 16, the width of bandSymm's kernel.
+var bandWidth, wideBandWidth = 32, 48
+
+// wideBandMin is the order from which the band is wideBandWidth wide (a
+// variable so tests can lower it).
+var wideBandMin = 2000
 
 // symTridiagonalize2Stage is symTridiagonalize by way of a band matrix of
 // bandwidth nb (LAPACK dsytrd_2stage): symToBand, then bulge chasing.

@@ -80,11 +80,12 @@ func symEigenvaluesGo(ctx context.Context, n int, a []float64, w []float64, twoS
 const fullBandMax = 64
 
 // twoStageMin is the order from which SymEigenvaluesGo reduces through a
-// band of bandwidth bandWidth (symTridiagonalize2Stage); from fullBandMax
-// to it the one-stage reduction runs. At n = 100 and 150 the two took the
-// same CPU time within the noise, the two-stage one 0.8× at n = 200 to 400,
-// 0.55× at n = 700 and 0.4× at n = 1000 (BenchmarkSymEigenvaluesStages).
-const twoStageMin = 160
+// band (symTridiagonalize2Stage); from fullBandMax to it the one-stage
+// reduction runs. On the 2-core AMD EPYC (AVX-512; load 8-9, medians of 3,
+// BenchmarkSymEigenvaluesStages) the one-stage reduction took 0.85× the
+// CPU time of the two-stage one at n = 400, the same at n = 150, 200 and
+// 700, and 1.3× at n = 1000.
+const twoStageMin = 600
 
 // bandWidth is the bandwidth of the two-stage reduction below
 // wideBandMin, wideBandWidth from it: a wider band reads the trailing

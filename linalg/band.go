@@ -111,17 +111,18 @@ func symToBand(ctx context.Context, n int, a []float64, lda, nb int, w *bandWork
 // symmetric C held in the upper triangle of the row-major c (stride ldc).
 // Task b owns block row J = [j0, j1) of symmBlock rows: Zᵀ_J = C_JJ·V_Jᵀ
 // (the diagonal block symmetrised into scratch) plus, for each tile C_JT
-// of its stored block row right of the diagonal, C_JT·V_Tᵀ into Zᵀ_J (a
-// Gemm, whose packing streams the tile's rows from memory) and then, with
-// the tile in cache, C_JTᵀ·V_Jᵀ into the task's own rows of w.col, by
-// sy2sb's kernel, which reads the tile's columns where they lie (the
-// AVX-512 kernels, k a multiple of 16), else by Gemm. Each stored entry of
-// C is read from memory once, where a task per block row and block column
-// read it twice and packed it twice: at m = 4000, k = 32 that took 1.3×
-// the CPU time (BenchmarkBandSymm). The column parts are added to zt
-// afterwards, block by block in order, so every entry of zt is summed in
-// the same order however the tasks are run. w.col holds about
-// m²·k/(2·symmBlock) values (12 MB at m = 5000, k = 32).
+// of its stored block row right of the diagonal, C_JT·V_Tᵀ into Zᵀ_J and
+// then, with the tile in cache, C_JTᵀ·V_Jᵀ into the task's own rows of
+// w.col. With the AVX-512 kernels and k a multiple of 16 both products run
+// on sy2sb's kernels, which read twelve rows (MulA12x16) or twelve columns
+// (MulAt12x16) of the tile where they lie against Vᵀ packed once, and Gemm
+// takes only the rows left over; otherwise both are Gemm calls. Each
+// stored entry of C is read from memory once and never packed, where a
+// task per block row and block column read it twice and packed it twice:
+// at m = 4000, k = 32 that took 1.3-1.5× the CPU time (BenchmarkBandSymm).
+// The column parts are added to zt afterwards, block by block in order, so
+// every entry of zt is summed in the same order however the tasks are run.
+// w.col holds about m²·k/(2·symmBlock) values (12 MB at m = 5000, k = 32).
 func bandSymm(m, k int, c []float64, ldc int, v, zt []float64, w *bandWork) {
 	blocks := (m + symmBlock - 1) / symmBlock
 	workers := 1
@@ -143,7 +144,7 @@ func bandSymm(m, k int, c []float64, ldc int, v, zt []float64, w *bandWork) {
 	if workers > 1 {
 		gemm = bandGemmSerial
 	}
-	// direct: the column parts by sy2sb's kernel, with Vᵀ packed in
+	// direct: the tiles' products by sy2sb's kernels, with Vᵀ packed in
 	// 16-wide panels (w.vp[(q·m + p)·16 + j] = V[q+j, p], q a multiple of 16).
 	direct := sy2sb.Built && bandSymmAsm && kernel64 != nil && kernel64.mr == 12 && k%16 == 0
 	if direct {
@@ -178,7 +179,20 @@ func bandSymm(m, k int, c []float64, ldc int, v, zt []float64, w *bandWork) {
 			for t0 := j1; t0 < m; t0 += symmBlock {
 				t1 := min(t0+symmBlock, m)
 				tile := c[j0*ldc+t0:]
-				gemm(false, true, nj, k, t1-t0, 1, tile, ldc, v[t0:], m, 1, zj, k)
+				rows := 0
+				if direct {
+					// C_JT·V_Tᵀ twelve rows of the tile at a time.
+					rows = nj / 12 * 12
+					for i0 := 0; i0 < rows; i0 += 12 {
+						_ = c[(j0+i0+11)*ldc+t1-1]
+						for q := 0; q < k; q += 16 {
+							sy2sb.MulA12x16(t1-t0, &c[(j0+i0)*ldc+t0], ldc, &w.vp[(q*m+t0*16)], &zj[i0*k+q], k)
+						}
+					}
+				}
+				if rows < nj {
+					gemm(false, true, nj-rows, k, t1-t0, 1, tile[rows*ldc:], ldc, v[t0:], m, 1, zj[rows*k:], k)
+				}
 				out := col[(t0-j1)*k:]
 				full := 0
 				if direct {

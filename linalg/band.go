@@ -11,7 +11,12 @@ import (
 	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
 
 	"github.com/fenchel-ml/fenchel/internal/parallel"
+	"github.com/fenchel-ml/fenchel/linalg/internal/sy2sb"
 )
+
+// bandSymmAsm = false makes bandSymm take every product through Gemm
+// (tests).
+var bandSymmAsm = true
 
 // symmBlock is the height of the row blocks of bandSymm's tasks: each task
 // reads its block row and block column of the trailing matrix once (a
@@ -26,6 +31,9 @@ type bandWork struct {
 	x           []float64 // m×k: Xᵀ, then Wᵀ
 	vw, wv      []float64 // 2k×m: [V; W] and [W; V]
 	diag        [][]float64
+	col         []float64 // the column parts of bandSymm's tasks
+	colOff      []int
+	vp          []float64 // Vᵀ packed for sy2sb's kernel
 }
 
 // symToBand reduces the n×n symmetric matrix in the upper triangle of the
@@ -44,7 +52,7 @@ type bandWork struct {
 // reflector Qᵀ = I − VᵀTV (V the k×m reflector rows). With Z = VA₂₂ and
 // X = TᵀZ (the rows of A₂₂VᵀT), W = X − ½(TᵀVXᵀ)V gives
 // QA₂₂Qᵀ = A₂₂ − VᵀW − WᵀV: one symmetric product (bandSymm) and one
-// rank-2k update (bandSyr2k) per panel, both through Gemm.
+// rank-2k update (bandSyr2k) per panel, both through bandGemm.
 func symToBand(ctx context.Context, n int, a []float64, lda, nb int, w *bandWork) error {
 	var lp lapackgonum.Implementation
 	var g gonum.Implementation
@@ -82,9 +90,9 @@ func symToBand(ctx context.Context, n int, a []float64, lda, nb int, w *bandWork
 		g.Dtrmm(blas.Right, blas.Upper, blas.NoTrans, blas.NonUnit, m, k, 1, t, k, x, k)
 		s := grow(w.s, k*k)
 		w.s = s
-		Gemm(false, false, k, k, m, 1, v, m, x, k, 0, s, k)
+		bandGemm(false, false, k, k, m, 1, v, m, x, k, 0, s, k)
 		g.Dtrmm(blas.Left, blas.Upper, blas.Trans, blas.NonUnit, k, k, 1, t, k, s, k)
-		Gemm(true, false, m, k, k, -0.5, v, m, s, k, 1, x, k)
+		bandGemm(true, false, m, k, k, -0.5, v, m, s, k, 1, x, k)
 		w.vw, w.wv = grow(w.vw, 2*k*m), grow(w.wv, 2*k*m)
 		copy(w.vw[:k*m], v)
 		copy(w.wv[k*m:], v)
@@ -101,23 +109,54 @@ func symToBand(ctx context.Context, n int, a []float64, lda, nb int, w *bandWork
 
 // bandSymm sets zt (m×k) = C·vᵀ for the k×m row-major v and the m×m
 // symmetric C held in the upper triangle of the row-major c (stride ldc).
-// Each task owns a block of symmBlock rows of zt, Zᵀ_J = C[J, :]·Vᵀ, read
-// from C's stored block column above the diagonal (transposed), its
-// diagonal block (symmetrised into scratch) and its stored block row right
-// of the diagonal, C being the packed, wide operand of each Gemm; every
-// entry of zt is summed in the same order however the tasks are run.
+// Task b owns block row J = [j0, j1) of symmBlock rows: Zᵀ_J = C_JJ·V_Jᵀ
+// (the diagonal block symmetrised into scratch) plus, for each tile C_JT
+// of its stored block row right of the diagonal, C_JT·V_Tᵀ into Zᵀ_J and
+// then, with the tile in cache, C_JTᵀ·V_Jᵀ into the task's own rows of
+// w.col. With the AVX-512 kernels and k a multiple of 16 both products run
+// on sy2sb's kernels, which read twelve rows (MulA12x16) or twelve columns
+// (MulAt12x16) of the tile where they lie against Vᵀ packed once, and Gemm
+// takes only the rows left over; otherwise both are Gemm calls. Each
+// stored entry of C is read from memory once and never packed, where a
+// task per block row and block column read it twice and packed it twice:
+// at m = 4000, k = 32 that took 1.3-1.5× the CPU time (BenchmarkBandSymm).
+// The column parts are added to zt afterwards, block by block in order, so
+// every entry of zt is summed in the same order however the tasks are run.
+// w.col holds about m²·k/(2·symmBlock) values (12 MB at m = 5000, k = 32).
 func bandSymm(m, k int, c []float64, ldc int, v, zt []float64, w *bandWork) {
 	blocks := (m + symmBlock - 1) / symmBlock
 	workers := 1
-	if SerialGemm[float64]() {
+	if kernel64 != nil || SerialGemm[float64]() {
 		workers = min(blocks, runtime.GOMAXPROCS(0))
 	}
 	for len(w.diag) < workers {
 		w.diag = append(w.diag, nil)
 	}
-	gemm := Gemm[float64]
+	// Block b's column parts are rows j1..m of its slice of w.col.
+	w.colOff = w.colOff[:0]
+	total := 0
+	for b := 0; b < blocks; b++ {
+		w.colOff = append(w.colOff, total)
+		total += (m - min((b+1)*symmBlock, m)) * k
+	}
+	w.col = grow(w.col, total)
+	gemm := bandGemm
 	if workers > 1 {
-		gemm = GemmSerial[float64]
+		gemm = bandGemmSerial
+	}
+	// direct: the tiles' products by sy2sb's kernels, with Vᵀ packed in
+	// 16-wide panels (w.vp[(q·m + p)·16 + j] = V[q+j, p], q a multiple of 16).
+	direct := sy2sb.Built && bandSymmAsm && kernel64 != nil && kernel64.mr == 12 && k%16 == 0
+	if direct {
+		w.vp = grow(w.vp, k*m)
+		for q := 0; q < k; q += 16 {
+			panel := w.vp[q*m : (q+16)*m]
+			for j := 0; j < 16; j++ {
+				for p, x := range v[(q+j)*m : (q+j+1)*m] {
+					panel[p*16+j] = x
+				}
+			}
+		}
 	}
 	parallel.Run(workers, func(wk int) {
 		d := grow(w.diag[wk], symmBlock*symmBlock)
@@ -136,14 +175,73 @@ func bandSymm(m, k int, c []float64, ldc int, v, zt []float64, w *bandWork) {
 				}
 			}
 			gemm(false, true, nj, k, nj, 1, d, nj, v[j0:], m, 0, zj, k)
-			if j0 > 0 {
-				gemm(true, true, nj, k, j0, 1, c[j0:], ldc, v, m, 1, zj, k)
-			}
-			if j1 < m {
-				gemm(false, true, nj, k, m-j1, 1, c[j0*ldc+j1:], ldc, v[j1:], m, 1, zj, k)
+			col := w.col[w.colOff[b]:]
+			for t0 := j1; t0 < m; t0 += symmBlock {
+				t1 := min(t0+symmBlock, m)
+				tile := c[j0*ldc+t0:]
+				rows := 0
+				if direct {
+					// C_JT·V_Tᵀ twelve rows of the tile at a time.
+					rows = nj / 12 * 12
+					for i0 := 0; i0 < rows; i0 += 12 {
+						_ = c[(j0+i0+11)*ldc+t1-1]
+						for q := 0; q < k; q += 16 {
+							sy2sb.MulA12x16(t1-t0, &c[(j0+i0)*ldc+t0], ldc, &w.vp[(q*m+t0*16)], &zj[i0*k+q], k)
+						}
+					}
+				}
+				if rows < nj {
+					gemm(false, true, nj-rows, k, t1-t0, 1, tile[rows*ldc:], ldc, v[t0:], m, 1, zj[rows*k:], k)
+				}
+				out := col[(t0-j1)*k:]
+				full := 0
+				if direct {
+					// The rows of C_JTᵀ are columns of the stored tile:
+					// twelve of them at a time straight from c.
+					full = (t1 - t0) / 12 * 12
+					clear(out[:full*k])
+					for i0 := 0; i0 < full; i0 += 12 {
+						_ = c[(j0+nj-1)*ldc+t0+i0+11]
+						for q := 0; q < k; q += 16 {
+							sy2sb.MulAt12x16(nj, &c[j0*ldc+t0+i0], ldc, &w.vp[(q*m+j0*16)], &out[i0*k+q], k)
+						}
+					}
+				}
+				if full < t1-t0 {
+					gemm(true, true, t1-t0-full, k, nj, 1, tile[full:], ldc, v[j0:], m, 0, out[full*k:], k)
+				}
 			}
 		}
 	})
+	for b := 0; b < blocks; b++ {
+		j1 := min((b+1)*symmBlock, m)
+		col := w.col[w.colOff[b] : w.colOff[b]+(m-j1)*k]
+		for i, x := range col {
+			zt[j1*k+i] += x
+		}
+	}
+}
+
+// bandGemm is Gemm through fenchel's kernels whenever this CPU has them,
+// in the OpenBLAS build too: on the band reduction's shapes (a wide
+// operand times 32 or 64 columns) SymEigenvaluesGo at n = 5000 took 7.7
+// and 9.4 CPU-s with OpenBLAS's dgemm, 3.9 and 4.3 with fenchel's kernels
+// (BenchmarkLAPACKEigenvalues, load 5-6); else through the installed
+// backend.
+func bandGemm(tA, tB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	if kernel64 != nil {
+		Kernels{}.Dgemm(trans(tA), trans(tB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	Gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// bandGemmSerial is bandGemm on the calling goroutine (GemmSerial).
+func bandGemmSerial(tA, tB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	if m == 0 || n == 0 || serialGemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+		return
+	}
+	GemmSerial(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // bandSyr2k sets the upper triangle of the m×m c (stride ldc) to
@@ -153,6 +251,6 @@ func bandSymm(m, k int, c []float64, ldc int, v, zt []float64, w *bandWork) {
 func bandSyr2k(m, kk int, c []float64, ldc int, x, y []float64) {
 	for j0 := 0; j0 < m; j0 += syr2kColumns {
 		j1 := min(j0+syr2kColumns, m)
-		Gemm(true, false, j1, j1-j0, kk, -1, x, m, y[j0:], m, 1, c[j0:], ldc)
+		bandGemm(true, false, j1, j1-j0, kk, -1, x, m, y[j0:], m, 1, c[j0:], ldc)
 	}
 }

@@ -14,7 +14,7 @@ import (
 // SymEigen computes the eigenvalues of the n×n symmetric row-major matrix a,
 // in ascending order into w (len ≥ n): values only by SymEigenvalues, with
 // vectors by gonum's LAPACK Dsyev (pure Go; with -tags openblas, LAPACK
-// dsyevd_2stage for values only and dsyevd with vectors). Only the upper
+// dsyevd with vectors). Only the upper
 // triangle of a is referenced. If vectors is true, a is overwritten with the orthonormal eigenvectors, column j
 // holding the vector of w[j] (as gonum's mat.EigenSym); otherwise a is
 // destroyed.
@@ -41,9 +41,10 @@ func SymEigen(n int, a []float64, w []float64, vectors bool) error {
 // SymEigenvalues computes every eigenvalue of the n×n symmetric matrix in
 // the upper triangle of the row-major a, ascending into w (len ≥ n),
 // without eigenvectors; a is destroyed. A cancelled ctx stops it within one
-// panel of the reduction or a few dozen sweeps of the bulge chasing (well
+// panel of the reduction or a group of sweeps of the bulge chasing (well
 // under a second at n = 5000). Pure Go: SymEigenvaluesGo; with -tags
-// openblas, LAPACK dsyevd_2stage with jobz = 'N'.
+// openblas, LAPACK dsyevd below n = 1000 and SymEigenvaluesGo from it
+// (lapack_openblas.go).
 func SymEigenvalues(ctx context.Context, n int, a []float64, w []float64) error {
 	return SymEigenvaluesGo(ctx, n, a, w)
 }

@@ -21,6 +21,7 @@ void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a,
 import "C"
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime"
@@ -66,7 +67,7 @@ func init() {
 		threads = fmt.Sprintf("1 thread × %d goroutines", splitWorkers)
 	}
 	Backend = fmt.Sprintf("openblas (%s, %s kernels, %s)",
-		strings.Join(strings.Fields(C.GoString(C.openblas_get_config())), " "), core, threads)
+		strings.Join(strings.Fields(C.GoString(C.openblas_get_config())), " "), core, threads) + eigenRoute
 	BackendNote = coreNote(core, os.Getenv("OPENBLAS_CORETYPE"), cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW &&
 		cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL)
 }
@@ -248,8 +249,8 @@ func scaleTriangle[T Float](ul blas.Uplo, n int, beta T, c []T, ldc int) {
 }
 
 // SymEigen computes the eigenvalues of the n×n symmetric row-major matrix a,
-// in ascending order into w (len ≥ n), using LAPACK from OpenBLAS: values
-// only by dsyevd_2stage (as SymEigenvalues), with vectors by dsyevd.
+// in ascending order into w (len ≥ n): values only by SymEigenvalues, with
+// vectors by LAPACK dsyevd from OpenBLAS.
 // Only the upper triangle of a is referenced. If vectors is true, a is
 // overwritten with the orthonormal eigenvectors, column j holding the vector
 // of w[j] (as gonum's mat.EigenSym); otherwise a is destroyed.
@@ -261,7 +262,7 @@ func SymEigen(n int, a []float64, w []float64, vectors bool) error {
 		return nil
 	}
 	if !vectors {
-		return dsyevd2stage(n, a, w)
+		return SymEigenvalues(context.Background(), n, a, w)
 	}
 	// Row-major upper = column-major lower of the same (symmetric) matrix.
 	jobz, uplo := C.char('N'), C.char('L')

@@ -3,9 +3,14 @@ package linalg
 import (
 	"context"
 	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
 
+	"github.com/fenchel-ml/fenchel/internal/parallel"
 	"github.com/fenchel-ml/fenchel/linalg/internal/sb2st"
 )
 
@@ -37,8 +42,13 @@ func bandFromRows(n, b int, a []float64, lda int) bandMatrix {
 // bandAsmAllowed = false makes the bulge chasing run its Go loops (tests).
 var bandAsmAllowed = true
 
-// sweepPoll is how many sweeps run between checks of ctx.
-const sweepPoll = 64
+// chaseGroup is the number of consecutive sweeps one goroutine chases
+// together, as a wavefront (see tridiagonalize).
+const chaseGroup = 8
+
+// chaseSpin is how many times a goroutine of the bulge chasing polls its
+// predecessor's progress before it sleeps.
+const chaseSpin = 200
 
 // tridiagonalize reduces the band matrix to symmetric tridiagonal form by
 // Householder bulge chasing, as LAPACK dsytrd_sb2st with its kernels
@@ -50,25 +60,80 @@ const sweepPoll = 64
 // length ≤ b, applies it to the diagonal block (rows st+1..st+b) from both
 // sides and to the block below from the right, which fills that block's
 // lower triangle (the bulge); a new reflector annihilates the bulge's first
-// column, and the chase moves b rows down until it leaves the matrix. A
-// step works on b columns of the band (a few KB, in L1), so the sweeps run
-// on one goroutine: a pipeline of sweeps over two goroutines, each sweep
-// waiting on its predecessor every few µs, ran 3× slower on a shared
-// two-core machine than one goroutine.
+// column, and the chase moves b rows down until it leaves the matrix.
+// Step k of sweep s (chaseStep) reads and writes only columns
+// s+kb..s+(k+1)b of the band (column s too for k = 0), so it conflicts
+// with no step of sweep s' > s but steps k and k+1, and with steps of
+// sweep s < s' only ahead of those. The sweeps are therefore chased in
+// groups of G = min(chaseGroup, b): within a group, at time step t, sweep
+// j of the group takes its step t − j (a wavefront that keeps the group's
+// few columns in cache), and a group may take time step t once the group
+// before it has taken t + G (its last sweep then has passed step t + 1).
+// Groups go round-robin to GOMAXPROCS goroutines, each waiting on its
+// predecessor only once per time step; every step sees the data it sees
+// when the sweeps run one after another, so the result is the same bits
+// whatever the number of goroutines.
 func (bm bandMatrix) tridiagonalize(ctx context.Context, d, e []float64) error {
+	return bm.tridiagonalizeOn(ctx, d, e, runtime.GOMAXPROCS(0))
+}
+
+// tridiagonalizeOn is tridiagonalize on up to workers goroutines.
+func (bm bandMatrix) tridiagonalizeOn(ctx context.Context, d, e []float64, workers int) error {
 	n, b := bm.n, bm.b
 	sweeps := n - 2
 	if b < 2 {
 		sweeps = 0
 	}
-	v, w := make([]float64, b), make([]float64, b)
-	for st := 0; st < sweeps; st++ {
-		if st%sweepPoll == 0 {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("linalg: bulge chasing interrupted at sweep %d of %d: %w", st, sweeps, err)
-			}
+	g := min(chaseGroup, b)
+	groups := (sweeps + g - 1) / g
+	if sweeps*b < chaseParallelMin {
+		workers = 1
+	}
+	workers = max(1, min(workers, groups))
+	cs := newChaseSync(groups)
+	var stopped atomic.Bool
+	parallel.Run(workers, func(wk int) {
+		states := make([]sweepState, g)
+		for i := range states {
+			states[i].v = make([]float64, b)
 		}
-		bm.sweep(st, v, w)
+		w := make([]float64, b)
+		for gi := wk; gi < groups; gi += workers {
+			if stopped.Load() || ctx.Err() != nil {
+				stopped.Store(true)
+				cs.publish(gi, chaseDone)
+				continue
+			}
+			s0 := gi * g
+			cnt := min(g, sweeps-s0)
+			finished := 0
+			for t := 0; finished < cnt; t++ {
+				if gi > 0 {
+					cs.wait(gi-1, int64(t+g+1))
+				}
+				for j := 0; j < min(cnt, t+1); j++ {
+					s := &states[j]
+					if t == j {
+						bm.startSweep(s0+j, s)
+					} else if s.done {
+						continue
+					}
+					if !bm.chaseStep(s, w) {
+						s.done = true
+						finished++
+					}
+				}
+				cs.publish(gi, int64(t+1))
+			}
+			cs.publish(gi, chaseDone)
+		}
+	})
+	if stopped.Load() {
+		err := ctx.Err()
+		if err == nil {
+			err = context.Canceled
+		}
+		return fmt.Errorf("linalg: bulge chasing of %d sweeps interrupted: %w", sweeps, err)
 	}
 	for j := 0; j < n; j++ {
 		d[j] = bm.ab[j*bm.ld]
@@ -79,50 +144,123 @@ func (bm bandMatrix) tridiagonalize(ctx context.Context, d, e []float64) error {
 	return nil
 }
 
-// sweep runs sweep st (dsb2st_kernels types 1, 2 and 3 in turn), with v
-// and w of length ≥ b as scratch.
-func (bm bandMatrix) sweep(st int, v, w []float64) {
-	n, b, ld := bm.n, bm.b, bm.ld
-	ab := bm.ab
+// chaseParallelMin is the number of band columns swept (sweeps × b) below
+// which the bulge chasing stays on one goroutine (a variable so tests can
+// lower it).
+var chaseParallelMin = 1 << 14
+
+// chaseDone is the progress of a group that has finished.
+const chaseDone = math.MaxInt64
+
+// chaseSync publishes the progress of each group of sweeps (time steps
+// taken) to the goroutine chasing the next group, which polls it and
+// sleeps on cond when it has to wait longer.
+type chaseSync struct {
+	prog, want []atomic.Int64
+	mu         sync.Mutex
+	cond       sync.Cond
+}
+
+func newChaseSync(groups int) *chaseSync {
+	c := &chaseSync{prog: make([]atomic.Int64, groups), want: make([]atomic.Int64, groups)}
+	c.cond.L = &c.mu
+	return c
+}
+
+// publish records that group g has taken v time steps.
+func (c *chaseSync) publish(g int, v int64) {
+	c.prog[g].Store(v)
+	if w := c.want[g].Load(); w > 0 && v >= w {
+		c.mu.Lock()
+		c.cond.Broadcast()
+		c.mu.Unlock()
+	}
+}
+
+// wait returns once group g has taken need time steps.
+func (c *chaseSync) wait(g int, need int64) {
+	for range chaseSpin {
+		if c.prog[g].Load() >= need {
+			return
+		}
+	}
+	c.mu.Lock()
+	c.want[g].Store(need)
+	for c.prog[g].Load() < need {
+		c.cond.Wait()
+	}
+	c.want[g].Store(0)
+	c.mu.Unlock()
+}
+
+// sweepState is a sweep being chased: the reflector I − τvvᵀ (v of length
+// length) still to be applied to the diagonal block at rows r0..r0+length−1.
+type sweepState struct {
+	r0, length int
+	tau        float64
+	v          []float64
+	done       bool
+}
+
+// sweep runs sweep st to its end (dsb2st_kernels types 1, 2 and 3 in
+// turn), with s.v and w of length ≥ b as scratch.
+func (bm bandMatrix) sweep(st int, s *sweepState, w []float64) {
+	bm.startSweep(st, s)
+	for bm.chaseStep(s, w) {
+	}
+}
+
+// startSweep computes the type-1 reflector of sweep st, the one that
+// annihilates column st below the subdiagonal.
+func (bm bandMatrix) startSweep(st int, s *sweepState) {
 	var lp lapackgonum.Implementation
+	ab, ld := bm.ab, bm.ld
 	r0 := st + 1
-	length := min(b, n-r0)
-	// Type 1: the reflector that annihilates column st below the subdiagonal.
+	length := min(bm.b, bm.n-r0)
 	col := ab[st*ld+1 : st*ld+1+length]
 	beta, tau := lp.Dlarfg(length, col[0], col[1:], 1)
-	v[0] = 1
-	copy(v[1:length], col[1:])
+	s.v[0] = 1
+	copy(s.v[1:length], col[1:])
 	col[0] = beta
 	clear(col[1:])
-	for {
-		if tau != 0 {
-			bm.symReflect(length, ab[r0*ld:], ld-1, v[:length], tau, w)
-		}
-		rb := r0 + b
-		if rb >= n {
-			return
-		}
-		rows := min(b, n-rb)
-		below := ab[r0*ld+b:]
-		// Type 2: the reflector from the right fills the block below; the
-		// next one annihilates the bulge's first column and is applied
-		// from the left (type 3 is the next step's symReflect).
-		if tau != 0 {
-			bm.rightReflect(rows, length, below, ld-1, v[:length], tau, w)
-		}
-		beta, tau = lp.Dlarfg(rows, below[0], below[1:rows], 1)
-		below[0] = beta
-		v[0] = 1
-		copy(v[1:rows], below[1:rows])
-		clear(below[1:rows])
-		if tau != 0 && length > 1 {
-			bm.leftReflect(rows, length-1, below[ld-1:], ld-1, v[:rows], tau)
-		}
-		if rows < 2 {
-			return
-		}
-		r0, length = rb, rows
+	s.r0, s.length, s.tau, s.done = r0, length, tau, false
+}
+
+// chaseStep applies the sweep's pending reflector to its diagonal block
+// from both sides (type 1 or 3), then to the block below from the right
+// (type 2), which fills that block's lower triangle; the next reflector
+// annihilates the bulge's first column and is applied from the left. It
+// reports whether the sweep goes on.
+func (bm bandMatrix) chaseStep(s *sweepState, w []float64) bool {
+	var lp lapackgonum.Implementation
+	n, b, ld := bm.n, bm.b, bm.ld
+	ab := bm.ab
+	r0, length, tau, v := s.r0, s.length, s.tau, s.v
+	if tau != 0 {
+		bm.symReflect(length, ab[r0*ld:], ld-1, v[:length], tau, w)
 	}
+	rb := r0 + b
+	if rb >= n {
+		return false
+	}
+	rows := min(b, n-rb)
+	below := ab[r0*ld+b:]
+	if tau != 0 {
+		bm.rightReflect(rows, length, below, ld-1, v[:length], tau, w)
+	}
+	beta, tau := lp.Dlarfg(rows, below[0], below[1:rows], 1)
+	below[0] = beta
+	v[0] = 1
+	copy(v[1:rows], below[1:rows])
+	clear(below[1:rows])
+	if tau != 0 && length > 1 {
+		bm.leftReflect(rows, length-1, below[ld-1:], ld-1, v[:rows], tau)
+	}
+	if rows < 2 {
+		return false
+	}
+	s.r0, s.length, s.tau = rb, rows, tau
+	return true
 }
 
 // symReflect sets the symmetric m×m D to HDH for H = I − τvvᵀ, D's lower

@@ -182,12 +182,12 @@ func oracleEigenvalues(n int, a []float64) []float64 {
 // blocks shrunk so that small matrices cross every block boundary.
 func withSmallBlocks(t *testing.T, f func()) {
 	tb, cb, ci, sb := tridiagBlock, cholBlock, cholInner, trsmBlock
-	bw, mb := bandWidth, symmBlock
+	bw, wbw, mb := bandWidth, wideBandWidth, symmBlock
 	tridiagBlock, cholBlock, cholInner, trsmBlock = 5, 13, 4, 7
-	bandWidth, symmBlock = 5, 12
+	bandWidth, wideBandWidth, symmBlock = 5, 5, 12
 	t.Cleanup(func() {
 		tridiagBlock, cholBlock, cholInner, trsmBlock = tb, cb, ci, sb
-		bandWidth, symmBlock = bw, mb
+		bandWidth, wideBandWidth, symmBlock = bw, wbw, mb
 	})
 	f()
 }
@@ -237,6 +237,13 @@ func TestSymEigenvaluesConformance(t *testing.T) {
 		}
 	}
 	run(t, "default")
+	func() {
+		// The wide band on the test orders (48 wide from n = 150), with
+		// bandSymm's tiles small enough that its kernel runs.
+		defer func(m, b int) { wideBandMin, symmBlock = m, b }(wideBandMin, symmBlock)
+		wideBandMin, symmBlock = 150, 60
+		run(t, "wide band")
+	}()
 	withSmallBlocks(t, func() { run(t, "small") })
 	if sb2st.Built {
 		// The bulge chasing's Go loops, which other CPUs and -tags purego run.
@@ -479,6 +486,13 @@ func TestCholeskyConformance(t *testing.T) {
 		}
 	}
 	run(t, "default")
+	func() {
+		// The wide band on the test orders (48 wide from n = 150), with
+		// bandSymm's tiles small enough that its kernel runs.
+		defer func(m, b int) { wideBandMin, symmBlock = m, b }(wideBandMin, symmBlock)
+		wideBandMin, symmBlock = 150, 60
+		run(t, "wide band")
+	}()
 	withSmallBlocks(t, func() { run(t, "small") })
 }
 
@@ -567,6 +581,13 @@ func TestTriangularSolves(t *testing.T) {
 		}
 	}
 	run(t, "default")
+	func() {
+		// The wide band on the test orders (48 wide from n = 150), with
+		// bandSymm's tiles small enough that its kernel runs.
+		defer func(m, b int) { wideBandMin, symmBlock = m, b }(wideBandMin, symmBlock)
+		wideBandMin, symmBlock = 150, 60
+		run(t, "wide band")
+	}()
 	withSmallBlocks(t, func() { run(t, "small") })
 }
 
@@ -685,6 +706,97 @@ func TestTridiagEigen(t *testing.T) {
 				}
 				if math.Abs(tz-d[j]*z[i*n+j]) > 1e-13 {
 					t.Fatalf("n=%d: (T z_%d)[%d] − λ z = %g", n, j, i, tz-d[j]*z[i*n+j])
+				}
+			}
+		}
+	}
+}
+
+// TestBulgeChasingWavefront: the grouped, multi-goroutine bulge chasing
+// leaves the same bits as the sweeps run one after another, whatever the
+// number of goroutines, for bandwidths below, at and above the group size
+// and orders that leave partial groups and short last sweeps.
+func TestBulgeChasingWavefront(t *testing.T) {
+	defer func(m int) { chaseParallelMin = m }(chaseParallelMin)
+	chaseParallelMin = 0
+	rnd := rand.New(rand.NewPCG(41, 42))
+	for _, c := range []struct{ n, b int }{{3, 2}, {9, 2}, {40, 3}, {101, 5}, {130, 8}, {250, 9}, {333, 32}, {260, 64}} {
+		a := make([]float64, c.n*c.n)
+		for i := 0; i < c.n; i++ {
+			for j := i; j < min(c.n, i+c.b+1); j++ {
+				a[i*c.n+j] = rnd.NormFloat64()
+			}
+		}
+		for _, asm := range []bool{false, true} {
+			ref := bandFromRows(c.n, c.b, a, c.n)
+			ref.asm = ref.asm && asm
+			s := sweepState{v: make([]float64, c.b)}
+			w := make([]float64, c.b)
+			for st := 0; st < c.n-2; st++ {
+				ref.sweep(st, &s, w)
+			}
+			for _, workers := range []int{1, 2, 3, 4} {
+				bm := bandFromRows(c.n, c.b, a, c.n)
+				bm.asm = bm.asm && asm
+				d, e := make([]float64, c.n), make([]float64, c.n)
+				if err := bm.tridiagonalizeOn(context.Background(), d, e, workers); err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(bm.ab, ref.ab) {
+					i := 0
+					for bm.ab[i] == ref.ab[i] {
+						i++
+					}
+					t.Fatalf("n=%d b=%d asm=%v workers=%d: band[%d] = %v, sweep by sweep %v",
+						c.n, c.b, asm, workers, i, bm.ab[i], ref.ab[i])
+				}
+				for j := 0; j < c.n; j++ {
+					if d[j] != ref.ab[j*ref.ld] || (j+1 < c.n && e[j] != ref.ab[j*ref.ld+1]) {
+						t.Fatalf("n=%d b=%d workers=%d: d or e at %d not the band's", c.n, c.b, workers, j)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestBandSymm checks the band reduction's symmetric product C·Vᵀ, with
+// and without sy2sb's kernel, against a plain sum over the full matrix,
+// for block heights that leave partial tiles and kernel edges.
+func TestBandSymm(t *testing.T) {
+	defer func(b int, a bool) { symmBlock, bandSymmAsm = b, a }(symmBlock, bandSymmAsm)
+	rnd := rand.New(rand.NewPCG(51, 52))
+	for _, c := range []struct{ m, k, block int }{{1, 16, 256}, {40, 16, 24}, {100, 32, 36}, {77, 5, 12}, {300, 32, 256}, {130, 64, 60}} {
+		full := make([]float64, c.m*c.m)
+		a := make([]float64, c.m*c.m)
+		for i := 0; i < c.m; i++ {
+			for j := i; j < c.m; j++ {
+				x := rnd.NormFloat64()
+				full[i*c.m+j], full[j*c.m+i] = x, x
+				a[i*c.m+j] = x
+				if j > i {
+					a[j*c.m+i] = math.NaN() // the lower triangle must not be read
+				}
+			}
+		}
+		v := make([]float64, c.k*c.m)
+		for i := range v {
+			v[i] = rnd.NormFloat64()
+		}
+		for _, asm := range []bool{false, true} {
+			symmBlock, bandSymmAsm = c.block, asm
+			zt := make([]float64, c.m*c.k)
+			bandSymm(c.m, c.k, a, c.m, v, zt, new(bandWork))
+			for r := 0; r < c.m; r++ {
+				for q := 0; q < c.k; q++ {
+					want, mag := 0.0, 0.0
+					for p := 0; p < c.m; p++ {
+						want += full[r*c.m+p] * v[q*c.m+p]
+						mag += math.Abs(full[r*c.m+p] * v[q*c.m+p])
+					}
+					if d := math.Abs(zt[r*c.k+q] - want); !(d <= 1e-14*mag) {
+						t.Fatalf("m=%d k=%d block=%d asm=%v: Zᵀ(%d,%d) = %v, want %v", c.m, c.k, c.block, asm, r, q, zt[r*c.k+q], want)
+					}
 				}
 			}
 		}

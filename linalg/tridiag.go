@@ -20,20 +20,22 @@ var tridiagBlock = 48
 const syr2kColumns = 384
 
 // SymEigenvaluesGo is the pure-Go eigenvalue solver behind SymEigenvalues in
-// the default build (and the oracle-checked alternative in the OpenBLAS
-// build): Householder tridiagonalisation T = QᵀAQ, then the eigenvalues of
+// the default build (and, from n = 1000 on, in the OpenBLAS build):
+// Householder tridiagonalisation T = QᵀAQ, then the eigenvalues of
 // T by the root-free QR of Pal, Walker and Kahan (gonum's Dsterf, as LAPACK
 // dsterf). From twoStageMin on (and up to fullBandMax) the reduction goes
 // through a band matrix, as LAPACK dsytrd_2stage: symToBand, all level 3
-// through Gemm, then bulge chasing (bandMatrix.tridiagonalize). In between
+// through fenchel's GEMM kernels (bandGemm), then bulge chasing
+// (bandMatrix.tridiagonalize) on GOMAXPROCS goroutines. In between
 // it is the one-stage blocked reduction of LAPACK dsytrd (Dongarra,
 // Sorensen and Hammarling, "Block reduction of matrices to condensed forms
 // for eigenvalue computations", J. Comput. Appl. Math. 27, 1989), half of
 // whose flops are memory-bound products with the trailing matrix (Symv).
 // Q is never formed. The upper triangle of the row-major a is read and a
 // is destroyed; w receives the eigenvalues in ascending order. ctx is
-// checked between panels and every few dozen sweeps; the extra memory is
-// O(n·bandWidth).
+// checked between panels and groups of sweeps; the extra memory is
+// O(n·bandWidth) and bandSymm's column parts, O(n²·bandWidth/symmBlock)
+// (12 MB at n = 5000).
 func SymEigenvaluesGo(ctx context.Context, n int, a []float64, w []float64) error {
 	return symEigenvaluesGo(ctx, n, a, w, n <= fullBandMax || n >= twoStageMin)
 }
@@ -53,6 +55,9 @@ func symEigenvaluesGo(ctx context.Context, n int, a []float64, w []float64, twoS
 	d, e := w[:n], make([]float64, max(n-1, 1))
 	if twoStage {
 		nb := bandWidth
+		if n >= wideBandMin {
+			nb = wideBandWidth
+		}
 		if n <= fullBandMax {
 			nb = n - 1
 		}
@@ -75,20 +80,28 @@ func symEigenvaluesGo(ctx context.Context, n int, a []float64, w []float64, twoS
 const fullBandMax = 64
 
 // twoStageMin is the order from which SymEigenvaluesGo reduces through a
-// band of bandwidth bandWidth (symTridiagonalize2Stage); from fullBandMax
-// to it the one-stage reduction runs. At n = 100 and 150 the two took the
-// same CPU time within the noise, the two-stage one 0.8× at n = 200 to 400,
-// 0.55× at n = 700 and 0.4× at n = 1000 (BenchmarkSymEigenvaluesStages).
-const twoStageMin = 160
+// band (symTridiagonalize2Stage); from fullBandMax to it the one-stage
+// reduction runs. On the 2-core AMD EPYC (AVX-512; load 8-9, medians of 3,
+// BenchmarkSymEigenvaluesStages) the one-stage reduction took 0.85× the
+// CPU time of the two-stage one at n = 400, the same at n = 150, 200 and
+// 700, and 1.3× at n = 1000.
+const twoStageMin = 600
 
-// bandWidth is the bandwidth of the two-stage reduction: a wider band
-// reads the trailing matrix in fewer, wider passes in stage one but costs
-// proportionally more in stage two (about 6n²·bandWidth flops). At
-// n = 5000, 32, 48 and 64 took the same CPU time within the noise, 64 the
-// least by about 5 %, but stage two runs on one core and doubled from 32 to
-// 64; at n = 700 and 1000, 32 took 0.9× the CPU time of 64
-// (BenchmarkTwoStageParts, BenchmarkSymEigenvaluesStages).
-var bandWidth = 32
+// bandWidth is the bandwidth of the two-stage reduction below
+// wideBandMin, wideBandWidth from it: a wider band reads the trailing
+// matrix in fewer, wider passes in stage one but costs proportionally more
+// in stage two (about 6n²·b flops, on GOMAXPROCS goroutines). At n = 5000,
+// 48 took 0.87× the CPU time of 32 (medians of 6 interleaved runs, 3.55
+// against 4.1 s, load 5-10) and 64 the same as 48 with twice the bulge
+// chasing; at n = 2000 32, 48 and 64 took the same within the noise, at
+// n = 700 and 1000 32 took 0.9× the CPU time of 64
+// (BenchmarkTwoStageParts, BenchmarkSymEigenvaluesStages). Both are
+// multiples of 16, the width of bandSymm's kernel.
+var bandWidth, wideBandWidth = 32, 48
+
+// wideBandMin is the order from which the band is wideBandWidth wide (a
+// variable so tests can lower it).
+var wideBandMin = 2000
 
 // symTridiagonalize2Stage is symTridiagonalize by way of a band matrix of
 // bandwidth nb (LAPACK dsytrd_2stage): symToBand, then bulge chasing.

@@ -233,3 +233,33 @@ func SolveUpperGo(n, r int, u []float64, ldu int, b []float64, ldb int) {
 		solveDiag(i0, i1, r, u, ldu, b, ldb)
 	}
 }
+
+// RestoreUpper copies the strict lower triangle of the n×n row-major a
+// (stride lda) into its strict upper triangle and diag (len n) onto the
+// diagonal: it gives back the symmetric matrix that Cholesky factored in
+// place, since the factorisation reads and writes the upper triangle only
+// and leaves the copy below the diagonal intact. Square tiles keep reads
+// and writes within a few cache lines per row; tile rows are dealt
+// round-robin over GOMAXPROCS goroutines.
+func RestoreUpper(n int, a []float64, lda int, diag []float64) {
+	const tile = 64
+	nt := (n + tile - 1) / tile
+	workers := min(runtime.GOMAXPROCS(0), nt)
+	parallel.Run(workers, func(w int) {
+		for t := w; t < nt; t += workers {
+			i0, i1 := t*tile, min((t+1)*tile, n)
+			for j0 := i0; j0 < n; j0 += tile {
+				j1 := min(j0+tile, n)
+				for i := i0; i < i1; i++ {
+					row := a[i*lda:]
+					for j := max(j0, i+1); j < j1; j++ {
+						row[j] = a[j*lda+i]
+					}
+				}
+			}
+			for i := i0; i < i1; i++ {
+				a[i*lda+i] = diag[i]
+			}
+		}
+	})
+}

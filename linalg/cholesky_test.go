@@ -121,3 +121,32 @@ func BenchmarkCholeskySmall(b *testing.B) {
 		})
 	}
 }
+
+// TestRestoreUpper: after Cholesky in place on a matrix stored in both
+// triangles, RestoreUpper gives back every entry bit for bit.
+func TestRestoreUpper(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(21, 22))
+	for _, n := range []int{1, 63, 64, 65, 300} {
+		lda := n + 3
+		full, a := spd(rnd, n, lda, 1e2)
+		for i := 0; i < n; i++ {
+			for j := 0; j < i; j++ {
+				a[i*lda+j] = full[i*n+j]
+			}
+		}
+		want := slices.Clone(a)
+		diag := make([]float64, n)
+		for i := range diag {
+			diag[i] = a[i*lda+i]
+		}
+		if err := Cholesky(context.Background(), n, a, lda); err != nil {
+			t.Fatal(err)
+		}
+		RestoreUpper(n, a, lda, diag)
+		for i := range want {
+			if math.Float64bits(a[i]) != math.Float64bits(want[i]) {
+				t.Fatalf("n=%d: entry %d = %v after RestoreUpper, want %v", n, i, a[i], want[i])
+			}
+		}
+	}
+}

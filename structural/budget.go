@@ -119,7 +119,8 @@ type spectraPlan struct {
 // materialisedNeed estimates the peak bytes of the spectra on a
 // materialised H (nK = m): H itself; for dense spectra a projected copy
 // (H_S, H_p) and the solver's working copy; for certified extremes the
-// Cholesky factor and Z (8·m·n, sumZeroInverse); plus the activations and
+// Cholesky factor (in H's own triangle from inPlaceFactorMin) and Z
+// (8·m·n, sumZeroInverse); plus the activations and
 // δ's of the K-fold replicated passes that build H (16·m per activation,
 // per layer output).
 func materialisedNeed(m, n, actsPerSample int, dense bool) spectraPlan {
@@ -130,6 +131,10 @@ func materialisedNeed(m, n, actsPerSample int, dense bool) spectraPlan {
 			parts: fmt.Sprintf("H %s, a projected copy and the eigensolver's copy of the same size, activations %s", Bytes(clampBytes(h)), Bytes(clampBytes(acts)))}
 	}
 	z := 8 * float64(m) * float64(n)
+	if m >= inPlaceFactorMin {
+		return spectraPlan{need: clampBytes(h + z + acts),
+			parts: fmt.Sprintf("H %s (its Cholesky factor in place), the Schur basis %s, activations %s", Bytes(clampBytes(h)), Bytes(clampBytes(z)), Bytes(clampBytes(acts)))}
+	}
 	return spectraPlan{need: clampBytes(2*h + z + acts),
 		parts: fmt.Sprintf("H %s, its Cholesky factor %s, the Schur basis %s, activations %s", Bytes(clampBytes(h)), Bytes(clampBytes(h)), Bytes(clampBytes(z)), Bytes(clampBytes(acts)))}
 }

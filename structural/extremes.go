@@ -171,6 +171,12 @@ func (c Certificate) scaled(f float64) Certificate {
 	return Certificate{Residual: f * c.Residual, Bound: f * c.Bound}
 }
 
+// inPlaceFactorMin is the order of H from which certifiedExtremes factors
+// H in its own upper triangle (H 128 MiB and more) instead of a copy: half
+// the memory, and no first touch of a second m×m array; one transposed
+// copy (linalg.RestoreUpper) gives H back. A variable for the tests.
+var inPlaceFactorMin = 4096
+
 // cholShiftTries is how many times a failed Cholesky factorisation is
 // retried with a larger shift σ (RankTol·λ_max, then ×100 each time).
 const cholShiftTries = 4
@@ -195,8 +201,11 @@ const cholShiftTries = 4
 // with the residual from one explicit product (Certificate). A want with
 // rank set whose λ_min does not certify full rank gets pivotedRank's rank,
 // computed in the factor's memory. Memory beyond H: one copy of H (its
-// factor, then pivotedRank's work space) and, for H_S and H_p|U, Z
-// (8·nK·n bytes).
+// factor, then pivotedRank's work space) below inPlaceFactorMin, from it
+// the factor in H's upper triangle (H's lower triangle and a copy of its
+// diagonal keep H, restored before the certificates; after an error H is
+// left holding the factor) and pivotedRank's work space only if a rank is
+// asked; and, for H_S and H_p|U, Z (8·nK·n bytes).
 func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64, wants []extremeWant, tol, rankTol float64, rng *rand.Rand) ([]extremeResult, error) {
 	raw := h.RawSymmetric()
 	m := raw.N
@@ -283,7 +292,21 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 	}
 	var u []float64 // the factor of H, then pivotedRank's work space
 	if len(onH) > 0 {
+		// Above inPlaceFactorMin the factor overwrites H's upper triangle;
+		// H's lower triangle and diag keep H, restored after the solves.
+		var diag []float64
 		fill := func() []float64 {
+			if diag != nil {
+				linalg.RestoreUpper(m, raw.Data, m, diag)
+				return raw.Data
+			}
+			if m >= inPlaceFactorMin {
+				diag = make([]float64, m)
+				for r := range diag {
+					diag[r] = raw.Data[r*m+r]
+				}
+				return raw.Data
+			}
 			if u == nil {
 				u = make([]float64, m*m)
 			}
@@ -339,6 +362,10 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 			res[i].shift = shift
 			res[i].iters += runs[c].products
 			res[i].passes += runs[c].steps
+		}
+		if diag != nil {
+			linalg.RestoreUpper(m, raw.Data, m, diag)
+			u = nil // pivotedRank needs work space of its own
 		}
 	}
 

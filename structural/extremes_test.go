@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -265,5 +266,58 @@ func TestPivotedRankCancelled(t *testing.T) {
 		if _, err := pivotedRank(ctx, h.RawSymmetric().Data, m, K, p, w, 1, DefaultRankTol, make([]float64, m*m), rngFor(93)); !errors.Is(err, context.Canceled) {
 			t.Errorf("%s: err = %v, want context.Canceled", w.kind, err)
 		}
+	}
+}
+
+// TestCertifiedExtremesInPlace: factoring H in its own upper triangle
+// (inPlaceFactorMin ≤ m) gives the same bits as factoring a copy, on a
+// positive definite H, a singular one (shifted refactorisation, pivoted
+// rank) and with a zero probability, and leaves H as it was.
+func TestCertifiedExtremesInPlace(t *testing.T) {
+	saved := inPlaceFactorMin
+	t.Cleanup(func() { inPlaceFactorMin = saved })
+	for _, tc := range []struct {
+		name       string
+		n, K, cols int
+		zeroP      bool
+	}{
+		{"SPD 40×4", 40, 4, 400, false},
+		{"rank-deficient 25×4 rank 60", 25, 4, 60, false},
+		{"probability underflow", 20, 5, 300, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tc.n * tc.K
+			h := randomPSD(rngFor(41), m, tc.cols)
+			p := randomProbs(42, tc.n, tc.K)
+			if tc.zeroP {
+				p[7] = 0
+			}
+			run := func(minOrder int) ([]extremeResult, []float64) {
+				inPlaceFactorMin = minOrder
+				hc := mat.NewSymDense(m, slices.Clone(h.RawSymmetric().Data))
+				wants := allWants(m, tc.K, p)
+				for i := range wants {
+					wants[i].rank = true
+				}
+				res, err := certifiedExtremes(context.Background(), hc, tc.K, p, wants, 1e-12, DefaultRankTol, rngFor(43))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res, hc.RawSymmetric().Data
+			}
+			copied, _ := run(math.MaxInt)
+			inPlace, after := run(0)
+			for i, d := range h.RawSymmetric().Data {
+				if math.Float64bits(after[i]) != math.Float64bits(d) {
+					t.Fatalf("H[%d] = %v after the in-place factor, was %v", i, after[i], d)
+				}
+			}
+			for i := range copied {
+				if c, g := copied[i], inPlace[i]; c.min != g.min || c.max != g.max || c.minCert != g.minCert || c.maxCert != g.maxCert || c.shift != g.shift || c.rank != g.rank || c.iters != g.iters {
+					t.Errorf("operator %d: in place %+v, on a copy %+v", i, g, c)
+				}
+			}
+			t.Logf("H: shift %g, rank %d", inPlace[0].shift, inPlace[0].rank)
+		})
 	}
 }

@@ -120,10 +120,11 @@ type spectraPlan struct {
 // materialised H (nK = m): H itself; for dense spectra a projected copy
 // (H_S, H_p) and the solver's working copy; for certified extremes the
 // Cholesky factor (in H's own triangle from inPlaceFactorMin) and Z
-// (8·m·n, sumZeroInverse); plus the activations and
+// (8·m·n, sumZeroInverse; not needed there for a single spectrum: H alone,
+// or H_S alone compressed in H's storage); plus the activations and
 // δ's of the K-fold replicated passes that build H (16·m per activation,
 // per layer output).
-func materialisedNeed(m, n, actsPerSample int, dense bool) spectraPlan {
+func materialisedNeed(m, n, actsPerSample, spectra int, dense bool) spectraPlan {
 	h := 8 * float64(m) * float64(m)
 	acts := 16 * float64(m) * float64(actsPerSample)
 	if dense {
@@ -132,6 +133,10 @@ func materialisedNeed(m, n, actsPerSample int, dense bool) spectraPlan {
 	}
 	z := 8 * float64(m) * float64(n)
 	if m >= inPlaceFactorMin {
+		if spectra == 1 {
+			return spectraPlan{need: clampBytes(h + acts),
+				parts: fmt.Sprintf("H %s (the spectrum's matrix and its Cholesky factor in place), activations %s", Bytes(clampBytes(h)), Bytes(clampBytes(acts)))}
+		}
 		return spectraPlan{need: clampBytes(h + z + acts),
 			parts: fmt.Sprintf("H %s (its Cholesky factor in place), the Schur basis %s, activations %s", Bytes(clampBytes(h)), Bytes(clampBytes(z)), Bytes(clampBytes(acts)))}
 	}
@@ -243,7 +248,7 @@ func planSpectra(model nn.Layer[float64], n, K, spectra int, opts Options) (Spec
 	m := n * K
 	acts := activationsPerSample(model)
 	dense := opts.Method == "dense" || opts.FullSpectrum
-	mat := materialisedNeed(m, n, acts, dense)
+	mat := materialisedNeed(m, n, acts, spectra, dense)
 	mf := matrixFreeNeed(m, n, K, acts, spectra, opts.MatrixFreeProducts)
 	budget := opts.MaxMemory
 	fitsH := 8*float64(m)*float64(m) <= float64(opts.MaxDenseBytes)
@@ -251,7 +256,7 @@ func planSpectra(model nn.Layer[float64], n, K, spectra int, opts Options) (Spec
 		lo := 0
 		for hi := n; lo < hi; {
 			mid := (lo + hi + 1) / 2
-			if materialisedNeed(mid*K, mid, acts, dense).need <= budget {
+			if materialisedNeed(mid*K, mid, acts, spectra, dense).need <= budget {
 				lo = mid
 			} else {
 				hi = mid - 1

@@ -29,7 +29,8 @@ type extremeWant struct {
 // spectraOnH computes the spectra of wants on the materialised H (both
 // triangles stored) as opts asks: every eigenvalue (linalg.SymEigenvalues)
 // for Method "dense" or a full spectrum; otherwise certifiedExtremes for
-// all of them at once, and with "auto" a spectrum found numerically
+// all of them at once (H_S alone from nK = inPlaceFactorMin: on H_S itself,
+// compressed in H's storage, which it overwrites), and with "auto" a spectrum found numerically
 // singular of dimension ≤ DenseMax is recomputed dense for its rank; a
 // larger one ("lanczos": any) gets pivotedRank's. A certified non-singular
 // spectrum has rank Dim: λ_min − Bound > RankTol·λ_max puts every
@@ -68,6 +69,15 @@ func spectraOnH(ctx context.Context, h *mat.SymDense, K int, p []float64, wants 
 			}
 		}
 		return out, nil
+	}
+	if len(wants) == 1 && wants[0].kind == "H_S" && h.SymmetricDim() >= inPlaceFactorMin {
+		// H_S alone: compressed in H's own storage, it is the matrix itself.
+		b, err := restrictSumZeroInPlace(ctx, h, K)
+		if err != nil {
+			return nil, err
+		}
+		w := extremeWant{kind: "H", op: identityOp(b.SymmetricDim()), phase: wants[0].phase}
+		return spectraOnH(ctx, b, K-1, nil, []extremeWant{w}, opts, lap)
 	}
 	// H_p|U on a basis of p/c when its entries would underflow (restrictedTinyScale).
 	scale := make([]float64, len(wants))

@@ -321,3 +321,46 @@ func TestCertifiedExtremesInPlace(t *testing.T) {
 		})
 	}
 }
+
+// TestAnalyzeSumZeroAlone: with H_S the only spectrum asked, Analyze on
+// H_S compressed in H's storage (inPlaceFactorMin 0) agrees with the
+// sum-zero correction through H's factor to 1e-9, certificates included.
+func TestAnalyzeSumZeroAlone(t *testing.T) {
+	saved := inPlaceFactorMin
+	t.Cleanup(func() { inPlaceFactorMin = saved })
+	rng := rngFor(61)
+	model := mlp(rng, "relu", 20, 30, 10)
+	n := 40
+	probe := Probe{X: randomX(rng, n, 20), Labels: randomLabels(rng, n, 10)}
+	run := func(minOrder int) *Spectrum {
+		inPlaceFactorMin = minOrder
+		rep, err := Analyze(model, probe, loss.Softmax{}, Options{Spectra: []string{"H_S"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.H != nil || rep.HP != nil || rep.HPU != nil || rep.HS == nil {
+			t.Fatalf("spectra H %v, H_S %v, H_p %v, H_p|U %v: want H_S alone", rep.H, rep.HS, rep.HP, rep.HPU)
+		}
+		return rep.HS
+	}
+	ref, got := run(math.MaxInt), run(0)
+	for _, c := range []struct {
+		what      string
+		got, want float64
+	}{{"λ_min", got.Min, ref.Min}, {"λ_max", got.Max, ref.Max}, {"trace", got.Trace, ref.Trace}} {
+		if relErr(c.got, c.want) > 1e-9 {
+			t.Errorf("H_S %s = %.15g compressed in place, %.15g through H's factor", c.what, c.got, c.want)
+		}
+	}
+	if got.Dim != ref.Dim || got.Rank != ref.Rank || got.Method != ref.Method {
+		t.Errorf("dim %d rank %d method %s, want %d %d %s", got.Dim, got.Rank, got.Method, ref.Dim, ref.Rank, ref.Method)
+	}
+	for _, c := range []Certificate{got.MinCert, got.MaxCert} {
+		if !(c.Residual > 0) || !(c.Bound >= 0) || c.Bound > c.Residual {
+			t.Errorf("certificate %+v: want 0 ≤ Bound ≤ Residual, Residual > 0", c)
+		}
+	}
+	if math.Abs(got.Min-ref.Min) > got.MinCert.Bound+ref.MinCert.Bound+1e-12*ref.Max {
+		t.Errorf("λ_min differs by %.3g, beyond the bounds %.3g + %.3g", math.Abs(got.Min-ref.Min), got.MinCert.Bound, ref.MinCert.Bound)
+	}
+}

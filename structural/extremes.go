@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -228,6 +229,34 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 		ops[i] = w.op
 	}
 
+	// Below inPlaceFactorMin, when some operator is sure to run on the
+	// factor of H itself (H, H_S), the unshifted factor of a copy (and Z)
+	// is computed while the λ_max runs read H: they are independent.
+	var u []float64 // the factor of H, then pivotedRank's work space
+	copyUpper := func() []float64 {
+		if u == nil {
+			u = make([]float64, m*m)
+		}
+		for r := 0; r < m; r++ { // the factorisation reads the upper triangle only
+			copy(u[r*m+r:(r+1)*m], raw.Data[r*m+r:(r+1)*m])
+		}
+		return u
+	}
+	var early *earlyFactor
+	if m < inPlaceFactorMin && slices.ContainsFunc(wants, func(w extremeWant) bool { return w.kind == "H" || w.kind == "H_S" }) {
+		needZ := slices.ContainsFunc(wants, func(w extremeWant) bool { return w.kind == "H_S" || w.kind == "H_pU" })
+		early = &earlyFactor{done: make(chan struct{})}
+		go func() {
+			defer close(early.done)
+			a := copyUpper()
+			early.err = linalg.Cholesky(ctx, m, a, m)
+			if early.err == nil && needZ {
+				early.sumZero, early.zErr = newSumZeroInverse(ctx, m, K, a)
+			}
+		}()
+		defer func() { <-early.done }()
+	}
+
 	// λ_max of every operator, lockstepped on H.
 	top := make([]*blockLanczos, len(wants))
 	for i, w := range wants {
@@ -300,7 +329,6 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 		}
 		onH = append(onH, i)
 	}
-	var u []float64 // the factor of H, then pivotedRank's work space
 	if len(onH) > 0 {
 		// Above inPlaceFactorMin the factor overwrites H's upper triangle;
 		// H's lower triangle and diag keep H, restored after the solves.
@@ -317,15 +345,16 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 				}
 				return raw.Data
 			}
-			if u == nil {
-				u = make([]float64, m*m)
-			}
-			for r := 0; r < m; r++ { // the factorisation reads the upper triangle only
-				copy(u[r*m+r:(r+1)*m], raw.Data[r*m+r:(r+1)*m])
-			}
-			return u
+			return copyUpper()
 		}
-		f, shift, err := factorShifted(ctx, m, fill, rankTol*lambdaMaxOf("H"))
+		var f []float64
+		var shift float64
+		if early != nil {
+			<-early.done
+			f, shift, err = shiftedRetry(ctx, m, fill, rankTol*lambdaMaxOf("H"), u, early.err)
+		} else {
+			f, shift, err = factorShifted(ctx, m, fill, rankTol*lambdaMaxOf("H"))
+		}
 		u = f
 		if err != nil {
 			return nil, fmt.Errorf("structural: Cholesky factor of H (%d×%d): %w", m, m, err)
@@ -353,6 +382,12 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 				invs[c].pre, invs[c].post = bases[i].applyInv, bases[i].applyInvT
 			}
 			if k := wants[i].kind; k == "H_S" || k == "H_pU" {
+				if sumZero == nil && early != nil && shift == 0 && (early.sumZero != nil || early.zErr != nil) {
+					if early.zErr != nil {
+						return nil, fmt.Errorf("structural: %s⁻¹: %w", k, early.zErr)
+					}
+					sumZero = early.sumZero
+				}
 				if sumZero == nil {
 					if sumZero, err = newSumZeroInverse(ctx, m, K, u); err != nil {
 						return nil, fmt.Errorf("structural: %s⁻¹: %w", k, err)
@@ -645,13 +680,22 @@ func tinyWeightVector(h []float64, m, K int, p []float64, kind string, b *weight
 // factors A + σI, σ = shift0 and then ×100, at most cholShiftTries times.
 // It returns the factor and σ (0: A itself).
 func factorShifted(ctx context.Context, n int, fill func() []float64, shift0 float64) ([]float64, float64, error) {
+	a := fill()
+	return shiftedRetry(ctx, n, fill, shift0, a, linalg.Cholesky(ctx, n, a, n))
+}
+
+// shiftedRetry is factorShifted from the outcome err of the unshifted
+// factorisation of A in a.
+func shiftedRetry(ctx context.Context, n int, fill func() []float64, shift0 float64, a []float64, err error) ([]float64, float64, error) {
 	shift := 0.0
 	for try := 0; ; try++ {
-		a := fill()
-		for j := 0; j < n; j++ {
-			a[j*n+j] += shift
+		if try > 0 {
+			a = fill()
+			for j := 0; j < n; j++ {
+				a[j*n+j] += shift
+			}
+			err = linalg.Cholesky(ctx, n, a, n)
 		}
-		err := linalg.Cholesky(ctx, n, a, n)
 		var npd *linalg.NotPositiveDefiniteError
 		switch {
 		case err == nil && shift == 0 && shift0 > 0 && minPivotSq(n, a) < shift0:
@@ -679,6 +723,15 @@ func minPivotSq(n int, a []float64) float64 {
 		m = math.Min(m, a[i*n+i]*a[i*n+i])
 	}
 	return m
+}
+
+// earlyFactor is the outcome of the unshifted Cholesky factorisation of
+// H (and Z from it) that certifiedExtremes runs beside the λ_max runs.
+type earlyFactor struct {
+	done    chan struct{}
+	err     error // of the factorisation
+	sumZero *sumZeroInverse
+	zErr    error
 }
 
 // inverseOp is one operator A⁻¹ = post ∘ H⁻¹ ∘ pre applied through the

@@ -179,14 +179,16 @@ func activationsPerSample(model nn.Layer[float64]) int {
 }
 
 // Rates of the time estimates, measured on this project's 2-core
-// reference machine (AVX-512) with MLP 784-1000-10 at n = 1000 and 2000
-// (probe's phase timings and CPU profiles): the engine's GEMM-bound work
-// (building H, the Cholesky factor, the Schur basis, the passes J and Jᵀ
-// of the matrix-free products), the passes that stream H or its factor
-// from memory, and first-touch page faults of fresh large allocations.
-// A machine shared with other work takes proportionally longer.
+// reference machine (AMD EPYC Zen 5, AVX-512) with MLP 784-1000-10 at
+// n = 1000 and 2000 (probe's phase timings and CPU profiles): the engine's
+// GEMM-bound work (building H, the Cholesky factor: 56 GFLOP per CPU-second
+// at order 4000, GEMM 86; the Schur basis, the passes J and Jᵀ of the
+// matrix-free products), the passes that stream H or its factor from
+// memory, and first-touch page faults of fresh large allocations (0.2 to
+// 0.5 GB/s wall on a virtual machine, most of it outside the process's
+// CPU time). A machine shared with other work takes proportionally longer.
 const (
-	estFlops      = 60e9  // flop/s, both cores
+	estFlops      = 100e9 // flop/s, both cores
 	estStream     = 12e9  // bytes/s
 	estFirstTouch = 0.5e9 // bytes/s
 )
@@ -195,26 +197,39 @@ const (
 // ("dense", "lanczos" (certified extremes, also auto's materialised path)
 // or "matrixfree") at n samples, nK = m, for a model of P parameters with
 // acts activations per sample, and spectra operators:
-//   - building H: m²·acts flops (the Gram terms of every layer output);
-//   - dense: 3 eigen-decompositions of ≈ 4m³/3 flops each;
+//   - building H: m²·acts flops (the Gram terms of every layer output) and
+//     the first touch of H;
+//   - dense: 3 eigen-decompositions of ≈ 4m³/3 flops each and the first
+//     touch of two copies;
 //   - certified extremes: the Cholesky factor (m³/3), the Schur basis of
-//     H_S (m²n/3), about 120 passes over a triangle of H or its factor
-//     (λ_max, and two solves per λ_min step) and first touch of the
+//     H_S (m²n/3; none for a single spectrum from inPlaceFactorMin), about
+//     120 passes over a triangle of H or its factor (λ_max, and two solves
+//     per λ_min step) and, below inPlaceFactorMin, first touch of the
 //     factor's copy;
 //   - matrix-free: spectra·products products of about 8nP flops each
 //     (one forward, one backward and one forward-mode pass) and the
 //     diagonal blocks (chunked H builds).
+//
+// Measured against it (wall, 2 cores at load average 5, H_S alone): n =
+// 1000, 9.6 s for an estimate of 12 s; n = 2000, 64 s for 60 s.
 func estimateSeconds(method string, n, m, P, acts, spectra, products int) float64 {
 	d, nf := float64(m), float64(n)
-	build := d * d * float64(acts) / estFlops
+	build := d*d*float64(acts)/estFlops + 8*d*d/estFirstTouch
 	switch method {
 	case "dense":
-		return build + 3*4*d*d*d/3/estFlops + 3*8*d*d/estFirstTouch
+		return build + 3*4*d*d*d/3/estFlops + 2*8*d*d/estFirstTouch
 	case "matrixfree":
 		chunk := float64(min(max(1, 4096/max(1, m/n))*(m/n), m))
 		return float64(spectra*products)*8*nf*float64(P)/estFlops + d/chunk*chunk*chunk*float64(acts)/estFlops
 	}
-	return build + d*d*d/3/estFlops + d*d*nf/3/estFlops + 120*4*d*d/estStream + 8*d*d/estFirstTouch
+	t := build + d*d*d/3/estFlops + 120*4*d*d/estStream
+	if m < inPlaceFactorMin || spectra > 1 {
+		t += d * d * nf / 3 / estFlops
+	}
+	if m < inPlaceFactorMin {
+		t += 8 * d * d / estFirstTouch
+	}
+	return t
 }
 
 // SpectraPlan is where and how Analyze will compute the spectra, with its

@@ -767,7 +767,7 @@ type sumZeroInverse struct {
 	n, K int
 	z    []float64 // Z, nK×n row-major
 	s    []float64 // Cholesky factor of S, n×n
-	t    []float64 // scratch, n
+	t    []float64 // scratch, n per corrected column
 }
 
 // sumZeroGroup is the number of columns of E solved together in
@@ -799,21 +799,32 @@ func newSumZeroInverse(ctx context.Context, m, K int, u []float64) (*sumZeroInve
 	if err := linalg.Cholesky(ctx, n, s, n); err != nil {
 		return nil, fmt.Errorf("Schur complement EᵀH⁻¹E (%d×%d): %w", n, n, err)
 	}
-	return &sumZeroInverse{n: n, K: K, z: z, s: s, t: make([]float64, n)}, nil
+	return &sumZeroInverse{n: n, K: K, z: z, s: s}, nil
 }
 
-// correct sets z ← z + Zc with c = −S⁻¹Zᵀz (z of length nK, stride inc).
-func (sz *sumZeroInverse) correct(z []float64, inc int) {
+// correct sets z ← z + Zc with c = −S⁻¹Zᵀz for every column z = b[c::r]
+// (length nK) of the nK×r row-major b, c in cols: Z is read twice per call
+// however many columns, each column computed as it would be alone.
+func (sz *sumZeroInverse) correct(b []float64, r int, cols []int) {
 	n, m := sz.n, sz.n*sz.K
+	sz.t = grow(sz.t, n*len(cols))
 	t := sz.t
 	clear(t)
 	for j := 0; j < m; j++ {
-		axpy(t, z[j*inc], sz.z[j*n:(j+1)*n])
+		zj := sz.z[j*n : (j+1)*n]
+		for q, c := range cols {
+			axpy(t[q*n:(q+1)*n], b[j*r+c], zj)
+		}
 	}
-	linalg.SolveUpperT(n, 1, sz.s, n, t, 1)
-	linalg.SolveUpper(n, 1, sz.s, n, t, 1)
+	for q := range cols {
+		linalg.SolveUpperT(n, 1, sz.s, n, t[q*n:(q+1)*n], 1)
+		linalg.SolveUpper(n, 1, sz.s, n, t[q*n:(q+1)*n], 1)
+	}
 	for j := 0; j < m; j++ {
-		z[j*inc] -= dot(sz.z[j*n:(j+1)*n], t)
+		zj := sz.z[j*n : (j+1)*n]
+		for q, c := range cols {
+			b[j*r+c] -= dot(zj, t[q*n:(q+1)*n])
+		}
 	}
 }
 
@@ -834,6 +845,7 @@ func inverseTop(ctx context.Context, m int, u []float64, invs []inverseOp, tol f
 		runs[c] = lz
 	}
 	var b, col []float64
+	var cols []int
 	err := lockstep(ctx, runs, func(active []int, qs, ws [][]float64) {
 		r := len(qs)
 		b = grow(b, m*r)
@@ -849,10 +861,15 @@ func inverseTop(ctx context.Context, m int, u []float64, invs []inverseOp, tol f
 			}
 		}
 		linalg.SolveUpperT(m, r, u, m, b, r)
+		var sz *sumZeroInverse // one, shared by H_S and H_p|U
+		cols = cols[:0]
 		for c := range qs {
-			if sz := invs[active[c]].sumZero; sz != nil {
-				sz.correct(b[c:], r)
+			if s := invs[active[c]].sumZero; s != nil {
+				sz, cols = s, append(cols, c)
 			}
+		}
+		if sz != nil {
+			sz.correct(b, r, cols)
 		}
 		linalg.SolveUpper(m, r, u, m, b, r)
 		for c, w := range ws {

@@ -123,7 +123,10 @@ type spectraPlan struct {
 // (8·m·n, sumZeroInverse; not needed there for a single spectrum: H alone,
 // or H_S alone compressed in H's storage); plus the activations and
 // δ's of the K-fold replicated passes that build H (16·m per activation,
-// per layer output).
+// per layer output). From inPlaceFactorMin a spectrum found numerically
+// singular whose rank comes from pivotedRank (above DenseMax) allocates
+// that work space, up to 8·m² more, which the estimate leaves out: it
+// counts the common, non-singular case.
 func materialisedNeed(m, n, actsPerSample, spectra int, dense bool) spectraPlan {
 	h := 8 * float64(m) * float64(m)
 	acts := 16 * float64(m) * float64(actsPerSample)

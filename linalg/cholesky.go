@@ -7,8 +7,6 @@ import (
 	"runtime"
 	"sync/atomic"
 
-	"gonum.org/v1/gonum/blas/gonum"
-
 	"github.com/fenchel-ml/fenchel/internal/parallel"
 )
 
@@ -33,6 +31,12 @@ var (
 	cholBlock = 128
 	cholInner = 32
 )
+
+// cholSolveCols is the column block of the triangular solve in
+// cholRecursive: narrow enough that the blocks of a 1000-order factor's
+// solve keep both cores busy, wide enough for GEMM's micro-tiles. A
+// variable for the benchmarks.
+var cholSolveCols = 256
 
 // cholUpdateFlops is the work of one trailing-update GEMM of CholeskyGo
 // between two polls of ctx (about a second on 2 cores at half speed); a
@@ -99,20 +103,34 @@ func cholRecursive(ctx context.Context, n int, a []float64, lda, off, total int)
 	return cholRecursive(ctx, n2, a22, lda, off+n1, total)
 }
 
-// cholUnblocked is LAPACK dpotf2: row i of U, then the rank-1 update of
-// the rows below it.
+// cholUnblocked is LAPACK dpotf2 in its left-looking AXPY (row)
+// form: row i of U is row i of A minus the rows above it, each weighted by
+// its entry in column i (axpyRows, the level-2 kernels of trsv.go), then
+// scaled by its pivot.
 func cholUnblocked(n int, a []float64, lda, off int) error {
-	var g gonum.Implementation
+	var col [256]float64
+	coef := col[:0]
+	if n > len(col) {
+		coef = make([]float64, 0, n)
+	}
 	for i := 0; i < n; i++ {
-		p := a[i*lda+i]
+		row := a[i*lda+i : i*lda+n]
+		if i > 0 {
+			coef = coef[:i]
+			for k := range coef {
+				coef[k] = a[k*lda+i]
+			}
+			axpyRows(i, n-i, a[i:], lda, coef, row)
+		}
+		p := row[0]
 		if !(p > 0) {
 			return &NotPositiveDefiniteError{Index: off + i, Pivot: p}
 		}
 		p = math.Sqrt(p)
-		a[i*lda+i] = p
-		g.Dscal(n-i-1, 1/p, a[i*lda+i+1:i*lda+n], 1)
-		for r := i + 1; r < n; r++ {
-			g.Daxpy(n-r, -a[i*lda+r], a[i*lda+r:i*lda+n], 1, a[r*lda+r:r*lda+n], 1)
+		row[0] = p
+		r := 1 / p
+		for j := 1; j < len(row); j++ {
+			row[j] *= r
 		}
 	}
 	return nil
@@ -120,12 +138,12 @@ func cholUnblocked(n int, a []float64, lda, off int) error {
 
 // solveUpperTCols solves Uᵀ·X = B in place for the n×n upper triangular U
 // (stride ldu) and B n×r (stride ldb) with B's columns in blocks of
-// 2·trsmBlock dealt to GOMAXPROCS goroutines, each solved by
+// cholSolveCols dealt to GOMAXPROCS goroutines, each solved by
 // solveUpperTRec: every column is computed the same way however many
 // goroutines run. It returns ctx's error, leaving B partly solved, once
 // ctx is done.
 func solveUpperTCols(ctx context.Context, n, r int, u []float64, ldu int, b []float64, ldb int) error {
-	width := 2 * trsmBlock
+	width := cholSolveCols
 	blocks := (r + width - 1) / width
 	var next atomic.Int64
 	parallel.Run(min(runtime.GOMAXPROCS(0), blocks), func(int) {
@@ -148,14 +166,7 @@ func solveUpperTCols(ctx context.Context, n, r int, u []float64, ldu int, b []fl
 // software", SIAM Review 46(1), 2004), substituting from cholInner rows.
 func solveUpperTRec(n, r int, u []float64, ldu int, b []float64, ldb int) {
 	if n <= cholInner {
-		var g gonum.Implementation
-		for i := 0; i < n; i++ {
-			bi := b[i*ldb : i*ldb+r]
-			g.Dscal(r, 1/u[i*ldu+i], bi, 1)
-			for p := i + 1; p < n; p++ {
-				g.Daxpy(r, -u[i*ldu+p], bi, 1, b[p*ldb:p*ldb+r], 1)
-			}
-		}
+		solveDiagT(0, n, r, u, ldu, b, ldb)
 		return
 	}
 	n1 := n / 2
@@ -221,4 +232,34 @@ func SolveUpperGo(n, r int, u []float64, ldu int, b []float64, ldb int) {
 		}
 		solveDiag(i0, i1, r, u, ldu, b, ldb)
 	}
+}
+
+// RestoreUpper copies the strict lower triangle of the n×n row-major a
+// (stride lda) into its strict upper triangle and diag (len n) onto the
+// diagonal: it gives back the symmetric matrix that Cholesky factored in
+// place, since the factorisation reads and writes the upper triangle only
+// and leaves the copy below the diagonal intact. Square tiles keep reads
+// and writes within a few cache lines per row; tile rows are dealt
+// round-robin over GOMAXPROCS goroutines.
+func RestoreUpper(n int, a []float64, lda int, diag []float64) {
+	const tile = 64
+	nt := (n + tile - 1) / tile
+	workers := min(runtime.GOMAXPROCS(0), nt)
+	parallel.Run(workers, func(w int) {
+		for t := w; t < nt; t += workers {
+			i0, i1 := t*tile, min((t+1)*tile, n)
+			for j0 := i0; j0 < n; j0 += tile {
+				j1 := min(j0+tile, n)
+				for i := i0; i < i1; i++ {
+					row := a[i*lda:]
+					for j := max(j0, i+1); j < j1; j++ {
+						row[j] = a[j*lda+i]
+					}
+				}
+			}
+			for i := i0; i < i1; i++ {
+				a[i*lda+i] = diag[i]
+			}
+		}
+	})
 }

@@ -94,3 +94,59 @@ func BenchmarkCholeskyRate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCholeskySmall is CholeskyGo at the orders of a training probe's
+// factor (n = 100 samples, K = 10: 1000) and of the sum-zero Schur complement.
+func BenchmarkCholeskySmall(b *testing.B) {
+	for _, n := range []int{100, 500, 1000, 2000} {
+		rnd := rand.New(rand.NewPCG(13, 14))
+		a := make([]float64, n*n)
+		for i := 0; i < n; i++ {
+			for j := i; j < n; j++ {
+				v := 2*rnd.Float64() - 1
+				a[i*n+j], a[j*n+i] = v, v
+			}
+			a[i*n+i] = float64(n)
+		}
+		c := make([]float64, n*n)
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			cpu0 := cpuSeconds()
+			for b.Loop() {
+				copy(c, a)
+				if err := CholeskyGo(context.Background(), n, c, n); err != nil {
+					b.Fatal(err)
+				}
+			}
+			report(b, float64(n)*float64(n)*float64(n)/3, cpu0)
+		})
+	}
+}
+
+// TestRestoreUpper: after Cholesky in place on a matrix stored in both
+// triangles, RestoreUpper gives back every entry bit for bit.
+func TestRestoreUpper(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(21, 22))
+	for _, n := range []int{1, 63, 64, 65, 300} {
+		lda := n + 3
+		full, a := spd(rnd, n, lda, 1e2)
+		for i := 0; i < n; i++ {
+			for j := 0; j < i; j++ {
+				a[i*lda+j] = full[i*n+j]
+			}
+		}
+		want := slices.Clone(a)
+		diag := make([]float64, n)
+		for i := range diag {
+			diag[i] = a[i*lda+i]
+		}
+		if err := Cholesky(context.Background(), n, a, lda); err != nil {
+			t.Fatal(err)
+		}
+		RestoreUpper(n, a, lda, diag)
+		for i := range want {
+			if math.Float64bits(a[i]) != math.Float64bits(want[i]) {
+				t.Fatalf("n=%d: entry %d = %v after RestoreUpper, want %v", n, i, a[i], want[i])
+			}
+		}
+	}
+}

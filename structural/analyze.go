@@ -46,15 +46,16 @@ const (
 	// Cholesky factorisation (Spectrum.Rank).
 	//
 	// Its one threshold is memory: the materialised path needs about
-	// 16·(nK)² bytes (H and its factor) plus 8·n·nK (the Schur basis of
-	// H_S) and the activations (PlanSpectra), the matrix-free path about
+	// 16·(nK)² bytes (H and its factor; 8·(nK)² from nK = 4096 on, where
+	// the factor overwrites H's upper triangle) plus 8·n·nK (the Schur
+	// basis of H_S) and the activations (PlanSpectra), the matrix-free path about
 	// 8·nK·MatrixFreeProducts per spectrum. Materialised is taken whenever
 	// it fits, because it is both faster and certain: for MLP 784-1000-10
 	// at n = 1000 on 2 cores the whole probe of H_S takes an eighth of the
 	// CPU time matrix-free (21 against 172 CPU-seconds; the matrix-free
 	// λ_min needs 826 products there), and at n = 10 000 the matrix-free
 	// λ_min does not converge within the default budget. With 24 GB and the default MaxMemory that is
-	// nK ≤ about 31 000 (n ≤ 3100 at K = 10); above, the matrix-free path
+	// nK ≤ about 42 000 (n ≤ 4200 at K = 10); above, the matrix-free path
 	// certifies λ_max and bounds λ_min by an interval.
 	MethodAuto Method = "auto"
 	// MethodDense computes every eigenvalue of the materialised matrices.

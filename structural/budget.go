@@ -119,10 +119,15 @@ type spectraPlan struct {
 // materialisedNeed estimates the peak bytes of the spectra on a
 // materialised H (nK = m): H itself; for dense spectra a projected copy
 // (H_S, H_p) and the solver's working copy; for certified extremes the
-// Cholesky factor and Z (8·m·n, sumZeroInverse); plus the activations and
+// Cholesky factor (in H's own triangle from inPlaceFactorMin) and Z
+// (8·m·n, sumZeroInverse; not needed there for a single spectrum: H alone,
+// or H_S alone compressed in H's storage); plus the activations and
 // δ's of the K-fold replicated passes that build H (16·m per activation,
-// per layer output).
-func materialisedNeed(m, n, actsPerSample int, dense bool) spectraPlan {
+// per layer output). From inPlaceFactorMin a spectrum found numerically
+// singular whose rank comes from pivotedRank (above DenseMax) allocates
+// that work space, up to 8·m² more, which the estimate leaves out: it
+// counts the common, non-singular case.
+func materialisedNeed(m, n, actsPerSample, spectra int, dense bool) spectraPlan {
 	h := 8 * float64(m) * float64(m)
 	acts := 16 * float64(m) * float64(actsPerSample)
 	if dense {
@@ -130,6 +135,14 @@ func materialisedNeed(m, n, actsPerSample int, dense bool) spectraPlan {
 			parts: fmt.Sprintf("H %s, a projected copy and the eigensolver's copy of the same size, activations %s", Bytes(clampBytes(h)), Bytes(clampBytes(acts)))}
 	}
 	z := 8 * float64(m) * float64(n)
+	if m >= inPlaceFactorMin {
+		if spectra == 1 {
+			return spectraPlan{need: clampBytes(h + acts),
+				parts: fmt.Sprintf("H %s (the spectrum's matrix and its Cholesky factor in place), activations %s", Bytes(clampBytes(h)), Bytes(clampBytes(acts)))}
+		}
+		return spectraPlan{need: clampBytes(h + z + acts),
+			parts: fmt.Sprintf("H %s (its Cholesky factor in place), the Schur basis %s, activations %s", Bytes(clampBytes(h)), Bytes(clampBytes(z)), Bytes(clampBytes(acts)))}
+	}
 	return spectraPlan{need: clampBytes(2*h + z + acts),
 		parts: fmt.Sprintf("H %s, its Cholesky factor %s, the Schur basis %s, activations %s", Bytes(clampBytes(h)), Bytes(clampBytes(h)), Bytes(clampBytes(z)), Bytes(clampBytes(acts)))}
 }
@@ -169,14 +182,16 @@ func activationsPerSample(model nn.Layer[float64]) int {
 }
 
 // Rates of the time estimates, measured on this project's 2-core
-// reference machine (AVX-512) with MLP 784-1000-10 at n = 1000 and 2000
-// (probe's phase timings and CPU profiles): the engine's GEMM-bound work
-// (building H, the Cholesky factor, the Schur basis, the passes J and Jᵀ
-// of the matrix-free products), the passes that stream H or its factor
-// from memory, and first-touch page faults of fresh large allocations.
-// A machine shared with other work takes proportionally longer.
+// reference machine (AMD EPYC Zen 5, AVX-512) with MLP 784-1000-10 at
+// n = 1000 and 2000 (probe's phase timings and CPU profiles): the engine's
+// GEMM-bound work (building H, the Cholesky factor: 56 GFLOP per CPU-second
+// at order 4000, GEMM 86; the Schur basis, the passes J and Jᵀ of the
+// matrix-free products), the passes that stream H or its factor from
+// memory, and first-touch page faults of fresh large allocations (0.2 to
+// 0.5 GB/s wall on a virtual machine, most of it outside the process's
+// CPU time). A machine shared with other work takes proportionally longer.
 const (
-	estFlops      = 60e9  // flop/s, both cores
+	estFlops      = 100e9 // flop/s, both cores
 	estStream     = 12e9  // bytes/s
 	estFirstTouch = 0.5e9 // bytes/s
 )
@@ -185,26 +200,39 @@ const (
 // ("dense", "lanczos" (certified extremes, also auto's materialised path)
 // or "matrixfree") at n samples, nK = m, for a model of P parameters with
 // acts activations per sample, and spectra operators:
-//   - building H: m²·acts flops (the Gram terms of every layer output);
-//   - dense: 3 eigen-decompositions of ≈ 4m³/3 flops each;
+//   - building H: m²·acts flops (the Gram terms of every layer output) and
+//     the first touch of H;
+//   - dense: 3 eigen-decompositions of ≈ 4m³/3 flops each and the first
+//     touch of two copies;
 //   - certified extremes: the Cholesky factor (m³/3), the Schur basis of
-//     H_S (m²n/3), about 120 passes over a triangle of H or its factor
-//     (λ_max, and two solves per λ_min step) and first touch of the
+//     H_S (m²n/3; none for a single spectrum from inPlaceFactorMin), about
+//     120 passes over a triangle of H or its factor (λ_max, and two solves
+//     per λ_min step) and, below inPlaceFactorMin, first touch of the
 //     factor's copy;
 //   - matrix-free: spectra·products products of about 8nP flops each
 //     (one forward, one backward and one forward-mode pass) and the
 //     diagonal blocks (chunked H builds).
+//
+// Measured against it (wall, 2 cores at load average 5, H_S alone): n =
+// 1000, 9.6 s for an estimate of 12 s; n = 2000, 64 s for 60 s.
 func estimateSeconds(method string, n, m, P, acts, spectra, products int) float64 {
 	d, nf := float64(m), float64(n)
-	build := d * d * float64(acts) / estFlops
+	build := d*d*float64(acts)/estFlops + 8*d*d/estFirstTouch
 	switch method {
 	case "dense":
-		return build + 3*4*d*d*d/3/estFlops + 3*8*d*d/estFirstTouch
+		return build + 3*4*d*d*d/3/estFlops + 2*8*d*d/estFirstTouch
 	case "matrixfree":
 		chunk := float64(min(max(1, 4096/max(1, m/n))*(m/n), m))
 		return float64(spectra*products)*8*nf*float64(P)/estFlops + d/chunk*chunk*chunk*float64(acts)/estFlops
 	}
-	return build + d*d*d/3/estFlops + d*d*nf/3/estFlops + 120*4*d*d/estStream + 8*d*d/estFirstTouch
+	t := build + d*d*d/3/estFlops + 120*4*d*d/estStream
+	if m < inPlaceFactorMin || spectra > 1 {
+		t += d * d * nf / 3 / estFlops
+	}
+	if m < inPlaceFactorMin {
+		t += 8 * d * d / estFirstTouch
+	}
+	return t
 }
 
 // SpectraPlan is where and how Analyze will compute the spectra, with its
@@ -238,7 +266,7 @@ func planSpectra(model nn.Layer[float64], n, K, spectra int, opts Options) (Spec
 	m := n * K
 	acts := activationsPerSample(model)
 	dense := opts.Method == "dense" || opts.FullSpectrum
-	mat := materialisedNeed(m, n, acts, dense)
+	mat := materialisedNeed(m, n, acts, spectra, dense)
 	mf := matrixFreeNeed(m, n, K, acts, spectra, opts.MatrixFreeProducts)
 	budget := opts.MaxMemory
 	fitsH := 8*float64(m)*float64(m) <= float64(opts.MaxDenseBytes)
@@ -246,7 +274,7 @@ func planSpectra(model nn.Layer[float64], n, K, spectra int, opts Options) (Spec
 		lo := 0
 		for hi := n; lo < hi; {
 			mid := (lo + hi + 1) / 2
-			if materialisedNeed(mid*K, mid, acts, dense).need <= budget {
+			if materialisedNeed(mid*K, mid, acts, spectra, dense).need <= budget {
 				lo = mid
 			} else {
 				hi = mid - 1

@@ -62,7 +62,7 @@ func TestPlanSpectra(t *testing.T) {
 				// The largest n that fits does fit, and n+1 does not.
 				dense := o.Method == "dense"
 				acts := activationsPerSample(model)
-				if materialisedNeed(me.MaxN*10, me.MaxN, acts, dense).need > me.Budget || materialisedNeed((me.MaxN+1)*10, me.MaxN+1, acts, dense).need <= me.Budget {
+				if materialisedNeed(me.MaxN*10, me.MaxN, acts, 4, dense).need > me.Budget || materialisedNeed((me.MaxN+1)*10, me.MaxN+1, acts, 4, dense).need <= me.Budget {
 					t.Errorf("MaxN = %d is not the largest n that fits", me.MaxN)
 				}
 			}
@@ -89,5 +89,30 @@ func TestAnalyzeRefusesBeforeAllocating(t *testing.T) {
 	}
 	if me.Method != "dense" || me.N != n || me.Dim != n*10 {
 		t.Errorf("MemoryError %+v", me)
+	}
+}
+
+// TestPlanSingleSpectrum: from nK = inPlaceFactorMin one spectrum (H_S
+// alone: compressed and factored in H's storage) needs neither a factor
+// copy nor the Schur basis, so n = 2000 fits 4 GiB materialised, where
+// four spectra (Z beside H) do not.
+func TestPlanSingleSpectrum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	model := mlp(rng, "relu", 784, 1000, 10)
+	o := Options{Method: "auto", MaxMemory: 4 << 30}
+	if err := o.fill(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		spectra int
+		where   string
+	}{{1, "materialised"}, {4, "matrixfree"}} {
+		plan, err := planSpectra(model, 2000, 10, tc.spectra, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan.Where != tc.where {
+			t.Errorf("%d spectra: plan %q (%s, %s), want %q", tc.spectra, plan.Where, Bytes(plan.Need), plan.Parts, tc.where)
+		}
 	}
 }

@@ -133,3 +133,29 @@ func TestStructuralMatrixCancel(t *testing.T) {
 		t.Error("structuralMatrix under a live context differs from StructuralMatrix")
 	}
 }
+
+// TestAnalyzeCancelInPlace: with the factor in H's storage and H_S
+// compressed there (inPlaceFactorMin 0), a cancellation at any poll
+// returns context.Canceled naming the phase, for H_S alone and for every
+// spectrum.
+func TestAnalyzeCancelInPlace(t *testing.T) {
+	saved := inPlaceFactorMin
+	t.Cleanup(func() { inPlaceFactorMin = saved })
+	inPlaceFactorMin = 0
+	rng := rand.New(rand.NewPCG(4, 4))
+	model := mlp(rng, "relu", 20, 40, 10)
+	probe := Probe{X: randomX(rng, 60, 20), Labels: randomLabels(rng, 60, 10)}
+	for _, spectra := range [][]string{{"H_S"}, nil} {
+		count := newPollCtx(math.MaxInt64)
+		if _, err := Analyze(model, probe, loss.Softmax{}, Options{Spectra: spectra, Ctx: count}); err != nil {
+			t.Fatalf("spectra %v, not cancelled: %v", spectra, err)
+		}
+		total := count.polls.Load()
+		for at := int64(1); at < total; at += max(1, total/16) {
+			_, err := Analyze(model, probe, loss.Softmax{}, Options{Spectra: spectra, Ctx: newPollCtx(at)})
+			if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "stopped") {
+				t.Errorf("spectra %v, cancelled at poll %d of %d: err = %v, want a stop with context.Canceled", spectra, at, total, err)
+			}
+		}
+	}
+}

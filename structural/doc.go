@@ -49,7 +49,8 @@
 //
 // Costs (n samples, K classes, hidden widths d_l): H takes 8(nK)² bytes and
 // O(Σ_l (nK)² d_l) flops; the certified extremes add a Cholesky factor
-// (8(nK)² bytes, (nK)³/3 flops) and O(steps·(nK)²) for the Lanczos passes;
+// ((nK)³/3 flops; 8(nK)² bytes below nK = 4096, in H's own storage from
+// there) and O(steps·(nK)²) for the Lanczos passes;
 // dense eigenvalues cost O(dim³). Before allocating, Analyze estimates the
 // peak memory: when the materialised path exceeds Options.MaxMemory, "auto"
 // never forms H and runs Lanczos on matrix-free products (three passes

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -29,7 +30,8 @@ type extremeWant struct {
 // spectraOnH computes the spectra of wants on the materialised H (both
 // triangles stored) as opts asks: every eigenvalue (linalg.SymEigenvalues)
 // for Method "dense" or a full spectrum; otherwise certifiedExtremes for
-// all of them at once, and with "auto" a spectrum found numerically
+// all of them at once (H_S alone from nK = inPlaceFactorMin: on H_S itself,
+// compressed in H's storage, which it overwrites), and with "auto" a spectrum found numerically
 // singular of dimension ≤ DenseMax is recomputed dense for its rank; a
 // larger one ("lanczos": any) gets pivotedRank's. A certified non-singular
 // spectrum has rank Dim: λ_min − Bound > RankTol·λ_max puts every
@@ -68,6 +70,15 @@ func spectraOnH(ctx context.Context, h *mat.SymDense, K int, p []float64, wants 
 			}
 		}
 		return out, nil
+	}
+	if len(wants) == 1 && wants[0].kind == "H_S" && h.SymmetricDim() >= inPlaceFactorMin {
+		// H_S alone: compressed in H's own storage, it is the matrix itself.
+		b, err := restrictSumZeroInPlace(ctx, h, K)
+		if err != nil {
+			return nil, err
+		}
+		w := extremeWant{kind: "H", op: identityOp(b.SymmetricDim()), phase: wants[0].phase}
+		return spectraOnH(ctx, b, K-1, nil, []extremeWant{w}, opts, lap)
 	}
 	// H_p|U on a basis of p/c when its entries would underflow (restrictedTinyScale).
 	scale := make([]float64, len(wants))
@@ -171,6 +182,12 @@ func (c Certificate) scaled(f float64) Certificate {
 	return Certificate{Residual: f * c.Residual, Bound: f * c.Bound}
 }
 
+// inPlaceFactorMin is the order of H from which certifiedExtremes factors
+// H in its own upper triangle (H 128 MiB and more) instead of a copy: half
+// the memory, and no first touch of a second m×m array; one transposed
+// copy (linalg.RestoreUpper) gives H back. A variable for the tests.
+var inPlaceFactorMin = 4096
+
 // cholShiftTries is how many times a failed Cholesky factorisation is
 // retried with a larger shift σ (RankTol·λ_max, then ×100 each time).
 const cholShiftTries = 4
@@ -195,8 +212,11 @@ const cholShiftTries = 4
 // with the residual from one explicit product (Certificate). A want with
 // rank set whose λ_min does not certify full rank gets pivotedRank's rank,
 // computed in the factor's memory. Memory beyond H: one copy of H (its
-// factor, then pivotedRank's work space) and, for H_S and H_p|U, Z
-// (8·nK·n bytes).
+// factor, then pivotedRank's work space) below inPlaceFactorMin, from it
+// the factor in H's upper triangle (H's lower triangle and a copy of its
+// diagonal keep H, restored before the certificates; after an error H is
+// left holding the factor) and pivotedRank's work space only if a rank is
+// asked; and, for H_S and H_p|U, Z (8·nK·n bytes).
 func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64, wants []extremeWant, tol, rankTol float64, rng *rand.Rand) ([]extremeResult, error) {
 	raw := h.RawSymmetric()
 	m := raw.N
@@ -207,6 +227,34 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 	ops := make([]hOperator, len(wants))
 	for i, w := range wants {
 		ops[i] = w.op
+	}
+
+	// Below inPlaceFactorMin, when some operator is sure to run on the
+	// factor of H itself (H, H_S), the unshifted factor of a copy (and Z)
+	// is computed while the λ_max runs read H: they are independent.
+	var u []float64 // the factor of H, then pivotedRank's work space
+	copyUpper := func() []float64 {
+		if u == nil {
+			u = make([]float64, m*m)
+		}
+		for r := 0; r < m; r++ { // the factorisation reads the upper triangle only
+			copy(u[r*m+r:(r+1)*m], raw.Data[r*m+r:(r+1)*m])
+		}
+		return u
+	}
+	var early *earlyFactor
+	if m < inPlaceFactorMin && slices.ContainsFunc(wants, func(w extremeWant) bool { return w.kind == "H" || w.kind == "H_S" }) {
+		needZ := slices.ContainsFunc(wants, func(w extremeWant) bool { return w.kind == "H_S" || w.kind == "H_pU" })
+		early = &earlyFactor{done: make(chan struct{})}
+		go func() {
+			defer close(early.done)
+			a := copyUpper()
+			early.err = linalg.Cholesky(ctx, m, a, m)
+			if early.err == nil && needZ {
+				early.sumZero, early.zErr = newSumZeroInverse(ctx, m, K, a)
+			}
+		}()
+		defer func() { <-early.done }()
 	}
 
 	// λ_max of every operator, lockstepped on H.
@@ -281,18 +329,32 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 		}
 		onH = append(onH, i)
 	}
-	var u []float64 // the factor of H, then pivotedRank's work space
 	if len(onH) > 0 {
+		// Above inPlaceFactorMin the factor overwrites H's upper triangle;
+		// H's lower triangle and diag keep H, restored after the solves.
+		var diag []float64
 		fill := func() []float64 {
-			if u == nil {
-				u = make([]float64, m*m)
+			if diag != nil {
+				linalg.RestoreUpper(m, raw.Data, m, diag)
+				return raw.Data
 			}
-			for r := 0; r < m; r++ { // the factorisation reads the upper triangle only
-				copy(u[r*m+r:(r+1)*m], raw.Data[r*m+r:(r+1)*m])
+			if m >= inPlaceFactorMin {
+				diag = make([]float64, m)
+				for r := range diag {
+					diag[r] = raw.Data[r*m+r]
+				}
+				return raw.Data
 			}
-			return u
+			return copyUpper()
 		}
-		f, shift, err := factorShifted(ctx, m, fill, rankTol*lambdaMaxOf("H"))
+		var f []float64
+		var shift float64
+		if early != nil {
+			<-early.done
+			f, shift, err = shiftedRetry(ctx, m, fill, rankTol*lambdaMaxOf("H"), u, early.err)
+		} else {
+			f, shift, err = factorShifted(ctx, m, fill, rankTol*lambdaMaxOf("H"))
+		}
 		u = f
 		if err != nil {
 			return nil, fmt.Errorf("structural: Cholesky factor of H (%d×%d): %w", m, m, err)
@@ -320,6 +382,12 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 				invs[c].pre, invs[c].post = bases[i].applyInv, bases[i].applyInvT
 			}
 			if k := wants[i].kind; k == "H_S" || k == "H_pU" {
+				if sumZero == nil && early != nil && shift == 0 && (early.sumZero != nil || early.zErr != nil) {
+					if early.zErr != nil {
+						return nil, fmt.Errorf("structural: %s⁻¹: %w", k, early.zErr)
+					}
+					sumZero = early.sumZero
+				}
 				if sumZero == nil {
 					if sumZero, err = newSumZeroInverse(ctx, m, K, u); err != nil {
 						return nil, fmt.Errorf("structural: %s⁻¹: %w", k, err)
@@ -339,6 +407,10 @@ func certifiedExtremes(ctx context.Context, h *mat.SymDense, K int, p []float64,
 			res[i].shift = shift
 			res[i].iters += runs[c].products
 			res[i].passes += runs[c].steps
+		}
+		if diag != nil {
+			linalg.RestoreUpper(m, raw.Data, m, diag)
+			u = nil // pivotedRank needs work space of its own
 		}
 	}
 
@@ -608,13 +680,22 @@ func tinyWeightVector(h []float64, m, K int, p []float64, kind string, b *weight
 // factors A + σI, σ = shift0 and then ×100, at most cholShiftTries times.
 // It returns the factor and σ (0: A itself).
 func factorShifted(ctx context.Context, n int, fill func() []float64, shift0 float64) ([]float64, float64, error) {
+	a := fill()
+	return shiftedRetry(ctx, n, fill, shift0, a, linalg.Cholesky(ctx, n, a, n))
+}
+
+// shiftedRetry is factorShifted from the outcome err of the unshifted
+// factorisation of A in a.
+func shiftedRetry(ctx context.Context, n int, fill func() []float64, shift0 float64, a []float64, err error) ([]float64, float64, error) {
 	shift := 0.0
 	for try := 0; ; try++ {
-		a := fill()
-		for j := 0; j < n; j++ {
-			a[j*n+j] += shift
+		if try > 0 {
+			a = fill()
+			for j := 0; j < n; j++ {
+				a[j*n+j] += shift
+			}
+			err = linalg.Cholesky(ctx, n, a, n)
 		}
-		err := linalg.Cholesky(ctx, n, a, n)
 		var npd *linalg.NotPositiveDefiniteError
 		switch {
 		case err == nil && shift == 0 && shift0 > 0 && minPivotSq(n, a) < shift0:
@@ -642,6 +723,15 @@ func minPivotSq(n int, a []float64) float64 {
 		m = math.Min(m, a[i*n+i]*a[i*n+i])
 	}
 	return m
+}
+
+// earlyFactor is the outcome of the unshifted Cholesky factorisation of
+// H (and Z from it) that certifiedExtremes runs beside the λ_max runs.
+type earlyFactor struct {
+	done    chan struct{}
+	err     error // of the factorisation
+	sumZero *sumZeroInverse
+	zErr    error
 }
 
 // inverseOp is one operator A⁻¹ = post ∘ H⁻¹ ∘ pre applied through the
@@ -677,7 +767,7 @@ type sumZeroInverse struct {
 	n, K int
 	z    []float64 // Z, nK×n row-major
 	s    []float64 // Cholesky factor of S, n×n
-	t    []float64 // scratch, n
+	t    []float64 // scratch, n per corrected column
 }
 
 // sumZeroGroup is the number of columns of E solved together in
@@ -709,21 +799,32 @@ func newSumZeroInverse(ctx context.Context, m, K int, u []float64) (*sumZeroInve
 	if err := linalg.Cholesky(ctx, n, s, n); err != nil {
 		return nil, fmt.Errorf("Schur complement EᵀH⁻¹E (%d×%d): %w", n, n, err)
 	}
-	return &sumZeroInverse{n: n, K: K, z: z, s: s, t: make([]float64, n)}, nil
+	return &sumZeroInverse{n: n, K: K, z: z, s: s}, nil
 }
 
-// correct sets z ← z + Zc with c = −S⁻¹Zᵀz (z of length nK, stride inc).
-func (sz *sumZeroInverse) correct(z []float64, inc int) {
+// correct sets z ← z + Zc with c = −S⁻¹Zᵀz for every column z = b[c::r]
+// (length nK) of the nK×r row-major b, c in cols: Z is read twice per call
+// however many columns, each column computed as it would be alone.
+func (sz *sumZeroInverse) correct(b []float64, r int, cols []int) {
 	n, m := sz.n, sz.n*sz.K
+	sz.t = grow(sz.t, n*len(cols))
 	t := sz.t
 	clear(t)
 	for j := 0; j < m; j++ {
-		axpy(t, z[j*inc], sz.z[j*n:(j+1)*n])
+		zj := sz.z[j*n : (j+1)*n]
+		for q, c := range cols {
+			axpy(t[q*n:(q+1)*n], b[j*r+c], zj)
+		}
 	}
-	linalg.SolveUpperT(n, 1, sz.s, n, t, 1)
-	linalg.SolveUpper(n, 1, sz.s, n, t, 1)
+	for q := range cols {
+		linalg.SolveUpperT(n, 1, sz.s, n, t[q*n:(q+1)*n], 1)
+		linalg.SolveUpper(n, 1, sz.s, n, t[q*n:(q+1)*n], 1)
+	}
 	for j := 0; j < m; j++ {
-		z[j*inc] -= dot(sz.z[j*n:(j+1)*n], t)
+		zj := sz.z[j*n : (j+1)*n]
+		for q, c := range cols {
+			b[j*r+c] -= dot(zj, t[q*n:(q+1)*n])
+		}
 	}
 }
 
@@ -744,6 +845,7 @@ func inverseTop(ctx context.Context, m int, u []float64, invs []inverseOp, tol f
 		runs[c] = lz
 	}
 	var b, col []float64
+	var cols []int
 	err := lockstep(ctx, runs, func(active []int, qs, ws [][]float64) {
 		r := len(qs)
 		b = grow(b, m*r)
@@ -759,10 +861,15 @@ func inverseTop(ctx context.Context, m int, u []float64, invs []inverseOp, tol f
 			}
 		}
 		linalg.SolveUpperT(m, r, u, m, b, r)
+		var sz *sumZeroInverse // one, shared by H_S and H_p|U
+		cols = cols[:0]
 		for c := range qs {
-			if sz := invs[active[c]].sumZero; sz != nil {
-				sz.correct(b[c:], r)
+			if s := invs[active[c]].sumZero; s != nil {
+				sz, cols = s, append(cols, c)
 			}
+		}
+		if sz != nil {
+			sz.correct(b, r, cols)
 		}
 		linalg.SolveUpper(m, r, u, m, b, r)
 		for c, w := range ws {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -265,5 +266,101 @@ func TestPivotedRankCancelled(t *testing.T) {
 		if _, err := pivotedRank(ctx, h.RawSymmetric().Data, m, K, p, w, 1, DefaultRankTol, make([]float64, m*m), rngFor(93)); !errors.Is(err, context.Canceled) {
 			t.Errorf("%s: err = %v, want context.Canceled", w.kind, err)
 		}
+	}
+}
+
+// TestCertifiedExtremesInPlace: factoring H in its own upper triangle
+// (inPlaceFactorMin ≤ m) gives the same bits as factoring a copy, on a
+// positive definite H, a singular one (shifted refactorisation, pivoted
+// rank) and with a zero probability, and leaves H as it was.
+func TestCertifiedExtremesInPlace(t *testing.T) {
+	saved := inPlaceFactorMin
+	t.Cleanup(func() { inPlaceFactorMin = saved })
+	for _, tc := range []struct {
+		name       string
+		n, K, cols int
+		zeroP      bool
+	}{
+		{"SPD 40×4", 40, 4, 400, false},
+		{"rank-deficient 25×4 rank 60", 25, 4, 60, false},
+		{"probability underflow", 20, 5, 300, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tc.n * tc.K
+			h := randomPSD(rngFor(41), m, tc.cols)
+			p := randomProbs(42, tc.n, tc.K)
+			if tc.zeroP {
+				p[7] = 0
+			}
+			run := func(minOrder int) ([]extremeResult, []float64) {
+				inPlaceFactorMin = minOrder
+				hc := mat.NewSymDense(m, slices.Clone(h.RawSymmetric().Data))
+				wants := allWants(m, tc.K, p)
+				for i := range wants {
+					wants[i].rank = true
+				}
+				res, err := certifiedExtremes(context.Background(), hc, tc.K, p, wants, 1e-12, DefaultRankTol, rngFor(43))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res, hc.RawSymmetric().Data
+			}
+			copied, _ := run(math.MaxInt)
+			inPlace, after := run(0)
+			for i, d := range h.RawSymmetric().Data {
+				if math.Float64bits(after[i]) != math.Float64bits(d) {
+					t.Fatalf("H[%d] = %v after the in-place factor, was %v", i, after[i], d)
+				}
+			}
+			for i := range copied {
+				if c, g := copied[i], inPlace[i]; c.min != g.min || c.max != g.max || c.minCert != g.minCert || c.maxCert != g.maxCert || c.shift != g.shift || c.rank != g.rank || c.iters != g.iters {
+					t.Errorf("operator %d: in place %+v, on a copy %+v", i, g, c)
+				}
+			}
+			t.Logf("H: shift %g, rank %d", inPlace[0].shift, inPlace[0].rank)
+		})
+	}
+}
+
+// TestAnalyzeSumZeroAlone: with H_S the only spectrum asked, Analyze on
+// H_S compressed in H's storage (inPlaceFactorMin 0) agrees with the
+// sum-zero correction through H's factor to 1e-9, certificates included.
+func TestAnalyzeSumZeroAlone(t *testing.T) {
+	saved := inPlaceFactorMin
+	t.Cleanup(func() { inPlaceFactorMin = saved })
+	rng := rngFor(61)
+	model := mlp(rng, "relu", 20, 30, 10)
+	n := 40
+	probe := Probe{X: randomX(rng, n, 20), Labels: randomLabels(rng, n, 10)}
+	run := func(minOrder int) *Spectrum {
+		inPlaceFactorMin = minOrder
+		rep, err := Analyze(model, probe, loss.Softmax{}, Options{Spectra: []string{"H_S"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.H != nil || rep.HP != nil || rep.HPU != nil || rep.HS == nil {
+			t.Fatalf("spectra H %v, H_S %v, H_p %v, H_p|U %v: want H_S alone", rep.H, rep.HS, rep.HP, rep.HPU)
+		}
+		return rep.HS
+	}
+	ref, got := run(math.MaxInt), run(0)
+	for _, c := range []struct {
+		what      string
+		got, want float64
+	}{{"λ_min", got.Min, ref.Min}, {"λ_max", got.Max, ref.Max}, {"trace", got.Trace, ref.Trace}} {
+		if relErr(c.got, c.want) > 1e-9 {
+			t.Errorf("H_S %s = %.15g compressed in place, %.15g through H's factor", c.what, c.got, c.want)
+		}
+	}
+	if got.Dim != ref.Dim || got.Rank != ref.Rank || got.Method != ref.Method {
+		t.Errorf("dim %d rank %d method %s, want %d %d %s", got.Dim, got.Rank, got.Method, ref.Dim, ref.Rank, ref.Method)
+	}
+	for _, c := range []Certificate{got.MinCert, got.MaxCert} {
+		if !(c.Residual > 0) || !(c.Bound >= 0) || c.Bound > c.Residual {
+			t.Errorf("certificate %+v: want 0 ≤ Bound ≤ Residual, Residual > 0", c)
+		}
+	}
+	if math.Abs(got.Min-ref.Min) > got.MinCert.Bound+ref.MinCert.Bound+1e-12*ref.Max {
+		t.Errorf("λ_min differs by %.3g, beyond the bounds %.3g + %.3g", math.Abs(got.Min-ref.Min), got.MinCert.Bound, ref.MinCert.Bound)
 	}
 }

@@ -185,7 +185,12 @@ func addGramMLP(ctx context.Context, h []float64, model nn.Layer[float64], x *nn
 	dy := seed
 	for l := L - 1; l >= first; l-- {
 		if len(layers[l].Params()) > 0 {
-			terms = append(terms, layers[l].(nn.GramTermer[float64]).GramTerm(ins[l], dy, K))
+			t := layers[l].(nn.GramTermer[float64]).GramTerm(ins[l], dy, K)
+			if l == L-1 {
+				addSeedTerm(h, n, K, t.S)
+			} else {
+				terms = append(terms, t)
+			}
 		}
 		if l > first {
 			dy = layers[l].Backward(dy)
@@ -194,6 +199,24 @@ func addGramMLP(ctx context.Context, h []float64, model nn.Layer[float64], x *nn
 	restoreGrads(model, saved)
 	_, complete = nn.AddGramTermsUntil(h, n*K, K, terms, nil, func() bool { return ctx.Err() != nil })
 	return true, complete
+}
+
+// addSeedTerm adds the Gram term of the chain's last layer (THEORY §6),
+// whose Δ is the seed itself, into the upper triangle of the zero h
+// (nK×nK): ΔΔᵀ = 1_n1_nᵀ ⊗ I_K, so the term (ΔΔᵀ) ∘ (S ⊗ 1_K1_Kᵀ + 1) is
+// (S + 1)_ij at rows and columns i·K+k, j·K+k alone, n²K entries where
+// nn.AddGramTerms would form and fold all (nK)² of ΔΔᵀ. Added first, as the
+// first of AddGramTerms' terms is, it leaves the bits of H unchanged.
+func addSeedTerm(h []float64, n, K int, s []float64) {
+	m := n * K
+	for i := 0; i < n; i++ {
+		for j := i; j < n; j++ {
+			v := s[i*n+j] + 1
+			for k := 0; k < K; k++ {
+				h[(i*K+k)*m+j*K+k] += v
+			}
+		}
+	}
 }
 
 // Gradient returns ∇R = (1/n) Jᵀ r (THEORY §2) by one backward pass over the

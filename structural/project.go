@@ -1,10 +1,16 @@
 package structural
 
 import (
+	"context"
 	"fmt"
 	"math"
+	"runtime"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/fenchel-ml/fenchel/internal/parallel"
+	"github.com/fenchel-ml/fenchel/linalg"
 )
 
 // ProjectSumZero returns H_S = Π H Π with Π = I_n ⊗ (I_K − 11ᵀ/K) (THEORY §2),
@@ -168,4 +174,79 @@ func ProbabilityWeighted(h *mat.SymDense, p []float64) *mat.SymDense {
 		}
 	}
 	return mat.NewSymDense(m, out)
+}
+
+// sumZeroInPlaceBuffer is the size, in elements, of the buffer through
+// which restrictSumZeroInPlace writes B (32 MiB); a variable for the tests.
+var sumZeroInPlaceBuffer = 1 << 22
+
+// restrictSumZeroInPlace overwrites H (both triangles stored, m = nK) with
+// B = VᵀHV of RestrictSumZero, d×d row-major at the start of H's storage
+// (d = n(K−1)), both triangles, and returns it: H_S for the certified
+// extremes without a second matrix of H's size. Each upper-triangle block
+// B_ij = V_Kᵀ H_ij V_K (j ≥ i) is computed as RestrictSumZero computes it
+// and the lower triangle mirrored (RestrictSumZero averages the two
+// triangles instead, which differs in the last bits). Block rows go in
+// chunks through a buffer: rows of B up to block row i end at
+// (i+1)(K−1)·d ≤ (i+1)K·m, before H's block row i+1 starts, so a chunk's
+// writes never reach rows of H still to be read. ctx is polled per chunk;
+// on cancellation H is left partly overwritten.
+func restrictSumZeroInPlace(ctx context.Context, h *mat.SymDense, K int) (*mat.SymDense, error) {
+	m := h.SymmetricDim()
+	checkBlocks("restrictSumZeroInPlace", m, K)
+	raw := h.RawSymmetric()
+	if raw.Stride != m {
+		panic("structural: restrictSumZeroInPlace: H must be stored contiguously")
+	}
+	n, c := m/K, K-1
+	d := n * c
+	a := raw.Data
+	chunk := max(1, min(n, sumZeroInPlaceBuffer/(c*d)))
+	buf := make([]float64, chunk*c*d)
+	for i0 := 0; i0 < n; i0 += chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("structural: compressing H_S in place, block row %d of %d: %w", i0, n, err)
+		}
+		i1 := min(i0+chunk, n)
+		var next atomic.Int64
+		next.Store(int64(i0))
+		rows := func(int) {
+			t := make([]float64, K*c)
+			col := make([]float64, K)
+			dst := make([]float64, c)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= i1 {
+					return
+				}
+				out := buf[(i-i0)*c*d : (i-i0+1)*c*d]
+				for j := i; j < n; j++ {
+					// T = H_ij V_K (K×c), then V_Kᵀ T.
+					for k := 0; k < K; k++ {
+						r := i*K + k
+						helmert(t[k*c:(k+1)*c], a[r*m+j*K:r*m+(j+1)*K])
+					}
+					for y := 0; y < c; y++ {
+						for k := 0; k < K; k++ {
+							col[k] = t[k*c+y]
+						}
+						helmert(dst, col)
+						for x, v := range dst {
+							out[x*d+j*c+y] = v
+						}
+					}
+				}
+			}
+		}
+		parallel.Run(min(runtime.GOMAXPROCS(0), i1-i0), rows)
+		for i := i0; i < i1; i++ {
+			for x := 0; x < c; x++ {
+				r := i*c + x
+				copy(a[r*d+i*c:(r+1)*d], buf[((i-i0)*c+x)*d+i*c:((i-i0)*c+x+1)*d])
+			}
+		}
+	}
+	b := a[:d*d]
+	linalg.Symmetrize(d, b, d)
+	return mat.NewSymDense(d, b), nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -360,6 +361,47 @@ func TestMulRowsUpperOnly(t *testing.T) {
 			}
 			if d := relDiff(ys[j], want); !(d <= 1e-13) {
 				t.Errorf("m = %d, vector %d: rel diff %.3g", m, j, d)
+			}
+		}
+	}
+}
+
+// TestRestrictSumZeroInPlace: the compression in H's own storage equals
+// RestrictSumZero to rounding (it keeps the upper triangle's values where
+// RestrictSumZero averages both), with the buffer forcing chunks of one,
+// three and every block row.
+func TestRestrictSumZeroInPlace(t *testing.T) {
+	saved := sumZeroInPlaceBuffer
+	t.Cleanup(func() { sumZeroInPlaceBuffer = saved })
+	for _, tc := range []struct{ n, K int }{{7, 2}, {12, 5}, {30, 10}} {
+		m := tc.n * tc.K
+		h := randomPSD(rngFor(51), m, m/2+3)
+		want := RestrictSumZero(h, tc.K)
+		d := want.SymmetricDim()
+		scale := 0.0
+		for _, v := range want.RawSymmetric().Data {
+			scale = math.Max(scale, math.Abs(v))
+		}
+		for _, rows := range []int{1, 3, tc.n} {
+			sumZeroInPlaceBuffer = rows * (tc.K - 1) * d
+			hc := mat.NewSymDense(m, slices.Clone(h.RawSymmetric().Data))
+			got, err := restrictSumZeroInPlace(context.Background(), hc, tc.K)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.SymmetricDim() != d {
+				t.Fatalf("dimension %d, want %d", got.SymmetricDim(), d)
+			}
+			g, w := got.RawSymmetric().Data, want.RawSymmetric().Data
+			for i := 0; i < d; i++ {
+				for j := 0; j < d; j++ {
+					if g[i*d+j] != g[j*d+i] {
+						t.Fatalf("n=%d K=%d chunk %d: B[%d,%d] = %v ≠ B[%d,%d] = %v", tc.n, tc.K, rows, i, j, g[i*d+j], j, i, g[j*d+i])
+					}
+					if math.Abs(g[i*d+j]-w[i*d+j]) > 1e-14*scale {
+						t.Fatalf("n=%d K=%d chunk %d: B[%d,%d] = %v, RestrictSumZero %v", tc.n, tc.K, rows, i, j, g[i*d+j], w[i*d+j])
+					}
+				}
 			}
 		}
 	}

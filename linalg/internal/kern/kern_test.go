@@ -293,16 +293,3 @@ func TestDotRowsSameBits(t *testing.T) {
 		}
 	}
 }
-
-func BenchmarkZZDot(b *testing.B) {
-	const k = 1000
-	a := make([]float32, 128*k)
-	bb := make([]float32, 12*k)
-	c := make([]float32, 128*10)
-	for b.Loop() {
-		for i := 0; i < 128; i += 2 {
-			SdotR2x12AVX512(k, &a[i*k], k, &bb[0], k, &c[i*10], 10, 10, 1)
-		}
-	}
-	b.ReportMetric(2*128*10*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-}

@@ -166,12 +166,19 @@ func bandSymm(m, k int, c []float64, ldc int, v, zt []float64, w *bandWork) {
 			j1 := min(j0+symmBlock, m)
 			nj := j1 - j0
 			zj := zt[j0*k:]
-			// Diagonal block, both triangles.
+			// Diagonal block, both triangles: the stored rows, then the
+			// lower triangle from them in 8×8 blocks (contiguous writes).
 			for r := 0; r < nj; r++ {
-				row := c[(j0+r)*ldc+j0+r : (j0+r)*ldc+j1]
-				copy(d[r*nj+r:(r+1)*nj], row)
-				for q := r + 1; q < nj; q++ {
-					d[q*nj+r] = row[q-r]
+				copy(d[r*nj+r:(r+1)*nj], c[(j0+r)*ldc+j0+r:(j0+r)*ldc+j1])
+			}
+			for qb := 0; qb < nj; qb += 8 {
+				for rb := 0; rb <= qb; rb += 8 {
+					for q := qb; q < min(qb+8, nj); q++ {
+						dq := d[q*nj : q*nj+q]
+						for r := rb; r < min(rb+8, q); r++ {
+							dq[r] = d[r*nj+q]
+						}
+					}
 				}
 			}
 			gemm(false, true, nj, k, nj, 1, d, nj, v[j0:], m, 0, zj, k)

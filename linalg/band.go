@@ -29,6 +29,7 @@ type bandWork struct {
 	t, s        []float64 // k×k: the block reflector's T, and Tᵀ·V·Xᵀ
 	v           []float64 // k×m: the reflectors V (explicit unit diagonal)
 	x           []float64 // m×k: Xᵀ, then Wᵀ
+	z           []float64 // m×k: Zᵀ = (VA₂₂)ᵀ
 	vw, wv      []float64 // 2k×m: [V; W] and [W; V]
 	diag        [][]float64
 	col         []float64 // the column parts of bandSymm's tasks
@@ -86,8 +87,15 @@ func symToBand(ctx context.Context, n int, a []float64, lda, nb int, w *bandWork
 		x := grow(w.x, m*k)
 		w.x = x
 		// Xᵀ = (VA₂₂)ᵀT, S = Tᵀ(VXᵀ), Wᵀ = Xᵀ − ½VᵀS, all m×k.
-		bandSymm(m, k, c, lda, v, x, w)
-		g.Dtrmm(blas.Right, blas.Upper, blas.NoTrans, blas.NonUnit, m, k, 1, t, k, x, k)
+		z := grow(w.z, m*k)
+		w.z = z
+		bandSymm(m, k, c, lda, v, z, w)
+		// Xᵀ = ZᵀT through Gemm (on all cores, where Dtrmm runs on one),
+		// T's lower triangle cleared.
+		for r := 1; r < k; r++ {
+			clear(t[r*k : r*k+r])
+		}
+		bandGemm(false, false, m, k, k, 1, z, k, t, k, 0, x, k)
 		s := grow(w.s, k*k)
 		w.s = s
 		bandGemm(false, false, k, k, m, 1, v, m, x, k, 0, s, k)

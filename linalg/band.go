@@ -29,6 +29,7 @@ type bandWork struct {
 	t, s        []float64 // k×k: the block reflector's T, and Tᵀ·V·Xᵀ
 	v           []float64 // k×m: the reflectors V (explicit unit diagonal)
 	x           []float64 // m×k: Xᵀ, then Wᵀ
+	z           []float64 // m×k: Zᵀ = (VA₂₂)ᵀ
 	vw, wv      []float64 // 2k×m: [V; W] and [W; V]
 	diag        [][]float64
 	col         []float64 // the column parts of bandSymm's tasks
@@ -86,8 +87,15 @@ func symToBand(ctx context.Context, n int, a []float64, lda, nb int, w *bandWork
 		x := grow(w.x, m*k)
 		w.x = x
 		// Xᵀ = (VA₂₂)ᵀT, S = Tᵀ(VXᵀ), Wᵀ = Xᵀ − ½VᵀS, all m×k.
-		bandSymm(m, k, c, lda, v, x, w)
-		g.Dtrmm(blas.Right, blas.Upper, blas.NoTrans, blas.NonUnit, m, k, 1, t, k, x, k)
+		z := grow(w.z, m*k)
+		w.z = z
+		bandSymm(m, k, c, lda, v, z, w)
+		// Xᵀ = ZᵀT through Gemm (on all cores, where Dtrmm runs on one),
+		// T's lower triangle cleared.
+		for r := 1; r < k; r++ {
+			clear(t[r*k : r*k+r])
+		}
+		bandGemm(false, false, m, k, k, 1, z, k, t, k, 0, x, k)
 		s := grow(w.s, k*k)
 		w.s = s
 		bandGemm(false, false, k, k, m, 1, v, m, x, k, 0, s, k)
@@ -166,12 +174,19 @@ func bandSymm(m, k int, c []float64, ldc int, v, zt []float64, w *bandWork) {
 			j1 := min(j0+symmBlock, m)
 			nj := j1 - j0
 			zj := zt[j0*k:]
-			// Diagonal block, both triangles.
+			// Diagonal block, both triangles: the stored rows, then the
+			// lower triangle from them in 8×8 blocks (contiguous writes).
 			for r := 0; r < nj; r++ {
-				row := c[(j0+r)*ldc+j0+r : (j0+r)*ldc+j1]
-				copy(d[r*nj+r:(r+1)*nj], row)
-				for q := r + 1; q < nj; q++ {
-					d[q*nj+r] = row[q-r]
+				copy(d[r*nj+r:(r+1)*nj], c[(j0+r)*ldc+j0+r:(j0+r)*ldc+j1])
+			}
+			for qb := 0; qb < nj; qb += 8 {
+				for rb := 0; rb <= qb; rb += 8 {
+					for q := qb; q < min(qb+8, nj); q++ {
+						dq := d[q*nj : q*nj+q]
+						for r := rb; r < min(rb+8, q); r++ {
+							dq[r] = d[r*nj+q]
+						}
+					}
 				}
 			}
 			gemm(false, true, nj, k, nj, 1, d, nj, v[j0:], m, 0, zj, k)

@@ -165,7 +165,7 @@ func BenchmarkCholeskySolve(b *testing.B) {
 func BenchmarkBulgeChasing(b *testing.B) {
 	const n = 5000
 	rnd := rand.New(rand.NewPCG(1, 2))
-	for _, nb := range []int{32, 64} {
+	for _, nb := range []int{32, 48, 64} {
 		a := make([]float64, n*n)
 		for i := 0; i < n; i++ {
 			for j := i; j < min(n, i+nb+1); j++ {

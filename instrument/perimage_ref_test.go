@@ -214,16 +214,17 @@ func TestPerImageGOMAXPROCS(t *testing.T) {
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, spec := range []models.Spec{{Name: models.ModelD, Depth: 1, Skip: true}, {Name: models.ModelA, Depth: 1}} {
-		m, err := models.Build[float64](spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := initializer.Apply(m.Params(), initializer.Options{}, rand.New(rand.NewPCG(4, 4))); err != nil {
-			t.Fatal(err)
-		}
 		var want *PerImageMeasurement
 		for _, procs := range []int{1, 2, 3} {
 			runtime.GOMAXPROCS(procs)
+			// A model of its own: no scratch left by another run.
+			m, err := models.Build[float64](spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := initializer.Apply(m.Params(), initializer.Options{}, rand.New(rand.NewPCG(4, 4))); err != nil {
+				t.Fatal(err)
+			}
 			h, err := NewPerImage(2, FirstTestClass, "")
 			if err != nil {
 				t.Fatal(err)

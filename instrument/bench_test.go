@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/fenchel-ml/fenchel/data"
@@ -116,16 +117,24 @@ func BenchmarkPerImageMeasure(b *testing.B) {
 // builds one), after copying the float32 weights into the float64 model;
 // notwin runs the same without the twin. cpu-ms/op is the user+system CPU
 // time, ns/op the wall time: the twin's pass on x_b runs on the second core.
+// locked runs the twin case with the benchmark's goroutine locked to its
+// thread and reports main-cpu-ms/op, that goroutine's CPU time alone (see
+// threadCPUTime): the serial path's share. The lock makes every fork-join a
+// thread hand-off (futex calls), so its cpu-ms/op is a little higher.
 func BenchmarkPerImageStep(b *testing.B) {
 	_, testSet, err := data.LoadFixture(data.StandardMNIST)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, bs := range benchSpecs {
-		for _, twin := range []bool{true, false} {
+		for _, v := range []struct{ twin, locked bool }{{true, false}, {false, false}, {true, true}} {
+			twin := v.twin
 			name := bs.spec.String()
 			if !twin {
 				name += "/notwin"
+			}
+			if v.locked {
+				name += "/locked"
 			}
 			b.Run(name, func(b *testing.B) {
 				m32, err := models.Build[float32](bs.spec)
@@ -147,7 +156,11 @@ func BenchmarkPerImageStep(b *testing.B) {
 				cfg := train.DefaultConfig()
 				cfg.Model = bs.spec
 				info := &train.StepInfo{Test: testSet, Config: cfg, Model64: func() (nn.Layer[float64], error) { return m, nil }}
-				c0, ops := cpuTime(), 0
+				if v.locked {
+					runtime.LockOSThread()
+					defer runtime.UnlockOSThread()
+				}
+				c0, t0, ops := cpuTime(), threadCPUTime(), 0
 				for b.Loop() {
 					if err := nn.CopyParams(m, m32); err != nil {
 						b.Fatal(err)
@@ -158,6 +171,9 @@ func BenchmarkPerImageStep(b *testing.B) {
 					ops++
 				}
 				b.ReportMetric(float64(cpuTime()-c0)/1e6/float64(ops), "cpu-ms/op")
+				if v.locked {
+					b.ReportMetric(float64(threadCPUTime()-t0)/1e6/float64(ops), "main-cpu-ms/op")
+				}
 			})
 		}
 	}

@@ -3,6 +3,7 @@ package instrument
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -194,6 +195,51 @@ func TestPerImageTwin(t *testing.T) {
 			}
 			if got := rec.(*PerImageMeasurement); *got != *want {
 				t.Errorf("%v step %d: with the twin %+v, without %+v", c.spec, step, *got, *want)
+			}
+		}
+	}
+}
+
+// TestPerImageGOMAXPROCS checks that the measurement, twin included, is bit
+// for bit the same on 1, 2 and 3 goroutines, on the full-size MNIST fixture
+// (so that the products, the dL/dx split and the copies of the broadcast
+// batch take their parallel paths).
+func TestPerImageGOMAXPROCS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("full-size Model d measurements")
+	}
+	_, test, err := data.LoadFixture(data.StandardMNIST)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, spec := range []models.Spec{{Name: models.ModelD, Depth: 1, Skip: true}, {Name: models.ModelA, Depth: 1}} {
+		var want *PerImageMeasurement
+		for _, procs := range []int{1, 2, 3} {
+			runtime.GOMAXPROCS(procs)
+			// A model of its own: no scratch left by another run.
+			m, err := models.Build[float64](spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := initializer.Apply(m.Params(), initializer.Options{}, rand.New(rand.NewPCG(4, 4))); err != nil {
+				t.Fatal(err)
+			}
+			h, err := NewPerImage(2, FirstTestClass, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			info := &train.StepInfo{Test: test, Config: train.Config{Model: spec},
+				Model64: func() (nn.Layer[float64], error) { return m, nil }}
+			rec, err := h.OnStep(info)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := rec.(*PerImageMeasurement)
+			if want == nil {
+				want = got
+			} else if *got != *want {
+				t.Errorf("%v GOMAXPROCS %d: %+v, on one goroutine %+v", spec, procs, *got, *want)
 			}
 		}
 	}

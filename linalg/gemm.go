@@ -456,16 +456,30 @@ func gemmSmall32(tB bool, m, n, k int, alpha float32, a []float32, lda int, b []
 	}
 }
 
+// gemmSmall64 takes the dot products of op(B) = Bᵀ by dotRows (the DotRows
+// kernels, AVX-512 or AVX2, or their Go twin: the same bits on every path),
+// n rows of B against one row of A per pass.
 func gemmSmall64(tB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, c []float64, ldc int) {
+	if tB {
+		if m == 0 || n == 0 {
+			return
+		}
+		w := getWorkspace[float64]()
+		defer putWorkspace(w)
+		w.tile = grow(w.tile, n)
+		s := w.tile[:n]
+		for i := 0; i < m; i++ {
+			ci := c[i*ldc : i*ldc+n]
+			dotRows(n, k, b, ldb, a[i*lda:i*lda+k], s)
+			for j := range ci {
+				ci[j] += alpha * s[j]
+			}
+		}
+		return
+	}
 	var g gonum.Implementation
 	for i := 0; i < m; i++ {
 		ai, ci := a[i*lda:i*lda+k], c[i*ldc:i*ldc+n]
-		if tB {
-			for j := range ci {
-				ci[j] += alpha * g.Ddot(k, ai, 1, b[j*ldb:j*ldb+k], 1)
-			}
-			continue
-		}
 		for p, v := range ai {
 			if v != 0 {
 				g.Daxpy(n, alpha*v, b[p*ldb:p*ldb+n], 1, ci, 1)

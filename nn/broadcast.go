@@ -159,7 +159,8 @@ func spreadRows[T Float](y *Mat[T], rep int) *Mat[T] {
 // spread writes rep copies of each of the n rows of length c at the start of
 // v into v[:n·rep·c] (reallocating when v lacks the capacity) and returns it.
 // Groups are written from the last one down, so every row is read before
-// any group overwrites it.
+// any group overwrites it; a single group's copies run on up to GOMAXPROCS
+// goroutines.
 func spread[E any](v []E, n, c, rep int) []E {
 	if cap(v) < n*rep*c {
 		w := make([]E, n*rep*c)
@@ -167,6 +168,17 @@ func spread[E any](v []E, n, c, rep int) []E {
 		v = w
 	}
 	v = v[:n*rep*c]
+	if n == 1 {
+		// One group (the per-image measurement's x_a): its copies are
+		// independent and are split over goroutines when large.
+		src := v[:c]
+		parallelFor(rep-1, c, func(a, b int) {
+			for r := a + 1; r <= b; r++ {
+				copy(v[r*c:(r+1)*c], src)
+			}
+		})
+		return v
+	}
 	for i := n - 1; i >= 0; i-- {
 		src := v[i*c : (i+1)*c]
 		for k := rep - 1; k >= 0; k-- {

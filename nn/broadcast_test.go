@@ -122,12 +122,22 @@ func maxRelDiff(a, b []float64) float64 {
 }
 
 // TestSpread checks the in-place group expansion against a plain copy, with
-// and without spare capacity.
+// and without spare capacity, with rows long enough for a single group's
+// copies to be split over goroutines (on 1 and 2 of them).
 func TestSpread(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{1, 2} {
+		runtime.GOMAXPROCS(procs)
+		for _, c := range []int{3, minParallelWork/4 + 1} {
+			testSpread(t, c)
+		}
+	}
+}
+
+func testSpread(t *testing.T, c int) {
 	for _, spare := range []bool{false, true} {
 		for _, n := range []int{1, 2, 5} {
-			for _, rep := range []int{1, 2, 3} {
-				const c = 3
+			for _, rep := range []int{1, 2, 3, 10} {
 				v := make([]int, n*c, n*c*rep)
 				if !spare {
 					v = v[: n*c : n*c]
@@ -142,7 +152,7 @@ func TestSpread(t *testing.T) {
 					}
 				}
 				if got := spread(v, n, c, rep); !slices.Equal(got, want) {
-					t.Errorf("spare %v n %d rep %d: %v, want %v", spare, n, rep, got, want)
+					t.Errorf("c %d spare %v n %d rep %d: differs from the copies", c, spare, n, rep)
 				}
 			}
 		}

@@ -608,17 +608,18 @@ func (d *Conv2D[T]) backwardChunks(dy *Mat[T], lo, hi, step int, wantDx bool, bu
 		chi := min(hi, clo+step)
 		nc := chi - clo
 		ld := nc * L
-		if cap(buf.cols) < K*ld {
-			buf.cols = make([]T, K*step*L)
-		}
-		cols := buf.cols[:K*ld]
-		if dw == nil {
-			// dL/dx only (BackwardDeltas): no columns needed.
-		} else if dy.Rows == chi && d.colsLo == clo && d.colsHi == chi && len(d.cols) == K*ld {
-			cols = d.cols // Forward's last chunk
-		} else {
-			for s := 0; s < nc; s++ {
-				im2colSample(g, d.x.Row(clo+s), cols, ld, s*L)
+		var cols []T // none for dL/dx alone (BackwardDeltas: dw nil)
+		if dw != nil {
+			if cap(buf.cols) < K*ld {
+				buf.cols = make([]T, K*step*L)
+			}
+			cols = buf.cols[:K*ld]
+			if dy.Rows == chi && d.colsLo == clo && d.colsHi == chi && len(d.cols) == K*ld {
+				cols = d.cols // Forward's last chunk
+			} else {
+				for s := 0; s < nc; s++ {
+					im2colSample(g, d.x.Row(clo+s), cols, ld, s*L)
+				}
 			}
 		}
 		if cap(buf.prod) < d.OutC*ld {

@@ -254,8 +254,9 @@ func scaleC[T Float](m, n int, beta T, c []T, ldc int) {
 // than one column block, each range is a row block just computed, passed on
 // the goroutine that computed it while it is still in that core's cache
 // (ranges of different goroutines may run concurrently, never overlapping);
-// otherwise done(0, m) runs once after the product. done must not touch C
-// outside its rows.
+// otherwise done runs after the product, on one goroutine or, for a large
+// C, on row ranges split among several. done must not touch C outside its
+// rows.
 func GemmRows[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, done func(lo, hi int)) {
 	if m == 0 {
 		return
@@ -277,8 +278,19 @@ func GemmRows[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T,
 		}
 		Gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	}
-	done(0, m)
+	doneRows(m, n, done)
 }
+
+// doneRows calls done on row ranges covering [0, m) of an m×n product that
+// was not reported block by block, on several goroutines when C is large:
+// done is typically an elementwise update of as many values.
+func doneRows(m, n int, done func(lo, hi int)) {
+	parallel.Ranges(0, m, min(runtime.GOMAXPROCS(0), m*n/doneSplitMin), done)
+}
+
+// doneSplitMin is the number of elements of C per goroutine below which
+// doneRows runs done on the calling goroutine alone.
+const doneSplitMin = 1 << 16
 
 // gemm computes C = alpha·op(A)·op(B) + beta·C, splitting C over up to
 // workers goroutines (every element is computed the same way however C is
@@ -306,7 +318,7 @@ func gemmDone[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, 
 	}
 	if k == 0 || alpha == 0 {
 		if done != nil {
-			done(0, m)
+			doneRows(m, n, done)
 		}
 		return
 	}
@@ -316,7 +328,7 @@ func gemmDone[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, 
 	if dot {
 		gemmDot(kern, m, n, k, alpha, a, lda, b, ldb, c, ldc, workers)
 		if done != nil {
-			done(0, m)
+			doneRows(m, n, done)
 		}
 		return
 	}
@@ -337,7 +349,7 @@ func gemmDone[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, 
 		gemmSerial(kern, tA, tB, mb, nb, k, alpha, a, lda, b, ldb, cb, ldc, small, overwrite, rows)
 	})
 	if colBlocks.Load() {
-		done(0, m)
+		doneRows(m, n, done)
 	}
 }
 

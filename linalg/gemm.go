@@ -248,10 +248,59 @@ func scaleC[T Float](m, n int, beta T, c []T, ldc int) {
 	}
 }
 
+// GemmRows is Gemm that also calls done(lo, hi) for row ranges [lo, hi) of C
+// that cover [0, m) once each, every call after those rows of C are final
+// (and before GemmRows returns). With Kernels' micro-kernels and C no wider
+// than one column block, each range is a row block just computed, passed on
+// the goroutine that computed it while it is still in that core's cache
+// (ranges of different goroutines may run concurrently, never overlapping);
+// otherwise done runs after the product, on one goroutine or, for a large
+// C, on row ranges split among several. done must not touch C outside its
+// rows.
+func GemmRows[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, done func(lo, hi int)) {
+	if m == 0 {
+		return
+	}
+	if n > 0 {
+		switch a := any(a).(type) {
+		case []float32:
+			if _, ok := Float32.(Kernels); ok && kernel32 != nil {
+				checkGemm(trans(tA), trans(tB), m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+				gemmDone(kernel32, tA, tB, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc, runtime.GOMAXPROCS(0), done)
+				return
+			}
+		case []float64:
+			if _, ok := Float64.(Kernels); ok && kernel64 != nil {
+				checkGemm(trans(tA), trans(tB), m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+				gemmDone(kernel64, tA, tB, m, n, k, float64(alpha), a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc, runtime.GOMAXPROCS(0), done)
+				return
+			}
+		}
+		Gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
+	doneRows(m, n, done)
+}
+
+// doneRows calls done on row ranges covering [0, m) of an m×n product that
+// was not reported block by block, on several goroutines when C is large:
+// done is typically an elementwise update of as many values.
+func doneRows(m, n int, done func(lo, hi int)) {
+	parallel.Ranges(0, m, min(runtime.GOMAXPROCS(0), m*n/doneSplitMin), done)
+}
+
+// doneSplitMin is the number of elements of C per goroutine below which
+// doneRows runs done on the calling goroutine alone.
+const doneSplitMin = 1 << 16
+
 // gemm computes C = alpha·op(A)·op(B) + beta·C, splitting C over up to
 // workers goroutines (every element is computed the same way however C is
 // split).
 func gemm[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, workers int) {
+	gemmDone(kern, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers, nil)
+}
+
+// gemmDone is gemm calling done as GemmRows describes (done nil: no calls).
+func gemmDone[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, workers int, done func(lo, hi int)) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -268,6 +317,9 @@ func gemm[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []
 		scaleC(m, n, beta, c, ldc)
 	}
 	if k == 0 || alpha == 0 {
+		if done != nil {
+			doneRows(m, n, done)
+		}
 		return
 	}
 	if m*n*k < gemmParallelFlops {
@@ -275,11 +327,30 @@ func gemm[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []
 	}
 	if dot {
 		gemmDot(kern, m, n, k, alpha, a, lda, b, ldb, c, ldc, workers)
+		if done != nil {
+			doneRows(m, n, done)
+		}
 		return
 	}
-	blocksOfC(tA, tB, m, n, lda, ldb, ldc, workers, kern.mr, kern.nr, a, b, c, func(m, n int, a, b, c []T) {
-		gemmSerial(kern, tA, tB, m, n, k, alpha, a, lda, b, ldb, c, ldc, small, overwrite)
+	// A block of C's full width computes whole rows: it reports them itself
+	// (its rows start at row (len(c)-len(cb))/ldc of C). Blocks of columns
+	// do not; then done covers all rows once all blocks are in.
+	var colBlocks atomic.Bool
+	blocksOfC(tA, tB, m, n, lda, ldb, ldc, workers, kern.mr, kern.nr, a, b, c, func(mb, nb int, a, b, cb []T) {
+		var rows func(lo, hi int)
+		if done != nil {
+			if nb == n {
+				r0 := (len(c) - len(cb)) / ldc
+				rows = func(lo, hi int) { done(r0+lo, r0+hi) }
+			} else {
+				colBlocks.Store(true)
+			}
+		}
+		gemmSerial(kern, tA, tB, mb, nb, k, alpha, a, lda, b, ldb, cb, ldc, small, overwrite, rows)
 	})
+	if colBlocks.Load() {
+		doneRows(m, n, done)
+	}
 }
 
 // gemmDot computes C += alpha·A·Bᵀ for C with n ≤ the widest dot kernel's
@@ -364,9 +435,16 @@ var smallM = 4
 // gemmSmall when small (callers pass m ≤ smallM && !tA for the whole product).
 // With overwrite (only when !small and kern.store != nil, k > 0) it computes
 // C = alpha·op(A)·op(B), C's prior contents neither read nor needed cleared.
-func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, c []T, ldc int, small, overwrite bool) {
+//
+// rows, if not nil, is called with row ranges covering [0, m) once each as
+// they are final: each mc-row block right after its last k slab when n fits
+// one column block, otherwise [0, m) at the end.
+func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, c []T, ldc int, small, overwrite bool, rows func(lo, hi int)) {
 	if small {
 		gemmSmall(tB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+		if rows != nil {
+			rows(0, m)
+		}
 		return
 	}
 	bs := blockSizes
@@ -377,11 +455,16 @@ func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T
 	w.a = grow(w.a, (min(bs.mc, m)+mr-1)/mr*mr*kcMax)
 	w.b = grow(w.b, (min(bs.nc, n)+nr-1)/nr*nr*kcMax)
 	w.tile = grow(w.tile, mr*nr)
+	blockRows := rows
+	if n > bs.nc {
+		blockRows = nil
+	}
 	for jc := 0; jc < n; jc += bs.nc {
 		nb := min(bs.nc, n-jc)
 		for pc := 0; pc < k; pc += bs.kc {
 			kb := min(bs.kc, k-pc)
 			first := overwrite && pc == 0
+			last := blockRows != nil && pc+kb == k
 			packB(kern, tB, b, ldb, pc, jc, kb, nb, w.b)
 			for ic := 0; ic < m; ic += bs.mc {
 				mb := min(bs.mc, m-ic)
@@ -417,8 +500,14 @@ func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T
 						}
 					}
 				}
+				if last {
+					blockRows(ic, ic+mb)
+				}
 			}
 		}
+	}
+	if rows != nil && blockRows == nil {
+		rows(0, m)
 	}
 }
 
@@ -703,12 +792,12 @@ func syrk[T Float](kern *microKernel[T], trans bool, n, k int, alpha T, a []T, l
 			if t.bi != t.bj {
 				// C_IJ = alpha·op(A)_I·op(A)_Jᵀ + beta·C_IJ.
 				scaleC(mi, nj, beta, c[i0*ldc+j0:], ldc)
-				gemmSerial(kern, trans, !trans, mi, nj, k, alpha, rowsOf(i0), lda, rowsOf(j0), lda, c[i0*ldc+j0:], ldc, mi <= smallM && !trans, false)
+				gemmSerial(kern, trans, !trans, mi, nj, k, alpha, rowsOf(i0), lda, rowsOf(j0), lda, c[i0*ldc+j0:], ldc, mi <= smallM && !trans, false, nil)
 				continue
 			}
 			scratch = grow(scratch, mi*mi)
 			clear(scratch)
-			gemmSerial(kern, trans, !trans, mi, mi, k, alpha, rowsOf(i0), lda, rowsOf(i0), lda, scratch, mi, mi <= smallM && !trans, false)
+			gemmSerial(kern, trans, !trans, mi, mi, k, alpha, rowsOf(i0), lda, rowsOf(i0), lda, scratch, mi, mi <= smallM && !trans, false, nil)
 			for i := 0; i < mi; i++ {
 				crow := c[(i0+i)*ldc+i0+i : (i0+i)*ldc+i0+mi]
 				srow := scratch[i*mi+i : i*mi+mi]

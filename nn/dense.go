@@ -15,6 +15,13 @@ type Dense[T Float] struct {
 	x, dy       *Mat[T] // last Forward input, last Backward dy
 	y, dx, tang *Mat[T]
 	gram        []T // scratch for AddGram
+
+	// WGradRows, if not nil, is called by SetGrads with row ranges [lo, hi)
+	// of W covering [0, Out) once each, as soon as those rows of W.Grad are
+	// final (linalg.GemmRows), possibly on several goroutines at once with
+	// disjoint ranges. It may update those rows of W.Value: SetGrads then
+	// computes dL/dx first, and the weight-gradient product does not read W.
+	WGradRows func(lo, hi int)
 }
 
 // NewDense returns a zero-initialised in→out dense layer.
@@ -80,6 +87,16 @@ func (d *Dense[T]) BackwardParams(dy *Mat[T]) {
 func (d *Dense[T]) SetGrads(dy *Mat[T], wantDx bool) *Mat[T] {
 	d.dy = dy
 	n := dy.Rows
+	if d.WGradRows != nil {
+		var dx *Mat[T]
+		if wantDx {
+			dx = d.inputGrad(dy)
+		}
+		linalg.GemmRows(true, false, d.Out, d.In, n, 1, dy.Data, d.Out, d.x.Data, d.In, 0, d.W.Grad, d.In, d.WGradRows)
+		clear(d.B.Grad)
+		addRows(d.B.Grad, dy.Data, n, d.Out)
+		return dx
+	}
 	linalg.Gemm(true, false, d.Out, d.In, n, 1, dy.Data, d.Out, d.x.Data, d.In, 0, d.W.Grad, d.In)
 	clear(d.B.Grad)
 	addRows(d.B.Grad, dy.Data, n, d.Out)

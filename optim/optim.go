@@ -57,6 +57,22 @@ type FiniteStepper[T nn.Float] interface {
 	StepFinite(params []*nn.Param[T], lr float64) bool
 }
 
+// PieceStepper is a FiniteStepper whose rule may be elementwise without
+// state (plain SGD without weight decay), so a training loop can update a
+// tensor piece by piece as its gradient is computed, while the pieces are in
+// cache. Every optimiser New returns implements it.
+type PieceStepper[T nn.Float] interface {
+	FiniteStepper[T]
+	// Piece returns the update at learning rate lr of values th from their
+	// gradients g (of th's length), the same bits as Step gives them,
+	// reporting whether every updated value is finite; nil when the rule has
+	// state or weight decay. Pieces may be updated concurrently.
+	Piece(lr float64) func(th, g []T) bool
+	// StepFiniteSkip is StepFinite leaving params[i] alone where skip[i]
+	// (tensors updated in this step by Piece's function).
+	StepFiniteSkip(params []*nn.Param[T], lr float64, skip []bool) bool
+}
+
 // Config selects and parameterises an optimiser. Zero values of Momentum,
 // Beta1, Beta2 and Eps mean PyTorch's defaults (momentum 0.9, β1 0.9,
 // β2 0.999, eps 1e-8); WeightDecay is an L2 penalty added to the gradient
@@ -213,17 +229,50 @@ func (o *optimizer[T]) StepFinite(params []*nn.Param[T], lr float64) bool {
 	return o.apply(params, lr, true)
 }
 
+var _ PieceStepper[float32] = (*optimizer[float32])(nil)
+
+// Piece implements PieceStepper.
+func (o *optimizer[T]) Piece(lr float64) func(th, g []T) bool {
+	checkLR(o.cfg.Name, lr)
+	if o.cfg.Name != "sgd" || o.cfg.WeightDecay != 0 {
+		return nil
+	}
+	u := o.rule(lr)
+	return func(th, g []T) bool { return u.apply(th, g, nil, nil, true) }
+}
+
+// StepFiniteSkip implements PieceStepper.
+func (o *optimizer[T]) StepFiniteSkip(params []*nn.Param[T], lr float64, skip []bool) bool {
+	return o.applySkip(params, lr, true, skip)
+}
+
+func checkLR(name string, lr float64) {
+	if !(lr >= 0) || math.IsInf(lr, 0) {
+		panic(fmt.Sprintf("optim: %s: learning rate %v", name, lr))
+	}
+}
+
 // apply is Step; with check it also reports whether every updated value is
 // finite (else true).
 func (o *optimizer[T]) apply(params []*nn.Param[T], lr float64, check bool) bool {
-	if !(lr >= 0) || math.IsInf(lr, 0) {
-		panic(fmt.Sprintf("optim: %s: learning rate %v", o.cfg.Name, lr))
+	return o.applySkip(params, lr, check, nil)
+}
+
+// applySkip is apply leaving params[i] alone where skip[i] (skip nil or of
+// params' length).
+func (o *optimizer[T]) applySkip(params []*nn.Param[T], lr float64, check bool, skip []bool) bool {
+	checkLR(o.cfg.Name, lr)
+	if skip != nil && len(skip) != len(params) {
+		panic(fmt.Sprintf("optim: %s: %d skip flags for %d parameter tensors", o.cfg.Name, len(skip), len(params)))
 	}
 	o.bind(params)
 	o.step++
 	u := o.rule(lr)
 	finite := true
 	for i, p := range params {
+		if skip != nil && skip[i] {
+			continue
+		}
 		var m0, m1 []T
 		if o.nMoments > 0 {
 			m0 = o.moments[0][i]

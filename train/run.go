@@ -254,6 +254,8 @@ type loop[T nn.Float] struct {
 	dz     *nn.Mat[T]
 	labels []int
 
+	fused *fusedUpdate[T] // nil: backward, then the optimiser's step
+
 	trainTime time.Duration
 	samples   int
 	bar       *progressbar.ProgressBar
@@ -334,6 +336,9 @@ func (l *loop[T]) build() error {
 		return fmt.Errorf("train: optimiser: %w", err)
 	}
 	l.sched = cfg.schedule()
+	if !noFusedUpdate {
+		l.fused = newFusedUpdate(l.model, l.params, l.opt)
+	}
 	l.pcg = rand.NewPCG(cfg.Seed, trainStream)
 	l.rng = rand.New(l.pcg)
 	if err := initializer.Apply(l.params, cfg.Init, l.rng); err != nil {
@@ -574,17 +579,21 @@ func (l *loop[T]) step() error {
 	if err != nil {
 		return st.nonFinite(err, l.ckStep)
 	}
-	nn.SetGrads(l.model, dz, false) // no dL/dx: the first layer skips its input gradient
 	st.LR = l.sched.LR(st.Epoch)
 	// A non-finite gradient makes its weights non-finite through every
 	// optimiser (NaN and ±Inf propagate, Inf/Inf is NaN), so checking the
 	// weights after the update finds both (the optimiser does it as it
 	// updates, on the goroutines that write them); the gradients, still
 	// there, then say which it was.
+	// No dL/dx: the first layer skips its input gradient.
 	var finite bool
-	if fs, ok := l.opt.(optim.FiniteStepper[T]); ok {
+	if ps, ok := l.opt.(optim.PieceStepper[T]); ok && l.fused != nil {
+		finite = l.fused.setGrads(l.model, dz, l.params, ps, st.LR)
+	} else if fs, ok := l.opt.(optim.FiniteStepper[T]); ok {
+		nn.SetGrads(l.model, dz, false)
 		finite = fs.StepFinite(l.params, st.LR)
 	} else {
+		nn.SetGrads(l.model, dz, false)
 		l.opt.Step(l.params, st.LR)
 		_, _, bad := firstNonFinite(l.params, false)
 		finite = !bad

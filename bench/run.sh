@@ -194,7 +194,7 @@ row "all eigenvalues of a 5000x5000 matrix: s" \
 row "training probe, MLP 784-256-10 n=100 (auto): s" \
 	"$(fmt "$(med purego BenchmarkAnalyzeProbe100/auto ns/op)" 1e-9 3)" \
 	"$(fmt "$(med openblas BenchmarkAnalyzeProbe100/auto ns/op)" 1e-9 3)" "–"
-for m in mlp-100 d-k1-skip; do
+for m in a-k1 d-k1-skip; do
 	b=BenchmarkPerImage/$m
 	row "per-image every 2 steps, $m: overhead %" \
 		"$(fmt "$(med purego "$b" overhead_%)" 1 1)" "$(fmt "$(med openblas "$b" overhead_%)" 1 1)" "–"

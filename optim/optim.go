@@ -408,23 +408,7 @@ func (u update[T]) apply(th, grad, m0, m1 []T, check bool) bool {
 		}
 	}
 	u.applyGo(th, grad, m0, m1)
-	return !check || allFinite(all)
-}
-
-// allFinite reports whether no element of v is NaN or ±Inf.
-func allFinite[T nn.Float](v []T) bool {
-	switch w := any(v).(type) {
-	case []float32:
-		return simd.AllFinite32(w)
-	case []float64:
-		return simd.AllFinite64(w)
-	}
-	for _, x := range v {
-		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
-			return false
-		}
-	}
-	return true
+	return !check || simd.AllFinite(all)
 }
 
 // applyGo is the scalar reference of every kernel. Products feeding a sum

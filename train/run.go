@@ -714,7 +714,7 @@ func firstNonFinite[T nn.Float](params []*nn.Param[T], grad bool) (string, float
 		if grad {
 			v = p.Grad
 		}
-		if allFinite(v) {
+		if simd.AllFinite(v) {
 			continue
 		}
 		for _, x := range v {
@@ -724,21 +724,6 @@ func firstNonFinite[T nn.Float](params []*nn.Param[T], grad bool) (string, float
 		}
 	}
 	return "", 0, false
-}
-
-func allFinite[T nn.Float](v []T) bool {
-	switch w := any(v).(type) {
-	case []float32:
-		return simd.AllFinite32(w)
-	case []float64:
-		return simd.AllFinite64(w)
-	}
-	for _, x := range v {
-		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // evalSplit returns the mean loss and the accuracy of model on d.

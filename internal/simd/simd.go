@@ -126,6 +126,24 @@ func AllFinite32(x []float32) bool {
 	return allFinite32Go(x[n:])
 }
 
+// AllFinite reports whether no element of v is NaN or ±Inf, through
+// AllFinite32 or AllFinite64 for those element types and a plain scan for
+// other types of the same underlying kind.
+func AllFinite[T ~float32 | ~float64](v []T) bool {
+	switch w := any(v).(type) {
+	case []float32:
+		return AllFinite32(w)
+	case []float64:
+		return AllFinite64(w)
+	}
+	for _, x := range v {
+		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+			return false
+		}
+	}
+	return true
+}
+
 // AllFinite64 is AllFinite32 for float64.
 func AllFinite64(x []float64) bool {
 	n := 0

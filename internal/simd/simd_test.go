@@ -261,3 +261,34 @@ func TestMaxPool3Row(t *testing.T) {
 		}
 	}
 }
+
+// TestAllFiniteGeneric: the generic AllFinite agrees with a plain scan for
+// float32, float64 and a named float type, with a non-finite value at every
+// position of every length up to 70.
+func TestAllFiniteGeneric(t *testing.T) {
+	type named float64
+	bad := []float64{math.NaN(), math.Inf(1), math.Inf(-1)}
+	for n := 0; n <= 70; n++ {
+		for at := -1; at < n; at++ {
+			for _, b := range bad {
+				v64 := make([]float64, n)
+				for i := range v64 {
+					v64[i] = float64(i) - 30.5
+				}
+				if at >= 0 {
+					v64[at] = b
+				}
+				want := at < 0
+				v32 := make([]float32, n)
+				vn := make([]named, n)
+				for i, x := range v64 {
+					v32[i], vn[i] = float32(x), named(x)
+				}
+				if AllFinite(v64) != want || AllFinite(v32) != want || AllFinite(vn) != want {
+					t.Fatalf("n = %d, %v at %d: AllFinite float64 %v, float32 %v, named %v, want %v",
+						n, b, at, AllFinite(v64), AllFinite(v32), AllFinite(vn), want)
+				}
+			}
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fenchel-ml/fenchel/data"
 	"github.com/fenchel-ml/fenchel/initializer"
+	"github.com/fenchel-ml/fenchel/internal/cputime"
 	"github.com/fenchel-ml/fenchel/models"
 	"github.com/fenchel-ml/fenchel/nn"
 	"github.com/fenchel-ml/fenchel/train"
@@ -97,7 +98,7 @@ func BenchmarkPerImageMeasure(b *testing.B) {
 			if err := h.Select(testSet); err != nil {
 				b.Fatal(err)
 			}
-			c0, ops := cpuTime(), 0
+			c0, ops := cputime.Process(), 0
 			for b.Loop() {
 				if err := nn.CopyParams(m, m32); err != nil {
 					b.Fatal(err)
@@ -107,7 +108,7 @@ func BenchmarkPerImageMeasure(b *testing.B) {
 				}
 				ops++
 			}
-			b.ReportMetric(float64(cpuTime()-c0)/1e6/float64(ops), "cpu-ms/op")
+			b.ReportMetric(float64(cputime.Process()-c0)/1e6/float64(ops), "cpu-ms/op")
 		})
 	}
 }
@@ -160,7 +161,7 @@ func BenchmarkPerImageStep(b *testing.B) {
 					runtime.LockOSThread()
 					defer runtime.UnlockOSThread()
 				}
-				c0, t0, ops := cpuTime(), threadCPUTime(), 0
+				c0, t0, ops := cputime.Process(), cputime.Thread(), 0
 				for b.Loop() {
 					if err := nn.CopyParams(m, m32); err != nil {
 						b.Fatal(err)
@@ -170,9 +171,9 @@ func BenchmarkPerImageStep(b *testing.B) {
 					}
 					ops++
 				}
-				b.ReportMetric(float64(cpuTime()-c0)/1e6/float64(ops), "cpu-ms/op")
+				b.ReportMetric(float64(cputime.Process()-c0)/1e6/float64(ops), "cpu-ms/op")
 				if v.locked {
-					b.ReportMetric(float64(threadCPUTime()-t0)/1e6/float64(ops), "main-cpu-ms/op")
+					b.ReportMetric(float64(cputime.Thread()-t0)/1e6/float64(ops), "main-cpu-ms/op")
 				}
 			})
 		}

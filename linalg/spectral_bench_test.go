@@ -9,6 +9,8 @@ import (
 	"time"
 
 	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
+
+	"github.com/fenchel-ml/fenchel/internal/cputime"
 )
 
 // randomGram returns a random n×n Gram matrix GGᵀ/n (G n×2n), positive
@@ -42,13 +44,13 @@ func BenchmarkSymEigenvalues(b *testing.B) {
 				if a == nil {
 					a = randomGram(n)
 				}
-				cpu0 := cpuSeconds()
+				cpu0 := cputime.Process().Seconds()
 				for b.Loop() {
 					if err := s.f(context.Background(), n, slices.Clone(a), w); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+				b.ReportMetric((cputime.Process().Seconds()-cpu0)/float64(b.N), "cpu-s/op")
 			})
 		}
 	}
@@ -66,14 +68,14 @@ func BenchmarkSymEigenvaluesStages(b *testing.B) {
 				if a == nil {
 					a = randomGram(n)
 				}
-				cpu0 := cpuSeconds()
+				cpu0 := cputime.Process().Seconds()
 				for b.Loop() {
 					c := slices.Clone(a)
 					if err := f(c); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+				b.ReportMetric((cputime.Process().Seconds()-cpu0)/float64(b.N), "cpu-s/op")
 			})
 		}
 		run("oneStage", func(c []float64) error { return symTridiagonalize(context.Background(), n, c, n, w, e) })
@@ -97,7 +99,7 @@ func BenchmarkTwoStageParts(b *testing.B) {
 				grams[n] = randomGram(n)
 			}
 			a := grams[n]
-			cpu0 := cpuSeconds()
+			cpu0 := cputime.Process().Seconds()
 			w, e := make([]float64, n), make([]float64, n)
 			var band, chase, sterf time.Duration
 			ctx := context.Background()
@@ -119,7 +121,7 @@ func BenchmarkTwoStageParts(b *testing.B) {
 			b.ReportMetric(band.Seconds()/N, "band-s/op")
 			b.ReportMetric(chase.Seconds()/N, "chase-s/op")
 			b.ReportMetric(sterf.Seconds()/N, "sterf-s/op")
-			b.ReportMetric((cpuSeconds()-cpu0)/N, "cpu-s/op")
+			b.ReportMetric((cputime.Process().Seconds()-cpu0)/N, "cpu-s/op")
 		})
 	}
 }
@@ -174,13 +176,13 @@ func BenchmarkBulgeChasing(b *testing.B) {
 		}
 		d, e := make([]float64, n), make([]float64, n)
 		b.Run(fmt.Sprintf("nb=%d", nb), func(b *testing.B) {
-			cpu0 := cpuSeconds()
+			cpu0 := cputime.Process().Seconds()
 			for b.Loop() {
 				if err := bandFromRows(n, nb, a, n).tridiagonalize(context.Background(), d, e); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cputime.Process().Seconds()-cpu0)/float64(b.N), "cpu-s/op")
 		})
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
+
+	"github.com/fenchel-ml/fenchel/internal/cputime"
 )
 
 func init() {
@@ -47,13 +49,13 @@ func BenchmarkLAPACKEigenvalues(b *testing.B) {
 				if a == nil {
 					a = randomGram(n)
 				}
-				cpu0 := cpuSeconds()
+				cpu0 := cputime.Process().Seconds()
 				for b.Loop() {
 					if err := s.f(context.Background(), n, slices.Clone(a), w); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+				b.ReportMetric((cputime.Process().Seconds()-cpu0)/float64(b.N), "cpu-s/op")
 			})
 		}
 	}
@@ -74,13 +76,13 @@ func BenchmarkLAPACKTridiagValues(b *testing.B) {
 			{"dstebz", func(d, e []float64) error { return dstebzValues(d, e, w) }},
 		} {
 			b.Run(fmt.Sprintf("%s/n=%d", s.name, n), func(b *testing.B) {
-				cpu0 := cpuSeconds()
+				cpu0 := cputime.Process().Seconds()
 				for b.Loop() {
 					if err := s.f(slices.Clone(d0), slices.Clone(e0)); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+				b.ReportMetric((cputime.Process().Seconds()-cpu0)/float64(b.N), "cpu-s/op")
 			})
 		}
 	}

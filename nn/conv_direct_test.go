@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+
+	"github.com/fenchel-ml/fenchel/internal/cputime"
 )
 
 // TestConv2DDirectMatchesDefinition runs float32 convolutions on the direct
@@ -169,13 +171,13 @@ func BenchmarkConv2DPaths(b *testing.B) {
 				fill32(rng, x.Data)
 				fill32(rng, dy.Data)
 				flops := 3 * 2 * float64(batch*tc.outC*l.patch()*l.geom.outArea())
-				c0 := cpuTime()
+				c0 := cputime.Process()
 				for b.Loop() {
 					l.Forward(x)
 					l.Backward(dy)
 				}
 				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "gflop/s")
-				b.ReportMetric(float64((cpuTime()-c0).Microseconds())/1e3/float64(b.N), "cpu-ms/op")
+				b.ReportMetric(float64((cputime.Process()-c0).Microseconds())/1e3/float64(b.N), "cpu-ms/op")
 			})
 		}
 	}

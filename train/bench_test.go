@@ -13,6 +13,7 @@ import (
 
 	"github.com/fenchel-ml/fenchel/data"
 	"github.com/fenchel-ml/fenchel/initializer"
+	"github.com/fenchel-ml/fenchel/internal/cputime"
 	"github.com/fenchel-ml/fenchel/loss"
 	"github.com/fenchel-ml/fenchel/models"
 	"github.com/fenchel-ml/fenchel/nn"
@@ -71,7 +72,7 @@ func benchTrainStep(b *testing.B, spec models.Spec, batch int, opt string) {
 	step()
 	tFwd, tLoss, tBwd, tUpd = 0, 0, 0, 0
 	b.ResetTimer()
-	c0 := cpuTime()
+	c0 := cputime.Process()
 	for b.Loop() {
 		step()
 	}
@@ -88,7 +89,7 @@ func benchTrainStep(b *testing.B, spec models.Spec, batch int, opt string) {
 // cores' work; comparable across runs on a loaded machine, where wall time
 // is not).
 func reportCPU(b *testing.B, c0 time.Duration) {
-	b.ReportMetric(float64((cpuTime()-c0).Microseconds())/1e3/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64((cputime.Process()-c0).Microseconds())/1e3/float64(b.N), "cpu-ms/op")
 }
 
 // BenchmarkTrainStepMLP1000 is MLP 784-1000-10, batch 128, float32, SGD.
@@ -179,7 +180,7 @@ func benchLoopOn(b *testing.B, tr *data.Dataset, spec models.Spec, batch int, op
 	step()
 	first := time.Since(t0)
 	b.ResetTimer()
-	c0 := cpuTime()
+	c0 := cputime.Process()
 	for b.Loop() {
 		step()
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/fenchel-ml/fenchel/internal/cputime"
 )
 
 // modelDGrid returns the offsets, grid width (Nr) and per-sample size of a
@@ -37,11 +39,11 @@ func BenchmarkDot(b *testing.B) {
 			x := randSlice(rng, ns*size)
 			a := randSlice(rng, ns*g.c*n)
 			c := make([]float32, g.c*k)
-			c0 := cpuTime()
+			c0 := cputime.Process()
 			for b.Loop() {
 				Dot(g.c, k, n, ns, a, n, g.c*n, offs, x, size, c, k)
 			}
-			b.ReportMetric(float64(b.N)*2*float64(g.c*k*n*ns)/(cpuTime()-c0).Seconds()/1e9, "gflop/s")
+			b.ReportMetric(float64(b.N)*2*float64(g.c*k*n*ns)/(cputime.Process()-c0).Seconds()/1e9, "gflop/s")
 		})
 	}
 }
@@ -61,11 +63,11 @@ func BenchmarkGemm(b *testing.B) {
 			pack := make([]float32, PackLen(g.c, k))
 			Pack(g.c, k, randSlice(rng, g.c*k), pack)
 			c := make([]float32, g.c*n)
-			c0 := cpuTime()
+			c0 := cputime.Process()
 			for b.Loop() {
 				Gemm(g.c, n, k, pack, offs, x, c, n)
 			}
-			b.ReportMetric(float64(b.N)*2*float64(g.c*k*n)/(cpuTime()-c0).Seconds()/1e9, "gflop/s")
+			b.ReportMetric(float64(b.N)*2*float64(g.c*k*n)/(cputime.Process()-c0).Seconds()/1e9, "gflop/s")
 		})
 	}
 }
@@ -85,7 +87,7 @@ func BenchmarkSplit2(b *testing.B) {
 			const wa, plane = 15, 15 * 15
 			dst := make([]float32, c*4*plane)
 			s := 0
-			c0 := cpuTime()
+			c0 := cputime.Process()
 			for b.Loop() {
 				xs := x[s*c*h*w:][:c*h*w]
 				for ch := 0; ch < c; ch++ {
@@ -96,7 +98,7 @@ func BenchmarkSplit2(b *testing.B) {
 				}
 				s = (s + 1) % tc.samples
 			}
-			b.ReportMetric(float64((cpuTime()-c0).Nanoseconds())/float64(b.N*c*h*w), "cpu-ns/elem")
+			b.ReportMetric(float64((cputime.Process()-c0).Nanoseconds())/float64(b.N*c*h*w), "cpu-ns/elem")
 		})
 	}
 }

@@ -110,7 +110,7 @@ func matrixFreeCertificates(wants []spectrumWant, runs []*blockLanczos, opts Opt
 			return nil, fmt.Errorf("%s (matrix-free Lanczos): %w", wants[i].phase, lz.err)
 		}
 		if lz.ehi > math.Max(lz.tol*math.Abs(lz.hi), lz.tol*lz.tol*math.Abs(lz.hi)) {
-			return nil, fmt.Errorf("%s (matrix-free Lanczos): λ_max not converged within %d products (Options.MatrixFreeProducts): %w", wants[i].phase, lz.products, lz.err)
+			return nil, fmt.Errorf("%s (matrix-free Lanczos): λ_max not converged within %d products (Options.MatrixFreeProducts, probe --matrix-free-products): %w", wants[i].phase, lz.products, lz.err)
 		}
 		var err error
 		if lows[i], tops[i], err = lz.ritzPairs(); err != nil {
@@ -136,7 +136,7 @@ func matrixFreeCertificates(wants []spectrumWant, runs []*blockLanczos, opts Opt
 			s.MinCert = Certificate{Residual: r, Bound: katoTemple(r, next-rho-r)}
 		} else {
 			s.MinCert = Certificate{Residual: r, Bound: math.Max(rho, 0),
-				NotCertified: fmt.Sprintf("matrix-free Lanczos did not converge at λ_min within %d products (Options.MatrixFreeProducts; its own error estimate %.3g): λ_min ∈ [0, %.6g] (Rayleigh quotient, residual %.3g)",
+				NotCertified: fmt.Sprintf("matrix-free Lanczos did not converge at λ_min within %d products (Options.MatrixFreeProducts, probe --matrix-free-products; its own error estimate %.3g): λ_min ∈ [0, %.6g] (Rayleigh quotient, residual %.3g)",
 					lz.products, lz.elo, rho, r)}
 		}
 		out[i] = s

@@ -37,7 +37,7 @@ full-batch gradient descent, float64) and decide P1–P6; the others run in the
 paper regime (mini-batch Adam) and decide IND, with P1–P6 as a second table
 (THEORY §7).
 
---quick is 144 runs (both regimes): about 460 CPU-seconds, 5–7 minutes on 2
+--quick is 144 runs (both regimes): about 220 CPU-seconds, 2½ minutes on 2
 cores, compilation included (measured from a clean clone, pure Go). Full mode's fit
 regime and indicator take about 27 CPU-minutes; its paper regime about 36
 minutes, most of it the Model d depth sweep (see the reproduce package doc).`,
@@ -93,7 +93,7 @@ minutes, most of it the Model d depth sweep (see the reproduce package doc).`,
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "results", "results directory")
-	cmd.Flags().BoolVar(&quick, "quick", false, "reduced version of every experiment (about 4½ minutes on 2 cores)")
+	cmd.Flags().BoolVar(&quick, "quick", false, "reduced version of every experiment (about 2½ minutes on 2 cores)")
 	cmd.Flags().BoolVar(&tiny, "tiny", false, "seconds-long version on the MNIST fixture (tests)")
 	_ = cmd.Flags().MarkHidden("tiny")
 	cmd.Flags().StringVar(&shard, "shard", "", "run only shard i/N of the run list (0 ≤ i < N)")

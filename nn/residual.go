@@ -68,12 +68,12 @@ func (r *Residual[T]) Forward(x *Mat[T]) *Mat[T] {
 	if r.Shortcut == nil {
 		// Identity: one pass, y = body(x) + x.
 		r.y = reuse(r.y, yb.Rows, yb.Cols)
-		addInto(r.y.Data, yb.Data, x.Data)
+		sumInto(r.y.Data, yb.Data, x.Data)
 		return r.y
 	}
 	// Copy the body's output before the shortcut runs (shared sub-layers).
-	r.y = copyInto(r.y, yb)
-	addTo(r.y.Data, r.Shortcut.Forward(x).Data)
+	r.y = copyFan(r.y, yb)
+	sumTo(r.y.Data, r.Shortcut.Forward(x).Data)
 	return r.y
 }
 
@@ -85,6 +85,30 @@ func addInto[T Float](dst, a, b []T) {
 	}
 }
 
+// The residual's sums and copies below split a batch-sized buffer over
+// goroutines by element (parallelFor); each element is computed alone, so
+// the bits do not depend on the split.
+
+// sumInto is addInto over goroutines.
+func sumInto[T Float](dst, a, b []T) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	parallelFor(len(dst), 1, func(lo, hi int) { addInto(dst[lo:hi], a[lo:hi], b[lo:hi]) })
+}
+
+// sumTo is addTo over goroutines.
+func sumTo[T Float](dst, src []T) {
+	src = src[:len(dst)]
+	parallelFor(len(dst), 1, func(lo, hi int) { addTo(dst[lo:hi], src[lo:hi]) })
+}
+
+// copyFan is copyInto over goroutines.
+func copyFan[T Float](dst, src *Mat[T]) *Mat[T] {
+	dst = reuse(dst, src.Rows, src.Cols)
+	d, s := dst.Data, src.Data[:len(dst.Data)]
+	parallelFor(len(d), 1, func(lo, hi int) { copy(d[lo:hi], s[lo:hi]) })
+	return dst
+}
+
 func (r *Residual[T]) Backward(dy *Mat[T]) *Mat[T] {
 	dxb := r.Body.Backward(dy)
 	if !r.Skip {
@@ -92,13 +116,13 @@ func (r *Residual[T]) Backward(dy *Mat[T]) *Mat[T] {
 	}
 	if r.Shortcut == nil {
 		r.dx = reuse(r.dx, dxb.Rows, dxb.Cols)
-		addInto(r.dx.Data, dxb.Data, dy.Data)
+		sumInto(r.dx.Data, dxb.Data, dy.Data)
 		return r.dx
 	}
 	// Copy the body's dx before the shortcut runs: with shared sub-layers or
 	// an aliasing child its buffer may be reused.
-	r.dx = copyInto(r.dx, dxb)
-	addTo(r.dx.Data, r.Shortcut.Backward(dy).Data)
+	r.dx = copyFan(r.dx, dxb)
+	sumTo(r.dx.Data, r.Shortcut.Backward(dy).Data)
 	return r.dx
 }
 
@@ -114,17 +138,17 @@ func (r *Residual[T]) BackwardDeltas(dy *Mat[T], wantDx bool) (*Mat[T], bool) {
 			return nil, touched
 		}
 		r.dx = reuse(r.dx, dxb.Rows, dxb.Cols)
-		addInto(r.dx.Data, dxb.Data, dy.Data)
+		sumInto(r.dx.Data, dxb.Data, dy.Data)
 		return r.dx, touched
 	}
 	if wantDx {
-		r.dx = copyInto(r.dx, dxb) // before the shortcut may reuse a shared buffer
+		r.dx = copyFan(r.dx, dxb) // before the shortcut may reuse a shared buffer
 	}
 	dxs, t := BackwardDeltas(r.Shortcut, dy, wantDx)
 	if !wantDx {
 		return nil, touched || t
 	}
-	addTo(r.dx.Data, dxs.Data)
+	sumTo(r.dx.Data, dxs.Data)
 	return r.dx, touched || t
 }
 

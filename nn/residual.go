@@ -77,11 +77,19 @@ func (r *Residual[T]) Forward(x *Mat[T]) *Mat[T] {
 	return r.y
 }
 
-// addInto sets dst[i] = a[i] + b[i] (all of equal length).
+// addInto sets dst[i] = a[i] + b[i] (all of equal length). It copies a and
+// adds b (addTo, vectorised) in blocks that stay in L1: the same one rounding
+// per element as the plain loop. dst may be a or b.
 func addInto[T Float](dst, a, b []T) {
+	const block = 2048
 	a, b = a[:len(dst)], b[:len(dst)]
-	for i := range dst {
-		dst[i] = a[i] + b[i]
+	if len(dst) > 0 && &dst[0] == &b[0] {
+		a, b = b, a // a + b = b + a exactly; copying a would overwrite b
+	}
+	for lo := 0; lo < len(dst); lo += block {
+		hi := min(lo+block, len(dst))
+		copy(dst[lo:hi], a[lo:hi])
+		addTo(dst[lo:hi], b[lo:hi])
 	}
 }
 

@@ -55,3 +55,34 @@ func TestResidualSumsSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestAddInto checks addInto against the plain per-element sum, bit for bit,
+// on lengths around its block size and the vector width, with dst a fresh
+// buffer, a itself and b itself.
+func TestAddInto(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{0, 1, 7, 8, 9, 2047, 2048, 2049, 5000} {
+		a, b := make([]float32, n), make([]float32, n)
+		for i := range a {
+			a[i], b[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+		}
+		want := make([]float32, n)
+		for i := range want {
+			want[i] = a[i] + b[i]
+		}
+		for _, alias := range []string{"fresh", "a", "b"} {
+			aa, bb := slices.Clone(a), slices.Clone(b)
+			dst := make([]float32, n)
+			switch alias {
+			case "a":
+				dst = aa
+			case "b":
+				dst = bb
+			}
+			addInto(dst, aa, bb)
+			if !slices.Equal(dst, want) {
+				t.Errorf("n %d, dst %s: addInto differs from a[i] + b[i]", n, alias)
+			}
+		}
+	}
+}

@@ -94,26 +94,26 @@ func addInto[T Float](dst, a, b []T) {
 }
 
 // The residual's sums and copies below split a batch-sized buffer over
-// goroutines by element (parallelFor); each element is computed alone, so
+// goroutines by element (elementwise); each element is computed alone, so
 // the bits do not depend on the split.
 
 // sumInto is addInto over goroutines.
 func sumInto[T Float](dst, a, b []T) {
 	a, b = a[:len(dst)], b[:len(dst)]
-	parallelFor(len(dst), 1, func(lo, hi int) { addInto(dst[lo:hi], a[lo:hi], b[lo:hi]) })
+	elementwise(len(dst), 1, func(lo, hi int) { addInto(dst[lo:hi], a[lo:hi], b[lo:hi]) })
 }
 
 // sumTo is addTo over goroutines.
 func sumTo[T Float](dst, src []T) {
 	src = src[:len(dst)]
-	parallelFor(len(dst), 1, func(lo, hi int) { addTo(dst[lo:hi], src[lo:hi]) })
+	elementwise(len(dst), 1, func(lo, hi int) { addTo(dst[lo:hi], src[lo:hi]) })
 }
 
 // copyFan is copyInto over goroutines.
 func copyFan[T Float](dst, src *Mat[T]) *Mat[T] {
 	dst = reuse(dst, src.Rows, src.Cols)
 	d, s := dst.Data, src.Data[:len(dst.Data)]
-	parallelFor(len(d), 1, func(lo, hi int) { copy(d[lo:hi], s[lo:hi]) })
+	elementwise(len(d), 1, func(lo, hi int) { copy(d[lo:hi], s[lo:hi]) })
 	return dst
 }
 

@@ -67,3 +67,44 @@ func TestReLUSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolSplit checks the pooling layers' forward and backward on a batch
+// split over goroutines (2 and 3) against one goroutine's serial loop, bit
+// for bit.
+func TestPoolSplit(t *testing.T) {
+	const rows = 16
+	in := Shape{16, 28, 28}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	rng := rand.New(rand.NewPCG(13, 14))
+	x := NewMat[float32](rows, in.Size())
+	for i := range x.Data {
+		x.Data[i] = float32(rng.NormFloat64())
+	}
+	pools := map[string]func() Layer[float32]{
+		"max": func() Layer[float32] { return must(NewMaxPool2D[float32](in, 3, 2, 1)) },
+		"avg": func() Layer[float32] { return must(NewAvgPool2D[float32](in, 3, 2, 1)) },
+	}
+	for name, newPool := range pools {
+		run := func(procs int) (y, dx []float32) {
+			runtime.GOMAXPROCS(procs)
+			p := newPool()
+			y = slices.Clone(p.Forward(x).Data)
+			dy := NewMat[float32](rows, p.OutShape().Size())
+			r := rand.New(rand.NewPCG(15, 16))
+			for i := range dy.Data {
+				dy.Data[i] = float32(r.NormFloat64())
+			}
+			return y, slices.Clone(p.Backward(dy).Data)
+		}
+		wantY, wantDx := run(1)
+		for _, procs := range []int{2, 3} {
+			y, dx := run(procs)
+			if !slices.Equal(y, wantY) {
+				t.Errorf("%s pool, %d procs: Forward differs from 1 goroutine's", name, procs)
+			}
+			if !slices.Equal(dx, wantDx) {
+				t.Errorf("%s pool, %d procs: Backward differs from 1 goroutine's", name, procs)
+			}
+		}
+	}
+}

@@ -47,7 +47,7 @@ func (m *MaxPool2D[T]) Forward(x *Mat[T]) *Mat[T] {
 		m.arg = make([]int32, x.Rows*out)
 	}
 	m.arg = m.arg[:x.Rows*out]
-	elementwise(x.Rows, out*g.Kernel*g.Kernel, func(a, b int) {
+	parallelFor(x.Rows, out*g.Kernel*g.Kernel, func(a, b int) {
 		var ps planeScratch
 		for r := a; r < b; r++ {
 			maxPoolSample(g, x.Row(r), m.y.Row(r), m.arg[r*out:(r+1)*out], &ps)

@@ -2,7 +2,10 @@ package nn
 
 import (
 	"math"
+	"runtime"
+	"sync/atomic"
 
+	"github.com/fenchel-ml/fenchel/internal/parallel"
 	"github.com/fenchel-ml/fenchel/internal/simd"
 )
 
@@ -101,7 +104,7 @@ func (a *activation[T]) AddGram([]T, int, int)      {}
 // core's pass idles the other).
 func reluRows[T Float](dst, v, x *Mat[T]) {
 	cols := dst.Cols
-	parallelFor(dst.Rows, cols, func(lo, hi int) {
+	elementwise(dst.Rows, cols, func(lo, hi int) {
 		reluMask(dst.Data[lo*cols:hi*cols], v.Data[lo*cols:hi*cols], x.Data[lo*cols:hi*cols])
 	})
 }
@@ -126,4 +129,31 @@ func reluMask[T Float](dst, v, x []T) {
 			}
 		}
 	}
+}
+
+// elementwiseChunks is how many chunks per goroutine elementwise deals out.
+const elementwiseChunks = 8
+
+// elementwise is parallelFor for loops whose items are computed alone
+// (memory-bound passes over the batch): the goroutines claim small chunks of
+// [0, n) in turn, so the caller's goroutine takes over the share of one
+// that starts late instead of waiting for it. Which goroutine computes an
+// item does not change its bits.
+func elementwise(n, costPerItem int, f func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 || n*costPerItem < minParallelWork {
+		f(0, n)
+		return
+	}
+	chunks := min(workers*elementwiseChunks, n)
+	var next atomic.Int64
+	parallel.Run(workers, func(int) {
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= chunks {
+				return
+			}
+			f(c*n/chunks, (c+1)*n/chunks)
+		}
+	})
 }

@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/fenchel-ml/fenchel/internal/conv"
 	"github.com/fenchel-ml/fenchel/internal/parallel"
@@ -351,9 +352,11 @@ func sum8(v []float32) float32 {
 	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
 }
 
-// split runs f(w, lo, hi) over contiguous runs of [0, n), one per worker
-// (GOMAXPROCS of them when n·cost is worth it). Every item's result is
-// computed the same way whatever the split.
+// split runs f(w, lo, hi) over contiguous runs of [0, n) on GOMAXPROCS
+// workers (when n·cost is worth it), w the worker's index into st.work. The
+// workers claim the runs in turn (as elementwise does), so one that starts
+// late leaves its share to the others. Every item's result is computed the
+// same way whatever the split and whichever worker computes it.
 func (st *directState) split(n, cost int, f func(w, lo, hi int)) {
 	workers := min(runtime.GOMAXPROCS(0), n)
 	if workers <= 1 || n*cost < minParallelWork {
@@ -366,7 +369,17 @@ func (st *directState) split(n, cost int, f func(w, lo, hi int)) {
 		f(0, 0, n)
 		return
 	}
-	parallel.Run(workers, func(w int) { f(w, w*n/workers, (w+1)*n/workers) })
+	runs := min(workers*elementwiseChunks, n)
+	var next atomic.Int64
+	parallel.Run(workers, func(w int) {
+		for {
+			r := int(next.Add(1) - 1)
+			if r >= runs {
+				return
+			}
+			f(w, r*n/runs, (r+1)*n/runs)
+		}
+	})
 }
 
 // forwardDirect is Forward on the direct path: per sample, the padded grid

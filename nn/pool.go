@@ -239,7 +239,7 @@ func max3x3[T Float](x []T, at, w int) (T, int32) {
 func (m *MaxPool2D[T]) Backward(dy *Mat[T]) *Mat[T] {
 	out := dy.Cols
 	m.dx = reuse(m.dx, dy.Rows, m.geom.inSize())
-	parallelFor(dy.Rows, out, func(a, b int) {
+	elementwise(dy.Rows, out, func(a, b int) {
 		for r := a; r < b; r++ {
 			dxr := m.dx.Row(r)
 			clear(dxr)
@@ -303,7 +303,7 @@ func (a *AvgPool2D[T]) avgPool(x, y *Mat[T]) {
 	g := &a.geom
 	k, s, p := g.Kernel, g.Stride, g.Pad
 	scale := 1 / T(k*k)
-	parallelFor(x.Rows, g.C*g.outArea()*k*k, func(lo, hi int) {
+	elementwise(x.Rows, g.C*g.outArea()*k*k, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			xr, yr := x.Row(r), y.Row(r)
 			o := 0
@@ -341,7 +341,7 @@ func (a *AvgPool2D[T]) Backward(dy *Mat[T]) *Mat[T] {
 	k, s, p := g.Kernel, g.Stride, g.Pad
 	scale := 1 / T(k*k)
 	a.dx = reuse(a.dx, dy.Rows, g.inSize())
-	parallelFor(dy.Rows, dy.Cols*k*k, func(lo, hi int) {
+	elementwise(dy.Rows, dy.Cols*k*k, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			dxr, dyr := a.dx.Row(r), dy.Row(r)
 			clear(dxr)

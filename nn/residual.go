@@ -68,21 +68,53 @@ func (r *Residual[T]) Forward(x *Mat[T]) *Mat[T] {
 	if r.Shortcut == nil {
 		// Identity: one pass, y = body(x) + x.
 		r.y = reuse(r.y, yb.Rows, yb.Cols)
-		addInto(r.y.Data, yb.Data, x.Data)
+		sumInto(r.y.Data, yb.Data, x.Data)
 		return r.y
 	}
 	// Copy the body's output before the shortcut runs (shared sub-layers).
-	r.y = copyInto(r.y, yb)
-	addTo(r.y.Data, r.Shortcut.Forward(x).Data)
+	r.y = copyFan(r.y, yb)
+	sumTo(r.y.Data, r.Shortcut.Forward(x).Data)
 	return r.y
 }
 
-// addInto sets dst[i] = a[i] + b[i] (all of equal length).
+// addInto sets dst[i] = a[i] + b[i] (all of equal length). It copies a and
+// adds b (addTo, vectorised) in blocks that stay in L1: the same one rounding
+// per element as the plain loop. dst may be a or b.
 func addInto[T Float](dst, a, b []T) {
+	const block = 2048
 	a, b = a[:len(dst)], b[:len(dst)]
-	for i := range dst {
-		dst[i] = a[i] + b[i]
+	if len(dst) > 0 && &dst[0] == &b[0] {
+		a, b = b, a // a + b = b + a exactly; copying a would overwrite b
 	}
+	for lo := 0; lo < len(dst); lo += block {
+		hi := min(lo+block, len(dst))
+		copy(dst[lo:hi], a[lo:hi])
+		addTo(dst[lo:hi], b[lo:hi])
+	}
+}
+
+// The residual's sums and copies below split a batch-sized buffer over
+// goroutines by element (elementwise); each element is computed alone, so
+// the bits do not depend on the split.
+
+// sumInto is addInto over goroutines.
+func sumInto[T Float](dst, a, b []T) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	elementwise(len(dst), 1, func(lo, hi int) { addInto(dst[lo:hi], a[lo:hi], b[lo:hi]) })
+}
+
+// sumTo is addTo over goroutines.
+func sumTo[T Float](dst, src []T) {
+	src = src[:len(dst)]
+	elementwise(len(dst), 1, func(lo, hi int) { addTo(dst[lo:hi], src[lo:hi]) })
+}
+
+// copyFan is copyInto over goroutines.
+func copyFan[T Float](dst, src *Mat[T]) *Mat[T] {
+	dst = reuse(dst, src.Rows, src.Cols)
+	d, s := dst.Data, src.Data[:len(dst.Data)]
+	elementwise(len(d), 1, func(lo, hi int) { copy(d[lo:hi], s[lo:hi]) })
+	return dst
 }
 
 func (r *Residual[T]) Backward(dy *Mat[T]) *Mat[T] {
@@ -92,13 +124,13 @@ func (r *Residual[T]) Backward(dy *Mat[T]) *Mat[T] {
 	}
 	if r.Shortcut == nil {
 		r.dx = reuse(r.dx, dxb.Rows, dxb.Cols)
-		addInto(r.dx.Data, dxb.Data, dy.Data)
+		sumInto(r.dx.Data, dxb.Data, dy.Data)
 		return r.dx
 	}
 	// Copy the body's dx before the shortcut runs: with shared sub-layers or
 	// an aliasing child its buffer may be reused.
-	r.dx = copyInto(r.dx, dxb)
-	addTo(r.dx.Data, r.Shortcut.Backward(dy).Data)
+	r.dx = copyFan(r.dx, dxb)
+	sumTo(r.dx.Data, r.Shortcut.Backward(dy).Data)
 	return r.dx
 }
 
@@ -114,17 +146,17 @@ func (r *Residual[T]) BackwardDeltas(dy *Mat[T], wantDx bool) (*Mat[T], bool) {
 			return nil, touched
 		}
 		r.dx = reuse(r.dx, dxb.Rows, dxb.Cols)
-		addInto(r.dx.Data, dxb.Data, dy.Data)
+		sumInto(r.dx.Data, dxb.Data, dy.Data)
 		return r.dx, touched
 	}
 	if wantDx {
-		r.dx = copyInto(r.dx, dxb) // before the shortcut may reuse a shared buffer
+		r.dx = copyFan(r.dx, dxb) // before the shortcut may reuse a shared buffer
 	}
 	dxs, t := BackwardDeltas(r.Shortcut, dy, wantDx)
 	if !wantDx {
 		return nil, touched || t
 	}
-	addTo(r.dx.Data, dxs.Data)
+	sumTo(r.dx.Data, dxs.Data)
 	return r.dx, touched || t
 }
 

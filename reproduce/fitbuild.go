@@ -204,7 +204,7 @@ func fitParts(doc *report.Document, byExp map[string][]*RunData) []report.Claim 
 		d := dyn[0]
 		pGrad := report.Panel{Title: "gradient norm", XLabel: "training step", YLabel: "‖∇R‖", LogY: true,
 			Series: []report.Series{line("‖∇R‖", "grad", d.NSample, gradNorm)}}
-		pSpec := report.Panel{Title: "spectra: H_S, H_p and H_p restricted to the complements of the √p_i", XLabel: "training step", YLabel: "eigenvalue", LogY: true,
+		pSpec := report.Panel{Title: "spectra: H_S, H_p and H_p|U (√p_i directions removed)", XLabel: "training step", YLabel: "eigenvalue", LogY: true,
 			Series: []report.Series{line("λ_min(H_S)", "lambda_min", d.NSample, func(r *ProbeRecord) float64 { return r.hs().Min }),
 				line("λ_max(H_S)", "lambda_max", d.NSample, func(r *ProbeRecord) float64 { return r.hs().Max }),
 				line("λ_min(H_p)", "HP lambda_min", d.NSample, func(r *ProbeRecord) float64 { return spectrumOrMissing(r.HP).Min }),

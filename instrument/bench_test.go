@@ -80,21 +80,7 @@ func BenchmarkPerImageMeasure(b *testing.B) {
 	}
 	for _, bs := range benchSpecs {
 		b.Run(bs.spec.String(), func(b *testing.B) {
-			m32, err := models.Build[float32](bs.spec)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := initializer.Apply(m32.Params(), initializer.Options{}, rand.New(rand.NewPCG(1, 1))); err != nil {
-				b.Fatal(err)
-			}
-			m, err := models.Build[float64](bs.spec)
-			if err != nil {
-				b.Fatal(err)
-			}
-			h, err := NewPerImage(2, FirstTestClass, "")
-			if err != nil {
-				b.Fatal(err)
-			}
+			m32, m, h := benchPerImageModels(b, bs.spec)
 			if err := h.Select(testSet); err != nil {
 				b.Fatal(err)
 			}
@@ -120,7 +106,7 @@ func BenchmarkPerImageMeasure(b *testing.B) {
 // time, ns/op the wall time: the twin's pass on x_b runs on the second core.
 // locked runs the twin case with the benchmark's goroutine locked to its
 // thread and reports main-cpu-ms/op, that goroutine's CPU time alone (see
-// threadCPUTime): the serial path's share. The lock makes every fork-join a
+// cputime.Thread): the serial path's share. The lock makes every fork-join a
 // thread hand-off (futex calls), so its cpu-ms/op is a little higher.
 func BenchmarkPerImageStep(b *testing.B) {
 	_, testSet, err := data.LoadFixture(data.StandardMNIST)
@@ -138,21 +124,7 @@ func BenchmarkPerImageStep(b *testing.B) {
 				name += "/locked"
 			}
 			b.Run(name, func(b *testing.B) {
-				m32, err := models.Build[float32](bs.spec)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := initializer.Apply(m32.Params(), initializer.Options{}, rand.New(rand.NewPCG(1, 1))); err != nil {
-					b.Fatal(err)
-				}
-				m, err := models.Build[float64](bs.spec)
-				if err != nil {
-					b.Fatal(err)
-				}
-				h, err := NewPerImage(2, FirstTestClass, "")
-				if err != nil {
-					b.Fatal(err)
-				}
+				m32, m, h := benchPerImageModels(b, bs.spec)
 				h.twinChecked = !twin
 				cfg := train.DefaultConfig()
 				cfg.Model = bs.spec
@@ -178,4 +150,27 @@ func BenchmarkPerImageStep(b *testing.B) {
 			})
 		}
 	}
+}
+
+// benchPerImageModels builds spec's float32 model with seeded default
+// weights, an empty float64 model of the same architecture to copy them
+// into, and a PerImage hook every 2 steps on the first test class.
+func benchPerImageModels(b *testing.B, spec models.Spec) (nn.Layer[float32], nn.Layer[float64], *PerImage) {
+	b.Helper()
+	m32, err := models.Build[float32](spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := initializer.Apply(m32.Params(), initializer.Options{}, rand.New(rand.NewPCG(1, 1))); err != nil {
+		b.Fatal(err)
+	}
+	m, err := models.Build[float64](spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := NewPerImage(2, FirstTestClass, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m32, m, h
 }

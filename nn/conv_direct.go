@@ -7,6 +7,7 @@ import (
 
 	"github.com/fenchel-ml/fenchel/internal/conv"
 	"github.com/fenchel-ml/fenchel/internal/parallel"
+	"github.com/fenchel-ml/fenchel/internal/simd"
 )
 
 // convDirect routes float32 Conv2D through the indirect products of package
@@ -329,29 +330,6 @@ func (st *directState) inputGrad(d *Conv2D[float32], pairs bool, dyp, grid, dxr 
 	}
 }
 
-// sum8 is the sum of v in 8 interleaved partials (element i into partial
-// i mod 8, added pairwise at the end): the bias gradient's sums over an
-// image, without the latency chain of one running sum.
-func sum8(v []float32) float32 {
-	var a [8]float32
-	i := 0
-	for ; i+8 <= len(v); i += 8 {
-		w := v[i : i+8 : i+8]
-		a[0] += w[0]
-		a[1] += w[1]
-		a[2] += w[2]
-		a[3] += w[3]
-		a[4] += w[4]
-		a[5] += w[5]
-		a[6] += w[6]
-		a[7] += w[7]
-	}
-	for j, x := range v[i:] {
-		a[j] += x
-	}
-	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
-}
-
 // split runs f(w, lo, hi) over contiguous runs of [0, n) on GOMAXPROCS
 // workers (when n·cost is worth it), w the worker's index into st.work. The
 // workers claim the runs in turn (as elementwise does), so one that starts
@@ -524,7 +502,7 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 			for s := lo; s < hi && nb > 0; s++ {
 				dr := dy.Row(s)
 				for o := 0; o < d.OutC; o++ {
-					part[nw+o] += sum8(dr[o*L : (o+1)*L])
+					part[nw+o] += simd.Sum8(dr[o*L : (o+1)*L])
 				}
 			}
 		}

@@ -135,6 +135,7 @@ type directState struct {
 	dyOff    int
 	dyShared bool
 	pack     []float32 // the weight packed by conv.Pack
+	wstack   []float32 // forwardMembers' weights, stacked
 	// The input gradient is computed phase by phase (dxPhase) from dy on
 	// the grid bwd (stride 1, kernel ⌈k/s⌉, padding ⌈k/s⌉ − 1 − ⌊p/s⌋);
 	// phases is empty where that padding would be negative and the input
@@ -178,7 +179,11 @@ type dxPhase struct {
 // gradient), (input gradient) the padded dy of one sample or of a run
 // (dyShared), and (weight gradient otherwise) a run's dy on the fwd grid.
 // xp and dyp are written only by padGrid.fill: their padding stays zero.
-type directWork struct{ grid, xp, dyp, dyg []float32 }
+type directWork struct {
+	grid, xp, dyg []float32
+	dyp           [][]float32 // one per member of backwardMembers
+	dxt           []float32   // a second member's dx of one sample
+}
 
 // padded returns *v with at least n elements, allocated zero when it has
 // fewer; the caller writes it only through padGrid.fill.
@@ -366,26 +371,78 @@ func (st *directState) split(n, cost int, f func(w, lo, hi int)) {
 // gradient fills them again from x, which costs less than keeping the
 // batch's grids in memory from Forward to Backward.
 func forwardDirect(d *Conv2D[float32], x *Mat[float32]) {
+	forwardMembers([]*Conv2D[float32]{d}, x)
+}
+
+// forwardMembers is forwardDirect of convolutions of one geometry on the
+// same x (a residual block's first convolution and its shortcut): one grid
+// of x per sample and one conv.Gemm with their weights stacked, the rows of
+// ms[0] first. A row of the product does not depend on the rows beside it,
+// so every y is forwardDirect's bit for bit.
+func forwardMembers(ms []*Conv2D[float32], x *Mat[float32]) {
+	d := ms[0]
 	st := dirState(d)
 	pg := &st.fwd
 	n, K := x.Rows, d.patch()
-	d.y = reuse(d.y, n, d.OutC*d.geom.outArea())
-	var bias []float32
-	if d.Bias != nil {
-		bias = d.Bias.Value
+	outC := 0
+	for _, m := range ms {
+		m.x, m.colsHi = x, 0
+		m.y = reuse(m.y, n, m.OutC*m.geom.outArea())
+		outC += m.OutC
 	}
-	st.pack = grow(st.pack, conv.PackLen(d.OutC, K))
-	conv.Pack(d.OutC, K, d.Weight.Value, st.pack)
-	st.split(n, d.OutC*K*pg.Nr, func(w, lo, hi int) {
-		buf := &st.work[w]
-		buf.grid = grow(buf.grid, d.OutC*pg.Nr)
+	w := d.Weight.Value
+	if len(ms) > 1 {
+		st.wstack = grow(st.wstack, outC*K)
+		off := 0
+		for _, m := range ms {
+			off += copy(st.wstack[off:], m.Weight.Value[:m.OutC*K])
+		}
+		w = st.wstack
+	}
+	st.pack = grow(st.pack, conv.PackLen(outC, K))
+	conv.Pack(outC, K, w, st.pack)
+	st.split(n, outC*K*pg.Nr, func(wk, lo, hi int) {
+		buf := &st.work[wk]
+		buf.grid = grow(buf.grid, outC*pg.Nr)
 		for s := lo; s < hi; s++ {
 			xp := padded(&buf.xp, pg.size)
 			pg.fill(x.Row(s), xp)
-			conv.Gemm(d.OutC, pg.Nr, K, st.pack, pg.offs, xp, buf.grid, pg.Nr)
-			pg.compact(buf.grid, d.y.Row(s), d.OutC, bias)
+			conv.Gemm(outC, pg.Nr, K, st.pack, pg.offs, xp, buf.grid, pg.Nr)
+			off := 0
+			for _, m := range ms {
+				var bias []float32
+				if m.Bias != nil {
+					bias = m.Bias.Value
+				}
+				pg.compact(buf.grid[off*pg.Nr:], m.y.Row(s), m.OutC, bias)
+				off += m.OutC
+			}
 		}
 	})
+}
+
+// packPhases packs each input-gradient phase's flipped weight of d.
+func (st *directState) packPhases(d *Conv2D[float32]) {
+	C, k, sd, w := d.geom.C, d.geom.Kernel, d.geom.Stride, d.Weight.Value
+	for i := range st.phases {
+		ph := &st.phases[i]
+		taps := d.OutC * ph.ku * ph.kv
+		if taps == 0 {
+			continue
+		}
+		st.wph = grow(st.wph, C*taps)
+		for c := 0; c < C; c++ {
+			for o := 0; o < d.OutC; o++ {
+				for u := 0; u < ph.ku; u++ {
+					for v := 0; v < ph.kv; v++ {
+						st.wph[c*taps+(o*ph.ku+u)*ph.kv+v] = w[((o*C+c)*k+ph.ry+sd*u)*k+ph.rx+sd*v]
+					}
+				}
+			}
+		}
+		ph.pack = grow(ph.pack, conv.PackLen(C, taps))
+		conv.Pack(C, taps, st.wph, ph.pack)
+	}
 }
 
 // backwardDirect is backward on the direct path. The weight gradient of a
@@ -396,34 +453,43 @@ func forwardDirect(d *Conv2D[float32], x *Mat[float32]) {
 // conv.Gemm of the flipped weight with the padded dy; other strides take
 // backwardChunks without the weight gradient.
 func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
-	d.dy = dy
+	if wantDx {
+		d.dx = reuse(d.dx, dy.Rows, d.geom.inSize())
+	}
+	backwardMembers([]convMember{{d, dy}}, d.dx, wantDx, grads)
+	if wantDx && len(dirState(d).phases) == 0 {
+		d.backwardIm2col(dy, true, false)
+	}
+}
+
+// convMember is one of the convolutions of backwardMembers and its dy.
+type convMember struct {
+	d  *Conv2D[float32]
+	dy *Mat[float32]
+}
+
+// backwardMembers is backwardDirect of convolutions of one geometry and
+// output width on the same x (forwardMembers): their weight gradients come
+// from one fill of x's grids per run of samples and one conv.Dot with
+// their dy stacked (a row of it does not depend on the others: each
+// gradient is backwardDirect's bit for bit), and dx, when the first
+// member's input gradient is computed phase by phase, is the sum of
+// theirs, member by member per sample as a residual block adds them
+// (dx₀ + dx₁, one rounding). Without phases (and then with one member)
+// dx is left to the caller.
+func backwardMembers(ms []convMember, dx *Mat[float32], wantDx, grads bool) {
+	d := ms[0].d
 	st := dirState(d)
 	pg, bg := &st.fwd, &st.bwd
-	n, K, C := dy.Rows, d.patch(), d.geom.C
+	n, K, C := ms[0].dy.Rows, d.patch(), d.geom.C
 	dxDirect := wantDx && len(st.phases) > 0
-	if wantDx {
-		d.dx = reuse(d.dx, n, d.geom.inSize())
-	}
-	if dxDirect {
-		k, sd, w := d.geom.Kernel, d.geom.Stride, d.Weight.Value
-		for i := range st.phases {
-			ph := &st.phases[i]
-			taps := d.OutC * ph.ku * ph.kv
-			if taps == 0 {
-				continue
-			}
-			st.wph = grow(st.wph, C*taps)
-			for c := 0; c < C; c++ {
-				for o := 0; o < d.OutC; o++ {
-					for u := 0; u < ph.ku; u++ {
-						for v := 0; v < ph.kv; v++ {
-							st.wph[c*taps+(o*ph.ku+u)*ph.kv+v] = w[((o*C+c)*k+ph.ry+sd*u)*k+ph.rx+sd*v]
-						}
-					}
-				}
-			}
-			ph.pack = grow(ph.pack, conv.PackLen(C, taps))
-			conv.Pack(C, taps, st.wph, ph.pack)
+	outC, hasBias := 0, false
+	for _, m := range ms {
+		m.d.dy = m.dy
+		outC += m.d.OutC
+		hasBias = hasBias || m.d.Bias != nil
+		if dxDirect {
+			dirState(m.d).packPhases(m.d)
 		}
 	}
 	// A stride-2 conv whose four phases all have taps scatters both
@@ -433,9 +499,9 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 		pairs = pairs && st.phases[i].ku*st.phases[i].kv > 0
 	}
 	groups := min(n, convGradGroups)
-	nw, nb := d.OutC*K, 0
-	if d.Bias != nil {
-		nb = d.OutC
+	nw, nb := outC*K, 0
+	if hasBias {
+		nb = outC
 	}
 	if grads {
 		st.parts = grow(st.parts, groups*(nw+nb))
@@ -443,20 +509,28 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 	}
 	// With both gradients of a stride-1 conv, the padded dy of a run of
 	// samples is also conv.Dot's dy on the grid (dyShared).
-	shared := grads && dxDirect && st.dyShared
+	shared := grads && dxDirect && st.dyShared && len(ms) == 1
 	run := 1 // samples whose padded dy a worker holds at once
 	if shared {
 		run = st.dotSamples
 	}
-	L, stride := d.geom.outArea(), d.OutC*pg.Nr
-	cost := (d.OutC*K*pg.Nr*2 + 1) * n / groups
+	L, stride := d.geom.outArea(), outC*pg.Nr
+	cost := (outC*K*pg.Nr*2 + 1) * n / groups
 	st.split(groups, cost, func(w, g0, g1 int) {
 		buf := &st.work[w]
 		if dxDirect {
 			buf.grid = grow(buf.grid, 2*C*bg.Nr)
-			if len(buf.dyp) < run*bg.size {
-				// Written only by bwd.fill: the padding stays zero.
-				buf.dyp = make([]float32, run*bg.size)
+			for len(buf.dyp) < len(ms) {
+				buf.dyp = append(buf.dyp, nil)
+			}
+			for i := range ms {
+				if len(buf.dyp[i]) < run*bg.size {
+					// Written only by bwd.fill: the padding stays zero.
+					buf.dyp[i] = make([]float32, run*bg.size)
+				}
+			}
+			if len(ms) > 1 {
+				buf.dxt = grow(buf.dxt, d.geom.inSize())
 			}
 		}
 		if grads && !shared {
@@ -475,16 +549,31 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 			for s0 := lo; s0 < hi; s0 += st.dotSamples {
 				ns := min(st.dotSamples, hi-s0)
 				for s := s0; s < s0+ns; s++ {
-					dr := dy.Row(s)
-					dyp := buf.dyp
-					if shared {
-						dyp = buf.dyp[(s-s0)*bg.size:][:bg.size]
-					} else if grads {
-						pg.spread(dr, buf.dyg[(s-s0)*stride:][:stride], d.OutC)
-					}
-					if dxDirect {
-						bg.fill(dr, dyp)
-						st.inputGrad(d, pairs, dyp, buf.grid, d.dx.Row(s))
+					off := 0
+					for i, m := range ms {
+						dr := m.dy.Row(s)
+						dyp := buf.dyp
+						var dyr []float32
+						if dxDirect {
+							dyr = dyp[i]
+						}
+						if shared {
+							dyr = dyp[0][(s-s0)*bg.size:][:bg.size]
+						} else if grads {
+							pg.spread(dr, buf.dyg[(s-s0)*stride+off*pg.Nr:][:m.d.OutC*pg.Nr], m.d.OutC)
+						}
+						off += m.d.OutC
+						if !dxDirect {
+							continue
+						}
+						sm := dirState(m.d)
+						sm.bwd.fill(dr, dyr)
+						if i == 0 {
+							sm.inputGrad(m.d, pairs, dyr, buf.grid, dx.Row(s))
+							continue
+						}
+						sm.inputGrad(m.d, pairs, dyr, buf.grid, buf.dxt)
+						addTo(dx.Row(s), buf.dxt)
 					}
 				}
 				if !grads {
@@ -495,28 +584,33 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 				}
 				a, lda, sa := buf.dyg, pg.Nr, stride
 				if shared {
-					a, lda, sa = buf.dyp[st.dyOff:], bg.P, bg.size
+					a, lda, sa = buf.dyp[0][st.dyOff:], bg.P, bg.size
 				}
-				conv.Dot(d.OutC, K, pg.Nr, ns, a, lda, sa, pg.offs, xp, pg.size, part[:nw], K)
+				conv.Dot(outC, K, pg.Nr, ns, a, lda, sa, pg.offs, xp, pg.size, part[:nw], K)
 			}
-			for s := lo; s < hi && nb > 0; s++ {
-				dr := dy.Row(s)
-				for o := 0; o < d.OutC; o++ {
-					part[nw+o] += simd.Sum8(dr[o*L : (o+1)*L])
+			off := 0
+			for _, m := range ms {
+				for s := lo; s < hi && m.d.Bias != nil; s++ {
+					dr := m.dy.Row(s)
+					for o := 0; o < m.d.OutC; o++ {
+						part[nw+off+o] += simd.Sum8(dr[o*L : (o+1)*L])
+					}
 				}
+				off += m.d.OutC
 			}
 		}
 	})
 	if grads {
 		for g := 0; g < groups; g++ {
 			part := st.parts[g*(nw+nb) : (g+1)*(nw+nb)]
-			addTo(d.Weight.Grad, part[:nw])
-			if nb > 0 {
-				addTo(d.Bias.Grad, part[nw:])
+			off := 0
+			for _, m := range ms {
+				addTo(m.d.Weight.Grad, part[off*K:(off+m.d.OutC)*K])
+				if m.d.Bias != nil {
+					addTo(m.d.Bias.Grad, part[nw+off:nw+off+m.d.OutC])
+				}
+				off += m.d.OutC
 			}
 		}
-	}
-	if wantDx && !dxDirect {
-		d.backwardIm2col(dy, true, false)
 	}
 }

@@ -60,7 +60,56 @@ func (r *Residual[T]) InShape() Shape      { return r.Body.InShape() }
 func (r *Residual[T]) OutShape() Shape     { return r.Body.OutShape() }
 func (r *Residual[T]) Params() []*Param[T] { return r.params }
 
+// residualPairs enables Residual.convPair (a variable so tests can compare
+// with the layers run one by one).
+var residualPairs = true
+
+// convPair returns r's body and, when they compute together, the body's
+// first layer and the shortcut as float32 convolutions on the direct path
+// of one geometry and output width (Model d's downsampling blocks): they
+// read the same grid of x, filled once per sample (forwardMembers,
+// backwardMembers). Both must be distinct from each other and from the
+// body's later layers, and their width a multiple of 4, so that the stacked
+// rows of conv.Dot fall in the same tiles as each conv's alone.
+func (r *Residual[T]) convPair() (body *Sequential[T], a, b *Conv2D[float32]) {
+	if !residualPairs || !r.Skip || r.Shortcut == nil || !convDirect {
+		return nil, nil, nil
+	}
+	body, ok := r.Body.(*Sequential[T])
+	if !ok || len(body.Layers) < 2 {
+		return nil, nil, nil
+	}
+	a, okA := any(body.Layers[0]).(*Conv2D[float32])
+	b, okB := any(r.Shortcut).(*Conv2D[float32])
+	if !okA || !okB || a == b || a.geom != b.geom || a.OutC != b.OutC || a.OutC%4 != 0 {
+		return nil, nil, nil
+	}
+	if _, ok := useDirect(a); !ok {
+		return nil, nil, nil
+	}
+	if _, ok := useDirect(b); !ok || len(dirState(a).phases) == 0 {
+		return nil, nil, nil
+	}
+	for _, l := range body.Layers[1:] {
+		if any(l) == any(a) || any(l) == any(b) {
+			return nil, nil, nil
+		}
+	}
+	return body, a, b
+}
+
 func (r *Residual[T]) Forward(x *Mat[T]) *Mat[T] {
+	if body, a, b := r.convPair(); body != nil {
+		checkIn("conv2d", x, a.InShape())
+		forwardMembers([]*Conv2D[float32]{a, b}, any(x).(*Mat[float32]))
+		h := any(a.y).(*Mat[T])
+		for _, l := range body.Layers[1:] {
+			h = l.Forward(h)
+		}
+		r.y = reuse(r.y, h.Rows, h.Cols)
+		sumInto(r.y.Data, h.Data, any(b.y).(*Mat[T]).Data)
+		return r.y
+	}
 	yb := r.Body.Forward(x)
 	if !r.Skip {
 		return yb
@@ -118,6 +167,16 @@ func copyFan[T Float](dst, src *Mat[T]) *Mat[T] {
 }
 
 func (r *Residual[T]) Backward(dy *Mat[T]) *Mat[T] {
+	if body, a, b := r.convPair(); body != nil {
+		d := dy
+		for i := len(body.Layers) - 1; i >= 1; i-- {
+			d = body.Layers[i].Backward(d)
+		}
+		r.dx = reuse(r.dx, dy.Rows, body.InShape().Size())
+		backwardMembers([]convMember{{a, any(d).(*Mat[float32])}, {b, any(dy).(*Mat[float32])}},
+			any(r.dx).(*Mat[float32]), true, true)
+		return r.dx
+	}
 	dxb := r.Body.Backward(dy)
 	if !r.Skip {
 		return dxb

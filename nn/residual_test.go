@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -82,6 +83,68 @@ func TestAddInto(t *testing.T) {
 			addInto(dst, aa, bb)
 			if !slices.Equal(dst, want) {
 				t.Errorf("n %d, dst %s: addInto differs from a[i] + b[i]", n, alias)
+			}
+		}
+	}
+}
+
+// TestResidualConvPair runs the downsampling blocks of Model d (conv 3×3
+// stride 2, ReLU, conv 3×3; shortcut conv 3×3 stride 2 with bias), and one
+// with stride 1 and odd sizes, with the first convolution and the shortcut
+// computed together (convPair) and one by one: the output, dx and every
+// gradient must agree bit for bit, at GOMAXPROCS 1, 2 and 3, for the
+// direct path's tiles and their Go twins.
+func TestResidualConvPair(t *testing.T) {
+	oldDirect, oldProcs, oldPairs := convDirect, runtime.GOMAXPROCS(0), residualPairs
+	defer func() { convDirect, residualPairs = oldDirect, oldPairs; runtime.GOMAXPROCS(oldProcs) }()
+	convDirect = true
+	for ci, tc := range []struct {
+		in           Shape
+		outC, stride int
+		rows         int
+	}{{Shape{16, 28, 28}, 32, 2, 9}, {Shape{32, 14, 14}, 64, 2, 10}, {Shape{3, 9, 11}, 4, 1, 4}, {Shape{5, 8, 7}, 12, 2, 3}} {
+		rng := rand.New(rand.NewPCG(uint64(ci), 11))
+		block := func() *Residual[float32] {
+			c1 := must(NewConv2D[float32](tc.in, tc.outC, 3, tc.stride, 1, false))
+			c2 := must(NewConv2D[float32](c1.OutShape(), tc.outC, 3, 1, 1, false))
+			sc := must(NewConv2D[float32](tc.in, tc.outC, 3, tc.stride, 1, true))
+			return must(NewResidual[float32](must(NewSequential[float32](c1, NewReLU[float32](c1.OutShape()), c2)), sc, true))
+		}
+		proto := block()
+		for _, p := range proto.Params() {
+			fill32(rng, p.Value)
+		}
+		x := NewMat[float32](tc.rows, tc.in.Size())
+		fill32(rng, x.Data)
+		dy := NewMat[float32](tc.rows, proto.OutShape().Size())
+		fill32(rng, dy.Data)
+		run := func(pairs bool, procs int) [][]float32 {
+			residualPairs = pairs
+			runtime.GOMAXPROCS(procs)
+			r := block()
+			for i, p := range r.Params() {
+				copy(p.Value, proto.Params()[i].Value)
+			}
+			if body, _, _ := r.convPair(); (body != nil) != pairs {
+				t.Fatalf("case %d: convPair found %v with pairs %v", ci, body != nil, pairs)
+			}
+			got := [][]float32{clone32(r.Forward(x).Data)}
+			ZeroGrad[float32](r)
+			got = append(got, clone32(r.Backward(dy).Data))
+			for _, p := range r.Params() {
+				got = append(got, clone32(p.Grad))
+			}
+			return got
+		}
+		ref := run(false, 1)
+		for _, procs := range []int{1, 2, 3} {
+			got := run(true, procs)
+			for i := range ref {
+				for j := range ref[i] {
+					if math.Float32bits(got[i][j]) != math.Float32bits(ref[i][j]) {
+						t.Fatalf("case %d procs %d: output %d element %d = %v, one by one %v", ci, procs, i, j, got[i][j], ref[i][j])
+					}
+				}
 			}
 		}
 	}

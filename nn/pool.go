@@ -65,9 +65,6 @@ type planeScratch struct {
 	// rewritten per plane.
 	pad    []float32
 	padLen int
-	// remap[di·(W+2) + dj] = di·W + dj: a window's offset in pad to its
-	// offset in x.
-	remap []int32
 }
 
 // maxPoolSample pools one sample: y[o] is the maximum of the window of output
@@ -159,19 +156,13 @@ func maxPoolPadded32(g *window, x, y []float32, arg []int32, ps *planeScratch) {
 			ps.pad[i] = float32(math.Inf(-1))
 		}
 		ps.padLen = size
-		ps.remap = make([]int32, 2*W2+3)
-		for di := 0; di < 3; di++ {
-			for dj := 0; dj < 3; dj++ {
-				ps.remap[di*W2+dj] = int32(di*W + dj)
-			}
-		}
 	}
 	span := (H-1)*W2 + W // top-left corners (0, 0) … (H−1, W−1) of the padded plane
 	if cap(ps.y) < span {
 		ps.y, ps.arg = make([]float32, span), make([]int32, span)
 	}
 	py, parg := ps.y[:span], ps.arg[:span]
-	pad, remap := ps.pad, ps.remap
+	pad := ps.pad
 	for c := 0; c < g.C; c++ {
 		base := c * H * W
 		for i := 0; i < H; i++ {
@@ -184,10 +175,8 @@ func maxPoolPadded32(g *window, x, y []float32, arg []int32, ps *planeScratch) {
 			wy, wa := py[t0:][:W], parg[t0:][:W]
 			copy(yo, wy)
 			// The window's top-left element in x is (oi − 1, oj − 1).
-			corner := int32(base + (oi-1)*W - 1)
-			for oj, a := range wa {
-				ao[oj] = corner + int32(oj) + remap[int(a)-(t0+oj)]
-			}
+			corner := base + (oi-1)*W - 1
+			simd.Unpad3Args32(ao, wa, int32(t0), int32(corner-t0), int32(W2))
 		}
 	}
 }

@@ -9,12 +9,16 @@ package simd
 // window 0 minus t0 (each padded row is two elements longer).
 func Unpad3Args32(dst, src []int32, t0, k, w2 int32) {
 	dst = dst[:len(src)]
-	n := 0
-	if useAsm && len(src) >= 8 {
-		n = len(src) &^ 7
-		unpad3Args32AVX2(&dst[0], &src[0], n, t0, k, w2)
+	n := len(src)
+	if !useAsm || n < 8 {
+		unpad3Args32Go(dst, src, t0, k, w2)
+		return
 	}
-	unpad3Args32Go(dst[n:], src[n:], t0+int32(n), k, w2)
+	unpad3Args32AVX2(&dst[0], &src[0], n&^7, t0, k, w2)
+	if n&7 != 0 {
+		// The last 8 elements again: the ones before come out the same.
+		unpad3Args32AVX2(&dst[n-8], &src[n-8], 8, t0+int32(n-8), k, w2)
+	}
 }
 
 // unpad3Args32Go is Unpad3Args32's Go twin.

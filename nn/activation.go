@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"sync/atomic"
 
-	"github.com/fenchel-ml/fenchel/internal/parallel"
 	"github.com/fenchel-ml/fenchel/internal/simd"
 )
 
@@ -147,7 +146,7 @@ func elementwise(n, costPerItem int, f func(lo, hi int)) {
 	}
 	chunks := min(workers*elementwiseChunks, n)
 	var next atomic.Int64
-	parallel.Run(workers, func(int) {
+	teamRunIf(workers, false, func(int) {
 		for {
 			c := int(next.Add(1) - 1)
 			if c >= chunks {

@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 
 	"github.com/fenchel-ml/fenchel/internal/conv"
-	"github.com/fenchel-ml/fenchel/internal/parallel"
 	"github.com/fenchel-ml/fenchel/internal/simd"
 )
 
@@ -354,7 +353,7 @@ func (st *directState) split(n, cost int, f func(w, lo, hi int)) {
 	}
 	runs := min(workers*elementwiseChunks, n)
 	var next atomic.Int64
-	parallel.Run(workers, func(w int) {
+	teamRun(workers, func(w int) {
 		for {
 			r := int(next.Add(1) - 1)
 			if r >= runs {

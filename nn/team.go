@@ -1,0 +1,148 @@
+package nn
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fenchel-ml/fenchel/internal/parallel"
+)
+
+// The fork-joins of the training step (directState.split, elementwise,
+// parallelFor: about forty per Model d step) run on a team of persistent
+// goroutines that spin for teamSpin after each task before they park, and
+// whose caller spins for teamJoinSpin for them to finish before it blocks. A
+// goroutine started on an idle processor waits for the processor to wake:
+// on a VM whose idle vCPU halts at once (Firecracker with halt polling off)
+// that is about 90 µs from the go statement to the first instruction, as
+// long as a third of a Model d layer. A spinning worker starts its task in
+// well under a microsecond.
+//
+// A worker stops spinning as soon as the process has more goroutines than
+// when it started (another fan-out, such as linalg's GEMM, wants its
+// processor). Which goroutine computes a task never changes the results:
+// the callers hand out work whose result does not depend on its task.
+
+// teamSpin is how long (ns) a worker spins for its next task before it
+// parks, teamJoinSpin how long the caller spins for the workers to finish
+// before it blocks (atomic so tests can change them under running workers).
+var teamSpin, teamJoinSpin atomic.Int64
+
+func init() {
+	teamSpin.Store(int64(100 * time.Microsecond))
+	teamJoinSpin.Store(int64(200 * time.Microsecond))
+}
+
+// teamWorker is one persistent goroutine of the team.
+type teamWorker struct {
+	posted   atomic.Uint64 // tasks handed to the worker
+	finished atomic.Uint64 // tasks it has finished
+	f        func(int)
+	task     int
+	// parked: the worker waits on wake; waiting: the caller waits on done.
+	// Whoever clears the flag (CompareAndSwap) sends on the channel.
+	parked, waiting atomic.Bool
+	wake, done      chan struct{}
+}
+
+var team struct {
+	mu      sync.Mutex // held by the fork-join that uses the workers
+	workers []*teamWorker
+}
+
+// teamRun is parallel.Run(tasks, f) on the team's workers: f(0) on the
+// caller's goroutine, f(1), …, f(tasks−1) on workers. A call made while
+// another holds the team (concurrent or nested) takes parallel.Run.
+func teamRun(tasks int, f func(task int)) { teamRunIf(tasks, true, f) }
+
+// teamRunIf is teamRun when wake or when every worker it needs is spinning
+// (a fork-join between two of the team's), and parallel.Run otherwise: the
+// elementwise passes and pools join the team only while a convolution's
+// fork-join keeps it awake, so a network without convolutions (an MLP)
+// forks as before.
+func teamRunIf(tasks int, wake bool, f func(task int)) {
+	if tasks <= 1 {
+		parallel.Run(tasks, f)
+		return
+	}
+	if !team.mu.TryLock() {
+		parallel.Run(tasks, f)
+		return
+	}
+	defer team.mu.Unlock()
+	if !wake {
+		hot := len(team.workers) >= tasks-1
+		for _, w := range team.workers[:min(tasks-1, len(team.workers))] {
+			hot = hot && !w.parked.Load()
+		}
+		if !hot {
+			parallel.Run(tasks, f)
+			return
+		}
+	}
+	for len(team.workers) < tasks-1 {
+		w := &teamWorker{wake: make(chan struct{}, 1), done: make(chan struct{}, 1)}
+		team.workers = append(team.workers, w)
+		go w.loop()
+	}
+	ws := team.workers[:tasks-1]
+	for i, w := range ws {
+		w.f, w.task = f, i+1
+		w.posted.Add(1)
+		if w.parked.CompareAndSwap(true, false) {
+			w.wake <- struct{}{}
+		}
+	}
+	f(0)
+	for _, w := range ws {
+		n := w.posted.Load()
+		if spinUntil(func() bool { return w.finished.Load() == n }, &teamJoinSpin) {
+			continue
+		}
+		w.waiting.Store(true)
+		if w.finished.Load() == n && w.waiting.CompareAndSwap(true, false) {
+			continue
+		}
+		<-w.done
+	}
+}
+
+// loop runs the worker's tasks as they are posted.
+func (w *teamWorker) loop() {
+	var seen uint64
+	for {
+		if !spinUntil(func() bool { return w.posted.Load() != seen }, &teamSpin) {
+			w.parked.Store(true)
+			if w.posted.Load() == seen || !w.parked.CompareAndSwap(true, false) {
+				<-w.wake
+			}
+		}
+		seen = w.posted.Load()
+		f := w.f
+		w.f = nil
+		f(w.task)
+		w.finished.Store(seen)
+		if w.waiting.CompareAndSwap(true, false) {
+			w.done <- struct{}{}
+		}
+	}
+}
+
+// spinUntil polls cond for up to teamSpin and reports whether it became
+// true; it gives up early when the number of goroutines grows.
+func spinUntil(cond func() bool, limit *atomic.Int64) bool {
+	if cond() {
+		return true
+	}
+	g0 := runtime.NumGoroutine()
+	t0 := time.Now()
+	for i := 1; ; i++ {
+		if cond() {
+			return true
+		}
+		if i%64 == 0 && (time.Since(t0) > time.Duration(limit.Load()) || runtime.NumGoroutine() > g0) {
+			return cond()
+		}
+	}
+}

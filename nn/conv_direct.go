@@ -370,15 +370,16 @@ func (st *directState) split(n, cost int, f func(w, lo, hi int)) {
 // gradient fills them again from x, which costs less than keeping the
 // batch's grids in memory from Forward to Backward.
 func forwardDirect(d *Conv2D[float32], x *Mat[float32]) {
-	forwardMembers([]*Conv2D[float32]{d}, x)
+	forwardMembers([]*Conv2D[float32]{d}, x, false)
 }
 
 // forwardMembers is forwardDirect of convolutions of one geometry on the
 // same x (a residual block's first convolution and its shortcut): one grid
 // of x per sample and one conv.Gemm with their weights stacked, the rows of
 // ms[0] first. A row of the product does not depend on the rows beside it,
-// so every y is forwardDirect's bit for bit.
-func forwardMembers(ms []*Conv2D[float32], x *Mat[float32]) {
+// so every y is forwardDirect's bit for bit. With relu, ms[0]'s output is
+// the ReLU of it, sample by sample as reluRows computes it.
+func forwardMembers(ms []*Conv2D[float32], x *Mat[float32], relu bool) {
 	d := ms[0]
 	st := dirState(d)
 	pg := &st.fwd
@@ -413,7 +414,11 @@ func forwardMembers(ms []*Conv2D[float32], x *Mat[float32]) {
 				if m.Bias != nil {
 					bias = m.Bias.Value
 				}
-				pg.compact(buf.grid[off*pg.Nr:], m.y.Row(s), m.OutC, bias)
+				yr := m.y.Row(s)
+				pg.compact(buf.grid[off*pg.Nr:], yr, m.OutC, bias)
+				if relu && off == 0 {
+					reluMask(yr, yr, yr)
+				}
 				off += m.OutC
 			}
 		}

@@ -60,9 +60,40 @@ func (r *Residual[T]) InShape() Shape      { return r.Body.InShape() }
 func (r *Residual[T]) OutShape() Shape     { return r.Body.OutShape() }
 func (r *Residual[T]) Params() []*Param[T] { return r.params }
 
-// residualPairs enables Residual.convPair (a variable so tests can compare
-// with the layers run one by one).
-var residualPairs = true
+// residualFused enables Residual.convPair and Residual.convReLU (a
+// variable so tests can compare with the layers run one by one).
+var residualFused = true
+
+// convReLU returns r's body, its first layer as a float32 convolution on
+// the direct path and the ReLU that follows it, when the body starts so
+// (every block of Model d) and the convolution is not used again: Forward
+// then applies the ReLU to each sample's output while it is in cache
+// (forwardMembers) instead of in a pass over the batch, and the ReLU keeps
+// that output as its x (x > 0 exactly where relu(x) > 0, so its Backward
+// and Tangent masks are the same).
+func (r *Residual[T]) convReLU() (body *Sequential[T], c *Conv2D[float32], relu *activation[float32]) {
+	if !residualFused || !convDirect {
+		return nil, nil, nil
+	}
+	body, ok := r.Body.(*Sequential[T])
+	if !ok || len(body.Layers) < 2 {
+		return nil, nil, nil
+	}
+	c, okC := any(body.Layers[0]).(*Conv2D[float32])
+	relu, okR := any(body.Layers[1]).(*activation[float32])
+	if !okC || !okR || !relu.relu || !relu.shape.Equal(c.OutShape()) {
+		return nil, nil, nil
+	}
+	if _, ok := useDirect(c); !ok {
+		return nil, nil, nil
+	}
+	for _, l := range body.Layers[1:] {
+		if any(l) == any(c) {
+			return nil, nil, nil
+		}
+	}
+	return body, c, relu
+}
 
 // convPair returns r's body and, when they compute together, the body's
 // first layer and the shortcut as float32 convolutions on the direct path
@@ -72,7 +103,7 @@ var residualPairs = true
 // body's later layers, and their width a multiple of 4, so that the stacked
 // rows of conv.Dot fall in the same tiles as each conv's alone.
 func (r *Residual[T]) convPair() (body *Sequential[T], a, b *Conv2D[float32]) {
-	if !residualPairs || !r.Skip || r.Shortcut == nil || !convDirect {
+	if !residualFused || !r.Skip || r.Shortcut == nil || !convDirect {
 		return nil, nil, nil
 	}
 	body, ok := r.Body.(*Sequential[T])
@@ -98,19 +129,40 @@ func (r *Residual[T]) convPair() (body *Sequential[T], a, b *Conv2D[float32]) {
 	return body, a, b
 }
 
-func (r *Residual[T]) Forward(x *Mat[T]) *Mat[T] {
-	if body, a, b := r.convPair(); body != nil {
-		checkIn("conv2d", x, a.InShape())
-		forwardMembers([]*Conv2D[float32]{a, b}, any(x).(*Mat[float32]))
-		h := any(a.y).(*Mat[T])
-		for _, l := range body.Layers[1:] {
-			h = l.Forward(h)
-		}
-		r.y = reuse(r.y, h.Rows, h.Cols)
-		sumInto(r.y.Data, h.Data, any(b.y).(*Mat[T]).Data)
-		return r.y
+// forwardBody runs the body on x; with convReLU its first convolution
+// (with convPair together with the shortcut, whose output it returns as
+// ys) and the ReLU after it run fused.
+func (r *Residual[T]) forwardBody(x *Mat[T]) (yb, ys *Mat[T]) {
+	body, c, relu := r.convReLU()
+	pb, a, b := r.convPair()
+	if body == nil && pb == nil {
+		return r.Body.Forward(x), nil
 	}
-	yb := r.Body.Forward(x)
+	if body == nil {
+		body, c = pb, a
+	}
+	checkIn("conv2d", x, c.InShape())
+	ms := []*Conv2D[float32]{c}
+	if pb != nil {
+		ms = append(ms, b)
+	}
+	forwardMembers(ms, any(x).(*Mat[float32]), relu != nil)
+	rest := body.Layers[1:]
+	if relu != nil {
+		relu.x, rest = c.y, body.Layers[2:]
+	}
+	yb = any(c.y).(*Mat[T])
+	for _, l := range rest {
+		yb = l.Forward(yb)
+	}
+	if pb != nil {
+		ys = any(b.y).(*Mat[T])
+	}
+	return yb, ys
+}
+
+func (r *Residual[T]) Forward(x *Mat[T]) *Mat[T] {
+	yb, ys := r.forwardBody(x)
 	if !r.Skip {
 		return yb
 	}
@@ -118,6 +170,11 @@ func (r *Residual[T]) Forward(x *Mat[T]) *Mat[T] {
 		// Identity: one pass, y = body(x) + x.
 		r.y = reuse(r.y, yb.Rows, yb.Cols)
 		sumInto(r.y.Data, yb.Data, x.Data)
+		return r.y
+	}
+	if ys != nil {
+		r.y = reuse(r.y, yb.Rows, yb.Cols)
+		sumInto(r.y.Data, yb.Data, ys.Data)
 		return r.y
 	}
 	// Copy the body's output before the shortcut runs (shared sub-layers).

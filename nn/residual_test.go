@@ -88,27 +88,39 @@ func TestAddInto(t *testing.T) {
 	}
 }
 
-// TestResidualConvPair runs the downsampling blocks of Model d (conv 3×3
-// stride 2, ReLU, conv 3×3; shortcut conv 3×3 stride 2 with bias), and one
-// with stride 1 and odd sizes, with the first convolution and the shortcut
-// computed together (convPair) and one by one: the output, dx and every
-// gradient must agree bit for bit, at GOMAXPROCS 1, 2 and 3, for the
+// TestResidualConvPair runs the blocks of Model d (conv 3×3, ReLU, conv
+// 3×3 plus the identity or, downsampling, a conv 3×3 stride 2 with bias),
+// blocks of odd sizes and one with the skip off, with the fused paths
+// (convReLU; convPair: the first convolution and the shortcut together)
+// and with the layers run one by one: the output, dx, every gradient and
+// the tangent must agree bit for bit, at GOMAXPROCS 1, 2 and 3, for the
 // direct path's tiles and their Go twins.
 func TestResidualConvPair(t *testing.T) {
-	oldDirect, oldProcs, oldPairs := convDirect, runtime.GOMAXPROCS(0), residualPairs
-	defer func() { convDirect, residualPairs = oldDirect, oldPairs; runtime.GOMAXPROCS(oldProcs) }()
+	oldDirect, oldProcs, oldFused := convDirect, runtime.GOMAXPROCS(0), residualFused
+	defer func() { convDirect, residualFused = oldDirect, oldFused; runtime.GOMAXPROCS(oldProcs) }()
 	convDirect = true
 	for ci, tc := range []struct {
-		in           Shape
-		outC, stride int
-		rows         int
-	}{{Shape{16, 28, 28}, 32, 2, 9}, {Shape{32, 14, 14}, 64, 2, 10}, {Shape{3, 9, 11}, 4, 1, 4}, {Shape{5, 8, 7}, 12, 2, 3}} {
+		in                 Shape
+		outC, stride, rows int
+		identity, skip     bool
+	}{
+		{Shape{16, 28, 28}, 16, 1, 5, true, true},
+		{Shape{16, 28, 28}, 32, 2, 9, false, true},
+		{Shape{32, 14, 14}, 64, 2, 10, false, true},
+		{Shape{3, 9, 11}, 4, 1, 4, false, true},
+		{Shape{5, 8, 7}, 12, 2, 3, false, true},
+		{Shape{5, 8, 7}, 12, 2, 3, false, false},
+		{Shape{6, 7, 5}, 6, 1, 3, true, true},
+	} {
 		rng := rand.New(rand.NewPCG(uint64(ci), 11))
 		block := func() *Residual[float32] {
 			c1 := must(NewConv2D[float32](tc.in, tc.outC, 3, tc.stride, 1, false))
 			c2 := must(NewConv2D[float32](c1.OutShape(), tc.outC, 3, 1, 1, false))
-			sc := must(NewConv2D[float32](tc.in, tc.outC, 3, tc.stride, 1, true))
-			return must(NewResidual[float32](must(NewSequential[float32](c1, NewReLU[float32](c1.OutShape()), c2)), sc, true))
+			var sc Layer[float32]
+			if !tc.identity {
+				sc = must(NewConv2D[float32](tc.in, tc.outC, 3, tc.stride, 1, true))
+			}
+			return must(NewResidual[float32](must(NewSequential[float32](c1, NewReLU[float32](c1.OutShape()), c2)), sc, tc.skip))
 		}
 		proto := block()
 		for _, p := range proto.Params() {
@@ -118,15 +130,17 @@ func TestResidualConvPair(t *testing.T) {
 		fill32(rng, x.Data)
 		dy := NewMat[float32](tc.rows, proto.OutShape().Size())
 		fill32(rng, dy.Data)
-		run := func(pairs bool, procs int) [][]float32 {
-			residualPairs = pairs
+		run := func(fused bool, procs int) [][]float32 {
+			residualFused = fused
 			runtime.GOMAXPROCS(procs)
 			r := block()
 			for i, p := range r.Params() {
 				copy(p.Value, proto.Params()[i].Value)
 			}
-			if body, _, _ := r.convPair(); (body != nil) != pairs {
-				t.Fatalf("case %d: convPair found %v with pairs %v", ci, body != nil, pairs)
+			body, _, _ := r.convReLU()
+			pair, _, _ := r.convPair()
+			if (body != nil) != fused || (pair != nil) != (fused && tc.skip && !tc.identity) {
+				t.Fatalf("case %d fused %v: convReLU found %v, convPair %v", ci, fused, body != nil, pair != nil)
 			}
 			got := [][]float32{clone32(r.Forward(x).Data)}
 			ZeroGrad[float32](r)
@@ -134,7 +148,7 @@ func TestResidualConvPair(t *testing.T) {
 			for _, p := range r.Params() {
 				got = append(got, clone32(p.Grad))
 			}
-			return got
+			return append(got, clone32(r.Tangent(x).Data))
 		}
 		ref := run(false, 1)
 		for _, procs := range []int{1, 2, 3} {

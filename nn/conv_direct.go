@@ -460,7 +460,7 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 	if wantDx {
 		d.dx = reuse(d.dx, dy.Rows, d.geom.inSize())
 	}
-	backwardMembers([]convMember{{d, dy}}, d.dx, wantDx, grads)
+	backwardMembers([]convMember{{d, dy}}, d.dx, nil, wantDx, grads)
 	if wantDx && len(dirState(d).phases) == 0 {
 		d.backwardIm2col(dy, true, false)
 	}
@@ -479,9 +479,11 @@ type convMember struct {
 // gradient is backwardDirect's bit for bit), and dx, when the first
 // member's input gradient is computed phase by phase, is the sum of
 // theirs, member by member per sample as a residual block adds them
-// (dx₀ + dx₁, one rounding). Without phases (and then with one member)
-// dx is left to the caller.
-func backwardMembers(ms []convMember, dx *Mat[float32], wantDx, grads bool) {
+// (dx₀ + dx₁, one rounding), then plus, when not nil, is added to it
+// sample by sample (an identity shortcut's dy: dx₀ + dy as the residual
+// adds them). Without phases (and then with one member and no plus) dx is
+// left to the caller.
+func backwardMembers(ms []convMember, dx, plus *Mat[float32], wantDx, grads bool) {
 	d := ms[0].d
 	st := dirState(d)
 	pg, bg := &st.fwd, &st.bwd
@@ -578,6 +580,9 @@ func backwardMembers(ms []convMember, dx *Mat[float32], wantDx, grads bool) {
 						}
 						sm.inputGrad(m.d, pairs, dyr, buf.grid, buf.dxt)
 						addTo(dx.Row(s), buf.dxt)
+					}
+					if dxDirect && plus != nil {
+						addTo(dx.Row(s), plus.Row(s))
 					}
 				}
 				if !grads {

@@ -231,7 +231,19 @@ func (r *Residual[T]) Backward(dy *Mat[T]) *Mat[T] {
 		}
 		r.dx = reuse(r.dx, dy.Rows, body.InShape().Size())
 		backwardMembers([]convMember{{a, any(d).(*Mat[float32])}, {b, any(dy).(*Mat[float32])}},
-			any(r.dx).(*Mat[float32]), true, true)
+			any(r.dx).(*Mat[float32]), nil, true, true)
+		return r.dx
+	}
+	if body, c, _ := r.convReLU(); body != nil && r.Skip && r.Shortcut == nil && len(dirState(c).phases) > 0 {
+		// Identity: the body's first convolution adds dy into its dx per
+		// sample, in cache, instead of a pass over the batch.
+		d := dy
+		for i := len(body.Layers) - 1; i >= 1; i-- {
+			d = body.Layers[i].Backward(d)
+		}
+		r.dx = reuse(r.dx, dy.Rows, body.InShape().Size())
+		d32 := any(dy).(*Mat[float32])
+		backwardMembers([]convMember{{c, any(d).(*Mat[float32])}}, any(r.dx).(*Mat[float32]), d32, true, true)
 		return r.dx
 	}
 	dxb := r.Body.Backward(dy)

@@ -460,16 +460,19 @@ func backwardDirect(d *Conv2D[float32], dy *Mat[float32], wantDx, grads bool) {
 	if wantDx {
 		d.dx = reuse(d.dx, dy.Rows, d.geom.inSize())
 	}
-	backwardMembers([]convMember{{d, dy}}, d.dx, nil, wantDx, grads)
+	backwardMembers([]convMember{{d: d, dy: dy}}, d.dx, nil, wantDx, grads)
 	if wantDx && len(dirState(d).phases) == 0 {
 		d.backwardIm2col(dy, true, false)
 	}
 }
 
 // convMember is one of the convolutions of backwardMembers and its dy.
+// With mask, dy is written first, sample by sample: the ReLU's backward
+// mask of src by mask (the ReLU's x), as reluRows computes it.
 type convMember struct {
-	d  *Conv2D[float32]
-	dy *Mat[float32]
+	d         *Conv2D[float32]
+	dy        *Mat[float32]
+	src, mask *Mat[float32]
 }
 
 // backwardMembers is backwardDirect of convolutions of one geometry and
@@ -558,6 +561,9 @@ func backwardMembers(ms []convMember, dx, plus *Mat[float32], wantDx, grads bool
 					off := 0
 					for i, m := range ms {
 						dr := m.dy.Row(s)
+						if m.mask != nil {
+							reluMask(dr, m.src.Row(s), m.mask.Row(s))
+						}
 						dyp := buf.dyp
 						var dyr []float32
 						if dxDirect {

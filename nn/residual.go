@@ -224,26 +224,37 @@ func copyFan[T Float](dst, src *Mat[T]) *Mat[T] {
 }
 
 func (r *Residual[T]) Backward(dy *Mat[T]) *Mat[T] {
-	if body, a, b := r.convPair(); body != nil {
+	body, c, relu := r.convReLU()
+	pb, a, b := r.convPair()
+	identity := body != nil && r.Skip && r.Shortcut == nil && len(dirState(c).phases) > 0
+	if pb != nil || identity {
+		// The body's first convolution computes dx with the shortcut's
+		// (convPair) or adds dy into it per sample, in cache (identity),
+		// masking its dy by the ReLU after it on the way (convReLU), instead
+		// of passes over the batch.
+		if pb != nil {
+			body, c = pb, a
+		}
+		stop := 1
+		if relu != nil {
+			stop = 2
+		}
 		d := dy
-		for i := len(body.Layers) - 1; i >= 1; i-- {
+		for i := len(body.Layers) - 1; i >= stop; i-- {
 			d = body.Layers[i].Backward(d)
 		}
-		r.dx = reuse(r.dx, dy.Rows, body.InShape().Size())
-		backwardMembers([]convMember{{a, any(d).(*Mat[float32])}, {b, any(dy).(*Mat[float32])}},
-			any(r.dx).(*Mat[float32]), nil, true, true)
-		return r.dx
-	}
-	if body, c, _ := r.convReLU(); body != nil && r.Skip && r.Shortcut == nil && len(dirState(c).phases) > 0 {
-		// Identity: the body's first convolution adds dy into its dx per
-		// sample, in cache, instead of a pass over the batch.
-		d := dy
-		for i := len(body.Layers) - 1; i >= 1; i-- {
-			d = body.Layers[i].Backward(d)
+		dy32 := any(dy).(*Mat[float32])
+		m0 := convMember{d: c, dy: any(d).(*Mat[float32])}
+		if relu != nil {
+			relu.dx = reuse(relu.dx, d.Rows, d.Cols)
+			m0 = convMember{d: c, dy: relu.dx, src: m0.dy, mask: relu.x}
+		}
+		ms, plus := []convMember{m0}, dy32
+		if pb != nil {
+			ms, plus = append(ms, convMember{d: b, dy: dy32}), nil
 		}
 		r.dx = reuse(r.dx, dy.Rows, body.InShape().Size())
-		d32 := any(dy).(*Mat[float32])
-		backwardMembers([]convMember{{c, any(d).(*Mat[float32])}}, any(r.dx).(*Mat[float32]), d32, true, true)
+		backwardMembers(ms, any(r.dx).(*Mat[float32]), plus, true, true)
 		return r.dx
 	}
 	dxb := r.Body.Backward(dy)

@@ -370,7 +370,7 @@ func (st *directState) split(n, cost int, f func(w, lo, hi int)) {
 // gradient fills them again from x, which costs less than keeping the
 // batch's grids in memory from Forward to Backward.
 func forwardDirect(d *Conv2D[float32], x *Mat[float32]) {
-	forwardMembers([]*Conv2D[float32]{d}, x, false)
+	forwardMembers([]*Conv2D[float32]{d}, x, false, nil, nil)
 }
 
 // forwardMembers is forwardDirect of convolutions of one geometry on the
@@ -378,8 +378,10 @@ func forwardDirect(d *Conv2D[float32], x *Mat[float32]) {
 // of x per sample and one conv.Gemm with their weights stacked, the rows of
 // ms[0] first. A row of the product does not depend on the rows beside it,
 // so every y is forwardDirect's bit for bit. With relu, ms[0]'s output is
-// the ReLU of it, sample by sample as reluRows computes it.
-func forwardMembers(ms []*Conv2D[float32], x *Mat[float32], relu bool) {
+// the ReLU of it, sample by sample as reluRows computes it; with sum,
+// sum = ms[0]'s output + add, sample by sample as sumInto adds them (a
+// residual block's sum with its last convolution's output in cache).
+func forwardMembers(ms []*Conv2D[float32], x *Mat[float32], relu bool, sum, add *Mat[float32]) {
 	d := ms[0]
 	st := dirState(d)
 	pg := &st.fwd
@@ -418,6 +420,9 @@ func forwardMembers(ms []*Conv2D[float32], x *Mat[float32], relu bool) {
 				pg.compact(buf.grid[off*pg.Nr:], yr, m.OutC, bias)
 				if relu && off == 0 {
 					reluMask(yr, yr, yr)
+				}
+				if sum != nil && off == 0 {
+					addInto(sum.Row(s), yr, add.Row(s))
 				}
 				off += m.OutC
 			}

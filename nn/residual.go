@@ -131,12 +131,15 @@ func (r *Residual[T]) convPair() (body *Sequential[T], a, b *Conv2D[float32]) {
 
 // forwardBody runs the body on x; with convReLU its first convolution
 // (with convPair together with the shortcut, whose output it returns as
-// ys) and the ReLU after it run fused.
-func (r *Residual[T]) forwardBody(x *Mat[T]) (yb, ys *Mat[T]) {
+// ys) and the ReLU after it run fused. When the shortcut's output is at
+// hand (identity or convPair) and the body ends with a float32
+// convolution on the direct path, that convolution also adds it into r.y
+// per sample, in cache: then y is r.y and summed is true.
+func (r *Residual[T]) forwardBody(x *Mat[T]) (y, ys *Mat[T], summed bool) {
 	body, c, relu := r.convReLU()
 	pb, a, b := r.convPair()
 	if body == nil && pb == nil {
-		return r.Body.Forward(x), nil
+		return r.Body.Forward(x), nil, false
 	}
 	if body == nil {
 		body, c = pb, a
@@ -146,24 +149,45 @@ func (r *Residual[T]) forwardBody(x *Mat[T]) (yb, ys *Mat[T]) {
 	if pb != nil {
 		ms = append(ms, b)
 	}
-	forwardMembers(ms, any(x).(*Mat[float32]), relu != nil)
+	forwardMembers(ms, any(x).(*Mat[float32]), relu != nil, nil, nil)
 	rest := body.Layers[1:]
 	if relu != nil {
 		relu.x, rest = c.y, body.Layers[2:]
 	}
-	yb = any(c.y).(*Mat[T])
-	for _, l := range rest {
-		yb = l.Forward(yb)
-	}
 	if pb != nil {
 		ys = any(b.y).(*Mat[T])
 	}
-	return yb, ys
+	var skip *Mat[T]
+	if r.Skip && r.Shortcut == nil {
+		skip = x
+	} else if pb != nil {
+		skip = ys
+	}
+	var last *Conv2D[float32]
+	if n := len(rest); n > 0 && skip != nil {
+		if l, ok := any(rest[n-1]).(*Conv2D[float32]); ok && l != c && l != b {
+			if _, ok := useDirect(l); ok {
+				last, rest = l, rest[:n-1]
+			}
+		}
+	}
+	y = any(c.y).(*Mat[T])
+	for _, l := range rest {
+		y = l.Forward(y)
+	}
+	if last == nil {
+		return y, ys, false
+	}
+	checkIn("conv2d", y, last.InShape())
+	r.y = reuse(r.y, y.Rows, last.OutShape().Size())
+	forwardMembers([]*Conv2D[float32]{last}, any(y).(*Mat[float32]), false,
+		any(r.y).(*Mat[float32]), any(skip).(*Mat[float32]))
+	return r.y, ys, true
 }
 
 func (r *Residual[T]) Forward(x *Mat[T]) *Mat[T] {
-	yb, ys := r.forwardBody(x)
-	if !r.Skip {
+	yb, ys, summed := r.forwardBody(x)
+	if summed || !r.Skip {
 		return yb
 	}
 	if r.Shortcut == nil {

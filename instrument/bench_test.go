@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/fenchel-ml/fenchel/data"
 	"github.com/fenchel-ml/fenchel/initializer"
@@ -106,8 +107,12 @@ func BenchmarkPerImageMeasure(b *testing.B) {
 // time, ns/op the wall time: the twin's pass on x_b runs on the second core.
 // locked runs the twin case with the benchmark's goroutine locked to its
 // thread and reports main-cpu-ms/op, that goroutine's CPU time alone (see
-// cputime.Thread): the serial path's share. The lock makes every fork-join a
-// thread hand-off (futex calls), so its cpu-ms/op is a little higher.
+// cputime.Thread): the serial path's share; with the seed-split pass it
+// also reports sideA- and sideB-cpu-ms/op, the CPU time of each side's
+// goroutine (each locked to its thread), whose maximum bounds the wall time
+// on two idle cores whatever the machine's load. The lock makes every
+// fork-join a thread hand-off (futex calls), so its cpu-ms/op is a little
+// higher.
 func BenchmarkPerImageStep(b *testing.B) {
 	_, testSet, err := data.LoadFixture(data.StandardMNIST)
 	if err != nil {
@@ -133,6 +138,10 @@ func BenchmarkPerImageStep(b *testing.B) {
 					runtime.LockOSThread()
 					defer runtime.UnlockOSThread()
 				}
+				var sideA, sideB time.Duration
+				if v.locked {
+					h.sideCPU = func(a, b time.Duration) { sideA += a; sideB += b }
+				}
 				c0, t0, ops := cputime.Process(), cputime.Thread(), 0
 				for b.Loop() {
 					if err := nn.CopyParams(m, m32); err != nil {
@@ -146,6 +155,10 @@ func BenchmarkPerImageStep(b *testing.B) {
 				b.ReportMetric(float64(cputime.Process()-c0)/1e6/float64(ops), "cpu-ms/op")
 				if v.locked {
 					b.ReportMetric(float64(cputime.Thread()-t0)/1e6/float64(ops), "main-cpu-ms/op")
+					if sideB > 0 {
+						b.ReportMetric(float64(sideA)/1e6/float64(ops), "sideA-cpu-ms/op")
+						b.ReportMetric(float64(sideB)/1e6/float64(ops), "sideB-cpu-ms/op")
+					}
 				}
 			})
 		}

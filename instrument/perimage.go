@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/fenchel-ml/fenchel/data"
 	"github.com/fenchel-ml/fenchel/internal/jsonfloat"
@@ -59,7 +60,14 @@ type PerImage struct {
 	// architecture that Measure runs the pass on x_b on, concurrently.
 	twin        nn.Layer[float64]
 	twinChecked bool
-	zb          []float64 // f(x_b) when computed on the model itself
+	zb, za      []float64 // f(x_b) when computed on the model itself, f(x_a) of the split pass
+	// split is the seed-split pass (passSplit), splitOn whether Measure
+	// takes it on splitModel; forceSplit (tests) overrides the choice.
+	split      *seedSplit
+	splitModel nn.Layer[float64]
+	splitOn    bool
+	forceSplit *bool
+	sideCPU    func(a, b time.Duration) // benchmarks: seedSplit.sideCPU
 }
 
 // NewPerImage returns the instrument measuring every `every` steps (≤ 0:
@@ -138,6 +146,7 @@ func (h *PerImage) Select(test *data.Dataset) error {
 	}
 	h.gram, h.eigA = make([]float64, K*K), make([]float64, K*K)
 	h.ev = make([]float64, K)
+	h.split, h.splitModel = nil, nil
 	h.ready = true
 	return nil
 }
@@ -250,23 +259,13 @@ func (h *PerImage) Measure(m nn.Layer[float64]) (*PerImageMeasurement, error) {
 			m.InShape(), m.OutShape(), h.xa.Cols, K)
 	}
 
-	// x_b: R and ‖e_y − softmax(f(x_b))‖ need only a forward pass, which
-	// runs on the twin beside the pass on x_a when there is one.
-	fb := make(chan []float64, 1)
-	if h.twin != nil && copyValues(h.twin, m) {
-		go func() { fb <- h.twin.Forward(h.xb).Row(0) }()
+	var za, zb []float64
+	if h.splitFor(m) {
+		za, zb = h.passSplit(m)
 	} else {
-		// A copy: the pass on x_a reuses the model's output buffer.
-		h.zb = append(h.zb[:0], m.Forward(h.xb).Row(0)...)
-		fb <- h.zb
+		za, zb = h.passBroadcast(m)
 	}
-
-	// x_a: row k of the replicated batch is x_a seeded with e_k at the
-	// logits, so every layer holds δ_{l,k}(x_a) and AddGram adds H_a. The
-	// products of the forward pass run on x_a once (nn.ForwardBroadcast).
-	za := nn.ForwardBroadcast(m, h.rep, K).Row(0)
 	if err := finiteRow("x_a", za); err != nil {
-		<-fb
 		return nil, err
 	}
 	lossA := h.l.Value(za, h.q)
@@ -276,12 +275,6 @@ func (h *PerImage) Measure(m nn.Layer[float64]) (*PerImageMeasurement, error) {
 		label = -1
 	}
 	loss.Residual(h.r, h.p, h.q, label)
-	// Only the δ's are needed (no parameter gradients, no input gradient).
-	if _, touched := nn.BackwardDeltas(m, h.seed, false); touched {
-		defer nn.ZeroGrad(m)
-	}
-	clear(h.gram)
-	m.AddGram(h.gram, K, K)
 	linalg.Symmetrize(K, h.gram, K)
 
 	g := 0.0
@@ -294,7 +287,6 @@ func (h *PerImage) Measure(m nn.Layer[float64]) (*PerImageMeasurement, error) {
 	}
 	g = math.Max(g, 0) // H_a is PSD; a rounding-negative g means g ≈ 0
 
-	zb := <-fb
 	if err := finiteRow("x_b", zb); err != nil {
 		return nil, err
 	}
@@ -321,6 +313,71 @@ func (h *PerImage) Measure(m nn.Layer[float64]) (*PerImageMeasurement, error) {
 		R: jf(lossB), ResidualB: jf(residualB), LossA: jf(lossA),
 		Log2G: jf(math.Log2(g)), Log2Kappa: jf(math.Log2(kappa)), Log2F: jf(math.Log2(f)), Log2R: jf(math.Log2(lossB)),
 	}, nil
+}
+
+// splitFor reports whether Measure takes the seed-split pass
+// (perimage_split.go) on m: for a model of Sequential and Residual blocks
+// whose forward pass costs at least twinWork multiply-adds per parameter,
+// with K ≥ 2. The choice depends on the model alone (not on the twin or
+// GOMAXPROCS), so the values do not either.
+func (h *PerImage) splitFor(m nn.Layer[float64]) bool {
+	if h.forceSplit != nil {
+		return *h.forceSplit
+	}
+	if m != h.splitModel {
+		h.splitModel = m
+		h.splitOn = len(h.q) >= 2 && splitLayers(m) && forwardWork(m) >= twinWork*nn.NumParams(m)
+	}
+	return h.splitOn
+}
+
+// passSplit runs the seed-split pass on m and, when there is one, the twin
+// (on two goroutines; without the twin, one side after the other on m),
+// leaves the upper triangle of H_a in h.gram and returns f(x_a) and f(x_b)
+// (x_b's forward pass on m once side A is done with it).
+func (h *PerImage) passSplit(m nn.Layer[float64]) (za, zb []float64) {
+	if h.split == nil {
+		h.split = newSeedSplit(h.xa, len(h.q))
+	}
+	h.split.sideCPU = h.sideCPU
+	mb := m
+	if h.twin != nil && copyValues(h.twin, m) {
+		mb = h.twin
+	}
+	h.split.run(m, mb,
+		func(z []float64) { h.za = append(h.za[:0], z...) },
+		func() { h.zb = append(h.zb[:0], m.Forward(h.xb).Row(0)...) })
+	clear(h.gram)
+	h.split.sum(h.gram)
+	return h.za, h.zb
+}
+
+// passBroadcast runs the pass on x_a replicated K times (row k seeded with
+// e_k at the logits, so every layer holds δ_{l,k}(x_a) and AddGram adds
+// H_a; the forward products run on x_a once, nn.ForwardBroadcast), leaves
+// the upper triangle of H_a in h.gram unless f(x_a) is not finite, and
+// returns f(x_a) and f(x_b), the latter on the twin concurrently when there
+// is one.
+func (h *PerImage) passBroadcast(m nn.Layer[float64]) (za, zb []float64) {
+	K := len(h.q)
+	fb := make(chan []float64, 1)
+	if h.twin != nil && copyValues(h.twin, m) {
+		go func() { fb <- h.twin.Forward(h.xb).Row(0) }()
+	} else {
+		// A copy: the pass on x_a reuses the model's output buffer.
+		h.zb = append(h.zb[:0], m.Forward(h.xb).Row(0)...)
+		fb <- h.zb
+	}
+	za = nn.ForwardBroadcast(m, h.rep, K).Row(0)
+	if finiteRow("x_a", za) == nil {
+		// Only the δ's are needed (no parameter gradients, no input gradient).
+		if _, touched := nn.BackwardDeltas(m, h.seed, false); touched {
+			defer nn.ZeroGrad(m)
+		}
+		clear(h.gram)
+		m.AddGram(h.gram, K, K)
+	}
+	return za, <-fb
 }
 
 func finiteRow(what string, z []float64) error {

@@ -80,7 +80,10 @@ func perImageReference(t *testing.T, m nn.Layer[float64], xa *nn.Mat[float64], y
 }
 
 // TestPerImageMatchesReference checks Measure on Models a–d (small images,
-// with and without skips, random weights) against perImageReference.
+// with and without skips, random weights) against perImageReference, with
+// the pass Measure chooses and with each of the two passes forced: the
+// seed-split pass (perimage_split.go), on one model and on a twin, and the
+// broadcast pass.
 func TestPerImageMatchesReference(t *testing.T) {
 	img := nn.Shape{1, 8, 8}
 	specs := []models.Spec{
@@ -100,41 +103,55 @@ func TestPerImageMatchesReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	on, off := true, false
+	paths := []struct {
+		name  string
+		split *bool
+		twin  bool
+	}{{"auto", nil, false}, {"split", &on, false}, {"split-twin", &on, true}, {"broadcast", &off, false}}
 	for _, spec := range specs {
-		t.Run(spec.String(), func(t *testing.T) {
-			m, err := models.Build[float64](spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := initializer.Apply(m.Params(), initializer.Options{Scheme: "pytorch"}, rand.New(rand.NewPCG(7, 1))); err != nil {
-				t.Fatal(err)
-			}
-			h, err := NewPerImage(2, FirstTestClass, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := h.Select(test); err != nil {
-				t.Fatal(err)
-			}
-			got, err := h.Measure(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a, _ := h.Images()
-			l, _ := loss.New("softmax")
-			g, lmin, lmax, lossA := perImageReference(t, m, data.Gather[float64](test, []int{a}, nil), labels[a], l)
-			for _, c := range []struct {
-				what      string
-				got, want float64
-			}{
-				{"g", float64(got.G), g}, {"lambda_min", float64(got.LambdaMin), lmin},
-				{"lambda_max", float64(got.LambdaMax), lmax}, {"loss_a", float64(got.LossA), lossA},
-			} {
-				if d := math.Abs(c.got-c.want) / math.Abs(c.want); !(d <= refTol) {
-					t.Errorf("%s = %.17g, reference %.17g (rel diff %.3g > %g)", c.what, c.got, c.want, d, refTol)
+		for _, path := range paths {
+			t.Run(spec.String()+"/"+path.name, func(t *testing.T) {
+				m, err := models.Build[float64](spec)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-		})
+				if err := initializer.Apply(m.Params(), initializer.Options{Scheme: "pytorch"}, rand.New(rand.NewPCG(7, 1))); err != nil {
+					t.Fatal(err)
+				}
+				h, err := NewPerImage(2, FirstTestClass, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := h.Select(test); err != nil {
+					t.Fatal(err)
+				}
+				h.forceSplit = path.split
+				if path.twin {
+					if h.twin, err = models.Build[float64](spec); err != nil {
+						t.Fatal(err)
+					}
+				}
+				got, err := h.Measure(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				a, _ := h.Images()
+				l, _ := loss.New("softmax")
+				g, lmin, lmax, lossA := perImageReference(t, m, data.Gather[float64](test, []int{a}, nil), labels[a], l)
+				for _, c := range []struct {
+					what      string
+					got, want float64
+				}{
+					{"g", float64(got.G), g}, {"lambda_min", float64(got.LambdaMin), lmin},
+					{"lambda_max", float64(got.LambdaMax), lmax}, {"loss_a", float64(got.LossA), lossA},
+				} {
+					if d := math.Abs(c.got-c.want) / math.Abs(c.want); !(d <= refTol) {
+						t.Errorf("%s = %.17g, reference %.17g (rel diff %.3g > %g)", c.what, c.got, c.want, d, refTol)
+					}
+				}
+			})
+		}
 	}
 }
 

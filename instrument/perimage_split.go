@@ -1,0 +1,301 @@
+package instrument
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fenchel-ml/fenchel/internal/cputime"
+	"github.com/fenchel-ml/fenchel/nn"
+)
+
+// The seed-split pass computes H_a = J Jᵀ for a model whose forward pass
+// costs many multiply-adds per parameter (convolutions) on two models of the
+// same weights at once: side A backpropagates the seeds e_0 … e_{kA−1} on
+// one, side B the seeds e_kA … e_{K−1} on the other, each from its own
+// forward pass of x_a. THEORY §6 splits H by parameter layer,
+// H = Σ_l (Δ_l Δ_lᵀ) ∘ (…), where row k of Δ_l is the sensitivity of layer
+// l's output to logit k: once both sides are past layer l, its K×K term is
+// one task, taken by whichever side is ahead of the other (or has finished
+// its pass), on side B's layer with the K rows of Δ_l gathered from both.
+// The terms are summed in a fixed order, so H_a does not depend on which
+// side computed which term, nor on GOMAXPROCS; with one model the two sides
+// run one after the other with the same values.
+//
+// Splitting the work at the seeds makes it two long independent runs
+// instead of many short fork-joins inside every layer: on a VM a goroutine
+// handed to an idle core can wait ~0.1 ms before it starts.
+
+// splitLayers reports whether the seed-split pass can walk l: Sequential and
+// Residual containers of layers whose parameters, if any, belong to a Dense
+// or Conv2D layer (whose BackwardDeltas only records dy and computes dL/dx).
+func splitLayers(l nn.Layer[float64]) bool {
+	switch l := l.(type) {
+	case *nn.Residual[float64]:
+		return splitLayers(l.Body) && (l.Shortcut == nil || splitLayers(l.Shortcut))
+	case nn.Chain[float64]:
+		for _, c := range l.Chain() {
+			if !splitLayers(c) {
+				return false
+			}
+		}
+		return true
+	case nn.Branches[float64]:
+		return false // a container whose backward pass is not known here
+	case *nn.Dense[float64], *nn.Conv2D[float64]:
+		return true
+	}
+	return len(l.Params()) == 0
+}
+
+// paramLayers appends the layers of l with parameters in the order the
+// backward pass meets them (a chain from its last layer, a residual block's
+// body before its shortcut).
+func paramLayers(dst []nn.Layer[float64], l nn.Layer[float64]) []nn.Layer[float64] {
+	switch l := l.(type) {
+	case *nn.Residual[float64]:
+		dst = paramLayers(dst, l.Body)
+		if l.Skip && l.Shortcut != nil {
+			dst = paramLayers(dst, l.Shortcut)
+		}
+		return dst
+	case nn.Chain[float64]:
+		c := l.Chain()
+		for i := len(c) - 1; i >= 0; i-- {
+			dst = paramLayers(dst, c[i])
+		}
+		return dst
+	}
+	if len(l.Params()) > 0 {
+		dst = append(dst, l)
+	}
+	return dst
+}
+
+// seedSide is one side of the split: its model, x_a repeated once per seed,
+// its seeds (rows off … off+rows−1 of the K×K identity) and the sums of its
+// residual blocks' input gradients.
+type seedSide struct {
+	m         nn.Layer[float64]
+	x, seed   *nn.Mat[float64]
+	off, rows int
+	sums      []*nn.Mat[float64]
+	nsum      int // sums used in this pass
+	done      atomic.Int32
+	other     *seedSide
+}
+
+// newSeedSide returns the side for seeds off … off+rows−1 of K on inputs xa.
+func newSeedSide(xa *nn.Mat[float64], K, off, rows int) *seedSide {
+	s := &seedSide{x: nn.NewMat[float64](rows, xa.Cols), seed: nn.NewMat[float64](rows, K), off: off, rows: rows}
+	for r := 0; r < rows; r++ {
+		copy(s.x.Row(r), xa.Data)
+		s.seed.Row(r)[off+r] = 1
+	}
+	return s
+}
+
+// seedSplit holds the per-layer state of the split pass over a model's
+// parameter layers (paramLayers order).
+type seedSplit struct {
+	K      int
+	a, b   *seedSide
+	layers []nn.Layer[float64] // side B's parameter layers, on which the terms are computed
+	deltas []*nn.Mat[float64]  // Δ_l, K rows: side A's rows then side B's
+	terms  [][]float64         // layer l's K×K term (upper triangle)
+	past   []atomic.Int32      // sides past layer l
+	tasks  chan int
+	queued atomic.Int32
+	// sideCPU, when set (benchmarks), receives the CPU time of each side's
+	// goroutine, locked to its thread for the pass (cputime.Thread).
+	sideCPU func(a, b time.Duration)
+}
+
+// newSeedSplit prepares the split of K seeds for inputs xa: side A takes
+// the first max(1, (K−1)/2) seeds (it also runs the pass on x_b).
+func newSeedSplit(xa *nn.Mat[float64], K int) *seedSplit {
+	kA := max(1, (K-1)/2)
+	s := &seedSplit{K: K, a: newSeedSide(xa, K, 0, kA), b: newSeedSide(xa, K, kA, K-kA)}
+	s.a.other, s.b.other = s.b, s.a
+	return s
+}
+
+// prepare sizes the per-layer state for side B's model mb.
+func (s *seedSplit) prepare(mb nn.Layer[float64]) {
+	s.layers = paramLayers(s.layers[:0], mb)
+	n := len(s.layers)
+	if len(s.terms) != n {
+		s.terms = make([][]float64, n)
+		s.deltas = make([]*nn.Mat[float64], n)
+		s.past = make([]atomic.Int32, n)
+	}
+	for l, ly := range s.layers {
+		if s.terms[l] == nil {
+			s.terms[l] = make([]float64, s.K*s.K)
+		}
+		cols := ly.OutShape().Size()
+		if d := s.deltas[l]; d == nil || d.Cols != cols {
+			s.deltas[l] = nn.NewMat[float64](s.K, cols)
+		}
+		s.past[l].Store(0)
+	}
+	s.tasks = make(chan int, n)
+	s.queued.Store(0)
+	s.a.done.Store(0)
+	s.b.done.Store(0)
+}
+
+// run computes every layer's term for the sides' models ma and mb (the
+// same model: one side after the other, on the calling goroutine), calling
+// xb on side A's goroutine once side A's pass is done and ma is free (with
+// one model: after both passes), and returns f(x_a), a view of ma's output
+// valid until xb runs, as za(z) before xb.
+func (s *seedSplit) run(ma, mb nn.Layer[float64], za func(z []float64), xb func()) {
+	s.a.m, s.b.m = ma, mb
+	s.prepare(mb)
+	if ma == mb {
+		za(s.a.pass(s))
+		s.b.pass(s)
+		s.drain()
+		xb()
+		return
+	}
+	var wg sync.WaitGroup
+	var cpuB time.Duration
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if s.sideCPU != nil {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			t0 := cputime.Thread()
+			defer func() { cpuB = cputime.Thread() - t0 }()
+		}
+		s.b.pass(s)
+		s.drain()
+	}()
+	if s.sideCPU != nil {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		t0 := cputime.Thread()
+		defer func() { s.sideCPU(cputime.Thread()-t0, cpuB) }()
+	}
+	za(s.a.pass(s))
+	xb()
+	s.drain()
+	wg.Wait()
+}
+
+// sum adds the terms in layer order into the upper triangle of h (K×K).
+func (s *seedSplit) sum(h []float64) {
+	for _, t := range s.terms {
+		for i := 0; i < s.K; i++ {
+			for j := i; j < s.K; j++ {
+				h[i*s.K+j] += t[i*s.K+j]
+			}
+		}
+	}
+}
+
+// drain computes queued terms until every term has been computed or taken.
+func (s *seedSplit) drain() {
+	for l := range s.tasks {
+		s.term(l)
+	}
+}
+
+// term computes layer l's term on side B's layer with all K rows of Δ_l.
+func (s *seedSplit) term(l int) {
+	ly := s.layers[l]
+	nn.BackwardDeltas(ly, s.deltas[l], false) // records Δ_l as the layer's dy
+	t := s.terms[l]
+	clear(t)
+	ly.AddGram(t, s.K, s.K)
+}
+
+// pass runs the side's forward pass on x_a and backward pass from its seeds
+// and returns f(x_a) (row 0 of the model's output).
+func (sd *seedSide) pass(s *seedSplit) []float64 {
+	z := nn.ForwardBroadcast(sd.m, sd.x, sd.rows).Row(0)
+	sd.nsum = 0
+	layer := 0
+	sd.backward(s, sd.m, sd.seed, false, &layer)
+	return z
+}
+
+// backward is BackwardDeltas over l's layers (dL/dx if wantDx), handing
+// each parameter layer's dy to the split as the layer is passed.
+func (sd *seedSide) backward(s *seedSplit, l nn.Layer[float64], dy *nn.Mat[float64], wantDx bool, layer *int) *nn.Mat[float64] {
+	switch l := l.(type) {
+	case *nn.Residual[float64]:
+		if !l.Skip {
+			return sd.backward(s, l.Body, dy, wantDx, layer)
+		}
+		dxb := sd.backward(s, l.Body, dy, wantDx, layer)
+		add := dy // identity shortcut
+		if l.Shortcut != nil {
+			add = sd.backward(s, l.Shortcut, dy, wantDx, layer)
+		}
+		if !wantDx {
+			return nil
+		}
+		if sd.nsum == len(sd.sums) {
+			sd.sums = append(sd.sums, &nn.Mat[float64]{})
+		}
+		out := sd.sums[sd.nsum]
+		sd.nsum++
+		if cap(out.Data) < len(dxb.Data) {
+			out.Data = make([]float64, len(dxb.Data))
+		}
+		out.Rows, out.Cols, out.Data = dxb.Rows, dxb.Cols, out.Data[:len(dxb.Data)]
+		for i, v := range dxb.Data {
+			out.Data[i] = v + add.Data[i]
+		}
+		return out
+	case nn.Chain[float64]:
+		c := l.Chain()
+		stop := 0
+		if !wantDx {
+			for stop < len(c) && len(c[stop].Params()) == 0 {
+				stop++
+			}
+		}
+		for i := len(c) - 1; i >= stop; i-- {
+			dy = sd.backward(s, c[i], dy, wantDx || i > stop, layer)
+		}
+		if !wantDx {
+			return nil
+		}
+		return dy
+	}
+	dx, _ := nn.BackwardDeltas(l, dy, wantDx)
+	if len(l.Params()) > 0 {
+		sd.passed(s, *layer, dy)
+		*layer++
+	}
+	return dx
+}
+
+// passed copies the side's rows of Δ_l, queues layer l's term when both
+// sides are past it, and computes one queued term while this side is ahead
+// of the other.
+func (sd *seedSide) passed(s *seedSplit, l int, dy *nn.Mat[float64]) {
+	copy(s.deltas[l].Data[sd.off*dy.Cols:], dy.Data[:sd.rows*dy.Cols])
+	if s.past[l].Add(1) == 2 {
+		s.tasks <- l
+		if int(s.queued.Add(1)) == len(s.layers) {
+			close(s.tasks)
+		}
+	}
+	done := sd.done.Add(1)
+	if done > sd.other.done.Load() {
+		select {
+		case t, ok := <-s.tasks:
+			if ok {
+				s.term(t)
+			}
+		default:
+		}
+	}
+}

@@ -334,7 +334,7 @@ func (h *PerImage) splitFor(m nn.Layer[float64]) bool {
 // passSplit runs the seed-split pass on m and, when there is one, the twin
 // (on two goroutines; without the twin, one side after the other on m),
 // leaves the upper triangle of H_a in h.gram and returns f(x_a) and f(x_b)
-// (x_b's forward pass on m once side A is done with it).
+// (x_b's forward pass on m before side A's pass).
 func (h *PerImage) passSplit(m nn.Layer[float64]) (za, zb []float64) {
 	if h.split == nil {
 		h.split = newSeedSplit(h.xa, len(h.q))

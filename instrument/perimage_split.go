@@ -147,18 +147,18 @@ func (s *seedSplit) prepare(mb nn.Layer[float64]) {
 }
 
 // run computes every layer's term for the sides' models ma and mb (the
-// same model: one side after the other, on the calling goroutine), calling
-// xb on side A's goroutine once side A's pass is done and ma is free (with
-// one model: after both passes), and returns f(x_a), a view of ma's output
-// valid until xb runs, as za(z) before xb.
+// same model: one side after the other, on the calling goroutine). Side A
+// first calls xb, which may run a forward pass on ma (the pass on x_b:
+// side B, which starts later, then meets the layers first and takes the
+// early terms), and then passes f(x_a), a view of ma's output, to za.
 func (s *seedSplit) run(ma, mb nn.Layer[float64], za func(z []float64), xb func()) {
 	s.a.m, s.b.m = ma, mb
 	s.prepare(mb)
 	if ma == mb {
+		xb()
 		za(s.a.pass(s))
 		s.b.pass(s)
 		s.drain()
-		xb()
 		return
 	}
 	var wg sync.WaitGroup
@@ -181,8 +181,8 @@ func (s *seedSplit) run(ma, mb nn.Layer[float64], za func(z []float64), xb func(
 		t0 := cputime.Thread()
 		defer func() { s.sideCPU(cputime.Thread()-t0, cpuB) }()
 	}
-	za(s.a.pass(s))
 	xb()
+	za(s.a.pass(s))
 	s.drain()
 	wg.Wait()
 }

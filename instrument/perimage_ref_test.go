@@ -261,3 +261,96 @@ func TestPerImageGOMAXPROCS(t *testing.T) {
 		}
 	}
 }
+
+// TestPerImageSplitFewClasses checks the seed-split pass against
+// perImageReference where the sides hold one seed each (K = 2) and one and
+// two (K = 3), on one model and on a twin.
+func TestPerImageSplitFewClasses(t *testing.T) {
+	img := nn.Shape{1, 8, 8}
+	for _, K := range []int{2, 3} {
+		labels := []int{1, 0, 1, K - 1}
+		rng := rand.New(rand.NewPCG(5, uint64(K)))
+		feat := make([]float64, len(labels)*img.Size())
+		for i := range feat {
+			feat[i] = rng.NormFloat64()
+		}
+		test, err := data.NewFeatures("test", img, feat, labels, K)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec := models.Spec{Name: models.ModelD, Depth: 1, Skip: true, Input: img, Classes: K}
+		for _, twin := range []bool{false, true} {
+			m, err := models.Build[float64](spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := initializer.Apply(m.Params(), initializer.Options{Scheme: "pytorch"}, rand.New(rand.NewPCG(3, 1))); err != nil {
+				t.Fatal(err)
+			}
+			h, err := NewPerImage(2, FirstTestClass, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Select(test); err != nil {
+				t.Fatal(err)
+			}
+			if !h.splitFor(m) {
+				t.Fatalf("K = %d: Model d does not take the seed-split pass", K)
+			}
+			if twin {
+				if h.twin, err = models.Build[float64](spec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := h.Measure(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, _ := h.Images()
+			l, _ := loss.New("softmax")
+			g, lmin, lmax, lossA := perImageReference(t, m, data.Gather[float64](test, []int{a}, nil), labels[a], l)
+			for _, c := range []struct {
+				what      string
+				got, want float64
+			}{
+				{"g", float64(got.G), g}, {"lambda_min", float64(got.LambdaMin), lmin},
+				{"lambda_max", float64(got.LambdaMax), lmax}, {"loss_a", float64(got.LossA), lossA},
+			} {
+				if d := math.Abs(c.got-c.want) / math.Abs(c.want); !(d <= refTol) {
+					t.Errorf("K = %d twin %v: %s = %.17g, reference %.17g (rel diff %.3g > %g)", K, twin, c.what, c.got, c.want, d, refTol)
+				}
+			}
+		}
+	}
+}
+
+// TestSplitLayers checks which models the seed-split pass walks, and that a
+// twin of another structure is not taken for side B.
+func TestSplitLayers(t *testing.T) {
+	d1, _ := models.Build[float64](models.Spec{Name: models.ModelD, Depth: 1, Skip: true})
+	d1b, _ := models.Build[float64](models.Spec{Name: models.ModelD, Depth: 1, Skip: true})
+	d2, _ := models.Build[float64](models.Spec{Name: models.ModelD, Depth: 2, Skip: true})
+	if !splitLayers(d1) || !sameLayers(d1, d1b) || sameLayers(d1, d2) {
+		t.Errorf("Model d: splitLayers %v, same structure %v, against k = 2 %v", splitLayers(d1), sameLayers(d1, d1b), sameLayers(d1, d2))
+	}
+	// A container the pass does not know (Branches but not Residual).
+	seq, err := nn.NewSequential[float64](branchesOnly{d1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if splitLayers(seq) {
+		t.Error("splitLayers accepts an unknown Branches container")
+	}
+	// Side B must not run on a twin of another structure: the split falls
+	// back to one model (TestPerImageMatchesReference checks the values).
+	s := newSeedSplit(nn.NewMat[float64](1, 784), 10)
+	s.run(d1, d2, func([]float64) {}, func() {})
+	if s.b.m != d1 {
+		t.Error("the seed split ran side B on a model of another structure")
+	}
+}
+
+// branchesOnly is a layer that declares branches without being a Residual.
+type branchesOnly struct{ nn.Layer[float64] }
+
+func (b branchesOnly) Branches() []nn.Layer[float64] { return []nn.Layer[float64]{b.Layer} }

@@ -67,10 +67,36 @@ func paramLayers(dst []nn.Layer[float64], l nn.Layer[float64]) []nn.Layer[float6
 		}
 		return dst
 	}
-	if len(l.Params()) > 0 {
+	if hasParams(l) {
 		dst = append(dst, l)
 	}
 	return dst
+}
+
+// hasParams is len(l.Params()) > 0 without the slice Dense and Conv2D build
+// per call.
+func hasParams(l nn.Layer[float64]) bool {
+	switch l.(type) {
+	case *nn.Dense[float64], *nn.Conv2D[float64]:
+		return true
+	}
+	return len(l.Params()) > 0
+}
+
+// sameLayers reports whether a and b have parameter layers of the same
+// kinds and output sizes in the same order, so that layer l of one is layer
+// l of the other.
+func sameLayers(a, b nn.Layer[float64]) bool {
+	la, lb := paramLayers(nil, a), paramLayers(nil, b)
+	if len(la) != len(lb) {
+		return false
+	}
+	for i := range la {
+		if la[i].Kind() != lb[i].Kind() || la[i].OutShape().Size() != lb[i].OutShape().Size() {
+			return false
+		}
+	}
+	return true
 }
 
 // seedSide is one side of the split: its model, x_a repeated once per seed,
@@ -107,6 +133,9 @@ type seedSplit struct {
 	past   []atomic.Int32      // sides past layer l
 	tasks  chan int
 	queued atomic.Int32
+	// pairA and pairB are the last two models checked by sameLayers.
+	pairA, pairB nn.Layer[float64]
+	pairSame     bool
 	// sideCPU, when set (benchmarks), receives the CPU time of each side's
 	// goroutine, locked to its thread for the pass (cputime.Thread).
 	sideCPU func(a, b time.Duration)
@@ -152,6 +181,14 @@ func (s *seedSplit) prepare(mb nn.Layer[float64]) {
 // side B, which starts later, then meets the layers first and takes the
 // early terms), and then passes f(x_a), a view of ma's output, to za.
 func (s *seedSplit) run(ma, mb nn.Layer[float64], za func(z []float64), xb func()) {
+	if ma != mb {
+		if ma != s.pairA || mb != s.pairB {
+			s.pairA, s.pairB, s.pairSame = ma, mb, sameLayers(ma, mb)
+		}
+		if !s.pairSame {
+			mb = ma // a twin of another structure: one model, one side after the other
+		}
+	}
 	s.a.m, s.b.m = ma, mb
 	s.prepare(mb)
 	if ma == mb {
@@ -257,7 +294,7 @@ func (sd *seedSide) backward(s *seedSplit, l nn.Layer[float64], dy *nn.Mat[float
 		c := l.Chain()
 		stop := 0
 		if !wantDx {
-			for stop < len(c) && len(c[stop].Params()) == 0 {
+			for stop < len(c) && !hasParams(c[stop]) {
 				stop++
 			}
 		}
@@ -270,7 +307,7 @@ func (sd *seedSide) backward(s *seedSplit, l nn.Layer[float64], dy *nn.Mat[float
 		return dy
 	}
 	dx, _ := nn.BackwardDeltas(l, dy, wantDx)
-	if len(l.Params()) > 0 {
+	if hasParams(l) {
 		sd.passed(s, *layer, dy)
 		*layer++
 	}

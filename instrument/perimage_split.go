@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fenchel-ml/fenchel/internal/cputime"
+	"github.com/fenchel-ml/fenchel/internal/simd"
 	"github.com/fenchel-ml/fenchel/nn"
 )
 
@@ -288,9 +289,8 @@ func (sd *seedSide) backward(s *seedSplit, l nn.Layer[float64], dy *nn.Mat[float
 			out.Data = make([]float64, len(dxb.Data))
 		}
 		out.Rows, out.Cols, out.Data = dxb.Rows, dxb.Cols, out.Data[:len(dxb.Data)]
-		for i, v := range dxb.Data {
-			out.Data[i] = v + add.Data[i]
-		}
+		copy(out.Data, dxb.Data)
+		simd.AddRows64(out.Data, add.Data, 1, len(out.Data)) // one rounding per element
 		return out
 	case nn.Chain[float64]:
 		c := l.Chain()

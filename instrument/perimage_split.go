@@ -184,6 +184,9 @@ func (s *seedSplit) prepare(mb nn.Layer[float64]) {
 // side B, which starts later, then meets the layers first and takes the
 // early terms), and then passes f(x_a), a view of ma's output, to za.
 func (s *seedSplit) run(ma, mb nn.Layer[float64], za func(z []float64), xb func()) {
+	if runtime.GOMAXPROCS(0) == 1 {
+		mb = ma // the same values one side after the other, without goroutine switches
+	}
 	if ma != mb {
 		if ma != s.pairA || mb != s.pairB {
 			s.pairA, s.pairB, s.pairSame = ma, mb, sameLayers(ma, mb)

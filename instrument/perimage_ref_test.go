@@ -354,3 +354,69 @@ func TestSplitLayers(t *testing.T) {
 type branchesOnly struct{ nn.Layer[float64] }
 
 func (b branchesOnly) Branches() []nn.Layer[float64] { return []nn.Layer[float64]{b.Layer} }
+
+// TestPerImageSplitSideBLate checks that when side B's goroutine starts
+// only after side A is done with its pass (no free core), side A runs side
+// B's pass itself, with the values of the pass without a twin.
+func TestPerImageSplitSideBLate(t *testing.T) {
+	if runtime.GOMAXPROCS(0) == 1 {
+		t.Skip("one goroutine at GOMAXPROCS 1: no side B goroutine")
+	}
+	img := nn.Shape{1, 8, 8}
+	labels := []int{2, 2, 1, 0}
+	rng := rand.New(rand.NewPCG(9, 2))
+	feat := make([]float64, len(labels)*img.Size())
+	for i := range feat {
+		feat[i] = rng.NormFloat64()
+	}
+	test, err := data.NewFeatures("test", img, feat, labels, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := models.Spec{Name: models.ModelD, Depth: 1, Skip: true, Input: img, Classes: 10}
+	m, err := models.Build[float64](spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := initializer.Apply(m.Params(), initializer.Options{Scheme: "pytorch"}, rand.New(rand.NewPCG(2, 3))); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := NewPerImage(2, FirstTestClass, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	late, err := NewPerImage(2, FirstTestClass, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []*PerImage{plain, late} {
+		if err := h.Select(test); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if late.twin, err = models.Build[float64](spec); err != nil {
+		t.Fatal(err)
+	}
+	late.split = newSeedSplit(late.xa, 10)
+	ranB := false
+	late.split.startB = func() {
+		for !late.split.claimB.Load() {
+			runtime.Gosched()
+		}
+		ranB = late.split.b.m == late.twin
+	}
+	want, err := plain.Measure(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := late.Measure(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ranB {
+		t.Fatal("side B's goroutine did not wait for side A's claim on the twin")
+	}
+	if *got != *want {
+		t.Errorf("side B's pass run by side A: %+v, without a twin %+v", *got, *want)
+	}
+}

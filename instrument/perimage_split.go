@@ -134,6 +134,10 @@ type seedSplit struct {
 	past   []atomic.Int32      // sides past layer l
 	tasks  chan int
 	queued atomic.Int32
+	// claimB is taken by whichever goroutine runs side B's pass: its own,
+	// or side A's once done with its pass if side B's has not started.
+	claimB atomic.Bool
+	startB func() // tests: called first on side B's goroutine
 	// pairA and pairB are the last two models checked by sameLayers.
 	pairA, pairB nn.Layer[float64]
 	pairSame     bool
@@ -176,6 +180,7 @@ func (s *seedSplit) prepare(mb nn.Layer[float64]) {
 	s.queued.Store(0)
 	s.a.done.Store(0)
 	s.b.done.Store(0)
+	s.claimB.Store(false)
 }
 
 // run computes every layer's term for the sides' models ma and mb (the
@@ -215,7 +220,12 @@ func (s *seedSplit) run(ma, mb nn.Layer[float64], za func(z []float64), xb func(
 			t0 := cputime.Thread()
 			defer func() { cpuB = cputime.Thread() - t0 }()
 		}
-		s.b.pass(s)
+		if s.startB != nil {
+			s.startB()
+		}
+		if s.claimB.CompareAndSwap(false, true) {
+			s.b.pass(s)
+		}
 		s.drain()
 	}()
 	if s.sideCPU != nil {
@@ -226,6 +236,11 @@ func (s *seedSplit) run(ma, mb nn.Layer[float64], za func(z []float64), xb func(
 	}
 	xb()
 	za(s.a.pass(s))
+	if s.claimB.CompareAndSwap(false, true) {
+		// Side B's goroutine has not started (no core free for it): its
+		// pass runs here, on its model, with the same values.
+		s.b.pass(s)
+	}
 	s.drain()
 	wg.Wait()
 }

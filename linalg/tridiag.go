@@ -22,8 +22,8 @@ const syr2kColumns = 384
 // SymEigenvaluesGo is the pure-Go eigenvalue solver behind SymEigenvalues in
 // the default build (and, from n = 1000 on, in the OpenBLAS build):
 // Householder tridiagonalisation T = QᵀAQ, then the eigenvalues of
-// T by the root-free QR of Pal, Walker and Kahan (gonum's Dsterf, as LAPACK
-// dsterf). From twoStageMin on (and up to fullBandMax) the reduction goes
+// T by the root-free QR of Pal, Walker and Kahan (sterf, LAPACK dsterf
+// with one division per step on its recurrence). From twoStageMin on (and up to fullBandMax) the reduction goes
 // through a band matrix, as LAPACK dsytrd_2stage: symToBand, all level 3
 // through fenchel's GEMM kernels (bandGemm), then bulge chasing
 // (bandMatrix.tridiagonalize) on GOMAXPROCS goroutines. In between
@@ -67,7 +67,7 @@ func symEigenvaluesGo(ctx context.Context, n int, a []float64, w []float64, twoS
 	} else if err := symTridiagonalize(ctx, n, a, n, d, e); err != nil {
 		return err
 	}
-	if ok := (lapackgonum.Implementation{}).Dsterf(n, d, e[:max(n-1, 0)]); !ok {
+	if ok := sterf(d, e[:n-1]); !ok {
 		return fmt.Errorf("linalg: SymEigenvalues: tridiagonal QR (dsterf) did not converge for n = %d", n)
 	}
 	return nil

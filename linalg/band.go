@@ -35,6 +35,7 @@ type bandWork struct {
 	col         []float64 // the column parts of bandSymm's tasks
 	colOff      []int
 	vp          []float64 // Vᵀ packed for sy2sb's kernel
+	panel       panelWork
 }
 
 // symToBand reduces the n×n symmetric matrix in the upper triangle of the
@@ -65,24 +66,29 @@ func symToBand(ctx context.Context, n int, a []float64, lda, nb int, w *bandWork
 		k := min(nb, m)
 		p := a[i*lda+i+nb:]
 		w.tau = grow(w.tau, k)
-		if len(w.lqWork) == 0 {
-			var q [1]float64
-			lp.Dgelqf(nb, m, p, lda, w.tau, q[:], -1)
-			w.lqWork = make([]float64, max(int(q[0]), nb))
-		}
-		lp.Dgelqf(nb, m, p, lda, w.tau, w.lqWork, len(w.lqWork))
-		// V with its unit diagonal and zeros explicit.
 		v := grow(w.v, k*m)
 		w.v = v
-		for r := 0; r < k; r++ {
-			row := v[r*m : (r+1)*m]
-			clear(row[:r])
-			row[r] = 1
-			copy(row[r+1:], p[r*lda+r+1:r*lda+m])
-		}
 		t := grow(w.t, k*k)
 		w.t = t
-		lp.Dlarft(lapack.Forward, lapack.RowWise, m, k, v, m, w.tau, t, k)
+		if k == nb {
+			panelLQ(k, m, p, lda, v, t, w.tau, &w.panel)
+		} else {
+			// The last panel, wider than it is long (m < nb).
+			if len(w.lqWork) < nb {
+				var q [1]float64
+				lp.Dgelqf(nb, m, p, lda, w.tau, q[:], -1)
+				w.lqWork = make([]float64, max(int(q[0]), nb))
+			}
+			lp.Dgelqf(nb, m, p, lda, w.tau, w.lqWork, len(w.lqWork))
+			// V with its unit diagonal and zeros explicit.
+			for r := 0; r < k; r++ {
+				row := v[r*m : (r+1)*m]
+				clear(row[:r])
+				row[r] = 1
+				copy(row[r+1:], p[r*lda+r+1:r*lda+m])
+			}
+			lp.Dlarft(lapack.Forward, lapack.RowWise, m, k, v, m, w.tau, t, k)
+		}
 		c := a[(i+nb)*lda+i+nb:]
 		x := grow(w.x, m*k)
 		w.x = x

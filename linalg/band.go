@@ -108,14 +108,19 @@ func symToBand(ctx context.Context, n int, a []float64, lda, nb int, w *bandWork
 		g.Dtrmm(blas.Left, blas.Upper, blas.Trans, blas.NonUnit, k, k, 1, t, k, s, k)
 		bandGemm(true, false, m, k, k, -0.5, v, m, s, k, 1, x, k)
 		w.vw, w.wv = grow(w.vw, 2*k*m), grow(w.wv, 2*k*m)
-		copy(w.vw[:k*m], v)
-		copy(w.wv[k*m:], v)
-		for r := 0; r < m; r++ {
-			for q, xv := range x[r*k : (r+1)*k] {
-				w.vw[(k+q)*m+r] = xv
-				w.wv[q*m+r] = xv
+		// [V; W] and [W; V] by column ranges on all cores.
+		parallel.Ranges(0, m, bandCopyWorkers(m*k), func(lo, hi int) {
+			for q := 0; q < k; q++ {
+				copy(w.vw[q*m+lo:q*m+hi], v[q*m+lo:q*m+hi])
+				copy(w.wv[(k+q)*m+lo:(k+q)*m+hi], v[q*m+lo:q*m+hi])
 			}
-		}
+			for r := lo; r < hi; r++ {
+				for q, xv := range x[r*k : (r+1)*k] {
+					w.vw[(k+q)*m+r] = xv
+					w.wv[q*m+r] = xv
+				}
+			}
+		})
 		bandSyr2k(m, 2*k, c, lda, w.vw, w.wv)
 	}
 	return nil
@@ -234,13 +239,34 @@ func bandSymm(m, k int, c []float64, ldc int, v, zt []float64, w *bandWork) {
 			}
 		}
 	})
-	for b := 0; b < blocks; b++ {
-		j1 := min((b+1)*symmBlock, m)
-		col := w.col[w.colOff[b] : w.colOff[b]+(m-j1)*k]
-		for i, x := range col {
-			zt[j1*k+i] += x
+	// Rows of zt by ranges on all cores, each row's parts in block order.
+	parallel.Ranges(0, m, bandCopyWorkers(total), func(lo, hi int) {
+		for b := 0; b < blocks; b++ {
+			j1 := min((b+1)*symmBlock, m)
+			r0 := max(lo, j1)
+			if r0 >= hi {
+				continue
+			}
+			col := w.col[w.colOff[b]+(r0-j1)*k : w.colOff[b]+(hi-j1)*k]
+			z := zt[r0*k : hi*k]
+			for i, x := range col {
+				z[i] += x
+			}
 		}
+	})
+}
+
+// bandCopyMin is the size of bandCopyWorkers' smallest parallel pass (a
+// variable so tests can lower it).
+var bandCopyMin = 1 << 15
+
+// bandCopyWorkers is the number of goroutines for a pass of the band
+// reduction over size values: one below bandCopyMin.
+func bandCopyWorkers(size int) int {
+	if size < bandCopyMin {
+		return 1
 	}
+	return runtime.GOMAXPROCS(0)
 }
 
 // bandGemm is Gemm through fenchel's kernels whenever this CPU has them,

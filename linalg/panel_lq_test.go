@@ -128,3 +128,31 @@ func BenchmarkPanelLQ(b *testing.B) {
 		})
 	}
 }
+
+// TestLarfg checks larfg against gonum's Dlarfg, on vectors whose sum of
+// squares is plain and on ones that take Dlarfg's scaled path.
+func TestLarfg(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(35, 36))
+	for _, n := range []int{1, 2, 3, 5, 8, 100} {
+		for _, scale := range []float64{1, 1e-300, 1e300, 0} {
+			x := make([]float64, n-1)
+			for i := range x {
+				x[i] = scale * rnd.NormFloat64()
+			}
+			alpha := rnd.NormFloat64()
+			wantX := slices.Clone(x)
+			wantBeta, wantTau := lapackgonum.Implementation{}.Dlarfg(n, alpha, wantX, 1)
+			beta, tau := larfg(n, alpha, x)
+			const tol = 1e-14
+			if math.Abs(beta-wantBeta) > tol*math.Abs(wantBeta) || math.Abs(tau-wantTau) > tol {
+				t.Errorf("n=%d scale %g: β, τ = %g, %g, Dlarfg %g, %g", n, scale, beta, tau, wantBeta, wantTau)
+			}
+			for i := range x {
+				if math.Abs(x[i]-wantX[i]) > tol*math.Abs(wantX[i])+1e-300 {
+					t.Errorf("n=%d scale %g: v[%d] = %g, Dlarfg %g", n, scale, i, x[i], wantX[i])
+					break
+				}
+			}
+		}
+	}
+}

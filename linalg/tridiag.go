@@ -6,7 +6,6 @@ import (
 	"math"
 
 	"gonum.org/v1/gonum/blas/gonum"
-	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
 )
 
 // tridiagBlock is the panel width of symTridiagonalize: each panel's
@@ -141,7 +140,6 @@ func symTridiagonalize(ctx context.Context, n int, a []float64, lda int, d, e []
 	nb := tridiagBlock
 	var sw SymvWork
 	var g gonum.Implementation
-	var lp lapackgonum.Implementation
 	// The last panel takes up to 2nb columns.
 	wp := make([]float64, min(n, 2*nb)*n) // W_j in row j, length N
 	x := make([]float64, 2*nb*n)
@@ -170,7 +168,7 @@ func symTridiagonalize(ctx context.Context, n int, a []float64, lda int, d, e []
 			if p0+i == n-1 {
 				break
 			}
-			beta, tau := lp.Dlarfg(N-i-1, ai[i+1], ai[min(i+2, N):N], 1)
+			beta, tau := larfg(N-i-1, ai[i+1], ai[min(i+2, N):N])
 			e[p0+i] = beta
 			ai[i+1] = 1
 			v := ai[i+1 : N]

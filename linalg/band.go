@@ -58,6 +58,7 @@ type bandWork struct {
 func symToBand(ctx context.Context, n int, a []float64, lda, nb int, w *bandWork) error {
 	var lp lapackgonum.Implementation
 	var g gonum.Implementation
+	factored := false // this panel factored by the look-ahead of the last
 	for i := 0; n-i-nb > 1; i += nb {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("linalg: band reduction interrupted at row %d of %d: %w", i, n, err)
@@ -70,7 +71,9 @@ func symToBand(ctx context.Context, n int, a []float64, lda, nb int, w *bandWork
 		w.v = v
 		t := grow(w.t, k*k)
 		w.t = t
-		if k == nb {
+		if factored {
+			factored = false
+		} else if k == nb {
 			panelLQ(k, m, p, lda, v, t, w.tau, &w.panel)
 		} else {
 			// The last panel, wider than it is long (m < nb).
@@ -121,10 +124,32 @@ func symToBand(ctx context.Context, n int, a []float64, lda, nb int, w *bandWork
 				}
 			}
 		})
+		// Look-ahead: the next panel (rows 0..nb of C right of the band)
+		// is updated first and factored on its own goroutine while the
+		// rest of C is updated.
+		if next := m - nb; k == nb && next >= nb && next > 1 && lookAhead {
+			bandGemm(true, false, nb, m, 2*k, -1, w.vw, m, w.wv, m, 1, c, lda)
+			done := make(chan struct{})
+			go func() {
+				w.tau = grow(w.tau, nb)
+				w.v = grow(w.v, nb*next)
+				w.t = grow(w.t, nb*nb)
+				panelLQ(nb, next, c[nb:], lda, w.v, w.t, w.tau, &w.panel)
+				close(done)
+			}()
+			bandSyr2kFrom(nb, m, 2*k, c, lda, w.vw, w.wv)
+			<-done
+			factored = true
+			continue
+		}
 		bandSyr2k(m, 2*k, c, lda, w.vw, w.wv)
 	}
 	return nil
 }
+
+// lookAhead = false makes symToBand factor each panel after the whole
+// trailing update (tests).
+var lookAhead = true
 
 // bandSymm sets zt (m×k) = C·vᵀ for the k×m row-major v and the m×m
 // symmetric C held in the upper triangle of the row-major c (stride ldc).
@@ -296,8 +321,13 @@ func bandGemmSerial(tA, tB bool, m, n, k int, alpha float64, a []float64, lda in
 // (each block column one Gemm, which shares it among the cores); the lower
 // part of each diagonal block is written too.
 func bandSyr2k(m, kk int, c []float64, ldc int, x, y []float64) {
-	for j0 := 0; j0 < m; j0 += syr2kColumns {
+	bandSyr2kFrom(0, m, kk, c, ldc, x, y)
+}
+
+// bandSyr2kFrom is bandSyr2k on rows and columns r0..m of c.
+func bandSyr2kFrom(r0, m, kk int, c []float64, ldc int, x, y []float64) {
+	for j0 := r0; j0 < m; j0 += syr2kColumns {
 		j1 := min(j0+syr2kColumns, m)
-		bandGemm(true, false, j1, j1-j0, kk, -1, x, m, y[j0:], m, 1, c[j0:], ldc)
+		bandGemm(true, false, j1-r0, j1-j0, kk, -1, x[r0:], m, y[j0:], m, 1, c[r0*ldc+j0:], ldc)
 	}
 }

@@ -54,7 +54,10 @@ type bandWork struct {
 // reflector Qᵀ = I − VᵀTV (V the k×m reflector rows). With Z = VA₂₂ and
 // X = TᵀZ (the rows of A₂₂VᵀT), W = X − ½(TᵀVXᵀ)V gives
 // QA₂₂Qᵀ = A₂₂ − VᵀW − WᵀV: one symmetric product (bandSymm) and one
-// rank-2k update (bandSyr2k) per panel, both through bandGemm.
+// rank-2k update (bandSyr2k) per panel, both through bandGemm. The panel
+// is factored by panelLQ; each panel's update does the next panel's rows
+// first and factors them on their own goroutine while it updates the rest
+// (look-ahead), so the factorisation runs beside the GEMMs.
 func symToBand(ctx context.Context, n int, a []float64, lda, nb int, w *bandWork) error {
 	var lp lapackgonum.Implementation
 	var g gonum.Implementation

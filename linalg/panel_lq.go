@@ -9,9 +9,10 @@ import (
 	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
 )
 
-// panelLeaf is the number of rows panelLQ factors unblocked (leafLQ); above it the rows are halved (a 48-row panel into leaves of 12).
-// On 48×5000 panels 12 took 0.85-0.9× the CPU time of 8 and 16, 0.8× that
-// of 4 (BenchmarkPanelLQ).
+// panelLeaf is the number of rows panelLQ factors unblocked (leafLQ);
+// above it the rows are halved (a 48-row panel into leaves of 12). On
+// 48×5000 panels 12 took 0.85-0.9× the CPU time of 8 and 16, 0.8× that of
+// 4 (BenchmarkPanelLQ).
 const panelLeaf = 12
 
 // panelWork holds panelLQ's scratch.

@@ -35,6 +35,7 @@ type bandWork struct {
 	col         []float64 // the column parts of bandSymm's tasks
 	colOff      []int
 	vp          []float64 // Vᵀ packed for sy2sb's kernel
+	panel       panelWork
 }
 
 // symToBand reduces the n×n symmetric matrix in the upper triangle of the
@@ -53,10 +54,14 @@ type bandWork struct {
 // reflector Qᵀ = I − VᵀTV (V the k×m reflector rows). With Z = VA₂₂ and
 // X = TᵀZ (the rows of A₂₂VᵀT), W = X − ½(TᵀVXᵀ)V gives
 // QA₂₂Qᵀ = A₂₂ − VᵀW − WᵀV: one symmetric product (bandSymm) and one
-// rank-2k update (bandSyr2k) per panel, both through bandGemm.
+// rank-2k update (bandSyr2k) per panel, both through bandGemm. The panel
+// is factored by panelLQ; each panel's update does the next panel's rows
+// first and factors them on their own goroutine while it updates the rest
+// (look-ahead), so the factorisation runs beside the GEMMs.
 func symToBand(ctx context.Context, n int, a []float64, lda, nb int, w *bandWork) error {
 	var lp lapackgonum.Implementation
 	var g gonum.Implementation
+	factored := false // this panel factored by the look-ahead of the last
 	for i := 0; n-i-nb > 1; i += nb {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("linalg: band reduction interrupted at row %d of %d: %w", i, n, err)
@@ -65,24 +70,31 @@ func symToBand(ctx context.Context, n int, a []float64, lda, nb int, w *bandWork
 		k := min(nb, m)
 		p := a[i*lda+i+nb:]
 		w.tau = grow(w.tau, k)
-		if len(w.lqWork) == 0 {
-			var q [1]float64
-			lp.Dgelqf(nb, m, p, lda, w.tau, q[:], -1)
-			w.lqWork = make([]float64, max(int(q[0]), nb))
-		}
-		lp.Dgelqf(nb, m, p, lda, w.tau, w.lqWork, len(w.lqWork))
-		// V with its unit diagonal and zeros explicit.
 		v := grow(w.v, k*m)
 		w.v = v
-		for r := 0; r < k; r++ {
-			row := v[r*m : (r+1)*m]
-			clear(row[:r])
-			row[r] = 1
-			copy(row[r+1:], p[r*lda+r+1:r*lda+m])
-		}
 		t := grow(w.t, k*k)
 		w.t = t
-		lp.Dlarft(lapack.Forward, lapack.RowWise, m, k, v, m, w.tau, t, k)
+		if factored {
+			factored = false
+		} else if k == nb {
+			panelLQ(k, m, p, lda, v, t, w.tau, &w.panel)
+		} else {
+			// The last panel, wider than it is long (m < nb).
+			if len(w.lqWork) < nb {
+				var q [1]float64
+				lp.Dgelqf(nb, m, p, lda, w.tau, q[:], -1)
+				w.lqWork = make([]float64, max(int(q[0]), nb))
+			}
+			lp.Dgelqf(nb, m, p, lda, w.tau, w.lqWork, len(w.lqWork))
+			// V with its unit diagonal and zeros explicit.
+			for r := 0; r < k; r++ {
+				row := v[r*m : (r+1)*m]
+				clear(row[:r])
+				row[r] = 1
+				copy(row[r+1:], p[r*lda+r+1:r*lda+m])
+			}
+			lp.Dlarft(lapack.Forward, lapack.RowWise, m, k, v, m, w.tau, t, k)
+		}
 		c := a[(i+nb)*lda+i+nb:]
 		x := grow(w.x, m*k)
 		w.x = x
@@ -102,18 +114,45 @@ func symToBand(ctx context.Context, n int, a []float64, lda, nb int, w *bandWork
 		g.Dtrmm(blas.Left, blas.Upper, blas.Trans, blas.NonUnit, k, k, 1, t, k, s, k)
 		bandGemm(true, false, m, k, k, -0.5, v, m, s, k, 1, x, k)
 		w.vw, w.wv = grow(w.vw, 2*k*m), grow(w.wv, 2*k*m)
-		copy(w.vw[:k*m], v)
-		copy(w.wv[k*m:], v)
-		for r := 0; r < m; r++ {
-			for q, xv := range x[r*k : (r+1)*k] {
-				w.vw[(k+q)*m+r] = xv
-				w.wv[q*m+r] = xv
+		// [V; W] and [W; V] by column ranges on all cores.
+		parallel.Ranges(0, m, bandCopyWorkers(m*k), func(lo, hi int) {
+			for q := 0; q < k; q++ {
+				copy(w.vw[q*m+lo:q*m+hi], v[q*m+lo:q*m+hi])
+				copy(w.wv[(k+q)*m+lo:(k+q)*m+hi], v[q*m+lo:q*m+hi])
 			}
+			for r := lo; r < hi; r++ {
+				for q, xv := range x[r*k : (r+1)*k] {
+					w.vw[(k+q)*m+r] = xv
+					w.wv[q*m+r] = xv
+				}
+			}
+		})
+		// Look-ahead: the next panel (rows 0..nb of C right of the band)
+		// is updated first and factored on its own goroutine while the
+		// rest of C is updated.
+		if next := m - nb; k == nb && next >= nb && next > 1 && lookAhead {
+			bandGemm(true, false, nb, m, 2*k, -1, w.vw, m, w.wv, m, 1, c, lda)
+			done := make(chan struct{})
+			go func() {
+				w.tau = grow(w.tau, nb)
+				w.v = grow(w.v, nb*next)
+				w.t = grow(w.t, nb*nb)
+				panelLQ(nb, next, c[nb:], lda, w.v, w.t, w.tau, &w.panel)
+				close(done)
+			}()
+			bandSyr2kFrom(nb, m, 2*k, c, lda, w.vw, w.wv)
+			<-done
+			factored = true
+			continue
 		}
 		bandSyr2k(m, 2*k, c, lda, w.vw, w.wv)
 	}
 	return nil
 }
+
+// lookAhead = false makes symToBand factor each panel after the whole
+// trailing update (tests).
+var lookAhead = true
 
 // bandSymm sets zt (m×k) = C·vᵀ for the k×m row-major v and the m×m
 // symmetric C held in the upper triangle of the row-major c (stride ldc).
@@ -228,13 +267,34 @@ func bandSymm(m, k int, c []float64, ldc int, v, zt []float64, w *bandWork) {
 			}
 		}
 	})
-	for b := 0; b < blocks; b++ {
-		j1 := min((b+1)*symmBlock, m)
-		col := w.col[w.colOff[b] : w.colOff[b]+(m-j1)*k]
-		for i, x := range col {
-			zt[j1*k+i] += x
+	// Rows of zt by ranges on all cores, each row's parts in block order.
+	parallel.Ranges(0, m, bandCopyWorkers(total), func(lo, hi int) {
+		for b := 0; b < blocks; b++ {
+			j1 := min((b+1)*symmBlock, m)
+			r0 := max(lo, j1)
+			if r0 >= hi {
+				continue
+			}
+			col := w.col[w.colOff[b]+(r0-j1)*k : w.colOff[b]+(hi-j1)*k]
+			z := zt[r0*k : hi*k]
+			for i, x := range col {
+				z[i] += x
+			}
 		}
+	})
+}
+
+// bandCopyMin is the size of bandCopyWorkers' smallest parallel pass (a
+// variable so tests can lower it).
+var bandCopyMin = 1 << 15
+
+// bandCopyWorkers is the number of goroutines for a pass of the band
+// reduction over size values: one below bandCopyMin.
+func bandCopyWorkers(size int) int {
+	if size < bandCopyMin {
+		return 1
 	}
+	return runtime.GOMAXPROCS(0)
 }
 
 // bandGemm is Gemm through fenchel's kernels whenever this CPU has them,
@@ -264,8 +324,13 @@ func bandGemmSerial(tA, tB bool, m, n, k int, alpha float64, a []float64, lda in
 // (each block column one Gemm, which shares it among the cores); the lower
 // part of each diagonal block is written too.
 func bandSyr2k(m, kk int, c []float64, ldc int, x, y []float64) {
-	for j0 := 0; j0 < m; j0 += syr2kColumns {
+	bandSyr2kFrom(0, m, kk, c, ldc, x, y)
+}
+
+// bandSyr2kFrom is bandSyr2k on rows and columns r0..m of c.
+func bandSyr2kFrom(r0, m, kk int, c []float64, ldc int, x, y []float64) {
+	for j0 := r0; j0 < m; j0 += syr2kColumns {
 		j1 := min(j0+syr2kColumns, m)
-		bandGemm(true, false, j1, j1-j0, kk, -1, x, m, y[j0:], m, 1, c[j0:], ldc)
+		bandGemm(true, false, j1-r0, j1-j0, kk, -1, x[r0:], m, y[j0:], m, 1, c[r0*ldc+j0:], ldc)
 	}
 }

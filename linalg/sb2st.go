@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
-
 	"github.com/fenchel-ml/fenchel/internal/parallel"
 	"github.com/fenchel-ml/fenchel/linalg/internal/sb2st"
 )
@@ -213,12 +211,11 @@ func (bm bandMatrix) sweep(st int, s *sweepState, w []float64) {
 // startSweep computes the type-1 reflector of sweep st, the one that
 // annihilates column st below the subdiagonal.
 func (bm bandMatrix) startSweep(st int, s *sweepState) {
-	var lp lapackgonum.Implementation
 	ab, ld := bm.ab, bm.ld
 	r0 := st + 1
 	length := min(bm.b, bm.n-r0)
 	col := ab[st*ld+1 : st*ld+1+length]
-	beta, tau := lp.Dlarfg(length, col[0], col[1:], 1)
+	beta, tau := larfg(length, col[0], col[1:])
 	s.v[0] = 1
 	copy(s.v[1:length], col[1:])
 	col[0] = beta
@@ -232,7 +229,6 @@ func (bm bandMatrix) startSweep(st int, s *sweepState) {
 // annihilates the bulge's first column and is applied from the left. It
 // reports whether the sweep goes on.
 func (bm bandMatrix) chaseStep(s *sweepState, w []float64) bool {
-	var lp lapackgonum.Implementation
 	n, b, ld := bm.n, bm.b, bm.ld
 	ab := bm.ab
 	r0, length, tau, v := s.r0, s.length, s.tau, s.v
@@ -248,7 +244,7 @@ func (bm bandMatrix) chaseStep(s *sweepState, w []float64) bool {
 	if tau != 0 {
 		bm.rightReflect(rows, length, below, ld-1, v[:length], tau, w)
 	}
-	beta, tau := lp.Dlarfg(rows, below[0], below[1:rows], 1)
+	beta, tau := larfg(rows, below[0], below[1:rows])
 	below[0] = beta
 	v[0] = 1
 	copy(v[1:rows], below[1:rows])

@@ -61,8 +61,9 @@ func BenchmarkLAPACKEigenvalues(b *testing.B) {
 	}
 }
 
-// BenchmarkLAPACKTridiagValues times the tridiagonal stage: gonum's Dsterf
-// (SymEigenvaluesGo's) against LAPACK's dsterf and bisection (dstebz).
+// BenchmarkLAPACKTridiagValues times the tridiagonal stage: sterf
+// (SymEigenvaluesGo's) and gonum's Dsterf against LAPACK's dsterf and
+// bisection (dstebz).
 func BenchmarkLAPACKTridiagValues(b *testing.B) {
 	for _, n := range []int{2000, 5000} {
 		d0, e0 := randomTridiagonal(n)
@@ -72,6 +73,7 @@ func BenchmarkLAPACKTridiagValues(b *testing.B) {
 			f    func(d, e []float64) error
 		}{
 			{"gonumDsterf", func(d, e []float64) error { lapackgonum.Implementation{}.Dsterf(len(d), d, e); return nil }},
+			{"sterf", func(d, e []float64) error { sterf(d, e); return nil }},
 			{"dsterf", dsterfLAPACK},
 			{"dstebz", func(d, e []float64) error { return dstebzValues(d, e, w) }},
 		} {

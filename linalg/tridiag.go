@@ -6,7 +6,6 @@ import (
 	"math"
 
 	"gonum.org/v1/gonum/blas/gonum"
-	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
 )
 
 // tridiagBlock is the panel width of symTridiagonalize: each panel's
@@ -22,8 +21,8 @@ const syr2kColumns = 384
 // SymEigenvaluesGo is the pure-Go eigenvalue solver behind SymEigenvalues in
 // the default build (and, from n = 1000 on, in the OpenBLAS build):
 // Householder tridiagonalisation T = QᵀAQ, then the eigenvalues of
-// T by the root-free QR of Pal, Walker and Kahan (gonum's Dsterf, as LAPACK
-// dsterf). From twoStageMin on (and up to fullBandMax) the reduction goes
+// T by the root-free QR of Pal, Walker and Kahan (sterf, LAPACK dsterf
+// with one division per step on its recurrence). From twoStageMin on (and up to fullBandMax) the reduction goes
 // through a band matrix, as LAPACK dsytrd_2stage: symToBand, all level 3
 // through fenchel's GEMM kernels (bandGemm), then bulge chasing
 // (bandMatrix.tridiagonalize) on GOMAXPROCS goroutines. In between
@@ -67,7 +66,7 @@ func symEigenvaluesGo(ctx context.Context, n int, a []float64, w []float64, twoS
 	} else if err := symTridiagonalize(ctx, n, a, n, d, e); err != nil {
 		return err
 	}
-	if ok := (lapackgonum.Implementation{}).Dsterf(n, d, e[:max(n-1, 0)]); !ok {
+	if ok := sterf(d, e[:n-1]); !ok {
 		return fmt.Errorf("linalg: SymEigenvalues: tridiagonal QR (dsterf) did not converge for n = %d", n)
 	}
 	return nil
@@ -141,7 +140,6 @@ func symTridiagonalize(ctx context.Context, n int, a []float64, lda int, d, e []
 	nb := tridiagBlock
 	var sw SymvWork
 	var g gonum.Implementation
-	var lp lapackgonum.Implementation
 	// The last panel takes up to 2nb columns.
 	wp := make([]float64, min(n, 2*nb)*n) // W_j in row j, length N
 	x := make([]float64, 2*nb*n)
@@ -170,7 +168,7 @@ func symTridiagonalize(ctx context.Context, n int, a []float64, lda int, d, e []
 			if p0+i == n-1 {
 				break
 			}
-			beta, tau := lp.Dlarfg(N-i-1, ai[i+1], ai[min(i+2, N):N], 1)
+			beta, tau := larfg(N-i-1, ai[i+1], ai[min(i+2, N):N])
 			e[p0+i] = beta
 			ai[i+1] = 1
 			v := ai[i+1 : N]

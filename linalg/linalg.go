@@ -6,7 +6,7 @@
 // GEMM/SYRK); with -tags openblas (cgo, libopenblas-dev) OpenBLAS replaces
 // them in an init func and nothing else changes. The dense symmetric
 // eigensolver follows the same switch: SymEigenvalues is fenchel's two-stage
-// Householder reduction + dsterf in pure Go; with OpenBLAS it is LAPACK
+// Householder reduction + sterf (dsterf, sterf.go) in pure Go; with OpenBLAS it is LAPACK
 // dsyevd below n = 1000 and the same pure-Go reduction from there (faster
 // than LAPACK's there, lapack_openblas.go says by how much); SymEigen with
 // vectors is gonum's Dsyev, or LAPACK dsyevd.

@@ -3,7 +3,9 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -101,5 +103,86 @@ func TestSetGradsFloat32MLP(t *testing.T) {
 				t.Fatalf("%s[%d]: SetGrads %v, ZeroGrad+BackwardParams %v", p.Name, j, p.Grad[j], want[i][j])
 			}
 		}
+	}
+}
+
+// TestSetGradsWGradRows checks SetGrads with WGradRows set on both dense
+// layers of a float32 MLP 784-1000-10 at a batch of 128 (the first layer's
+// weight gradient reported block by block, the last layer's after its
+// product): on one goroutine and on two, the gradients and
+// dL/dx are the bits of SetGrads without WGradRows, the calls cover every
+// row once, and in each call the rows' weight and bias gradients are final.
+func TestSetGradsWGradRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	d1, d2 := NewDense[float32](784, 1000), NewDense[float32](1000, 10)
+	l := must(NewSequential[float32](d1, NewReLU[float32](Shape{1000}), d2))
+	for _, p := range l.Params() {
+		for i := range p.Value {
+			p.Value[i] = float32(rng.NormFloat64() * 0.05)
+		}
+	}
+	const batch = 128
+	x, dy := NewMat[float32](batch, 784), NewMat[float32](batch, 10)
+	for i := range x.Data {
+		x.Data[i] = float32(rng.NormFloat64())
+	}
+	for i := range dy.Data {
+		dy.Data[i] = float32(rng.NormFloat64())
+	}
+	l.Forward(x)
+	dxWant := slices.Clone(SetGrads[float32](l, dy, true).Data)
+	var want [][]float32
+	for _, p := range l.Params() {
+		want = append(want, slices.Clone(p.Grad))
+	}
+	for _, procs := range []int{1, 2} {
+		func() {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			for _, p := range l.Params() {
+				for i := range p.Grad {
+					p.Grad[i] = float32(math.NaN())
+				}
+			}
+			var mu sync.Mutex
+			type snap struct {
+				lo, hi int
+				w, b   []float32
+			}
+			calls := map[*Dense[float32]][]snap{}
+			for _, d := range []*Dense[float32]{d1, d2} {
+				d.WGradRows = func(lo, hi int) {
+					mu.Lock()
+					defer mu.Unlock()
+					calls[d] = append(calls[d], snap{lo, hi, slices.Clone(d.W.Grad[lo*d.In : hi*d.In]), slices.Clone(d.B.Grad[lo:hi])})
+				}
+				defer func() { d.WGradRows = nil }()
+			}
+			l.Forward(x)
+			dx := SetGrads[float32](l, dy, true)
+			if !slices.Equal(dx.Data, dxWant) {
+				t.Fatalf("GOMAXPROCS %d: dL/dx differs from SetGrads without WGradRows", procs)
+			}
+			for i, p := range l.Params() {
+				if !slices.Equal(p.Grad, want[i]) {
+					t.Fatalf("GOMAXPROCS %d: %s differs from SetGrads without WGradRows", procs, p.Name)
+				}
+			}
+			for _, d := range []*Dense[float32]{d1, d2} {
+				seen := make([]int, d.Out)
+				for _, c := range calls[d] {
+					for r := c.lo; r < c.hi; r++ {
+						seen[r]++
+					}
+					if !slices.Equal(c.w, d.W.Grad[c.lo*d.In:c.hi*d.In]) || !slices.Equal(c.b, d.B.Grad[c.lo:c.hi]) {
+						t.Errorf("GOMAXPROCS %d: dense %d→%d: rows [%d, %d) reported before their gradients were final", procs, d.In, d.Out, c.lo, c.hi)
+					}
+				}
+				for r, k := range seen {
+					if k != 1 {
+						t.Fatalf("GOMAXPROCS %d: dense %d→%d: row %d reported %d times", procs, d.In, d.Out, r, k)
+					}
+				}
+			}
+		}()
 	}
 }

@@ -79,6 +79,10 @@ type microKernel[T Float] struct {
 	// (rounded as tile on a C holding bias[0:nr] in every row), for the
 	// first k slab of GemmBias.
 	storeBias func(k int, a, b, c []T, ldc int, alpha T, bias []T)
+	// tileLdb and storeLdb, if not nil, are tile and store reading B in
+	// place, step p's nr values at b[p·ldb:], for a B that is not
+	// transposed (gemmSerial's one-slab products).
+	tileLdb, storeLdb func(k int, a, b []T, ldb int, c []T, ldc int, alpha T)
 	// dots, smallest first, are kernels for C = alpha·A·Bᵀ + C with few
 	// columns (see gemmDot); none when nil.
 	dots []dotKernel[T]
@@ -526,25 +530,48 @@ func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T
 	if n > bs.nc {
 		blockRows = nil
 	}
+	// A one-slab product with B not transposed (a dense layer's weight
+	// gradient, k = batch) reads B's full panels in place: each panel is
+	// read by the kernel once per block of A rows, and packing it was a
+	// copy of all of B per goroutine. Same bits: each accumulator sees the
+	// same FMAs in the same order.
+	direct := !tB && k <= bs.kc && bias == nil && kern.tileLdb != nil && kern.storeLdb != nil
 	for jc := 0; jc < n; jc += bs.nc {
 		nb := min(bs.nc, n-jc)
 		for pc := 0; pc < k; pc += bs.kc {
 			kb := min(bs.kc, k-pc)
 			first := overwrite && pc == 0
 			last := blockRows != nil && pc+kb == k
-			packB(kern, tB, b, ldb, pc, jc, kb, nb, w.b)
+			full := nb / nr * nr
+			switch {
+			case !direct:
+				packB(kern, tB, b, ldb, pc, jc, kb, nb, w.b)
+			case full < nb:
+				packB(kern, tB, b, ldb, pc, jc+full, kb, nb-full, w.b) // the partial panel only
+			}
 			for ic := 0; ic < m; ic += bs.mc {
 				mb := min(bs.mc, m-ic)
 				packA(kern, tA, a, lda, ic, pc, mb, kb, w.a)
 				for jr := 0; jr < nb; jr += nr {
 					bp := w.b[jr*kb:]
 					cols := min(nr, nb-jr)
+					var bd []T // B's panel in place
+					if direct {
+						bp = w.b
+						if cols == nr {
+							bd = b[pc*ldb+jc+jr:]
+						}
+					}
 					for ir := 0; ir < mb; ir += mr {
 						ap := w.a[ir*kb:]
 						rows := min(mr, mb-ir)
 						ci := (ic+ir)*ldc + jc + jr
 						if rows == mr && cols == nr {
-							if first && bias != nil {
+							if bd != nil && first {
+								kern.storeLdb(kb, ap, bd, ldb, c[ci:], ldc, alpha)
+							} else if bd != nil {
+								kern.tileLdb(kb, ap, bd, ldb, c[ci:], ldc, alpha)
+							} else if first && bias != nil {
 								kern.storeBias(kb, ap, bp, c[ci:], ldc, alpha, bias[jc+jr:])
 							} else if first {
 								kern.store(kb, ap, bp, c[ci:], ldc, alpha)
@@ -556,7 +583,13 @@ func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T
 						// Edge tile: compute into a scratch tile, then add the valid part.
 						t := w.tile
 						clear(t)
-						kern.edgeTile(rows, cols)(kb, ap, bp, t, nr, alpha)
+						if bd != nil {
+							// The full tile on A's zero-padded rows: the
+							// valid rows have the edge kernel's bits.
+							kern.tileLdb(kb, ap, bd, ldb, t, nr, alpha)
+						} else {
+							kern.edgeTile(rows, cols)(kb, ap, bp, t, nr, alpha)
+						}
 						for i := 0; i < rows; i++ {
 							crow := c[ci+i*ldc : ci+i*ldc+cols]
 							trow := t[i*nr : i*nr+cols]

@@ -35,6 +35,9 @@ type shape struct {
 	// bias (with store) makes it C = alpha·Σ + bias[j], bias a row of nr
 	// values (argument bias): a dense layer's forward product.
 	bias bool
+	// ldb makes the kernel read B unpacked, step p's nr values at
+	// b + p·ldb (argument ldb, in elements), instead of from a packed panel.
+	ldb bool
 }
 
 // panel returns the height and width (in vectors) of the packed panels.
@@ -70,6 +73,9 @@ func (s shape) name() string {
 	if s.bias {
 		suf += "Bias"
 	}
+	if s.ldb {
+		suf += "Ldb"
+	}
 	return fmt.Sprintf("%s%dx%d%sAVX512", p, s.mr, s.nr(), suf)
 }
 
@@ -95,13 +101,18 @@ func (s shape) name() string {
 // StoreBias variant serves the first k slab of a dense layer's forward
 // product, C = X·Wᵀ + 1·bᵀ: the bias row takes the place of C in the final
 // FMA, so the tile has the bits of the accumulating kernel on a C holding
-// the bias in every row.
+// the bias in every row. The Ldb variants read B in place (a row-major B
+// whose rows are the k steps: the weight gradient's X, k = batch): packing
+// it cost each goroutine a copy of all of X per product, for one pass of
+// the kernel over each panel per A row block.
 var shapes = []shape{
 	{f64: false, mr: 12, nz: 2},
 	{f64: true, mr: 12, nz: 2},
 	{f64: false, mr: 12, nz: 2, store: true},
 	{f64: true, mr: 12, nz: 2, store: true},
 	{f64: false, mr: 12, nz: 2, store: true, bias: true},
+	{f64: false, mr: 12, nz: 2, ldb: true},
+	{f64: false, mr: 12, nz: 2, store: true, ldb: true},
 	{f64: false, mr: 12, nz: 1, pmr: 12, pnz: 2},
 	{f64: false, mr: 8, nz: 2, pmr: 12, pnz: 2},
 	{f64: false, mr: 8, nz: 1, pmr: 12, pnz: 2},
@@ -149,6 +160,9 @@ package kern
 		}
 		if sh.bias {
 			plus, extra = " + bias[j]", fmt.Sprintf(", bias *%s", typ)
+		}
+		if sh.ldb {
+			extra = ", ldb int"
 		}
 		fmt.Fprintf(&g, `
 // %s computes C[0:%d, 0:%d] %s alpha · Σ_p a[p·%d+i]·b[p·%d+j]%s for p < k,
@@ -202,8 +216,8 @@ func kernel(w *bytes.Buffer, sh shape) {
 	if sh.f64 {
 		ps, bc, shift, argsz = "PD", "VBROADCASTSD", 3, 48
 	}
-	if sh.bias {
-		argsz = 56 // bias+48(FP) after alpha, pointer-aligned
+	if sh.bias || sh.ldb {
+		argsz = 56 // bias+48(FP) or ldb+48(FP) after alpha, aligned
 	}
 	mr, nz := sh.mr, sh.nz
 	pmr, pnz := sh.panel()
@@ -220,8 +234,19 @@ func kernel(w *bytes.Buffer, sh shape) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
 	step := func(p0 int) {
 		aoff, boff := p0*pmr*e, p0*pnz*64
+		if sh.ldb {
+			// Row p of B at DI, advanced by R10 = ldb bytes per step; the
+			// row 8 steps ahead is prefetched.
+			boff = 0
+			for j := 0; j < nz; j++ {
+				p("PREFETCHT0 %d(DI)(R10*8)", 64*j)
+			}
+		}
 		for j := 0; j < nz; j++ {
 			p("VMOVUP%c %d(DI), %s", ps[1], boff+64*j, breg(j))
+		}
+		if sh.ldb {
+			p("ADDQ R10, DI")
 		}
 		for i := 0; i < mr; i++ {
 			if sh.bcst {
@@ -241,6 +266,9 @@ func kernel(w *bytes.Buffer, sh shape) {
 	if sh.bias {
 		extra = ", bias *" + typ
 	}
+	if sh.ldb {
+		extra = ", ldb int"
+	}
 	fmt.Fprintf(w, "\n// func %s(k int, a, b, c *%s, ldc int, alpha %s%s)\n", name, typ, typ, extra)
 	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-%d\n", name, argsz)
 	p("MOVQ k+0(FP), CX")
@@ -249,6 +277,10 @@ func kernel(w *bytes.Buffer, sh shape) {
 	p("MOVQ c+24(FP), DX")
 	p("MOVQ ldc+32(FP), R8")
 	p("SHLQ $%d, R8", shift)
+	if sh.ldb {
+		p("MOVQ ldb+48(FP), R10")
+		p("SHLQ $%d, R10", shift)
+	}
 	// Prefetch the C tile while the k loop runs.
 	p("MOVQ DX, R9")
 	for i := 0; i < mr; i++ {
@@ -272,7 +304,9 @@ func kernel(w *bytes.Buffer, sh shape) {
 		step(u)
 	}
 	p("ADDQ $%d, SI", 4*pmr*e)
-	p("ADDQ $%d, DI", 4*pnz*64)
+	if !sh.ldb {
+		p("ADDQ $%d, DI", 4*pnz*64)
+	}
 	p("DECQ BX")
 	p("JNZ %s_loop4", name)
 	fmt.Fprintf(w, "\n%s_tail:\n", name)
@@ -281,7 +315,9 @@ func kernel(w *bytes.Buffer, sh shape) {
 	fmt.Fprintf(w, "\n%s_loop1:\n", name)
 	step(0)
 	p("ADDQ $%d, SI", pmr*e)
-	p("ADDQ $%d, DI", pnz*64)
+	if !sh.ldb {
+		p("ADDQ $%d, DI", pnz*64)
+	}
 	p("DECQ CX")
 	p("JNZ %s_loop1", name)
 	fmt.Fprintf(w, "\n%s_store:\n", name)

@@ -186,3 +186,51 @@ func TestSetGradsWGradRows(t *testing.T) {
 		}()
 	}
 }
+
+// TestSetGradsReLUInPlace checks the ReLU after a Dense, which Sequential
+// runs itself: Forward gives the layers' own Forward calls bit for bit
+// (NaN pre-activations included), SetGrads, which applies its
+// backward in place to the Dense's dL/dx, gives Backward's dL/dx and leaves
+// the caller's dy alone, also when a ReLU is the last layer (dy itself then
+// goes through the activation's Backward).
+func TestSetGradsReLUInPlace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, l := range []Layer[float32]{
+		must(NewSequential[float32](NewDense[float32](6, 5), NewReLU[float32](Shape{5}), NewDense[float32](5, 4))),
+		must(NewSequential[float32](NewDense[float32](6, 4), NewReLU[float32](Shape{4}))),
+	} {
+		for _, p := range l.Params() {
+			for i := range p.Value {
+				p.Value[i] = float32(rng.NormFloat64())
+			}
+		}
+		x, dy := NewMat[float32](3, 6), NewMat[float32](3, 4)
+		for i := range x.Data {
+			x.Data[i] = float32(rng.NormFloat64())
+		}
+		for i := range dy.Data {
+			dy.Data[i] = float32(rng.NormFloat64())
+		}
+		x.Data[0], x.Data[1] = float32(math.NaN()), float32(math.Copysign(0, -1))
+		layers := l.(*Sequential[float32]).Layers
+		h := x
+		for _, c := range layers {
+			h = c.Forward(h)
+		}
+		wantY := slices.Clone(h.Data)
+		if y := l.Forward(x); !slices.EqualFunc(y.Data, wantY, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+			t.Errorf("%d layers: Forward %v, the layers' own %v", len(layers), y.Data, wantY)
+		}
+		dy0 := slices.Clone(dy.Data)
+		l.Forward(x)
+		want := slices.Clone(l.Backward(dy).Data)
+		l.Forward(x)
+		got := SetGrads[float32](l, dy, true)
+		if !slices.Equal(got.Data, want) {
+			t.Errorf("%d layers: SetGrads dL/dx %v, Backward %v", len(l.(*Sequential[float32]).Layers), got.Data, want)
+		}
+		if !slices.Equal(dy.Data, dy0) {
+			t.Errorf("%d layers: SetGrads changed the caller's dy", len(l.(*Sequential[float32]).Layers))
+		}
+	}
+}

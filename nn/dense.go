@@ -81,9 +81,6 @@ func (d *Dense[T]) BackwardParams(dy *Mat[T]) {
 
 // SetGrads implements GradSetter: the weight gradient is the GEMM with
 // beta = 0, the bias gradient the column sums of dy into a cleared bias.
-// With WGradRows set, the bias gradient is summed range by range in the
-// WGradRows calls, on the goroutines of the weight-gradient product (with
-// the bits of one sum after the product).
 func (d *Dense[T]) SetGrads(dy *Mat[T], wantDx bool) *Mat[T] {
 	d.dy = dy
 	n := dy.Rows
@@ -92,31 +89,18 @@ func (d *Dense[T]) SetGrads(dy *Mat[T], wantDx bool) *Mat[T] {
 		if wantDx {
 			dx = d.inputGrad(dy)
 		}
-		bg := d.B.Grad
-		clear(bg)
-		linalg.GemmRows(true, false, d.Out, d.In, n, 1, dy.Data, d.Out, d.x.Data, d.In, 0, d.W.Grad, d.In, func(lo, hi int) {
-			// Rows lo..hi of W are columns lo..hi of dy; adding dy's rows
-			// in order gives addRows's bits.
-			for r := 0; r < n; r++ {
-				addRows(bg[lo:hi], dy.Data[r*d.Out+lo:r*d.Out+hi], 1, hi-lo)
-			}
-			d.WGradRows(lo, hi)
-		})
+		linalg.GemmRows(true, false, d.Out, d.In, n, 1, dy.Data, d.Out, d.x.Data, d.In, 0, d.W.Grad, d.In, d.WGradRows)
+		clear(d.B.Grad)
+		addRows(d.B.Grad, dy.Data, n, d.Out)
 		return dx
 	}
-	d.weightGrads(dy)
+	linalg.Gemm(true, false, d.Out, d.In, n, 1, dy.Data, d.Out, d.x.Data, d.In, 0, d.W.Grad, d.In)
+	clear(d.B.Grad)
+	addRows(d.B.Grad, dy.Data, n, d.Out)
 	if !wantDx {
 		return nil
 	}
 	return d.inputGrad(dy)
-}
-
-// weightGrads sets W.Grad = dyᵀ·x and B.Grad to the column sums of dy.
-func (d *Dense[T]) weightGrads(dy *Mat[T]) {
-	n := dy.Rows
-	linalg.Gemm(true, false, d.Out, d.In, n, 1, dy.Data, d.Out, d.x.Data, d.In, 0, d.W.Grad, d.In)
-	clear(d.B.Grad)
-	addRows(d.B.Grad, dy.Data, n, d.Out)
 }
 
 // addRows adds the rows of the rows×cols matrix a to dst, row by row.

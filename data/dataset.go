@@ -148,18 +148,6 @@ func (d *Dataset) Row(dst []float64, i int) {
 // is nil or its capacity is short, and returns it. Features are computed in
 // float64 and then converted to T.
 func Gather[T nn.Float](d *Dataset, idx []int, dst *nn.Mat[T]) *nn.Mat[T] {
-	return gather(d, idx, dst, true)
-}
-
-// GatherSerial is Gather on the calling goroutine alone (the same values),
-// for a caller that runs it beside other work.
-func GatherSerial[T nn.Float](d *Dataset, idx []int, dst *nn.Mat[T]) *nn.Mat[T] {
-	return gather(d, idx, dst, false)
-}
-
-// gather is Gather, sharing a large float32 pixel batch between two
-// goroutines when split.
-func gather[T nn.Float](d *Dataset, idx []int, dst *nn.Mat[T], split bool) *nn.Mat[T] {
 	dim := d.Dim()
 	rows := len(idx)
 	if dst == nil {
@@ -182,7 +170,7 @@ func gather[T nn.Float](d *Dataset, idx []int, dst *nn.Mat[T], split bool) *nn.M
 			// Large batches are shared by two goroutines (the training
 			// loop's other core is idle here).
 			parts := 1
-			if split && rows*dim >= gatherSplit && runtime.GOMAXPROCS(0) > 1 {
+			if rows*dim >= gatherSplit && runtime.GOMAXPROCS(0) > 1 {
 				parts = 2
 			}
 			parallel.Ranges(0, rows, parts, func(lo, hi int) {

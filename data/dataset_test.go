@@ -283,7 +283,7 @@ func TestPermutation(t *testing.T) {
 
 // TestGatherLargeBatch checks a float32 batch large enough to be shared by
 // two goroutines (gatherSplit values; an odd row count, so the halves
-// differ) against Row, row by row, and GatherSerial on it.
+// differ) against Row, row by row.
 func TestGatherLargeBatch(t *testing.T) {
 	train, _ := loadFixture(t, Normalization{})
 	rng := rand.New(rand.NewPCG(3, 9))
@@ -291,18 +291,13 @@ func TestGatherLargeBatch(t *testing.T) {
 	for i := range idx {
 		idx[i] = rng.IntN(train.N)
 	}
+	m := Gather[float32](train, idx, nil)
 	row := make([]float64, 784)
-	for _, g := range []struct {
-		name   string
-		gather func(*Dataset, []int, *nn.Mat[float32]) *nn.Mat[float32]
-	}{{"Gather", Gather[float32]}, {"GatherSerial", GatherSerial[float32]}} {
-		m := g.gather(train, idx, nil)
-		for r, i := range idx {
-			train.Row(row, i)
-			for j := range row {
-				if m.At(r, j) != float32(row[j]) {
-					t.Fatalf("%s: row %d (sample %d) col %d = %v, want float32(%v)", g.name, r, i, j, m.At(r, j), row[j])
-				}
+	for r, i := range idx {
+		train.Row(row, i)
+		for j := range row {
+			if m.At(r, j) != float32(row[j]) {
+				t.Fatalf("row %d (sample %d) col %d = %v, want float32(%v)", r, i, j, m.At(r, j), row[j])
 			}
 		}
 	}

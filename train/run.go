@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -254,7 +253,6 @@ type loop[T nn.Float] struct {
 	x      *nn.Mat[T]
 	dz     *nn.Mat[T]
 	labels []int
-	next   nextBatch[T]
 
 	fused *fusedUpdate[T] // nil: backward, then the optimiser's step
 
@@ -565,21 +563,12 @@ func (l *loop[T]) step() error {
 	}
 	end := min(st.Pos+B, N)
 	idx := st.Perm[st.Pos:end]
-	if l.next.holds(st.Perm, st.Pos, end) {
-		l.x, l.next.x = l.next.x, l.x
-		l.labels, l.next.labels = l.next.labels, l.labels
-	} else {
-		l.x = data.Gather(l.train, idx, l.x)
-		l.labels = l.labels[:0]
-		for _, i := range idx {
-			l.labels = append(l.labels, l.train.Labels[i])
-		}
+	l.x = data.Gather(l.train, idx, l.x)
+	l.labels = l.labels[:0]
+	for _, i := range idx {
+		l.labels = append(l.labels, l.train.Labels[i])
 	}
 	z := l.model.Forward(l.x)
-	// The next batch of the epoch is gathered on another goroutine while
-	// this one computes the loss and the serial part of backward.
-	l.next.gather(l.train, st.Perm, end, B)
-	defer l.next.wait()
 	dz := l.dz
 	dz.Rows, dz.Cols = z.Rows, z.Cols
 	if cap(dz.Data) < len(z.Data) {
@@ -624,7 +613,6 @@ func (l *loop[T]) step() error {
 	st.WinLoss += lossSum
 	st.WinCorrect += correct
 	st.WinSamples += rows
-	l.next.wait()
 	dt := time.Since(t)
 	if l.samples == 0 {
 		l.secs["first_step"] = dt.Seconds()
@@ -637,50 +625,6 @@ func (l *loop[T]) step() error {
 	}
 	return nil
 }
-
-// nextBatch is the batch after the current one, gathered during a step
-// (rows Perm[pos:end] of the training set into x and labels).
-type nextBatch[T nn.Float] struct {
-	x        *nn.Mat[T]
-	labels   []int
-	perm     []int
-	pos, end int
-	ok       bool
-	done     sync.WaitGroup
-}
-
-// gather starts gathering the batch of up to b samples at perm[pos:] on its
-// own goroutine, unless pos is the end of the epoch (whose next permutation
-// is not drawn yet) or there is no second core to do it on.
-func (n *nextBatch[T]) gather(d *data.Dataset, perm []int, pos, b int) {
-	n.ok = false
-	if noPrefetch || pos >= len(perm) || runtime.GOMAXPROCS(0) < 2 {
-		return
-	}
-	n.perm, n.pos, n.end, n.ok = perm, pos, min(pos+b, len(perm)), true
-	n.done.Add(1)
-	go func() {
-		defer n.done.Done()
-		idx := perm[n.pos:n.end]
-		n.x = data.GatherSerial(d, idx, n.x)
-		n.labels = n.labels[:0]
-		for _, i := range idx {
-			n.labels = append(n.labels, d.Labels[i])
-		}
-	}()
-}
-
-// wait returns once the batch being gathered, if any, is in place.
-func (n *nextBatch[T]) wait() { n.done.Wait() }
-
-// holds reports whether the gathered batch is rows perm[pos:end].
-func (n *nextBatch[T]) holds(perm []int, pos, end int) bool {
-	return n.ok && n.pos == pos && n.end == end && len(n.perm) == len(perm) && &n.perm[0] == &perm[0]
-}
-
-// noPrefetch turns the gathering of the next batch during a step off
-// (tests compare both).
-var noPrefetch = false
 
 // afterStep writes the train record, runs the hooks, evaluates at epoch
 // ends and the last step, and checkpoints on schedule.

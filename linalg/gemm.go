@@ -400,7 +400,7 @@ func gemmBias[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, 
 	// (its rows start at row (len(c)-len(cb))/ldc of C). Blocks of columns
 	// do not; then done covers all rows once all blocks are in.
 	var colBlocks atomic.Bool
-	blocksOfC(tA, tB, m, n, lda, ldb, ldc, workers, kern.mr, kern.nr, a, b, c, func(mb, nb int, a, b, cb []T) {
+	block := func(mb, nb int, a, b, cb []T) {
 		var rows func(lo, hi int)
 		if done != nil {
 			if nb == n {
@@ -416,7 +416,24 @@ func gemmBias[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, 
 			bb = bias[j0 : j0+nb]
 		}
 		gemmSerial(kern, tA, tB, mb, nb, k, alpha, a, lda, b, ldb, cb, ldc, small, overwrite, bb, rows)
-	})
+	}
+	if workers == 2 {
+		// Two blocks: the second on the pair worker (runPair), the blocks
+		// blocksOfC would run.
+		var blocks []func()
+		splitBlocks(tA, tB, m, n, lda, ldb, ldc, workers, kern.mr, kern.nr, a, b, c, func(mb, nb int, a, b, cb []T) {
+			blocks = append(blocks, func() { block(mb, nb, a, b, cb) })
+		}, false)
+		if len(blocks) == 2 {
+			runPair(blocks[0], blocks[1])
+		} else {
+			for _, f := range blocks {
+				f()
+			}
+		}
+	} else {
+		blocksOfC(tA, tB, m, n, lda, ldb, ldc, workers, kern.mr, kern.nr, a, b, c, block)
+	}
 	if colBlocks.Load() {
 		doneRows(m, n, done)
 	}

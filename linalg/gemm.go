@@ -75,6 +75,14 @@ type microKernel[T Float] struct {
 	// store, if not nil, is tile overwriting C with alpha·Σ (rounded as tile
 	// on a cleared C), for the first k slab of a product with beta = 0.
 	store func(k int, a, b, c []T, ldc int, alpha T)
+	// storeBias, if not nil, is tile overwriting C with alpha·Σ + bias[j]
+	// (rounded as tile on a C holding bias[0:nr] in every row), for the
+	// first k slab of GemmBias.
+	storeBias func(k int, a, b, c []T, ldc int, alpha T, bias []T)
+	// tileLdb and storeLdb, if not nil, are tile and store reading B in
+	// place, step p's nr values at b[p·ldb:], for a B that is not
+	// transposed (gemmSerial's one-slab products).
+	tileLdb, storeLdb func(k int, a, b []T, ldb int, c []T, ldc int, alpha T)
 	// dots, smallest first, are kernels for C = alpha·A·Bᵀ + C with few
 	// columns (see gemmDot); none when nil.
 	dots []dotKernel[T]
@@ -281,6 +289,42 @@ func GemmRows[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T,
 	doneRows(m, n, done)
 }
 
+// GemmBias computes C = alpha·op(A)·op(B) + 1·biasᵀ: every row of C is bias
+// (n values) plus alpha times that row of the product, C's prior contents
+// neither read nor needed (a dense layer's forward pass). The result has the
+// bits of copying bias into every row of C and Gemm with beta = 1; with
+// Kernels' micro-kernels the packed path adds the bias in its first k slab
+// instead, in the tile's final FMA, so C is written once there.
+func GemmBias[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, bias []T, c []T, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if len(bias) < n {
+		panic("linalg: GemmBias: bias shorter than n")
+	}
+	switch a := any(a).(type) {
+	case []float32:
+		if _, ok := Float32.(Kernels); ok && kernel32 != nil {
+			checkGemm(trans(tA), trans(tB), m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+			gemmBias(kernel32, tA, tB, m, n, k, float32(alpha), a, lda, any(b).([]float32), ldb, 0, any(bias).([]float32), any(c).([]float32), ldc, runtime.GOMAXPROCS(0), nil)
+			return
+		}
+	case []float64:
+		if _, ok := Float64.(Kernels); ok && kernel64 != nil {
+			checkGemm(trans(tA), trans(tB), m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+			gemmBias(kernel64, tA, tB, m, n, k, float64(alpha), a, lda, any(b).([]float64), ldb, 0, any(bias).([]float64), any(c).([]float64), ldc, runtime.GOMAXPROCS(0), nil)
+			return
+		}
+	}
+	if ldc < n {
+		panic("blas: bad leading dimension")
+	}
+	for i := 0; i < m; i++ {
+		copy(c[i*ldc:i*ldc+n], bias[:n])
+	}
+	Gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, 1, c, ldc)
+}
+
 // doneRows calls done on row ranges covering [0, m) of an m×n product that
 // was not reported block by block, on several goroutines when C is large:
 // done is typically an elementwise update of as many values.
@@ -301,6 +345,14 @@ func gemm[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []
 
 // gemmDone is gemm calling done as GemmRows describes (done nil: no calls).
 func gemmDone[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, workers int, done func(lo, hi int)) {
+	gemmBias(kern, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, nil, c, ldc, workers, done)
+}
+
+// gemmBias is gemmDone; with bias (len n, beta then ignored) it computes
+// C = alpha·op(A)·op(B) + 1·biasᵀ with the bits of bias copied into every
+// row of C and beta = 1: through the store-bias kernel in the first k slab
+// of the packed path, else by that copy.
+func gemmBias[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, bias []T, c []T, ldc int, workers int, done func(lo, hi int)) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -311,8 +363,20 @@ func gemmDone[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, 
 	// So is the dot-product path for few columns of A·Bᵀ (gemmDot).
 	dot := kern != nil && !small && !tA && tB && len(kern.dots) > 0 && n <= kern.dots[len(kern.dots)-1].rows
 	// With beta = 0 the packed path writes C in its first k slab instead of
-	// clearing it first (the same values: see microKernel.store).
-	overwrite := beta == 0 && k > 0 && alpha != 0 && !small && !dot && kern.store != nil
+	// clearing it first (the same values: see microKernel.store); so with a
+	// bias, through storeBias.
+	packed := k > 0 && alpha != 0 && !small && !dot
+	if bias != nil {
+		if !packed || kern.store == nil || kern.storeBias == nil {
+			for i := 0; i < m; i++ {
+				copy(c[i*ldc:i*ldc+n], bias[:n])
+			}
+			bias, beta = nil, 1
+		} else {
+			beta = 0
+		}
+	}
+	overwrite := beta == 0 && packed && kern.store != nil
 	if !overwrite {
 		scaleC(m, n, beta, c, ldc)
 	}
@@ -336,7 +400,7 @@ func gemmDone[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, 
 	// (its rows start at row (len(c)-len(cb))/ldc of C). Blocks of columns
 	// do not; then done covers all rows once all blocks are in.
 	var colBlocks atomic.Bool
-	blocksOfC(tA, tB, m, n, lda, ldb, ldc, workers, kern.mr, kern.nr, a, b, c, func(mb, nb int, a, b, cb []T) {
+	block := func(mb, nb int, a, b, cb []T) {
 		var rows func(lo, hi int)
 		if done != nil {
 			if nb == n {
@@ -346,8 +410,30 @@ func gemmDone[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, 
 				colBlocks.Store(true)
 			}
 		}
-		gemmSerial(kern, tA, tB, mb, nb, k, alpha, a, lda, b, ldb, cb, ldc, small, overwrite, rows)
-	})
+		var bb []T
+		if bias != nil {
+			j0 := (len(c) - len(cb)) % ldc // the block's first column
+			bb = bias[j0 : j0+nb]
+		}
+		gemmSerial(kern, tA, tB, mb, nb, k, alpha, a, lda, b, ldb, cb, ldc, small, overwrite, bb, rows)
+	}
+	if workers == 2 {
+		// Two blocks: the second on the pair worker (runPair), the blocks
+		// blocksOfC would run.
+		var blocks []func()
+		splitBlocks(tA, tB, m, n, lda, ldb, ldc, workers, kern.mr, kern.nr, a, b, c, func(mb, nb int, a, b, cb []T) {
+			blocks = append(blocks, func() { block(mb, nb, a, b, cb) })
+		}, false)
+		if len(blocks) == 2 {
+			runPair(blocks[0], blocks[1])
+		} else {
+			for _, f := range blocks {
+				f()
+			}
+		}
+	} else {
+		blocksOfC(tA, tB, m, n, lda, ldb, ldc, workers, kern.mr, kern.nr, a, b, c, block)
+	}
 	if colBlocks.Load() {
 		doneRows(m, n, done)
 	}
@@ -434,12 +520,14 @@ var smallM = 4
 // gemmSerial computes C += alpha·op(A)·op(B) on the calling goroutine, by
 // gemmSmall when small (callers pass m ≤ smallM && !tA for the whole product).
 // With overwrite (only when !small and kern.store != nil, k > 0) it computes
-// C = alpha·op(A)·op(B), C's prior contents neither read nor needed cleared.
+// C = alpha·op(A)·op(B), C's prior contents neither read nor needed cleared;
+// with bias too (len n; only when kern.storeBias != nil), C = alpha·op(A)·op(B)
+// + 1·biasᵀ, rounded as on a C holding bias in every row.
 //
 // rows, if not nil, is called with row ranges covering [0, m) once each as
 // they are final: each mc-row block right after its last k slab when n fits
 // one column block, otherwise [0, m) at the end.
-func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, c []T, ldc int, small, overwrite bool, rows func(lo, hi int)) {
+func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, c []T, ldc int, small, overwrite bool, bias []T, rows func(lo, hi int)) {
 	if small {
 		gemmSmall(tB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
 		if rows != nil {
@@ -459,25 +547,50 @@ func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T
 	if n > bs.nc {
 		blockRows = nil
 	}
+	// A one-slab product with B not transposed (a dense layer's weight
+	// gradient, k = batch) reads B's full panels in place: each panel is
+	// read by the kernel once per block of A rows, and packing it was a
+	// copy of all of B per goroutine. Same bits: each accumulator sees the
+	// same FMAs in the same order.
+	direct := !tB && k <= bs.kc && bias == nil && kern.tileLdb != nil && kern.storeLdb != nil
 	for jc := 0; jc < n; jc += bs.nc {
 		nb := min(bs.nc, n-jc)
 		for pc := 0; pc < k; pc += bs.kc {
 			kb := min(bs.kc, k-pc)
 			first := overwrite && pc == 0
 			last := blockRows != nil && pc+kb == k
-			packB(kern, tB, b, ldb, pc, jc, kb, nb, w.b)
+			full := nb / nr * nr
+			switch {
+			case !direct:
+				packB(kern, tB, b, ldb, pc, jc, kb, nb, w.b)
+			case full < nb:
+				packB(kern, tB, b, ldb, pc, jc+full, kb, nb-full, w.b) // the partial panel only
+			}
 			for ic := 0; ic < m; ic += bs.mc {
 				mb := min(bs.mc, m-ic)
 				packA(kern, tA, a, lda, ic, pc, mb, kb, w.a)
 				for jr := 0; jr < nb; jr += nr {
 					bp := w.b[jr*kb:]
 					cols := min(nr, nb-jr)
+					var bd []T // B's panel in place
+					if direct {
+						bp = w.b
+						if cols == nr {
+							bd = b[pc*ldb+jc+jr:]
+						}
+					}
 					for ir := 0; ir < mb; ir += mr {
 						ap := w.a[ir*kb:]
 						rows := min(mr, mb-ir)
 						ci := (ic+ir)*ldc + jc + jr
 						if rows == mr && cols == nr {
-							if first {
+							if bd != nil && first {
+								kern.storeLdb(kb, ap, bd, ldb, c[ci:], ldc, alpha)
+							} else if bd != nil {
+								kern.tileLdb(kb, ap, bd, ldb, c[ci:], ldc, alpha)
+							} else if first && bias != nil {
+								kern.storeBias(kb, ap, bp, c[ci:], ldc, alpha, bias[jc+jr:])
+							} else if first {
 								kern.store(kb, ap, bp, c[ci:], ldc, alpha)
 							} else {
 								kern.tile(kb, ap, bp, c[ci:], ldc, alpha)
@@ -487,11 +600,20 @@ func gemmSerial[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T
 						// Edge tile: compute into a scratch tile, then add the valid part.
 						t := w.tile
 						clear(t)
-						kern.edgeTile(rows, cols)(kb, ap, bp, t, nr, alpha)
+						if bd != nil {
+							// The full tile on A's zero-padded rows: the
+							// valid rows have the edge kernel's bits.
+							kern.tileLdb(kb, ap, bd, ldb, t, nr, alpha)
+						} else {
+							kern.edgeTile(rows, cols)(kb, ap, bp, t, nr, alpha)
+						}
 						for i := 0; i < rows; i++ {
 							crow := c[ci+i*ldc : ci+i*ldc+cols]
 							trow := t[i*nr : i*nr+cols]
-							if first {
+							switch {
+							case first && bias != nil:
+								copy(crow, bias[jc+jr:jc+jr+cols]) // as GemmBias's copy
+							case first:
 								clear(crow) // beta = 0, as scaleC
 							}
 							for j := range crow {
@@ -792,12 +914,12 @@ func syrk[T Float](kern *microKernel[T], trans bool, n, k int, alpha T, a []T, l
 			if t.bi != t.bj {
 				// C_IJ = alpha·op(A)_I·op(A)_Jᵀ + beta·C_IJ.
 				scaleC(mi, nj, beta, c[i0*ldc+j0:], ldc)
-				gemmSerial(kern, trans, !trans, mi, nj, k, alpha, rowsOf(i0), lda, rowsOf(j0), lda, c[i0*ldc+j0:], ldc, mi <= smallM && !trans, false, nil)
+				gemmSerial(kern, trans, !trans, mi, nj, k, alpha, rowsOf(i0), lda, rowsOf(j0), lda, c[i0*ldc+j0:], ldc, mi <= smallM && !trans, false, nil, nil)
 				continue
 			}
 			scratch = grow(scratch, mi*mi)
 			clear(scratch)
-			gemmSerial(kern, trans, !trans, mi, mi, k, alpha, rowsOf(i0), lda, rowsOf(i0), lda, scratch, mi, mi <= smallM && !trans, false, nil)
+			gemmSerial(kern, trans, !trans, mi, mi, k, alpha, rowsOf(i0), lda, rowsOf(i0), lda, scratch, mi, mi <= smallM && !trans, false, nil, nil)
 			for i := 0; i < mi; i++ {
 				crow := c[(i0+i)*ldc+i0+i : (i0+i)*ldc+i0+mi]
 				srow := scratch[i*mi+i : i*mi+mi]

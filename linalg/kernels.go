@@ -40,6 +40,31 @@ func withStore[T Float](mk *microKernel[T], f func(k int, a, b, c *T, ldc int, a
 	return mk
 }
 
+// withStoreBias adds the overwriting-with-bias variant of mk's full-tile
+// kernel.
+func withStoreBias[T Float](mk *microKernel[T], f func(k int, a, b, c *T, ldc int, alpha T, bias *T)) *microKernel[T] {
+	mr, nr := mk.mr, mk.nr
+	mk.storeBias = func(k int, a, b, c []T, ldc int, alpha T, bias []T) {
+		_, _, _, _ = a[mr*k-1], b[nr*k-1], c[(mr-1)*ldc+nr-1], bias[nr-1]
+		f(k, &a[0], &b[0], &c[0], ldc, alpha, &bias[0])
+	}
+	return mk
+}
+
+// withLdb adds mk's full-tile kernel and its store variant reading B in
+// place with a row stride ldb.
+func withLdb[T Float](mk *microKernel[T], tile, store func(k int, a, b, c *T, ldc int, alpha T, ldb int)) *microKernel[T] {
+	mr, nr := mk.mr, mk.nr
+	wrap := func(f func(k int, a, b, c *T, ldc int, alpha T, ldb int)) func(k int, a, b []T, ldb int, c []T, ldc int, alpha T) {
+		return func(k int, a, b []T, ldb int, c []T, ldc int, alpha T) {
+			_, _, _ = a[mr*k-1], b[(k-1)*ldb+nr-1], c[(mr-1)*ldc+nr-1]
+			f(k, &a[0], &b[0], &c[0], ldc, alpha, ldb)
+		}
+	}
+	mk.tileLdb, mk.storeLdb = wrap(tile), wrap(store)
+	return mk
+}
+
 // withTranspose adds an assembly block transpose of width tw, with the
 // bounds checks of its source and destination, to mk.
 func withTranspose[T Float](mk *microKernel[T], tw int, f func(n int, src *T, lds int, dst *T, ldd int)) *microKernel[T] {
@@ -110,7 +135,7 @@ func withEdges[T Float](mk *microKernel[T], edges ...edgeKernel[T]) *microKernel
 func kernelSets() []kernelSet {
 	sets := []kernelSet{
 		{name: "avx512", desc: "amd64 AVX-512F 12×32 f32, 12×16 f64",
-			k32: withDots(withEdges(withStore(withPackRows(withTranspose(asmKernel(12, 32, kern.Sgemm12x32AVX512), 16, kern.Transpose16x16S), packRows12f32), kern.Sgemm12x32StoreAVX512),
+			k32: withDots(withEdges(withLdb(withStoreBias(withStore(withPackRows(withTranspose(asmKernel(12, 32, kern.Sgemm12x32AVX512), 16, kern.Transpose16x16S), packRows12f32), kern.Sgemm12x32StoreAVX512), kern.Sgemm12x32StoreBiasAVX512), kern.Sgemm12x32LdbAVX512, kern.Sgemm12x32StoreLdbAVX512),
 				edgeKernel[float32]{4, 16, edgeTile(4, 16, 12, 32, kern.Sgemm4x16Of12x32AVX512)},
 				edgeKernel[float32]{8, 16, edgeTile(8, 16, 12, 32, kern.Sgemm8x16Of12x32AVX512)},
 				edgeKernel[float32]{4, 32, edgeTile(4, 32, 12, 32, kern.Sgemm4x32Of12x32AVX512)},

@@ -43,10 +43,7 @@ func (d *Dense[T]) Forward(x *Mat[T]) *Mat[T] {
 	checkIn("dense", x, d.InShape())
 	d.x = x
 	d.y = reuse(d.y, x.Rows, d.Out)
-	for r := 0; r < x.Rows; r++ {
-		copy(d.y.Row(r), d.B.Value)
-	}
-	linalg.Gemm(false, true, x.Rows, d.Out, d.In, 1, x.Data, d.In, d.W.Value, d.In, 1, d.y.Data, d.Out)
+	linalg.GemmBias(false, true, x.Rows, d.Out, d.In, 1, x.Data, d.In, d.W.Value, d.In, d.B.Value, d.y.Data, d.Out)
 	return d.y
 }
 

@@ -32,6 +32,12 @@ type shape struct {
 	// store makes the kernel overwrite C with alpha·Σ instead of adding to
 	// it (a GEMM with beta = 0 neither clears nor reads C first).
 	store bool
+	// bias (with store) makes it C = alpha·Σ + bias[j], bias a row of nr
+	// values (argument bias): a dense layer's forward product.
+	bias bool
+	// ldb makes the kernel read B unpacked, step p's nr values at
+	// b + p·ldb (argument ldb, in elements), instead of from a packed panel.
+	ldb bool
 }
 
 // panel returns the height and width (in vectors) of the packed panels.
@@ -64,6 +70,12 @@ func (s shape) name() string {
 	if s.store {
 		suf += "Store"
 	}
+	if s.bias {
+		suf += "Bias"
+	}
+	if s.ldb {
+		suf += "Ldb"
+	}
 	return fmt.Sprintf("%s%dx%d%sAVX512", p, s.mr, s.nr(), suf)
 }
 
@@ -85,12 +97,22 @@ func (s shape) name() string {
 //
 // The Store variants of the full tiles serve the first k slab of a product
 // with beta = 0 (the weight gradient of a dense layer, k = batch ≤ kc, is one
-// slab): C is written once instead of cleared, read and written.
+// slab): C is written once instead of cleared, read and written. The
+// StoreBias variant serves the first k slab of a dense layer's forward
+// product, C = X·Wᵀ + 1·bᵀ: the bias row takes the place of C in the final
+// FMA, so the tile has the bits of the accumulating kernel on a C holding
+// the bias in every row. The Ldb variants read B in place (a row-major B
+// whose rows are the k steps: the weight gradient's X, k = batch): packing
+// it cost each goroutine a copy of all of X per product, for one pass of
+// the kernel over each panel per A row block.
 var shapes = []shape{
 	{f64: false, mr: 12, nz: 2},
 	{f64: true, mr: 12, nz: 2},
 	{f64: false, mr: 12, nz: 2, store: true},
 	{f64: true, mr: 12, nz: 2, store: true},
+	{f64: false, mr: 12, nz: 2, store: true, bias: true},
+	{f64: false, mr: 12, nz: 2, ldb: true},
+	{f64: false, mr: 12, nz: 2, store: true, ldb: true},
 	{f64: false, mr: 12, nz: 1, pmr: 12, pnz: 2},
 	{f64: false, mr: 8, nz: 2, pmr: 12, pnz: 2},
 	{f64: false, mr: 8, nz: 1, pmr: 12, pnz: 2},
@@ -132,18 +154,24 @@ package kern
 			typ = "float64"
 		}
 		pmr, pnz := sh.panel()
-		op := "+="
+		op, plus, extra := "+=", "", ""
 		if sh.store {
 			op = "="
 		}
+		if sh.bias {
+			plus, extra = " + bias[j]", fmt.Sprintf(", bias *%s", typ)
+		}
+		if sh.ldb {
+			extra = ", ldb int"
+		}
 		fmt.Fprintf(&g, `
-// %s computes C[0:%d, 0:%d] %s alpha · Σ_p a[p·%d+i]·b[p·%d+j] for p < k,
+// %s computes C[0:%d, 0:%d] %s alpha · Σ_p a[p·%d+i]·b[p·%d+j]%s for p < k,
 // with C row-major of stride ldc (AVX-512F). The caller guarantees the bounds.
 //
 //go:noescape
-func %s(k int, a, b, c *%s, ldc int, alpha %s)
-`, sh.name(), sh.mr, sh.nr(), op, pmr, pnz*64/sh.elem(), sh.name(), typ, typ)
-		funcs = append(funcs, fmt.Sprintf("%s(k int, a, b, c *%s, ldc int, alpha %s)", sh.name(), typ, typ))
+func %s(k int, a, b, c *%s, ldc int, alpha %s%s)
+`, sh.name(), sh.mr, sh.nr(), op, pmr, pnz*64/sh.elem(), plus, sh.name(), typ, typ, extra)
+		funcs = append(funcs, fmt.Sprintf("%s(k int, a, b, c *%s, ldc int, alpha %s%s)", sh.name(), typ, typ, extra))
 	}
 	transpose(&s, &g, false, 16)
 	transpose(&s, &g, true, 8)
@@ -188,6 +216,9 @@ func kernel(w *bytes.Buffer, sh shape) {
 	if sh.f64 {
 		ps, bc, shift, argsz = "PD", "VBROADCASTSD", 3, 48
 	}
+	if sh.bias || sh.ldb {
+		argsz = 56 // bias+48(FP) or ldb+48(FP) after alpha, aligned
+	}
 	mr, nz := sh.mr, sh.nz
 	pmr, pnz := sh.panel()
 	nacc := mr * nz
@@ -203,8 +234,19 @@ func kernel(w *bytes.Buffer, sh shape) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
 	step := func(p0 int) {
 		aoff, boff := p0*pmr*e, p0*pnz*64
+		if sh.ldb {
+			// Row p of B at DI, advanced by R10 = ldb bytes per step; the
+			// row 8 steps ahead is prefetched.
+			boff = 0
+			for j := 0; j < nz; j++ {
+				p("PREFETCHT0 %d(DI)(R10*8)", 64*j)
+			}
+		}
 		for j := 0; j < nz; j++ {
 			p("VMOVUP%c %d(DI), %s", ps[1], boff+64*j, breg(j))
+		}
+		if sh.ldb {
+			p("ADDQ R10, DI")
 		}
 		for i := 0; i < mr; i++ {
 			if sh.bcst {
@@ -219,7 +261,15 @@ func kernel(w *bytes.Buffer, sh shape) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "\n// func %s(k int, a, b, c *%s, ldc int, alpha %s)\n", name, map[bool]string{false: "float32", true: "float64"}[sh.f64], map[bool]string{false: "float32", true: "float64"}[sh.f64])
+	typ := map[bool]string{false: "float32", true: "float64"}[sh.f64]
+	extra := ""
+	if sh.bias {
+		extra = ", bias *" + typ
+	}
+	if sh.ldb {
+		extra = ", ldb int"
+	}
+	fmt.Fprintf(w, "\n// func %s(k int, a, b, c *%s, ldc int, alpha %s%s)\n", name, typ, typ, extra)
 	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-%d\n", name, argsz)
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), SI")
@@ -227,6 +277,10 @@ func kernel(w *bytes.Buffer, sh shape) {
 	p("MOVQ c+24(FP), DX")
 	p("MOVQ ldc+32(FP), R8")
 	p("SHLQ $%d, R8", shift)
+	if sh.ldb {
+		p("MOVQ ldb+48(FP), R10")
+		p("SHLQ $%d, R10", shift)
+	}
 	// Prefetch the C tile while the k loop runs.
 	p("MOVQ DX, R9")
 	for i := 0; i < mr; i++ {
@@ -250,7 +304,9 @@ func kernel(w *bytes.Buffer, sh shape) {
 		step(u)
 	}
 	p("ADDQ $%d, SI", 4*pmr*e)
-	p("ADDQ $%d, DI", 4*pnz*64)
+	if !sh.ldb {
+		p("ADDQ $%d, DI", 4*pnz*64)
+	}
 	p("DECQ BX")
 	p("JNZ %s_loop4", name)
 	fmt.Fprintf(w, "\n%s_tail:\n", name)
@@ -259,22 +315,32 @@ func kernel(w *bytes.Buffer, sh shape) {
 	fmt.Fprintf(w, "\n%s_loop1:\n", name)
 	step(0)
 	p("ADDQ $%d, SI", pmr*e)
-	p("ADDQ $%d, DI", pnz*64)
+	if !sh.ldb {
+		p("ADDQ $%d, DI", pnz*64)
+	}
 	p("DECQ CX")
 	p("JNZ %s_loop1", name)
 	fmt.Fprintf(w, "\n%s_store:\n", name)
 	// C row += alpha · accumulators: acc = alpha·acc + C, then store. The
 	// store variant adds +0 from a register instead of C, so that it rounds
-	// exactly as the accumulating kernel on a cleared C (−0 becomes +0).
+	// exactly as the accumulating kernel on a cleared C (−0 becomes +0);
+	// the bias variant adds the bias row, held in the A broadcast registers.
 	alpha := breg(0)
 	p("%s alpha+40(FP), %s", bc, alpha)
 	zero := breg(1)
-	if sh.store {
+	if sh.bias {
+		p("MOVQ bias+48(FP), AX")
+		for j := 0; j < nz; j++ {
+			p("VMOVUP%c %d(AX), %s", ps[1], 64*j, areg(j))
+		}
+	} else if sh.store {
 		p("VPXORD %s, %s, %s", zero, zero, zero)
 	}
 	for i := 0; i < mr; i++ {
 		for j := 0; j < nz; j++ {
-			if sh.store {
+			if sh.bias {
+				p("VFMADD213%s %s, %s, %s", ps, areg(j), alpha, acc(i, j))
+			} else if sh.store {
 				p("VFMADD213%s %s, %s, %s", ps, zero, alpha, acc(i, j))
 			} else {
 				p("VFMADD213%s %d(DX), %s, %s", ps, 64*j, alpha, acc(i, j))

@@ -28,6 +28,24 @@ func Sgemm12x32StoreAVX512(k int, a, b, c *float32, ldc int, alpha float32)
 //go:noescape
 func Dgemm12x16StoreAVX512(k int, a, b, c *float64, ldc int, alpha float64)
 
+// Sgemm12x32StoreBiasAVX512 computes C[0:12, 0:32] = alpha · Σ_p a[p·12+i]·b[p·32+j] + bias[j] for p < k,
+// with C row-major of stride ldc (AVX-512F). The caller guarantees the bounds.
+//
+//go:noescape
+func Sgemm12x32StoreBiasAVX512(k int, a, b, c *float32, ldc int, alpha float32, bias *float32)
+
+// Sgemm12x32LdbAVX512 computes C[0:12, 0:32] += alpha · Σ_p a[p·12+i]·b[p·32+j] for p < k,
+// with C row-major of stride ldc (AVX-512F). The caller guarantees the bounds.
+//
+//go:noescape
+func Sgemm12x32LdbAVX512(k int, a, b, c *float32, ldc int, alpha float32, ldb int)
+
+// Sgemm12x32StoreLdbAVX512 computes C[0:12, 0:32] = alpha · Σ_p a[p·12+i]·b[p·32+j] for p < k,
+// with C row-major of stride ldc (AVX-512F). The caller guarantees the bounds.
+//
+//go:noescape
+func Sgemm12x32StoreLdbAVX512(k int, a, b, c *float32, ldc int, alpha float32, ldb int)
+
 // Sgemm12x16Of12x32AVX512 computes C[0:12, 0:16] += alpha · Σ_p a[p·12+i]·b[p·32+j] for p < k,
 // with C row-major of stride ldc (AVX-512F). The caller guarantees the bounds.
 //

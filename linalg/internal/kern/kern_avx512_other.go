@@ -16,6 +16,17 @@ func Sgemm12x32StoreAVX512(k int, a, b, c *float32, ldc int, alpha float32) { no
 // Dgemm12x16StoreAVX512 is not available in this build.
 func Dgemm12x16StoreAVX512(k int, a, b, c *float64, ldc int, alpha float64) { noAsm() }
 
+// Sgemm12x32StoreBiasAVX512 is not available in this build.
+func Sgemm12x32StoreBiasAVX512(k int, a, b, c *float32, ldc int, alpha float32, bias *float32) {
+	noAsm()
+}
+
+// Sgemm12x32LdbAVX512 is not available in this build.
+func Sgemm12x32LdbAVX512(k int, a, b, c *float32, ldc int, alpha float32, ldb int) { noAsm() }
+
+// Sgemm12x32StoreLdbAVX512 is not available in this build.
+func Sgemm12x32StoreLdbAVX512(k int, a, b, c *float32, ldc int, alpha float32, ldb int) { noAsm() }
+
 // Sgemm12x16Of12x32AVX512 is not available in this build.
 func Sgemm12x16Of12x32AVX512(k int, a, b, c *float32, ldc int, alpha float32) { noAsm() }
 

@@ -1,6 +1,7 @@
 package kern
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -289,6 +290,88 @@ func TestDotRowsSameBits(t *testing.T) {
 		for j := range c {
 			if c[j] != want[j] {
 				t.Fatalf("c[%d] = %v, want %v (SdotR1x4)", j, c[j], want[j])
+			}
+		}
+	}
+}
+
+// TestStoreBias checks Sgemm12x32StoreBiasAVX512 against Sgemm12x32AVX512 on
+// a C holding the bias in every row, bit for bit, on random float32
+// operands (so the rounding is compared too), for k = 1…13, with a stride
+// ldc > 32 and a row below the tile that must not be touched.
+func TestStoreBias(t *testing.T) {
+	if !AVX512 {
+		t.Skip("no AVX-512F")
+	}
+	rnd := rand.New(rand.NewPCG(13, 14))
+	for _, k := range []int{1, 2, 3, 4, 5, 8, 13} {
+		const mr, nr, ldc = 12, 32, 37
+		a, b := make([]float32, mr*k), make([]float32, nr*k)
+		bias := make([]float32, nr)
+		for _, s := range [][]float32{a, b, bias} {
+			for i := range s {
+				s[i] = float32(rnd.NormFloat64())
+			}
+		}
+		got, want := make([]float32, (mr+1)*ldc), make([]float32, (mr+1)*ldc)
+		for i := range got {
+			got[i] = float32(rnd.NormFloat64())
+			want[i] = got[i]
+		}
+		for i := 0; i < mr; i++ {
+			copy(want[i*ldc:i*ldc+nr], bias)
+		}
+		const alpha = 0.75
+		Sgemm12x32AVX512(k, &a[0], &b[0], &want[0], ldc, alpha)
+		Sgemm12x32StoreBiasAVX512(k, &a[0], &b[0], &got[0], ldc, alpha, &bias[0])
+		// Outside the tile both kept the same seed values.
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("k=%d: C[%d,%d] = %v, want %v", k, i/ldc, i%ldc, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestLdb checks Sgemm12x32LdbAVX512 and Sgemm12x32StoreLdbAVX512, which read
+// B in place with a row stride ldb, against Sgemm12x32AVX512 and
+// Sgemm12x32StoreAVX512 on the same B packed, bit for bit, on random float32
+// operands, for k = 1…13 (the 4-step loop, the tail, both), with a stride
+// ldc > 32 and a row below the tile that must not be touched.
+func TestLdb(t *testing.T) {
+	if !AVX512 {
+		t.Skip("no AVX-512F")
+	}
+	rnd := rand.New(rand.NewPCG(15, 16))
+	for _, store := range []bool{false, true} {
+		for _, k := range []int{1, 2, 3, 4, 5, 8, 13} {
+			const mr, nr, ldc, ldb = 12, 32, 37, 45
+			a, b, packed := make([]float32, mr*k), make([]float32, k*ldb), make([]float32, nr*k)
+			for _, s := range [][]float32{a, b} {
+				for i := range s {
+					s[i] = float32(rnd.NormFloat64())
+				}
+			}
+			for p := 0; p < k; p++ {
+				copy(packed[p*nr:p*nr+nr], b[p*ldb+3:p*ldb+3+nr]) // B starts at column 3
+			}
+			got, want := make([]float32, (mr+1)*ldc), make([]float32, (mr+1)*ldc)
+			for i := range got {
+				got[i] = float32(rnd.NormFloat64())
+				want[i] = got[i]
+			}
+			const alpha = -0.75
+			if store {
+				Sgemm12x32StoreAVX512(k, &a[0], &packed[0], &want[0], ldc, alpha)
+				Sgemm12x32StoreLdbAVX512(k, &a[0], &b[3], &got[0], ldc, alpha, ldb)
+			} else {
+				Sgemm12x32AVX512(k, &a[0], &packed[0], &want[0], ldc, alpha)
+				Sgemm12x32LdbAVX512(k, &a[0], &b[3], &got[0], ldc, alpha, ldb)
+			}
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("store %v k=%d: C[%d,%d] = %v, want %v", store, k, i/ldc, i%ldc, got[i], want[i])
+				}
 			}
 		}
 	}

@@ -418,14 +418,14 @@ func gemmBias[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, 
 		gemmSerial(kern, tA, tB, mb, nb, k, alpha, a, lda, b, ldb, cb, ldc, small, overwrite, bb, rows)
 	}
 	if workers == 2 {
-		// Two blocks: the second on the pair worker (runPair), the blocks
-		// blocksOfC would run.
+		// Two blocks, the ones blocksOfC would run: the second on a
+		// spinning worker of parallel.Team.
 		var blocks []func()
 		splitBlocks(tA, tB, m, n, lda, ldb, ldc, workers, kern.mr, kern.nr, a, b, c, func(mb, nb int, a, b, cb []T) {
 			blocks = append(blocks, func() { block(mb, nb, a, b, cb) })
 		}, false)
 		if len(blocks) == 2 {
-			runPair(blocks[0], blocks[1])
+			parallel.Team(2, func(i int) { blocks[i]() })
 		} else {
 			for _, f := range blocks {
 				f()

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync/atomic"
 
+	"github.com/fenchel-ml/fenchel/internal/parallel"
 	"github.com/fenchel-ml/fenchel/internal/simd"
 )
 
@@ -146,7 +147,7 @@ func elementwise(n, costPerItem int, f func(lo, hi int)) {
 	}
 	chunks := min(workers*elementwiseChunks, n)
 	var next atomic.Int64
-	teamRunIf(workers, false, func(int) {
+	parallel.TeamIfAwake(workers, func(int) {
 		for {
 			c := int(next.Add(1) - 1)
 			if c >= chunks {

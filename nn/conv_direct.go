@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/fenchel-ml/fenchel/internal/conv"
+	"github.com/fenchel-ml/fenchel/internal/parallel"
 	"github.com/fenchel-ml/fenchel/internal/simd"
 )
 
@@ -353,7 +354,7 @@ func (st *directState) split(n, cost int, f func(w, lo, hi int)) {
 	}
 	runs := min(workers*elementwiseChunks, n)
 	var next atomic.Int64
-	teamRun(workers, func(w int) {
+	parallel.Team(workers, func(w int) {
 		for {
 			r := int(next.Add(1) - 1)
 			if r >= runs {

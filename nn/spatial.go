@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"runtime"
+
+	"github.com/fenchel-ml/fenchel/internal/parallel"
 )
 
 // window describes a square sliding window over a [C H W] input, shared by
@@ -91,7 +93,7 @@ func parallelFor(n, costPerItem int, f func(lo, hi int)) {
 		f(0, n)
 		return
 	}
-	teamRunIf(workers, false, func(i int) { f(i*n/workers, (i+1)*n/workers) })
+	parallel.TeamIfAwake(workers, func(i int) { f(i*n/workers, (i+1)*n/workers) })
 }
 
 // sameShift reports the "same" stride-1 geometry (OutH == H, OutW == W,

@@ -1,4 +1,4 @@
-package nn
+package parallel
 
 import (
 	"runtime"
@@ -8,11 +8,11 @@ import (
 	"time"
 )
 
-// TestTeamRun checks that teamRun and teamRunIf call every task exactly
+// TestTeam checks that Team and TeamIfAwake call every task exactly
 // once, with the workers spinning and with them parking at once (the wake
 // path), at GOMAXPROCS 1 to 3, from several goroutines at a time (all but
-// one take parallel.Run) and nested (the inner call takes parallel.Run).
-func TestTeamRun(t *testing.T) {
+// one take Run) and nested (the inner call takes Run).
+func TestTeam(t *testing.T) {
 	oldSpin, oldJoin, oldProcs := teamSpin.Load(), teamJoinSpin.Load(), runtime.GOMAXPROCS(0)
 	defer func() { teamSpin.Store(oldSpin); teamJoinSpin.Store(oldJoin); runtime.GOMAXPROCS(oldProcs) }()
 	for _, spin := range []time.Duration{0, 100 * time.Microsecond} {
@@ -29,10 +29,10 @@ func TestTeamRun(t *testing.T) {
 						for _, tasks := range []int{0, 1, 2, 3, 5} {
 							seen := make([]atomic.Int32, max(tasks, 1))
 							inner := make([]atomic.Int32, max(tasks, 1)*2)
-							teamRunIf(tasks, rep%2 == 0, func(i int) {
+							teamRun(tasks, rep%2 == 0, func(i int) {
 								seen[i].Add(1)
 								if rep%5 == 0 {
-									teamRun(2, func(j int) { inner[2*i+j].Add(1) })
+									Team(2, func(j int) { inner[2*i+j].Add(1) })
 								}
 							})
 							for i := 0; i < tasks; i++ {

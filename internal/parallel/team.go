@@ -1,28 +1,32 @@
-package nn
+package parallel
 
 import (
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/fenchel-ml/fenchel/internal/parallel"
 )
 
-// The fork-joins of the training step (directState.split, elementwise,
-// parallelFor: about forty per Model d step) run on a team of persistent
-// goroutines that spin for teamSpin after each task before they park, and
-// whose caller spins for teamJoinSpin for them to finish before it blocks. A
-// goroutine started on an idle processor waits for the processor to wake:
-// on a VM whose idle vCPU halts at once (Firecracker with halt polling off)
-// that is about 90 µs from the go statement to the first instruction, as
-// long as a third of a Model d layer. A spinning worker starts its task in
-// well under a microsecond.
+// The fork-joins of the training step (nn's convolutions, elementwise
+// passes and pools, linalg's two-block products: about forty per Model d
+// step, four per MLP step) run on one team of persistent goroutines that
+// spin for teamSpin after each task before they park, and whose caller
+// spins for teamJoinSpin for them to finish before it blocks. A goroutine
+// started on an idle processor waits for the processor to wake: on a VM
+// whose idle vCPU halts at once (Firecracker with halt polling off) that is
+// about 90 µs from the go statement to the first instruction, as long as a
+// third of a Model d layer or a fifth of half of MLP 784-1000-10's forward
+// product. A spinning worker starts its task in well under a microsecond;
+// a training step's large products are about 150 µs apart, so a worker
+// spinning 200 µs takes the next one at once.
 //
-// A worker stops spinning as soon as the process has more goroutines than
-// when it started (another fan-out, such as linalg's GEMM, wants its
-// processor). Which goroutine computes a task never changes the results:
-// the callers hand out work whose result does not depend on its task.
+// A spinning goroutine yields to runnable goroutines every few polls, so a
+// fan-out outside the team (Run) still gets a processor. (Giving up the
+// spin whenever the process has more goroutines than when it started made
+// MLP 784-1000-10's loop 12 % slower: the step's other fan-outs then park
+// the workers before its next product.) Which goroutine computes a task
+// never changes the results: the callers hand out work whose result does
+// not depend on its task.
 
 // teamSpin is how long (ns) a worker spins for its next task before it
 // parks, teamJoinSpin how long the caller spins for the workers to finish
@@ -30,7 +34,7 @@ import (
 var teamSpin, teamJoinSpin atomic.Int64
 
 func init() {
-	teamSpin.Store(int64(100 * time.Microsecond))
+	teamSpin.Store(int64(200 * time.Microsecond))
 	teamJoinSpin.Store(int64(200 * time.Microsecond))
 }
 
@@ -51,23 +55,24 @@ var team struct {
 	workers []*teamWorker
 }
 
-// teamRun is parallel.Run(tasks, f) on the team's workers: f(0) on the
-// caller's goroutine, f(1), …, f(tasks−1) on workers. A call made while
-// another holds the team (concurrent or nested) takes parallel.Run.
-func teamRun(tasks int, f func(task int)) { teamRunIf(tasks, true, f) }
+// Team is Run(tasks, f) on the team's workers: f(0) on the caller's
+// goroutine, f(1), …, f(tasks−1) on workers, waking those that are parked.
+// A call made while another holds the team (concurrent or nested) takes
+// Run.
+func Team(tasks int, f func(task int)) { teamRun(tasks, true, f) }
 
-// teamRunIf is teamRun when wake or when every worker it needs is spinning
-// (a fork-join between two of the team's), and parallel.Run otherwise: the
-// elementwise passes and pools join the team only while a convolution's
-// fork-join keeps it awake, so a network without convolutions (an MLP)
-// forks as before.
-func teamRunIf(tasks int, wake bool, f func(task int)) {
+// TeamIfAwake is Team when every worker it needs is spinning (a fork-join
+// between two of Team's), and Run otherwise: for short passes that gain
+// from the team only when they need not wake it.
+func TeamIfAwake(tasks int, f func(task int)) { teamRun(tasks, false, f) }
+
+func teamRun(tasks int, wake bool, f func(task int)) {
 	if tasks <= 1 {
-		parallel.Run(tasks, f)
+		Run(tasks, f)
 		return
 	}
 	if !team.mu.TryLock() {
-		parallel.Run(tasks, f)
+		Run(tasks, f)
 		return
 	}
 	defer team.mu.Unlock()
@@ -77,7 +82,7 @@ func teamRunIf(tasks int, wake bool, f func(task int)) {
 			hot = hot && !w.parked.Load()
 		}
 		if !hot {
-			parallel.Run(tasks, f)
+			Run(tasks, f)
 			return
 		}
 	}
@@ -129,20 +134,22 @@ func (w *teamWorker) loop() {
 	}
 }
 
-// spinUntil polls cond for up to teamSpin and reports whether it became
-// true; it gives up early when the number of goroutines grows.
+// spinUntil polls cond for up to *limit and reports whether it became
+// true.
 func spinUntil(cond func() bool, limit *atomic.Int64) bool {
 	if cond() {
 		return true
 	}
-	g0 := runtime.NumGoroutine()
 	t0 := time.Now()
 	for i := 1; ; i++ {
 		if cond() {
 			return true
 		}
-		if i%64 == 0 && (time.Since(t0) > time.Duration(limit.Load()) || runtime.NumGoroutine() > g0) {
-			return cond()
+		if i%64 == 0 {
+			if time.Since(t0) > time.Duration(limit.Load()) {
+				return cond()
+			}
+			runtime.Gosched()
 		}
 	}
 }

@@ -123,7 +123,7 @@ func (s *Sequential[T]) SetGrads(dy *Mat[T], wantDx bool) *Mat[T] {
 // returned in its own buffer: the values of l.Backward(dy), without a pass
 // into another buffer shared among goroutines (dy was just written by the
 // calling goroutine and is in its cache; MLP 784-1000-10's 128×1000 mask
-// took 11-14 µs so against 43-85 as the parallel pass, at load 3-4).
+// took 11-14 µs this way against 43-85 as the parallel pass, at load 3-4).
 func reluAfterDense[T Float](l, next Layer[T], dy *Mat[T]) bool {
 	a, ok := l.(*activation[T])
 	if _, dense := next.(*Dense[T]); !ok || !dense || !a.relu || dy == nil || a.x == nil || len(a.x.Data) != len(dy.Data) {

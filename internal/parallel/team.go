@@ -50,6 +50,10 @@ type teamWorker struct {
 	wake, done      chan struct{}
 }
 
+// testHookPosted and testHookFinished, nil outside tests, run between a
+// post and its wake-up and between a finish and its done token.
+var testHookPosted, testHookFinished atomic.Pointer[func()]
+
 var team struct {
 	mu      sync.Mutex // held by the fork-join that uses the workers
 	workers []*teamWorker
@@ -95,6 +99,9 @@ func teamRun(tasks int, wake bool, f func(task int)) {
 	for i, w := range ws {
 		w.f, w.task = f, i+1
 		w.posted.Add(1)
+		if h := testHookPosted.Load(); h != nil {
+			(*h)()
+		}
 		if w.parked.CompareAndSwap(true, false) {
 			w.wake <- struct{}{}
 		}
@@ -105,11 +112,18 @@ func teamRun(tasks int, wake bool, f func(task int)) {
 		if spinUntil(func() bool { return w.finished.Load() == n }, &teamJoinSpin) {
 			continue
 		}
-		w.waiting.Store(true)
-		if w.finished.Load() == n && w.waiting.CompareAndSwap(true, false) {
-			continue
+		// A token on done may be late, sent for an earlier task whose join
+		// ended by spinning: wait until the worker has finished this one.
+		for {
+			w.waiting.Store(true)
+			if w.finished.Load() == n && w.waiting.CompareAndSwap(true, false) {
+				break
+			}
+			<-w.done
+			if w.finished.Load() == n {
+				break
+			}
 		}
-		<-w.done
 	}
 }
 
@@ -123,11 +137,19 @@ func (w *teamWorker) loop() {
 				<-w.wake
 			}
 		}
+		if w.posted.Load() == seen {
+			// A late token on wake, sent by a poster that cleared parked
+			// after this worker had run its task and parked again.
+			continue
+		}
 		seen = w.posted.Load()
 		f := w.f
 		w.f = nil
 		f(w.task)
 		w.finished.Store(seen)
+		if h := testHookFinished.Load(); h != nil {
+			(*h)()
+		}
 		if w.waiting.CompareAndSwap(true, false) {
 			w.done <- struct{}{}
 		}

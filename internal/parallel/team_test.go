@@ -56,3 +56,56 @@ func TestTeam(t *testing.T) {
 		}
 	}
 }
+
+// TestTeamLateTokens delays the poster between a post and its wake-up,
+// and the worker between a finish and its done token, so that each token
+// arrives after the task it was sent for: a late wake-up must not start a
+// task that was not posted, and a late done must not end the next join
+// before its task has run (the slow tasks, every other one, would still be
+// running).
+func TestTeamLateTokens(t *testing.T) {
+	oldSpin, oldJoin := teamSpin.Load(), teamJoinSpin.Load()
+	defer func() {
+		teamSpin.Store(oldSpin)
+		teamJoinSpin.Store(oldJoin)
+		testHookPosted.Store(nil)
+		testHookFinished.Store(nil)
+	}()
+	delay := func() { time.Sleep(200 * time.Microsecond) }
+	for _, c := range []struct {
+		name           string
+		calls          int
+		spin, joinSpin time.Duration
+		posted, finish func()
+	}{
+		{"late wake-up", 2000, 50 * time.Microsecond, time.Millisecond, delay, nil},
+		{"late done", 100, 50 * time.Microsecond, 20 * time.Microsecond, nil, delay},
+	} {
+		teamSpin.Store(int64(c.spin))
+		teamJoinSpin.Store(int64(c.joinSpin))
+		for _, h := range []struct {
+			p *atomic.Pointer[func()]
+			f func()
+		}{{&testHookPosted, c.posted}, {&testHookFinished, c.finish}} {
+			if h.f == nil {
+				h.p.Store(nil)
+			} else {
+				h.p.Store(&h.f)
+			}
+		}
+		var ran atomic.Int64
+		for i := 0; i < c.calls; i++ {
+			Team(2, func(task int) {
+				if task == 1 {
+					if i%2 == 1 {
+						time.Sleep(300 * time.Microsecond)
+					}
+					ran.Add(1)
+				}
+			})
+			if got := ran.Load(); got != int64(i+1) {
+				t.Fatalf("%s: after %d fork-joins the worker's task ran %d times", c.name, i+1, got)
+			}
+		}
+	}
+}

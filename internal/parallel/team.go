@@ -21,10 +21,10 @@ import (
 // spinning 200 µs takes the next one at once.
 //
 // A spinning goroutine yields to runnable goroutines every few polls, so a
-// fan-out outside the team (Run) still gets a processor. (Giving up the
-// spin whenever the process has more goroutines than when it started made
-// MLP 784-1000-10's loop 12 % slower: the step's other fan-outs then park
-// the workers before its next product.) Which goroutine computes a task
+// fan-out outside the team (Run) still gets a processor. (A spin that ends
+// whenever the process has more goroutines than when it started parks the
+// workers between MLP 784-1000-10's products, whose step's other fan-outs
+// start goroutines: its loop runs 12 % slower that way.) Which goroutine computes a task
 // never changes the results: the callers hand out work whose result does
 // not depend on its task.
 

@@ -1,6 +1,7 @@
 package instrument
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -21,6 +22,26 @@ import (
 // against Jacobian rows, g from H against g from ∇ℓ), so they differ by a
 // few ε·κ.
 const refTol = 1e-11
+
+// checkReference compares Measure's g, λ_min, λ_max and loss on x_a (got,
+// from h on m) with perImageReference's to refTol, prefixing errors by what.
+func checkReference(t *testing.T, what string, h *PerImage, got *PerImageMeasurement, m nn.Layer[float64], test *data.Dataset, labels []int) {
+	t.Helper()
+	a, _ := h.Images()
+	l, _ := loss.New("softmax")
+	g, lmin, lmax, lossA := perImageReference(t, m, data.Gather[float64](test, []int{a}, nil), labels[a], l)
+	for _, c := range []struct {
+		what      string
+		got, want float64
+	}{
+		{"g", float64(got.G), g}, {"lambda_min", float64(got.LambdaMin), lmin},
+		{"lambda_max", float64(got.LambdaMax), lmax}, {"loss_a", float64(got.LossA), lossA},
+	} {
+		if d := math.Abs(c.got-c.want) / math.Abs(c.want); !(d <= refTol) {
+			t.Errorf("%s%s = %.17g, reference %.17g (rel diff %.3g > %g)", what, c.what, c.got, c.want, d, refTol)
+		}
+	}
+}
 
 // perImageReference computes the per-image quantities of x_a the plainest
 // way: K single-row backward passes (Backward of e_k, the Jacobian row k in
@@ -136,20 +157,7 @@ func TestPerImageMatchesReference(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				a, _ := h.Images()
-				l, _ := loss.New("softmax")
-				g, lmin, lmax, lossA := perImageReference(t, m, data.Gather[float64](test, []int{a}, nil), labels[a], l)
-				for _, c := range []struct {
-					what      string
-					got, want float64
-				}{
-					{"g", float64(got.G), g}, {"lambda_min", float64(got.LambdaMin), lmin},
-					{"lambda_max", float64(got.LambdaMax), lmax}, {"loss_a", float64(got.LossA), lossA},
-				} {
-					if d := math.Abs(c.got-c.want) / math.Abs(c.want); !(d <= refTol) {
-						t.Errorf("%s = %.17g, reference %.17g (rel diff %.3g > %g)", c.what, c.got, c.want, d, refTol)
-					}
-				}
+				checkReference(t, "", h, got, m, test, labels)
 			})
 		}
 	}
@@ -306,20 +314,7 @@ func TestPerImageSplitFewClasses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a, _ := h.Images()
-			l, _ := loss.New("softmax")
-			g, lmin, lmax, lossA := perImageReference(t, m, data.Gather[float64](test, []int{a}, nil), labels[a], l)
-			for _, c := range []struct {
-				what      string
-				got, want float64
-			}{
-				{"g", float64(got.G), g}, {"lambda_min", float64(got.LambdaMin), lmin},
-				{"lambda_max", float64(got.LambdaMax), lmax}, {"loss_a", float64(got.LossA), lossA},
-			} {
-				if d := math.Abs(c.got-c.want) / math.Abs(c.want); !(d <= refTol) {
-					t.Errorf("K = %d twin %v: %s = %.17g, reference %.17g (rel diff %.3g > %g)", K, twin, c.what, c.got, c.want, d, refTol)
-				}
-			}
+			checkReference(t, fmt.Sprintf("K = %d twin %v: ", K, twin), h, got, m, test, labels)
 		}
 	}
 }

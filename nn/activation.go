@@ -53,12 +53,21 @@ func (a *activation[T]) InShape() Shape      { return a.shape }
 func (a *activation[T]) OutShape() Shape     { return a.shape }
 func (a *activation[T]) Params() []*Param[T] { return nil }
 
-func (a *activation[T]) Forward(x *Mat[T]) *Mat[T] {
+func (a *activation[T]) Forward(x *Mat[T]) *Mat[T] { return a.forward(x, false) }
+
+// forward is Forward, with a ReLU's mask on the calling goroutine when
+// here (x just written by it and in its cache) instead of shared among
+// goroutines.
+func (a *activation[T]) forward(x *Mat[T], here bool) *Mat[T] {
 	checkIn(a.kind, x, a.shape)
 	a.x = x
 	a.y = reuse(a.y, x.Rows, x.Cols)
 	if a.relu {
-		reluRows(a.y, x, x)
+		if here {
+			reluMask(a.y.Data, x.Data, x.Data)
+		} else {
+			reluRows(a.y, x, x)
+		}
 		return a.y
 	}
 	for i, v := range x.Data {
@@ -78,6 +87,20 @@ func (a *activation[T]) Backward(dy *Mat[T]) *Mat[T] {
 		a.dx.Data[i] = g * a.df(a.x.Data[i], a.y.Data[i])
 	}
 	return a.dx
+}
+
+// maskInPlace applies a ReLU's backward to dy in place, on the calling
+// goroutine, and reports true, when dy is a buffer of its own (the dL/dx a
+// Dense just returned) of the size of the ReLU's input: the values of
+// Backward(dy) without a pass into another buffer (MLP 784-1000-10's
+// 128×1000 mask: 11-14 µs, against 43-85 as the pass shared among
+// goroutines, at load 3-4).
+func (a *activation[T]) maskInPlace(dy *Mat[T]) bool {
+	if !a.relu || dy == nil || a.x == nil || len(a.x.Data) != len(dy.Data) {
+		return false
+	}
+	reluMask(dy.Data, dy.Data, a.x.Data)
+	return true
 }
 
 func (a *activation[T]) Tangent(dx *Mat[T]) *Mat[T] {

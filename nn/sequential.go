@@ -41,8 +41,8 @@ func (s *Sequential[T]) Params() []*Param[T] { return s.params }
 
 func (s *Sequential[T]) Forward(x *Mat[T]) *Mat[T] {
 	for i, l := range s.Layers {
-		if i > 0 && reluForwardAfterDense(l, s.Layers[i-1], x) {
-			x = l.(*activation[T]).y
+		if a, ok := l.(*activation[T]); ok && i > 0 && reluAfterDense(a, s.Layers[i-1]) {
+			x = a.forward(x, true)
 			continue
 		}
 		x = l.Forward(x)
@@ -50,22 +50,15 @@ func (s *Sequential[T]) Forward(x *Mat[T]) *Mat[T] {
 	return x
 }
 
-// reluForwardAfterDense runs l.Forward(x) on the calling goroutine and
-// reports true when l is a ReLU and prev, the layer before it, a Dense (x
-// its output): the same values and state as the activation's Forward, whose
-// pass shared among goroutines took 2-3× as long on MLP 784-1000-10's
-// 128×1000 hidden layer as one goroutine (the product just wrote x, and the
-// second goroutine waits to be woken).
-func reluForwardAfterDense[T Float](l, prev Layer[T], x *Mat[T]) bool {
-	a, ok := l.(*activation[T])
-	if _, dense := prev.(*Dense[T]); !ok || !dense || !a.relu {
-		return false
-	}
-	checkIn(a.kind, x, a.shape)
-	a.x = x
-	a.y = reuse(a.y, x.Rows, x.Cols)
-	reluMask(a.y.Data, x.Data, x.Data)
-	return true
+// reluAfterDense reports whether a is a ReLU and its neighbour d (the layer
+// before it in Forward, after it in SetGrads) a Dense: the ReLU's pass then
+// runs on the calling goroutine, on data the Dense's product just wrote
+// there (a pass shared among goroutines took 2-3× as long on MLP
+// 784-1000-10's 128×1000 hidden layer: the second goroutine waits to be
+// woken).
+func reluAfterDense[T Float](a *activation[T], d Layer[T]) bool {
+	_, dense := d.(*Dense[T])
+	return dense && a.relu
 }
 
 func (s *Sequential[T]) Backward(dy *Mat[T]) *Mat[T] {
@@ -107,7 +100,7 @@ func (s *Sequential[T]) SetGrads(dy *Mat[T], wantDx bool) *Mat[T] {
 		stop = s.firstWithParams()
 	}
 	for i := len(s.Layers) - 1; i >= stop; i-- {
-		if i+1 < len(s.Layers) && reluAfterDense(s.Layers[i], s.Layers[i+1], dy) {
+		if a, ok := s.Layers[i].(*activation[T]); ok && i+1 < len(s.Layers) && reluAfterDense(a, s.Layers[i+1]) && a.maskInPlace(dy) {
 			continue
 		}
 		dy = SetGrads(s.Layers[i], dy, wantDx || i > stop)
@@ -116,21 +109,6 @@ func (s *Sequential[T]) SetGrads(dy *Mat[T], wantDx bool) *Mat[T] {
 		return nil
 	}
 	return dy
-}
-
-// reluAfterDense applies the ReLU l's backward to dy in place and reports
-// true when l is a ReLU and dy is the dL/dx that next, a Dense, just
-// returned in its own buffer: the values of l.Backward(dy), without a pass
-// into another buffer shared among goroutines (dy was just written by the
-// calling goroutine and is in its cache; MLP 784-1000-10's 128×1000 mask
-// took 11-14 µs this way against 43-85 as the parallel pass, at load 3-4).
-func reluAfterDense[T Float](l, next Layer[T], dy *Mat[T]) bool {
-	a, ok := l.(*activation[T])
-	if _, dense := next.(*Dense[T]); !ok || !dense || !a.relu || dy == nil || a.x == nil || len(a.x.Data) != len(dy.Data) {
-		return false
-	}
-	reluMask(dy.Data, dy.Data, a.x.Data)
-	return true
 }
 
 // sharesParams reports whether a Param appears more than once among s's.

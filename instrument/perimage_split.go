@@ -29,8 +29,10 @@ import (
 // handed to an idle core can wait ~0.1 ms before it starts.
 
 // splitLayers reports whether the seed-split pass can walk l: Sequential and
-// Residual containers of layers whose parameters, if any, belong to a Dense
-// or Conv2D layer (whose BackwardDeltas only records dy and computes dL/dx).
+// Residual containers of nn's other layers (nn.BackwardOnDistinctRows: each
+// side forwards x_a once and backpropagates its seeds on those activations;
+// a Dense or Conv2D layer's BackwardDeltas only records dy and computes
+// dL/dx).
 func splitLayers(l nn.Layer[float64]) bool {
 	switch l := l.(type) {
 	case *nn.Residual[float64]:
@@ -44,10 +46,8 @@ func splitLayers(l nn.Layer[float64]) bool {
 		return true
 	case nn.Branches[float64]:
 		return false // a container whose backward pass is not known here
-	case *nn.Dense[float64], *nn.Conv2D[float64]:
-		return true
 	}
-	return len(l.Params()) == 0
+	return nn.BackwardOnDistinctRows(l)
 }
 
 // paramLayers appends the layers of l with parameters in the order the
@@ -100,9 +100,9 @@ func sameLayers(a, b nn.Layer[float64]) bool {
 	return true
 }
 
-// seedSide is one side of the split: its model, x_a repeated once per seed,
-// its seeds (rows off … off+rows−1 of the K×K identity) and the sums of its
-// residual blocks' input gradients.
+// seedSide is one side of the split: its model, x_a, its seeds (rows off …
+// off+rows−1 of the K×K identity) and the sums of its residual blocks' input
+// gradients.
 type seedSide struct {
 	m         nn.Layer[float64]
 	x, seed   *nn.Mat[float64]
@@ -115,9 +115,8 @@ type seedSide struct {
 
 // newSeedSide returns the side for seeds off … off+rows−1 of K on inputs xa.
 func newSeedSide(xa *nn.Mat[float64], K, off, rows int) *seedSide {
-	s := &seedSide{x: nn.NewMat[float64](rows, xa.Cols), seed: nn.NewMat[float64](rows, K), off: off, rows: rows}
+	s := &seedSide{x: xa, seed: nn.NewMat[float64](rows, K), off: off, rows: rows}
 	for r := 0; r < rows; r++ {
-		copy(s.x.Row(r), xa.Data)
 		s.seed.Row(r)[off+r] = 1
 	}
 	return s
@@ -272,10 +271,12 @@ func (s *seedSplit) term(l int) {
 	ly.AddGram(t, s.K, s.K)
 }
 
-// pass runs the side's forward pass on x_a and backward pass from its seeds
-// and returns f(x_a) (row 0 of the model's output).
+// pass runs the side's forward pass on x_a alone and the backward pass from
+// its seeds, each seed's rows of dy sharing the one row of activations
+// (nn's seeded backward pass on the distinct rows, broadcast.go), and
+// returns f(x_a), the model's output.
 func (sd *seedSide) pass(s *seedSplit) []float64 {
-	z := nn.ForwardBroadcast(sd.m, sd.x, sd.rows).Row(0)
+	z := sd.m.Forward(sd.x).Row(0)
 	sd.nsum = 0
 	layer := 0
 	sd.backward(s, sd.m, sd.seed, false, &layer)

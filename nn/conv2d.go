@@ -797,7 +797,7 @@ func (d *Conv2D[T]) perSampleRep(dst []T, ldd, lo, hi, rep int) {
 		cols := d.gramCols[:K*ld]
 		parallelFor(nc, K*L, func(a, b int) {
 			for s := a; s < b; s++ {
-				im2colSample(g, d.x.Row((c0+s)*rep), cols, ld, s*L)
+				im2colSample(g, d.groupInput(c0+s, rep), cols, ld, s*L)
 			}
 		})
 		for s := 0; s < nc; s++ {
@@ -825,6 +825,16 @@ func (d *Conv2D[T]) perSampleRep(dst []T, ldd, lo, hi, rep int) {
 			}
 		}
 	}
+}
+
+// groupInput is the input row of group i of rep rows of the last dy: row
+// i·rep of the last Forward's x, or row i when that Forward saw the distinct
+// rows alone (broadcast.go).
+func (d *Conv2D[T]) groupInput(i, rep int) []T {
+	if d.x.Rows == d.dy.Rows {
+		return d.x.Row(i * rep)
+	}
+	return d.x.Row(i)
 }
 
 // AddGram takes the spatial form of conv_gram.go when it is the cheaper

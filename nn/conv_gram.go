@@ -113,7 +113,7 @@ func (d *Conv2D[T]) addGramSpatial(h []T, ldh, rep int) {
 	g := &d.geom
 	parallelFor(n, K*L, func(a, b int) {
 		for s := a; s < b; s++ {
-			im2colSample(g, d.x.Row(s*rep), cols, ld, s*L)
+			im2colSample(g, d.groupInput(s, rep), cols, ld, s*L)
 		}
 	})
 	// Scratch: S (L × L), T (rep·OutC × L).

@@ -622,14 +622,18 @@ func (d *Conv2D[T]) backwardChunks(dy *Mat[T], lo, hi, step int, wantDx bool, bu
 				}
 			}
 		}
-		if cap(buf.prod) < d.OutC*ld {
-			buf.prod = make([]T, d.OutC*step*L)
-		}
-		gd := buf.prod[:d.OutC*ld]
-		for s := 0; s < nc; s++ {
-			dr := dy.Row(clo + s)
-			for o := 0; o < d.OutC; o++ {
-				copy(gd[o*ld+s*L:][:L], dr[o*L:(o+1)*L])
+		// gd is dY as OutC × (nc·L): one sample's row of dy already is.
+		gd := dy.Row(clo)
+		if nc > 1 {
+			if cap(buf.prod) < d.OutC*ld {
+				buf.prod = make([]T, d.OutC*step*L)
+			}
+			gd = buf.prod[:d.OutC*ld]
+			for s := 0; s < nc; s++ {
+				dr := dy.Row(clo + s)
+				for o := 0; o < d.OutC; o++ {
+					copy(gd[o*ld+s*L:][:L], dr[o*L:(o+1)*L])
+				}
 			}
 		}
 		// dW += dY · colsᵀ; db += Σ over samples and positions of dY.
@@ -791,15 +795,18 @@ func (d *Conv2D[T]) perSampleRep(dst []T, ldd, lo, hi, rep int) {
 		c1 := min(hi/rep, c0+step)
 		nc := c1 - c0
 		ld := nc * L
-		if cap(d.gramCols) < K*ld {
-			d.gramCols = make([]T, K*ld)
-		}
-		cols := d.gramCols[:K*ld]
-		parallelFor(nc, K*L, func(a, b int) {
-			for s := a; s < b; s++ {
-				im2colSample(g, d.groupInput(c0+s, rep), cols, ld, s*L)
+		cols := d.distinctCols(c0, c1)
+		if cols == nil {
+			if cap(d.gramCols) < K*ld {
+				d.gramCols = make([]T, K*ld)
 			}
-		})
+			cols = d.gramCols[:K*ld]
+			parallelFor(nc, K*L, func(a, b int) {
+				for s := a; s < b; s++ {
+					im2colSample(g, d.groupInput(c0+s, rep), cols, ld, s*L)
+				}
+			})
+		}
 		for s := 0; s < nc; s++ {
 			r0 := (c0 + s) * rep // first row of the group
 			dyg := d.dy.Data[r0*d.OutC*L : (r0+rep)*d.OutC*L]
@@ -835,6 +842,16 @@ func (d *Conv2D[T]) groupInput(i, rep int) []T {
 		return d.x.Row(i * rep)
 	}
 	return d.x.Row(i)
+}
+
+// distinctCols returns the columns of groups [lo, hi) as Forward left them
+// in d.cols (leading dimension (hi−lo)·L) when that Forward saw the distinct
+// rows alone and built exactly those, else nil.
+func (d *Conv2D[T]) distinctCols(lo, hi int) []T {
+	if d.x.Rows == d.dy.Rows || d.colsLo != lo || d.colsHi != hi || len(d.cols) != d.patch()*(hi-lo)*d.geom.outArea() {
+		return nil
+	}
+	return d.cols
 }
 
 // AddGram takes the spatial form of conv_gram.go when it is the cheaper

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"runtime"
+	"sync"
 	"unsafe"
 
 	"github.com/fenchel-ml/fenchel/internal/parallel"
@@ -52,7 +53,7 @@ type Conv2D[T Float] struct {
 
 	x, dy       *Mat[T] // last Forward input, last Backward dy
 	y, dx, tang *Mat[T]
-	cols, dcols []T // im2col of a chunk of samples and its gradient, (C·k·k) × (chunk·L)
+	cols        []T // im2col of a chunk of samples, (C·k·k) × (chunk·L)
 	prod        []T // OutC × (chunk·L) product before the per-sample transpose
 	// colsLo, colsHi: cols holds the im2col of d.x rows [colsLo, colsHi)
 	// (colsHi == 0: nothing cached).
@@ -437,7 +438,33 @@ func (d *Conv2D[T]) forwardParallel(x *Mat[T], bias []T, step, nch, workers int)
 func goKernels[T Float]() bool { return linalg.SerialGemm[T]() }
 
 // convWork is the scratch of one forwardParallel worker.
-type convWork[T Float] struct{ cols, prod, dcols []T }
+type convWork[T Float] struct{ cols, prod []T }
+
+// The column gradients of backwardChunks, (C·k·k) × (chunk·L), about
+// convColsBudget each, are scratch only while one chunk is folded back into
+// dL/dx: they come from a pool shared by every convolution, so a model's
+// backward pass reuses a few buffers that stay in cache rather than one per
+// layer and worker (Model d's float64 per-image pass touched ~36 MB of them).
+var colGrad32, colGrad64 sync.Pool
+
+// colGrads is the pool of column gradients of T.
+func colGrads[T Float]() *sync.Pool {
+	if _, ok := any(T(0)).(float32); ok {
+		return &colGrad32
+	}
+	return &colGrad64
+}
+
+// getColGrad returns a pooled buffer of length n (a new one when the pool's
+// is shorter: it is dropped, and the longer one goes back into the pool).
+func getColGrad[T Float](n int) *[]T {
+	if b, ok := colGrads[T]().Get().(*[]T); ok && cap(*b) >= n {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]T, n)
+	return &b
+}
 
 func (d *Conv2D[T]) Backward(dy *Mat[T]) *Mat[T] {
 	d.backward(dy, true, true)
@@ -604,6 +631,11 @@ func (d *Conv2D[T]) biasGrad() []T {
 func (d *Conv2D[T]) backwardChunks(dy *Mat[T], lo, hi, step int, wantDx bool, buf *convWork[T], dw, db []T, mul gemmFunc[T]) {
 	K, L := d.patch(), d.geom.outArea()
 	g := &d.geom
+	var dbuf *[]T
+	if wantDx {
+		dbuf = getColGrad[T](K * min(step, hi-lo) * L)
+		defer colGrads[T]().Put(dbuf)
+	}
 	for clo := lo; clo < hi; clo += step {
 		chi := min(hi, clo+step)
 		nc := chi - clo
@@ -653,10 +685,7 @@ func (d *Conv2D[T]) backwardChunks(dy *Mat[T], lo, hi, step int, wantDx bool, bu
 			continue
 		}
 		// dcols = Wᵀ · dY, folded back into dx.
-		if cap(buf.dcols) < K*ld {
-			buf.dcols = make([]T, K*step*L)
-		}
-		dcols := buf.dcols[:K*ld]
+		dcols := (*dbuf)[:K*ld]
 		mul(true, false, K, ld, d.OutC, 1, d.Weight.Value, K, gd, ld, 0, dcols, ld)
 		for s := 0; s < nc; s++ {
 			col2imSample(g, dcols, ld, s*L, d.dx.Row(clo+s), true)

@@ -61,10 +61,10 @@ type Conv2D[T Float] struct {
 	gramA, gramB   []T
 	work           []convWork[T] // per-worker scratch of forwardParallel and backward
 	gradParts      []T           // backward's per-group weight and bias gradients
-	// gramCols and gramProd are AddGram's im2col of distinct inputs and
-	// per-group product (perSampleRep).
-	gramCols, gramProd []T
-	dir                *directState // float32 on the direct path (conv_direct.go)
+	// gramProd is AddGram's per-group product (perSampleRep) and spatial
+	// scratch.
+	gramProd []T
+	dir      *directState // float32 on the direct path (conv_direct.go)
 }
 
 // NewConv2D returns a zero-initialised convolution from in = [C H W] to outC
@@ -387,11 +387,20 @@ func (d *Conv2D[T]) Forward(x *Mat[T]) *Mat[T] {
 		d.forwardParallel(x, bias, step, nch, workers)
 		return d.y
 	}
+	K := d.patch()
+	buf := getCols[T](K * min(step, n) * L)
+	defer putCols(buf)
+	g := &d.geom
 	for lo := 0; lo < n; lo += step {
 		hi := min(n, lo+step)
 		nc := hi - lo
-		d.im2col(x, lo, hi)
-		d.product(d.y, d.Weight.Value, lo, nc, bias, false)
+		cols := (*buf)[:K*nc*L]
+		parallelFor(nc, K*L, func(a, b int) {
+			for s := a; s < b; s++ {
+				im2colSample(g, x.Row(lo+s), cols, nc*L, s*L)
+			}
+		})
+		d.productWith(d.y, d.Weight.Value, cols, &d.prod, lo, nc, bias, false, linalg.Gemm[T])
 	}
 	return d.y
 }
@@ -440,30 +449,34 @@ func goKernels[T Float]() bool { return linalg.SerialGemm[T]() }
 // convWork is the scratch of one forwardParallel worker.
 type convWork[T Float] struct{ cols, prod []T }
 
-// The column gradients of backwardChunks, (C·k·k) × (chunk·L), about
-// convColsBudget each, are scratch only while one chunk is folded back into
-// dL/dx: they come from a pool shared by every convolution, so a model's
-// backward pass reuses a few buffers that stay in cache rather than one per
-// layer and worker (Model d's float64 per-image pass touched ~36 MB of them).
-var colGrad32, colGrad64 sync.Pool
+// Column scratch: the im2col buffers of Forward's serial loop and of
+// AddGram, and the column gradients of backwardChunks, (C·k·k) × (chunk·L)
+// and about convColsBudget each, are needed only while one chunk is
+// multiplied or folded back. They come from a pool shared by every
+// convolution, so a model's passes reuse a few buffers that stay in cache
+// rather than one per layer and worker (Model d's float64 per-image pass,
+// two models of nine convolutions, touched ~50 MB of them per measurement).
+var colScratch32, colScratch64 sync.Pool
 
-// colGrads is the pool of column gradients of T.
-func colGrads[T Float]() *sync.Pool {
-	if _, ok := any(T(0)).(float32); ok {
-		return &colGrad32
-	}
-	return &colGrad64
-}
-
-// getColGrad returns a pooled buffer of length n (a new one when the pool's
-// is shorter: it is dropped, and the longer one goes back into the pool).
-func getColGrad[T Float](n int) *[]T {
-	if b, ok := colGrads[T]().Get().(*[]T); ok && cap(*b) >= n {
+// getCols returns a pooled buffer of length n (a new one when the pool's is
+// shorter: that one is dropped); putCols gives it back.
+func getCols[T Float](n int) *[]T {
+	if b, ok := colPool[T]().Get().(*[]T); ok && cap(*b) >= n {
 		*b = (*b)[:n]
 		return b
 	}
 	b := make([]T, n)
 	return &b
+}
+
+func putCols[T Float](b *[]T) { colPool[T]().Put(b) }
+
+// colPool is the pool of column scratch of T.
+func colPool[T Float]() *sync.Pool {
+	if _, ok := any(T(0)).(float32); ok {
+		return &colScratch32
+	}
+	return &colScratch64
 }
 
 func (d *Conv2D[T]) Backward(dy *Mat[T]) *Mat[T] {
@@ -633,8 +646,8 @@ func (d *Conv2D[T]) backwardChunks(dy *Mat[T], lo, hi, step int, wantDx bool, bu
 	g := &d.geom
 	var dbuf *[]T
 	if wantDx {
-		dbuf = getColGrad[T](K * min(step, hi-lo) * L)
-		defer colGrads[T]().Put(dbuf)
+		dbuf = getCols[T](K * min(step, hi-lo) * L)
+		defer putCols(dbuf)
 	}
 	for clo := lo; clo < hi; clo += step {
 		chi := min(hi, clo+step)
@@ -647,7 +660,7 @@ func (d *Conv2D[T]) backwardChunks(dy *Mat[T], lo, hi, step int, wantDx bool, bu
 			}
 			cols = buf.cols[:K*ld]
 			if dy.Rows == chi && d.colsLo == clo && d.colsHi == chi && len(d.cols) == K*ld {
-				cols = d.cols // Forward's last chunk
+				cols = d.cols // the chunk im2col cached
 			} else {
 				for s := 0; s < nc; s++ {
 					im2colSample(g, d.x.Row(clo+s), cols, ld, s*L)
@@ -820,22 +833,18 @@ func (d *Conv2D[T]) perSampleRep(dst []T, ldd, lo, hi, rep int) {
 	}
 	step := d.chunk()
 	g := &d.geom
+	buf := getCols[T](K * min(step, (hi-lo)/rep) * L)
+	defer putCols(buf)
 	for c0 := lo / rep; c0 < hi/rep; c0 += step {
 		c1 := min(hi/rep, c0+step)
 		nc := c1 - c0
 		ld := nc * L
-		cols := d.distinctCols(c0, c1)
-		if cols == nil {
-			if cap(d.gramCols) < K*ld {
-				d.gramCols = make([]T, K*ld)
+		cols := (*buf)[:K*ld]
+		parallelFor(nc, K*L, func(a, b int) {
+			for s := a; s < b; s++ {
+				im2colSample(g, d.groupInput(c0+s, rep), cols, ld, s*L)
 			}
-			cols = d.gramCols[:K*ld]
-			parallelFor(nc, K*L, func(a, b int) {
-				for s := a; s < b; s++ {
-					im2colSample(g, d.groupInput(c0+s, rep), cols, ld, s*L)
-				}
-			})
-		}
+		})
 		for s := 0; s < nc; s++ {
 			r0 := (c0 + s) * rep // first row of the group
 			dyg := d.dy.Data[r0*d.OutC*L : (r0+rep)*d.OutC*L]
@@ -871,16 +880,6 @@ func (d *Conv2D[T]) groupInput(i, rep int) []T {
 		return d.x.Row(i * rep)
 	}
 	return d.x.Row(i)
-}
-
-// distinctCols returns the columns of groups [lo, hi) as Forward left them
-// in d.cols (leading dimension (hi−lo)·L) when that Forward saw the distinct
-// rows alone and built exactly those, else nil.
-func (d *Conv2D[T]) distinctCols(lo, hi int) []T {
-	if d.x.Rows == d.dy.Rows || d.colsLo != lo || d.colsHi != hi || len(d.cols) != d.patch()*(hi-lo)*d.geom.outArea() {
-		return nil
-	}
-	return d.cols
 }
 
 // AddGram takes the spatial form of conv_gram.go when it is the cheaper

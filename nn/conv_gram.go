@@ -106,19 +106,15 @@ func (d *Conv2D[T]) addGramSpatial(h []T, ldh, rep int) {
 	K, L := d.patch(), d.geom.outArea()
 	ld := n * L
 	oc := d.OutC
-	cols := d.distinctCols(0, n)
-	if cols == nil {
-		if cap(d.gramCols) < K*ld {
-			d.gramCols = make([]T, K*ld)
+	buf := getCols[T](K * ld)
+	defer putCols(buf)
+	cols := *buf
+	g := &d.geom
+	parallelFor(n, K*L, func(a, b int) {
+		for s := a; s < b; s++ {
+			im2colSample(g, d.groupInput(s, rep), cols, ld, s*L)
 		}
-		cols = d.gramCols[:K*ld]
-		g := &d.geom
-		parallelFor(n, K*L, func(a, b int) {
-			for s := a; s < b; s++ {
-				im2colSample(g, d.groupInput(s, rep), cols, ld, s*L)
-			}
-		})
-	}
+	})
 	// Scratch: S (L × L), T (rep·OutC × L).
 	if need := L*L + rep*oc*L; cap(d.gramProd) < need {
 		d.gramProd = make([]T, need)

@@ -102,7 +102,7 @@ func sameLayers(a, b nn.Layer[float64]) bool {
 
 // seedSide is one side of the split: its model, x_a, its seeds (rows off …
 // off+rows−1 of the K×K identity) and the sums of its residual blocks' input
-// gradients.
+// gradients where the body's dL/dx buffer cannot hold them.
 type seedSide struct {
 	m         nn.Layer[float64]
 	x, seed   *nn.Mat[float64]
@@ -298,6 +298,12 @@ func (sd *seedSide) backward(s *seedSplit, l nn.Layer[float64], dy *nn.Mat[float
 		}
 		if !wantDx {
 			return nil
+		}
+		if &dxb.Data[0] != &dy.Data[0] && &dxb.Data[0] != &add.Data[0] {
+			// dxb is the buffer of the body's first layer, read by no one
+			// else: the sum goes there, one rounding per element as below.
+			simd.AddRows64(dxb.Data, add.Data, 1, len(dxb.Data))
+			return dxb
 		}
 		if sd.nsum == len(sd.sums) {
 			sd.sums = append(sd.sums, &nn.Mat[float64]{})

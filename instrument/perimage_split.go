@@ -279,22 +279,26 @@ func (sd *seedSide) pass(s *seedSplit) []float64 {
 	z := sd.m.Forward(sd.x).Row(0)
 	sd.nsum = 0
 	layer := 0
-	sd.backward(s, sd.m, sd.seed, false, &layer)
+	sd.backward(s, sd.m, sd.seed, false, false, &layer)
 	return z
 }
 
 // backward is BackwardDeltas over l's layers (dL/dx if wantDx), handing
-// each parameter layer's dy to the split as the layer is passed.
-func (sd *seedSide) backward(s *seedSplit, l nn.Layer[float64], dy *nn.Mat[float64], wantDx bool, layer *int) *nn.Mat[float64] {
+// each parameter layer's dy to the split as the layer is passed. owned
+// says that no one reads dy after l's backward pass, so an activation may
+// write its dL/dx over it (nn.BackwardDeltasInPlace): true for the dL/dx a
+// layer just returned inside a chain, false for the seeds and for the dy a
+// residual block's body and shortcut share.
+func (sd *seedSide) backward(s *seedSplit, l nn.Layer[float64], dy *nn.Mat[float64], wantDx, owned bool, layer *int) *nn.Mat[float64] {
 	switch l := l.(type) {
 	case *nn.Residual[float64]:
 		if !l.Skip {
-			return sd.backward(s, l.Body, dy, wantDx, layer)
+			return sd.backward(s, l.Body, dy, wantDx, owned, layer)
 		}
-		dxb := sd.backward(s, l.Body, dy, wantDx, layer)
+		dxb := sd.backward(s, l.Body, dy, wantDx, false, layer)
 		add := dy // identity shortcut
 		if l.Shortcut != nil {
-			add = sd.backward(s, l.Shortcut, dy, wantDx, layer)
+			add = sd.backward(s, l.Shortcut, dy, wantDx, false, layer)
 		}
 		if !wantDx {
 			return nil
@@ -326,14 +330,19 @@ func (sd *seedSide) backward(s *seedSplit, l nn.Layer[float64], dy *nn.Mat[float
 			}
 		}
 		for i := len(c) - 1; i >= stop; i-- {
-			dy = sd.backward(s, c[i], dy, wantDx || i > stop, layer)
+			dy = sd.backward(s, c[i], dy, wantDx || i > stop, owned || i < len(c)-1, layer)
 		}
 		if !wantDx {
 			return nil
 		}
 		return dy
 	}
-	dx, _ := nn.BackwardDeltas(l, dy, wantDx)
+	var dx *nn.Mat[float64]
+	if wantDx && owned && !hasParams(l) {
+		dx, _ = nn.BackwardDeltasInPlace(l, dy)
+	} else {
+		dx, _ = nn.BackwardDeltas(l, dy, wantDx)
+	}
 	if hasParams(l) {
 		sd.passed(s, *layer, dy)
 		*layer++

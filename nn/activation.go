@@ -113,6 +113,27 @@ func (a *activation[T]) backwardGroups(dy *Mat[T], rep int) {
 	})
 }
 
+// backwardInPlace is Backward writing dL/dx over dy (rep rows of dy per
+// row of x, rep = 1 the plain batch) and returning dy.
+func (a *activation[T]) backwardInPlace(dy *Mat[T]) *Mat[T] {
+	rep := dy.Rows / a.x.Rows
+	cols := dy.Cols
+	elementwise(dy.Rows, cols, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			dyr, xr := dy.Row(r), a.x.Row(r/rep)
+			if a.relu {
+				reluMask(dyr, dyr, xr)
+				continue
+			}
+			yr := a.y.Row(r / rep)
+			for i, g := range dyr {
+				dyr[i] = g * a.df(xr[i], yr[i])
+			}
+		}
+	})
+	return dy
+}
+
 // maskInPlace applies a ReLU's backward to dy in place, on the calling
 // goroutine, and reports true, when dy is a buffer of its own (the dL/dx a
 // Dense just returned) of the size of the ReLU's input: the values of

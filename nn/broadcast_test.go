@@ -229,7 +229,8 @@ func TestConv2DBackwardDeltasSplit(t *testing.T) {
 // Forward of the distinct rows (broadcast.go): for every layer of the
 // conformance table and the containers mixing layers, BackwardDeltas of dy
 // with rep rows per input row returns, and AddGram(rep) then adds, exactly
-// what they give after ForwardBroadcast of the inputs repeated rep times.
+// what they give after ForwardBroadcast of the inputs repeated rep times;
+// so does BackwardDeltasInPlace, there and on the repeated batch.
 func TestBackwardDeltasOnDistinctRows(t *testing.T) {
 	cases := append(conformanceCases(), containerCases()...)
 	for _, tc := range cases {
@@ -265,6 +266,19 @@ func TestBackwardDeltasOnDistinctRows(t *testing.T) {
 				l.AddGram(gram, m, rep)
 				if !slices.Equal(gram, gramWant) {
 					t.Fatalf("AddGram on the distinct rows differs from after ForwardBroadcast (max rel diff %.3g)", maxRelDiff(gram, gramWant))
+				}
+				// In place, on a copy of dy.
+				l.Forward(x)
+				dyc := &Mat[float64]{Rows: dy.Rows, Cols: dy.Cols, Data: slices.Clone(dy.Data)}
+				dx, _ = BackwardDeltasInPlace(l, dyc)
+				if !slices.Equal(dx.Data, dxWantData) {
+					t.Fatalf("BackwardDeltasInPlace on the distinct rows differs from BackwardDeltas after ForwardBroadcast (max rel diff %.3g)", maxRelDiff(dx.Data, dxWantData))
+				}
+				ForwardBroadcast(l, xr, rep)
+				copy(dyc.Data, dy.Data)
+				dx, _ = BackwardDeltasInPlace(l, dyc)
+				if !slices.Equal(dx.Data, dxWantData) {
+					t.Fatalf("BackwardDeltasInPlace on the repeated rows differs from BackwardDeltas (max rel diff %.3g)", maxRelDiff(dx.Data, dxWantData))
 				}
 				// The same without dL/dx, AddGram reading the recorded dy.
 				l.Forward(x)

@@ -256,6 +256,10 @@ func col2imSample[T Float](g *window, cols []T, ld, off int, dx []T, overwrite b
 		if overwrite {
 			clear(plane)
 		}
+		if k == 3 && s == 2 && p == 1 {
+			col2imPlaneK3S2(g, cols[c*9*ld+off:], ld, plane)
+			continue
+		}
 		for ki := 0; ki < k; ki++ {
 			ilo, ihi := g.validRows(ki)
 			for kj := 0; kj < k; kj++ {
@@ -272,6 +276,43 @@ func col2imSample[T Float](g *window, cols []T, ld, off int, dx []T, overwrite b
 						dst[oj*s-p+kj] += src[oj]
 					}
 				}
+			}
+		}
+	}
+}
+
+// col2imPlaneK3S2 adds one channel's column gradient (its 9 rows at
+// cols[t·ld:], t = ki·3 + kj) into plane for the 3×3, stride 2, padding 1
+// geometry (Model d's downsampling convolutions). Tap kj of output column oj
+// lands on input column 2·oj − 1 + kj: the even columns take kj = 1, the odd
+// ones kj = 0 (of oj + 1) then kj = 2 (of oj), so one pass per output row
+// adds the three taps in the order of the generic loop (ki, then kj), with
+// the same roundings.
+func col2imPlaneK3S2[T Float](g *window, cols []T, ld int, plane []T) {
+	ow := g.OutW
+	lo0, hi0 := g.validRange(0)
+	lo1, hi1 := g.validRange(1)
+	lo2, hi2 := g.validRange(2)
+	// Odd column 2m+1 takes kj = 0 at oj = m+1 and kj = 2 at oj = m.
+	mlo, mhi := min(lo0-1, lo2), max(hi0-1, hi2)
+	for ki := 0; ki < 3; ki++ {
+		ilo, ihi := g.validRows(ki)
+		c0, c1, c2 := cols[(ki*3)*ld:], cols[(ki*3+1)*ld:], cols[(ki*3+2)*ld:]
+		for oi := ilo; oi < ihi; oi++ {
+			dst := plane[(oi*2-1+ki)*g.W:][:g.W]
+			r0, r1, r2 := c0[oi*ow:][:ow], c1[oi*ow:][:ow], c2[oi*ow:][:ow]
+			for m := lo1; m < hi1; m++ {
+				dst[2*m] += r1[m]
+			}
+			for m := mlo; m < mhi; m++ {
+				v := dst[2*m+1]
+				if m+1 >= lo0 && m+1 < hi0 {
+					v += r0[m+1]
+				}
+				if m >= lo2 && m < hi2 {
+					v += r2[m]
+				}
+				dst[2*m+1] = v
 			}
 		}
 	}

@@ -116,7 +116,10 @@ func (a *activation[T]) backwardGroups(dy *Mat[T], rep int) {
 // backwardInPlace is Backward writing dL/dx over dy (rep rows of dy per
 // row of x, rep = 1 the plain batch) and returning dy.
 func (a *activation[T]) backwardInPlace(dy *Mat[T]) *Mat[T] {
-	rep := dy.Rows / a.x.Rows
+	rep := 1
+	if a.x.Rows > 0 && dy.Rows > a.x.Rows {
+		rep = dy.Rows / a.x.Rows
+	}
 	cols := dy.Cols
 	elementwise(dy.Rows, cols, func(lo, hi int) {
 		for r := lo; r < hi; r++ {

@@ -292,3 +292,19 @@ func TestBackwardDeltasOnDistinctRows(t *testing.T) {
 		}
 	}
 }
+
+// TestBackwardEmptyBatch checks that the max pool's Backward and an
+// activation's BackwardDeltasInPlace, which derive the rows of dy per row
+// of x, take an empty batch.
+func TestBackwardEmptyBatch(t *testing.T) {
+	m := must(NewMaxPool2D[float64](Shape{2, 4, 4}, 3, 1, 1))
+	m.Forward(NewMat[float64](0, 32))
+	if dx := m.Backward(NewMat[float64](0, 32)); dx.Rows != 0 {
+		t.Errorf("max pool: dL/dx of an empty batch has %d rows", dx.Rows)
+	}
+	r := NewReLU[float64](Shape{6})
+	r.Forward(NewMat[float64](0, 6))
+	if dx, _ := BackwardDeltasInPlace(r, NewMat[float64](0, 6)); dx.Rows != 0 {
+		t.Errorf("relu: dL/dx of an empty batch has %d rows", dx.Rows)
+	}
+}

@@ -228,7 +228,10 @@ func max3x3[T Float](x []T, at, w int) (T, int32) {
 func (m *MaxPool2D[T]) Backward(dy *Mat[T]) *Mat[T] {
 	out := dy.Cols
 	m.dx = reuse(m.dx, dy.Rows, m.geom.inSize())
-	rep := dy.Rows / m.x.Rows // > 1: rep rows of dy per row of x (broadcast.go)
+	rep := 1
+	if m.x.Rows > 0 && dy.Rows > m.x.Rows {
+		rep = dy.Rows / m.x.Rows // rep rows of dy per row of x (broadcast.go)
+	}
 	elementwise(dy.Rows, out, func(a, b int) {
 		for r := a; r < b; r++ {
 			dxr := m.dx.Row(r)

@@ -245,9 +245,9 @@ func copyValues(dst, src nn.Layer[float64]) bool {
 // concurrently with the rest) and one forward and backward pass on x_a
 // replicated K times (the forward products on x_a alone), which yields both
 // f(x_a) and H_a = J Jᵀ (THEORY §6, n = 1). A convolutional model (splitFor)
-// takes the seed-split pass instead: two forward and backward passes on x_a
-// replicated about K/2 times, on the model and the twin at once, and the
-// pass on x_b on the model. g is then read off H_a instead of taking a further backward pass:
+// takes the seed-split pass instead: two passes, each a forward pass on x_a
+// alone and a backward pass of about K/2 seeds on its activations, on the
+// model and the twin at once, and the pass on x_b on the model. g is then read off H_a instead of taking a further backward pass:
 // with r_a = ∂ℓ/∂z = p − q (THEORY §1), ∇_θ ℓ = Jᵀ r_a, so
 // g = ‖Jᵀ r_a‖² = r_aᵀ H_a r_a exactly (bound (A) of THEORY §3 with n = 1,
 // where it is an equality). Since H_a ⪰ λ_min I, the relative rounding of g

@@ -29,8 +29,10 @@ import (
 // handed to an idle core can wait ~0.1 ms before it starts.
 
 // splitLayers reports whether the seed-split pass can walk l: Sequential and
-// Residual containers of layers whose parameters, if any, belong to a Dense
-// or Conv2D layer (whose BackwardDeltas only records dy and computes dL/dx).
+// Residual containers of nn's other layers (nn.BackwardOnDistinctRows: each
+// side forwards x_a once and backpropagates its seeds on those activations;
+// a Dense or Conv2D layer's BackwardDeltas only records dy and computes
+// dL/dx).
 func splitLayers(l nn.Layer[float64]) bool {
 	switch l := l.(type) {
 	case *nn.Residual[float64]:
@@ -44,10 +46,8 @@ func splitLayers(l nn.Layer[float64]) bool {
 		return true
 	case nn.Branches[float64]:
 		return false // a container whose backward pass is not known here
-	case *nn.Dense[float64], *nn.Conv2D[float64]:
-		return true
 	}
-	return len(l.Params()) == 0
+	return nn.BackwardOnDistinctRows(l)
 }
 
 // paramLayers appends the layers of l with parameters in the order the
@@ -100,9 +100,9 @@ func sameLayers(a, b nn.Layer[float64]) bool {
 	return true
 }
 
-// seedSide is one side of the split: its model, x_a repeated once per seed,
-// its seeds (rows off … off+rows−1 of the K×K identity) and the sums of its
-// residual blocks' input gradients.
+// seedSide is one side of the split: its model, x_a, its seeds (rows off …
+// off+rows−1 of the K×K identity) and the sums of its residual blocks' input
+// gradients where the body's dL/dx buffer cannot hold them.
 type seedSide struct {
 	m         nn.Layer[float64]
 	x, seed   *nn.Mat[float64]
@@ -115,9 +115,8 @@ type seedSide struct {
 
 // newSeedSide returns the side for seeds off … off+rows−1 of K on inputs xa.
 func newSeedSide(xa *nn.Mat[float64], K, off, rows int) *seedSide {
-	s := &seedSide{x: nn.NewMat[float64](rows, xa.Cols), seed: nn.NewMat[float64](rows, K), off: off, rows: rows}
+	s := &seedSide{x: xa, seed: nn.NewMat[float64](rows, K), off: off, rows: rows}
 	for r := 0; r < rows; r++ {
-		copy(s.x.Row(r), xa.Data)
 		s.seed.Row(r)[off+r] = 1
 	}
 	return s
@@ -272,31 +271,43 @@ func (s *seedSplit) term(l int) {
 	ly.AddGram(t, s.K, s.K)
 }
 
-// pass runs the side's forward pass on x_a and backward pass from its seeds
-// and returns f(x_a) (row 0 of the model's output).
+// pass runs the side's forward pass on x_a alone and the backward pass from
+// its seeds, each seed's rows of dy sharing the one row of activations
+// (nn's seeded backward pass on the distinct rows, broadcast.go), and
+// returns f(x_a), the model's output.
 func (sd *seedSide) pass(s *seedSplit) []float64 {
-	z := nn.ForwardBroadcast(sd.m, sd.x, sd.rows).Row(0)
+	z := sd.m.Forward(sd.x).Row(0)
 	sd.nsum = 0
 	layer := 0
-	sd.backward(s, sd.m, sd.seed, false, &layer)
+	sd.backward(s, sd.m, sd.seed, false, false, &layer)
 	return z
 }
 
 // backward is BackwardDeltas over l's layers (dL/dx if wantDx), handing
-// each parameter layer's dy to the split as the layer is passed.
-func (sd *seedSide) backward(s *seedSplit, l nn.Layer[float64], dy *nn.Mat[float64], wantDx bool, layer *int) *nn.Mat[float64] {
+// each parameter layer's dy to the split as the layer is passed. owned
+// says that no one reads dy after l's backward pass, so an activation may
+// write its dL/dx over it (nn.BackwardDeltasInPlace): true for the dL/dx a
+// layer just returned inside a chain, false for the seeds and for the dy a
+// residual block's body and shortcut share.
+func (sd *seedSide) backward(s *seedSplit, l nn.Layer[float64], dy *nn.Mat[float64], wantDx, owned bool, layer *int) *nn.Mat[float64] {
 	switch l := l.(type) {
 	case *nn.Residual[float64]:
 		if !l.Skip {
-			return sd.backward(s, l.Body, dy, wantDx, layer)
+			return sd.backward(s, l.Body, dy, wantDx, owned, layer)
 		}
-		dxb := sd.backward(s, l.Body, dy, wantDx, layer)
+		dxb := sd.backward(s, l.Body, dy, wantDx, false, layer)
 		add := dy // identity shortcut
 		if l.Shortcut != nil {
-			add = sd.backward(s, l.Shortcut, dy, wantDx, layer)
+			add = sd.backward(s, l.Shortcut, dy, wantDx, false, layer)
 		}
 		if !wantDx {
 			return nil
+		}
+		if &dxb.Data[0] != &dy.Data[0] && &dxb.Data[0] != &add.Data[0] {
+			// dxb is the buffer of the body's first layer, read by no one
+			// else: the sum goes there, one rounding per element as below.
+			simd.AddRows64(dxb.Data, add.Data, 1, len(dxb.Data))
+			return dxb
 		}
 		if sd.nsum == len(sd.sums) {
 			sd.sums = append(sd.sums, &nn.Mat[float64]{})
@@ -319,14 +330,19 @@ func (sd *seedSide) backward(s *seedSplit, l nn.Layer[float64], dy *nn.Mat[float
 			}
 		}
 		for i := len(c) - 1; i >= stop; i-- {
-			dy = sd.backward(s, c[i], dy, wantDx || i > stop, layer)
+			dy = sd.backward(s, c[i], dy, wantDx || i > stop, owned || i < len(c)-1, layer)
 		}
 		if !wantDx {
 			return nil
 		}
 		return dy
 	}
-	dx, _ := nn.BackwardDeltas(l, dy, wantDx)
+	var dx *nn.Mat[float64]
+	if wantDx && owned && !hasParams(l) {
+		dx, _ = nn.BackwardDeltasInPlace(l, dy)
+	} else {
+		dx, _ = nn.BackwardDeltas(l, dy, wantDx)
+	}
 	if hasParams(l) {
 		sd.passed(s, *layer, dy)
 		*layer++

@@ -78,6 +78,10 @@ func (a *activation[T]) forward(x *Mat[T], here bool) *Mat[T] {
 
 func (a *activation[T]) Backward(dy *Mat[T]) *Mat[T] {
 	a.dx = reuse(a.dx, dy.Rows, dy.Cols)
+	if dy.Rows != a.x.Rows {
+		a.backwardGroups(dy, dy.Rows/a.x.Rows)
+		return a.dx
+	}
 	if a.relu {
 		// relu'(x) = 1 exactly where x > 0.
 		reluRows(a.dx, dy, a.x)
@@ -87,6 +91,50 @@ func (a *activation[T]) Backward(dy *Mat[T]) *Mat[T] {
 		a.dx.Data[i] = g * a.df(a.x.Data[i], a.y.Data[i])
 	}
 	return a.dx
+}
+
+// backwardGroups is Backward for dy with rep rows per row of the last
+// Forward's x (broadcast.go): row r of dy takes the derivative at row r/rep
+// of x.
+func (a *activation[T]) backwardGroups(dy *Mat[T], rep int) {
+	cols := dy.Cols
+	elementwise(dy.Rows, cols, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			dxr, dyr, xr := a.dx.Row(r), dy.Row(r), a.x.Row(r/rep)
+			if a.relu {
+				reluMask(dxr, dyr, xr)
+				continue
+			}
+			yr := a.y.Row(r / rep)
+			for i, g := range dyr {
+				dxr[i] = g * a.df(xr[i], yr[i])
+			}
+		}
+	})
+}
+
+// backwardInPlace is Backward writing dL/dx over dy (rep rows of dy per
+// row of x, rep = 1 the plain batch) and returning dy.
+func (a *activation[T]) backwardInPlace(dy *Mat[T]) *Mat[T] {
+	rep := 1
+	if a.x.Rows > 0 && dy.Rows > a.x.Rows {
+		rep = dy.Rows / a.x.Rows
+	}
+	cols := dy.Cols
+	elementwise(dy.Rows, cols, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			dyr, xr := dy.Row(r), a.x.Row(r/rep)
+			if a.relu {
+				reluMask(dyr, dyr, xr)
+				continue
+			}
+			yr := a.y.Row(r / rep)
+			for i, g := range dyr {
+				dyr[i] = g * a.df(xr[i], yr[i])
+			}
+		}
+	})
+	return dy
 }
 
 // maskInPlace applies a ReLU's backward to dy in place, on the calling

@@ -6,6 +6,30 @@ package nn
 // product (Dense, Conv2D) and the window pools compute each sample once and
 // copy the result to its group; the elementwise layers, whose work is that
 // copy, run as they are.
+//
+// The seeded backward pass can also run on a Forward of the distinct rows
+// alone, without the K copies of every activation: after Forward(x) with n
+// rows, BackwardDeltas(l, dy, wantDx) with dy.Rows = rep·n (rep > 1) takes
+// group i of rep consecutive rows of dy as sharing row i of x, for every
+// layer of this package (the parameter-free layers' Backward reads its
+// masks and window positions at row r/rep; the dL/dx of Dense and Conv2D
+// does not depend on x; the containers pass dy on), and AddGram(h, ldh, rep)
+// then reads row i of x for group i. The values are those of
+// ForwardBroadcast on x with every row repeated rep times, bit for bit
+// (TestBackwardDeltasOnDistinctRows). Backward with parameter gradients,
+// PerSampleGrad and Tangent need the repeated batch.
+
+// BackwardOnDistinctRows reports whether l is one of this package's layers
+// other than the containers (Dense, Conv2D, the activations, pools and
+// Flatten), whose BackwardDeltas and AddGram take the seeded backward pass
+// on a Forward of the distinct rows (above).
+func BackwardOnDistinctRows[T Float](l Layer[T]) bool {
+	switch l.(type) {
+	case *Dense[T], *Conv2D[T], *activation[T], *MaxPool2D[T], *AvgPool2D[T], *GlobalAvgPool[T], *flatten[T]:
+		return true
+	}
+	return false
+}
 
 // Broadcaster is implemented by layers that can run Forward on a batch whose
 // rows come in groups of rep identical consecutive rows computing each group

@@ -224,3 +224,87 @@ func TestConv2DBackwardDeltasSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestBackwardDeltasOnDistinctRows checks the seeded backward pass on a
+// Forward of the distinct rows (broadcast.go): for every layer of the
+// conformance table and the containers mixing layers, BackwardDeltas of dy
+// with rep rows per input row returns, and AddGram(rep) then adds, exactly
+// what they give after ForwardBroadcast of the inputs repeated rep times;
+// so does BackwardDeltasInPlace, there and on the repeated batch.
+func TestBackwardDeltasOnDistinctRows(t *testing.T) {
+	cases := append(conformanceCases(), containerCases()...)
+	for _, tc := range cases {
+		for _, n := range []int{1, 2} {
+			t.Run(fmt.Sprint(tc.name, "/", n), func(t *testing.T) {
+				const rep = 3
+				rng := rand.New(rand.NewPCG(11, uint64(n)))
+				l := tc.make()
+				for _, p := range l.Params() {
+					fillNormal(rng, p.Value, 0.5)
+				}
+				x := randomInput(rng, n, l.InShape().Size())
+				xr := NewMat[float64](n*rep, x.Cols)
+				for r := range xr.Rows {
+					copy(xr.Row(r), x.Row(r/rep))
+				}
+				dy := NewMat[float64](n*rep, l.OutShape().Size())
+				fillNormal(rng, dy.Data, 1)
+				m := n * rep
+
+				ForwardBroadcast(l, xr, rep)
+				dxWant, _ := BackwardDeltas(l, dy, true)
+				dxWantData := slices.Clone(dxWant.Data)
+				gramWant := make([]float64, m*m)
+				l.AddGram(gramWant, m, rep)
+
+				l.Forward(x)
+				dx, _ := BackwardDeltas(l, dy, true)
+				if dx.Rows != m || !slices.Equal(dx.Data, dxWantData) {
+					t.Fatalf("dL/dx on the distinct rows (%d rows) differs from after ForwardBroadcast (max rel diff %.3g)", dx.Rows, maxRelDiff(dx.Data, dxWantData))
+				}
+				gram := make([]float64, m*m)
+				l.AddGram(gram, m, rep)
+				if !slices.Equal(gram, gramWant) {
+					t.Fatalf("AddGram on the distinct rows differs from after ForwardBroadcast (max rel diff %.3g)", maxRelDiff(gram, gramWant))
+				}
+				// In place, on a copy of dy.
+				l.Forward(x)
+				dyc := &Mat[float64]{Rows: dy.Rows, Cols: dy.Cols, Data: slices.Clone(dy.Data)}
+				dx, _ = BackwardDeltasInPlace(l, dyc)
+				if !slices.Equal(dx.Data, dxWantData) {
+					t.Fatalf("BackwardDeltasInPlace on the distinct rows differs from BackwardDeltas after ForwardBroadcast (max rel diff %.3g)", maxRelDiff(dx.Data, dxWantData))
+				}
+				ForwardBroadcast(l, xr, rep)
+				copy(dyc.Data, dy.Data)
+				dx, _ = BackwardDeltasInPlace(l, dyc)
+				if !slices.Equal(dx.Data, dxWantData) {
+					t.Fatalf("BackwardDeltasInPlace on the repeated rows differs from BackwardDeltas (max rel diff %.3g)", maxRelDiff(dx.Data, dxWantData))
+				}
+				// The same without dL/dx, AddGram reading the recorded dy.
+				l.Forward(x)
+				BackwardDeltas(l, dy, false)
+				clear(gram)
+				l.AddGram(gram, m, rep)
+				if !slices.Equal(gram, gramWant) {
+					t.Fatalf("AddGram after BackwardDeltas without dL/dx on the distinct rows differs (max rel diff %.3g)", maxRelDiff(gram, gramWant))
+				}
+			})
+		}
+	}
+}
+
+// TestBackwardEmptyBatch checks that the max pool's Backward and an
+// activation's BackwardDeltasInPlace, which derive the rows of dy per row
+// of x, take an empty batch.
+func TestBackwardEmptyBatch(t *testing.T) {
+	m := must(NewMaxPool2D[float64](Shape{2, 4, 4}, 3, 1, 1))
+	m.Forward(NewMat[float64](0, 32))
+	if dx := m.Backward(NewMat[float64](0, 32)); dx.Rows != 0 {
+		t.Errorf("max pool: dL/dx of an empty batch has %d rows", dx.Rows)
+	}
+	r := NewReLU[float64](Shape{6})
+	r.Forward(NewMat[float64](0, 6))
+	if dx, _ := BackwardDeltasInPlace(r, NewMat[float64](0, 6)); dx.Rows != 0 {
+		t.Errorf("relu: dL/dx of an empty batch has %d rows", dx.Rows)
+	}
+}

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"runtime"
+	"sync"
 	"unsafe"
 
 	"github.com/fenchel-ml/fenchel/internal/parallel"
@@ -52,7 +53,7 @@ type Conv2D[T Float] struct {
 
 	x, dy       *Mat[T] // last Forward input, last Backward dy
 	y, dx, tang *Mat[T]
-	cols, dcols []T // im2col of a chunk of samples and its gradient, (C·k·k) × (chunk·L)
+	cols        []T // im2col of a chunk of samples, (C·k·k) × (chunk·L)
 	prod        []T // OutC × (chunk·L) product before the per-sample transpose
 	// colsLo, colsHi: cols holds the im2col of d.x rows [colsLo, colsHi)
 	// (colsHi == 0: nothing cached).
@@ -60,10 +61,10 @@ type Conv2D[T Float] struct {
 	gramA, gramB   []T
 	work           []convWork[T] // per-worker scratch of forwardParallel and backward
 	gradParts      []T           // backward's per-group weight and bias gradients
-	// gramCols and gramProd are AddGram's im2col of distinct inputs and
-	// per-group product (perSampleRep).
-	gramCols, gramProd []T
-	dir                *directState // float32 on the direct path (conv_direct.go)
+	// gramProd is AddGram's per-group product (perSampleRep) and spatial
+	// scratch.
+	gramProd []T
+	dir      *directState // float32 on the direct path (conv_direct.go)
 }
 
 // NewConv2D returns a zero-initialised convolution from in = [C H W] to outC
@@ -255,6 +256,10 @@ func col2imSample[T Float](g *window, cols []T, ld, off int, dx []T, overwrite b
 		if overwrite {
 			clear(plane)
 		}
+		if k == 3 && s == 2 && p == 1 {
+			col2imPlaneK3S2(g, cols[c*9*ld+off:], ld, plane)
+			continue
+		}
 		for ki := 0; ki < k; ki++ {
 			ilo, ihi := g.validRows(ki)
 			for kj := 0; kj < k; kj++ {
@@ -271,6 +276,43 @@ func col2imSample[T Float](g *window, cols []T, ld, off int, dx []T, overwrite b
 						dst[oj*s-p+kj] += src[oj]
 					}
 				}
+			}
+		}
+	}
+}
+
+// col2imPlaneK3S2 adds one channel's column gradient (its 9 rows at
+// cols[t·ld:], t = ki·3 + kj) into plane for the 3×3, stride 2, padding 1
+// geometry (Model d's downsampling convolutions). Tap kj of output column oj
+// lands on input column 2·oj − 1 + kj: the even columns take kj = 1, the odd
+// ones kj = 0 (of oj + 1) then kj = 2 (of oj), so one pass per output row
+// adds the three taps in the order of the generic loop (ki, then kj), with
+// the same roundings.
+func col2imPlaneK3S2[T Float](g *window, cols []T, ld int, plane []T) {
+	ow := g.OutW
+	lo0, hi0 := g.validRange(0)
+	lo1, hi1 := g.validRange(1)
+	lo2, hi2 := g.validRange(2)
+	// Odd column 2m+1 takes kj = 0 at oj = m+1 and kj = 2 at oj = m.
+	mlo, mhi := min(lo0-1, lo2), max(hi0-1, hi2)
+	for ki := 0; ki < 3; ki++ {
+		ilo, ihi := g.validRows(ki)
+		c0, c1, c2 := cols[(ki*3)*ld:], cols[(ki*3+1)*ld:], cols[(ki*3+2)*ld:]
+		for oi := ilo; oi < ihi; oi++ {
+			dst := plane[(oi*2-1+ki)*g.W:][:g.W]
+			r0, r1, r2 := c0[oi*ow:][:ow], c1[oi*ow:][:ow], c2[oi*ow:][:ow]
+			for m := lo1; m < hi1; m++ {
+				dst[2*m] += r1[m]
+			}
+			for m := mlo; m < mhi; m++ {
+				v := dst[2*m+1]
+				if m+1 >= lo0 && m+1 < hi0 {
+					v += r0[m+1]
+				}
+				if m >= lo2 && m < hi2 {
+					v += r2[m]
+				}
+				dst[2*m+1] = v
 			}
 		}
 	}
@@ -386,11 +428,20 @@ func (d *Conv2D[T]) Forward(x *Mat[T]) *Mat[T] {
 		d.forwardParallel(x, bias, step, nch, workers)
 		return d.y
 	}
+	K := d.patch()
+	buf := getCols[T](K * min(step, n) * L)
+	defer putCols(buf)
+	g := &d.geom
 	for lo := 0; lo < n; lo += step {
 		hi := min(n, lo+step)
 		nc := hi - lo
-		d.im2col(x, lo, hi)
-		d.product(d.y, d.Weight.Value, lo, nc, bias, false)
+		cols := (*buf)[:K*nc*L]
+		parallelFor(nc, K*L, func(a, b int) {
+			for s := a; s < b; s++ {
+				im2colSample(g, x.Row(lo+s), cols, nc*L, s*L)
+			}
+		})
+		d.productWith(d.y, d.Weight.Value, cols, &d.prod, lo, nc, bias, false, linalg.Gemm[T])
 	}
 	return d.y
 }
@@ -437,7 +488,37 @@ func (d *Conv2D[T]) forwardParallel(x *Mat[T], bias []T, step, nch, workers int)
 func goKernels[T Float]() bool { return linalg.SerialGemm[T]() }
 
 // convWork is the scratch of one forwardParallel worker.
-type convWork[T Float] struct{ cols, prod, dcols []T }
+type convWork[T Float] struct{ cols, prod []T }
+
+// Column scratch: the im2col buffers of Forward's serial loop and of
+// AddGram, and the column gradients of backwardChunks, (C·k·k) × (chunk·L)
+// and about convColsBudget each, are needed only while one chunk is
+// multiplied or folded back. They come from a pool shared by every
+// convolution, so a model's passes reuse a few buffers that stay in cache
+// rather than one per layer and worker (Model d's float64 per-image pass,
+// two models of nine convolutions, touched ~50 MB of them per measurement).
+var colScratch32, colScratch64 sync.Pool
+
+// getCols returns a pooled buffer of length n (a new one when the pool's is
+// shorter: that one is dropped); putCols gives it back.
+func getCols[T Float](n int) *[]T {
+	if b, ok := colPool[T]().Get().(*[]T); ok && cap(*b) >= n {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]T, n)
+	return &b
+}
+
+func putCols[T Float](b *[]T) { colPool[T]().Put(b) }
+
+// colPool is the pool of column scratch of T.
+func colPool[T Float]() *sync.Pool {
+	if _, ok := any(T(0)).(float32); ok {
+		return &colScratch32
+	}
+	return &colScratch64
+}
 
 func (d *Conv2D[T]) Backward(dy *Mat[T]) *Mat[T] {
 	d.backward(dy, true, true)
@@ -604,6 +685,11 @@ func (d *Conv2D[T]) biasGrad() []T {
 func (d *Conv2D[T]) backwardChunks(dy *Mat[T], lo, hi, step int, wantDx bool, buf *convWork[T], dw, db []T, mul gemmFunc[T]) {
 	K, L := d.patch(), d.geom.outArea()
 	g := &d.geom
+	var dbuf *[]T
+	if wantDx {
+		dbuf = getCols[T](K * min(step, hi-lo) * L)
+		defer putCols(dbuf)
+	}
 	for clo := lo; clo < hi; clo += step {
 		chi := min(hi, clo+step)
 		nc := chi - clo
@@ -615,21 +701,25 @@ func (d *Conv2D[T]) backwardChunks(dy *Mat[T], lo, hi, step int, wantDx bool, bu
 			}
 			cols = buf.cols[:K*ld]
 			if dy.Rows == chi && d.colsLo == clo && d.colsHi == chi && len(d.cols) == K*ld {
-				cols = d.cols // Forward's last chunk
+				cols = d.cols // the chunk im2col cached
 			} else {
 				for s := 0; s < nc; s++ {
 					im2colSample(g, d.x.Row(clo+s), cols, ld, s*L)
 				}
 			}
 		}
-		if cap(buf.prod) < d.OutC*ld {
-			buf.prod = make([]T, d.OutC*step*L)
-		}
-		gd := buf.prod[:d.OutC*ld]
-		for s := 0; s < nc; s++ {
-			dr := dy.Row(clo + s)
-			for o := 0; o < d.OutC; o++ {
-				copy(gd[o*ld+s*L:][:L], dr[o*L:(o+1)*L])
+		// gd is dY as OutC × (nc·L): one sample's row of dy already is.
+		gd := dy.Row(clo)
+		if nc > 1 {
+			if cap(buf.prod) < d.OutC*ld {
+				buf.prod = make([]T, d.OutC*step*L)
+			}
+			gd = buf.prod[:d.OutC*ld]
+			for s := 0; s < nc; s++ {
+				dr := dy.Row(clo + s)
+				for o := 0; o < d.OutC; o++ {
+					copy(gd[o*ld+s*L:][:L], dr[o*L:(o+1)*L])
+				}
 			}
 		}
 		// dW += dY · colsᵀ; db += Σ over samples and positions of dY.
@@ -649,10 +739,7 @@ func (d *Conv2D[T]) backwardChunks(dy *Mat[T], lo, hi, step int, wantDx bool, bu
 			continue
 		}
 		// dcols = Wᵀ · dY, folded back into dx.
-		if cap(buf.dcols) < K*ld {
-			buf.dcols = make([]T, K*step*L)
-		}
-		dcols := buf.dcols[:K*ld]
+		dcols := (*dbuf)[:K*ld]
 		mul(true, false, K, ld, d.OutC, 1, d.Weight.Value, K, gd, ld, 0, dcols, ld)
 		for s := 0; s < nc; s++ {
 			col2imSample(g, dcols, ld, s*L, d.dx.Row(clo+s), true)
@@ -787,17 +874,16 @@ func (d *Conv2D[T]) perSampleRep(dst []T, ldd, lo, hi, rep int) {
 	}
 	step := d.chunk()
 	g := &d.geom
+	buf := getCols[T](K * min(step, (hi-lo)/rep) * L)
+	defer putCols(buf)
 	for c0 := lo / rep; c0 < hi/rep; c0 += step {
 		c1 := min(hi/rep, c0+step)
 		nc := c1 - c0
 		ld := nc * L
-		if cap(d.gramCols) < K*ld {
-			d.gramCols = make([]T, K*ld)
-		}
-		cols := d.gramCols[:K*ld]
+		cols := (*buf)[:K*ld]
 		parallelFor(nc, K*L, func(a, b int) {
 			for s := a; s < b; s++ {
-				im2colSample(g, d.x.Row((c0+s)*rep), cols, ld, s*L)
+				im2colSample(g, d.groupInput(c0+s, rep), cols, ld, s*L)
 			}
 		})
 		for s := 0; s < nc; s++ {
@@ -825,6 +911,16 @@ func (d *Conv2D[T]) perSampleRep(dst []T, ldd, lo, hi, rep int) {
 			}
 		}
 	}
+}
+
+// groupInput is the input row of group i of rep rows of the last dy: row
+// i·rep of the last Forward's x, or row i when that Forward saw the distinct
+// rows alone (broadcast.go).
+func (d *Conv2D[T]) groupInput(i, rep int) []T {
+	if d.x.Rows == d.dy.Rows {
+		return d.x.Row(i * rep)
+	}
+	return d.x.Row(i)
 }
 
 // AddGram takes the spatial form of conv_gram.go when it is the cheaper

@@ -106,14 +106,13 @@ func (d *Conv2D[T]) addGramSpatial(h []T, ldh, rep int) {
 	K, L := d.patch(), d.geom.outArea()
 	ld := n * L
 	oc := d.OutC
-	if cap(d.gramCols) < K*ld {
-		d.gramCols = make([]T, K*ld)
-	}
-	cols := d.gramCols[:K*ld]
+	buf := getCols[T](K * ld)
+	defer putCols(buf)
+	cols := *buf
 	g := &d.geom
 	parallelFor(n, K*L, func(a, b int) {
 		for s := a; s < b; s++ {
-			im2colSample(g, d.x.Row(s*rep), cols, ld, s*L)
+			im2colSample(g, d.groupInput(s, rep), cols, ld, s*L)
 		}
 	})
 	// Scratch: S (L × L), T (rep·OutC × L).

@@ -127,6 +127,17 @@ func BackwardDeltas[T Float](l Layer[T], dy *Mat[T], wantDx bool) (dx *Mat[T], t
 	return l.Backward(dy), false
 }
 
+// BackwardDeltasInPlace is BackwardDeltas(l, dy, true) for a dy that no one
+// reads afterwards: an activation writes its dL/dx over dy and returns dy
+// (the same values, without a buffer of its own); other layers run
+// BackwardDeltas.
+func BackwardDeltasInPlace[T Float](l Layer[T], dy *Mat[T]) (dx *Mat[T], touchedGrads bool) {
+	if a, ok := l.(*activation[T]); ok {
+		return a.backwardInPlace(dy), false
+	}
+	return BackwardDeltas(l, dy, true)
+}
+
 // NumParams counts the scalar parameters of a layer.
 func NumParams[T Float](l Layer[T]) int {
 	n := 0

@@ -228,11 +228,16 @@ func max3x3[T Float](x []T, at, w int) (T, int32) {
 func (m *MaxPool2D[T]) Backward(dy *Mat[T]) *Mat[T] {
 	out := dy.Cols
 	m.dx = reuse(m.dx, dy.Rows, m.geom.inSize())
+	rep := 1
+	if m.x.Rows > 0 && dy.Rows > m.x.Rows {
+		rep = dy.Rows / m.x.Rows // rep rows of dy per row of x (broadcast.go)
+	}
 	elementwise(dy.Rows, out, func(a, b int) {
 		for r := a; r < b; r++ {
 			dxr := m.dx.Row(r)
 			clear(dxr)
-			for o, at := range m.arg[r*out : (r+1)*out] {
+			i := r / rep
+			for o, at := range m.arg[i*out : (i+1)*out] {
 				dxr[at] += dy.Data[r*out+o]
 			}
 		}

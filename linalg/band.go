@@ -170,9 +170,9 @@ var lookAhead = true
 // at m = 4000, k = 32 that took 1.3-1.5× the CPU time (BenchmarkBandSymm).
 // The tasks take the block rows in order as they come free (the first,
 // longest, first: rows b, b+2, … to task b of two would give the first
-// 10 % more tiles than the second at m = 5000), and the column parts are added to zt afterwards, block
-// by block in order, so every entry of zt is summed in the same order
-// however the rows fall to the tasks.
+// 10 % more tiles than the second at m = 5000), and the column parts are
+// added to zt afterwards, block by block in order, so every entry of zt is
+// summed in the same order however the rows fall to the tasks.
 // w.col holds about m²·k/(2·symmBlock) values (12 MB at m = 5000, k = 32).
 func bandSymm(m, k int, c []float64, ldc int, v, zt []float64, w *bandWork) {
 	blocks := (m + symmBlock - 1) / symmBlock

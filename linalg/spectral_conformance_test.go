@@ -182,12 +182,12 @@ func oracleEigenvalues(n int, a []float64) []float64 {
 // blocks shrunk so that small matrices cross every block boundary.
 func withSmallBlocks(t *testing.T, f func()) {
 	tb, cb, ci, sb := tridiagBlock, cholBlock, cholInner, trsmBlock
-	bw, wbw, mb := bandWidth, wideBandWidth, symmBlock
+	bw, wbw, wtbw, mb := bandWidth, wideBandWidth, widestBandWidth, symmBlock
 	tridiagBlock, cholBlock, cholInner, trsmBlock = 5, 13, 4, 7
-	bandWidth, wideBandWidth, symmBlock = 5, 5, 12
+	bandWidth, wideBandWidth, widestBandWidth, symmBlock = 5, 5, 5, 12
 	t.Cleanup(func() {
 		tridiagBlock, cholBlock, cholInner, trsmBlock = tb, cb, ci, sb
-		bandWidth, wideBandWidth, symmBlock = bw, wbw, mb
+		bandWidth, wideBandWidth, widestBandWidth, symmBlock = bw, wbw, wtbw, mb
 	})
 	f()
 }
@@ -243,6 +243,12 @@ func TestSymEigenvaluesConformance(t *testing.T) {
 		defer func(m, b int) { wideBandMin, symmBlock = m, b }(wideBandMin, symmBlock)
 		wideBandMin, symmBlock = 150, 60
 		run(t, "wide band")
+	}()
+	func() {
+		// The widest band (64 wide from n = 150).
+		defer func(m, b int) { widestBandMin, symmBlock = m, b }(widestBandMin, symmBlock)
+		widestBandMin, symmBlock = 150, 60
+		run(t, "widest band")
 	}()
 	withSmallBlocks(t, func() { run(t, "small") })
 	if sb2st.Built {

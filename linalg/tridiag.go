@@ -54,7 +54,9 @@ func symEigenvaluesGo(ctx context.Context, n int, a []float64, w []float64, twoS
 	d, e := w[:n], make([]float64, max(n-1, 1))
 	if twoStage {
 		nb := bandWidth
-		if n >= wideBandMin {
+		if n >= widestBandMin {
+			nb = widestBandWidth
+		} else if n >= wideBandMin {
 			nb = wideBandWidth
 		}
 		if n <= fullBandMax {
@@ -87,20 +89,26 @@ const fullBandMax = 64
 const twoStageMin = 600
 
 // bandWidth is the bandwidth of the two-stage reduction below
-// wideBandMin, wideBandWidth from it: a wider band reads the trailing
-// matrix in fewer, wider passes in stage one but costs proportionally more
-// in stage two (about 6n²·b flops, on GOMAXPROCS goroutines). At n = 5000,
-// 48 took 0.87× the CPU time of 32 (medians of 6 interleaved runs, 3.55
-// against 4.1 s, load 5-10) and 64 the same as 48 with twice the bulge
-// chasing; at n = 2000 32, 48 and 64 took the same within the noise, at
-// n = 700 and 1000 32 took 0.9× the CPU time of 64
-// (BenchmarkTwoStageParts, BenchmarkSymEigenvaluesStages). Both are
-// multiples of 16, the width of bandSymm's kernel.
-var bandWidth, wideBandWidth = 32, 48
+// wideBandMin, wideBandWidth from it and widestBandWidth from
+// widestBandMin: a wider band reads the trailing matrix in fewer, wider
+// passes in stage one, which is bound by memory traffic on 2 cores, but
+// costs proportionally more in stage two (about 6n²·b flops, on GOMAXPROCS
+// goroutines). On the 2-core AMD EPYC (Zen 5), at n = 5000, 48 took 0.87×
+// the CPU time of 32 (medians of 6 interleaved runs, load 5-10) and 64 the
+// same as 48; on the 2-core Intel Xeon (Sapphire Rapids class), 64 took
+// 0.85× the CPU time and 0.96× the wall time of 48 (band 1.84-1.91 s
+// against 1.92-2.02 s, chasing 0.33 against 0.27 s; 3 interleaved runs,
+// quiet machine). At n = 2000 32, 48 and 64 took the same within the noise
+// on the AMD, and 64 took 1.13× the wall time of 48 on the Intel; at
+// n = 700 and 1000 32 took 0.9× the CPU time of 64 (BenchmarkTwoStageParts,
+// BenchmarkSymEigenvaluesStages). All are multiples of 16, the width of
+// bandSymm's kernel.
+var bandWidth, wideBandWidth, widestBandWidth = 32, 48, 64
 
-// wideBandMin is the order from which the band is wideBandWidth wide (a
-// variable so tests can lower it).
-var wideBandMin = 2000
+// wideBandMin and widestBandMin are the orders from which the band is
+// wideBandWidth and widestBandWidth wide (variables so tests can lower
+// them).
+var wideBandMin, widestBandMin = 2000, 4000
 
 // symTridiagonalize2Stage is symTridiagonalize by way of a band matrix of
 // bandwidth nb (LAPACK dsytrd_2stage): symToBand, then bulge chasing.

@@ -164,7 +164,12 @@ func (h *PerImage) Prepare(s *train.StepInfo) error {
 // OnStep measures the model of this step (train.Hook). For a model whose
 // forward pass costs many multiply-adds per parameter (convolutions) it
 // builds, on first use, a twin of the run's architecture for Measure's pass
-// on x_b.
+// on x_b, when the float64 products run on the calling goroutine
+// (linalg.SerialGemm: fenchel's kernels, or OpenBLAS with
+// FENCHEL_OPENBLAS_SPLIT=1). A multi-threaded OpenBLAS called from the two
+// sides at once makes its threads contend for the cores: on Model d one
+// measurement took 35 ms with the twin against 14 ms without it (2 cores),
+// and 7-9 ms on fenchel's kernels or a one-thread OpenBLAS with it.
 func (h *PerImage) OnStep(s *train.StepInfo) (any, error) {
 	if !h.ready {
 		if err := h.Select(s.Test); err != nil {
@@ -177,7 +182,7 @@ func (h *PerImage) OnStep(s *train.StepInfo) (any, error) {
 	}
 	if !h.twinChecked {
 		h.twinChecked = true
-		if forwardWork(m) >= twinWork*nn.NumParams(m) {
+		if forwardWork(m) >= twinWork*nn.NumParams(m) && linalg.SerialGemm[float64]() {
 			if t, err := models.Build[float64](s.Config.Model); err == nil && len(t.Params()) == len(m.Params()) {
 				h.twin = t
 			}

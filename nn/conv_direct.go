@@ -371,7 +371,7 @@ func (st *directState) split(n, cost int, f func(w, lo, hi int)) {
 // gradient fills them again from x, which costs less than keeping the
 // batch's grids in memory from Forward to Backward.
 func forwardDirect(d *Conv2D[float32], x *Mat[float32]) {
-	forwardMembers([]*Conv2D[float32]{d}, x, false, nil, nil)
+	forwardMembers([]*Conv2D[float32]{d}, x, false, nil, nil, false)
 }
 
 // forwardMembers is forwardDirect of convolutions of one geometry on the
@@ -381,8 +381,10 @@ func forwardDirect(d *Conv2D[float32], x *Mat[float32]) {
 // so every y is forwardDirect's bit for bit. With relu, ms[0]'s output is
 // the ReLU of it, sample by sample as reluRows computes it; with sum,
 // sum = ms[0]'s output + add, sample by sample as sumInto adds them (a
-// residual block's sum with its last convolution's output in cache).
-func forwardMembers(ms []*Conv2D[float32], x *Mat[float32], relu bool, sum, add *Mat[float32]) {
+// residual block's sum with its last convolution's output in cache), and
+// with sumReLU the ReLU of that sum as reluRows computes it (the ReLU
+// after the block).
+func forwardMembers(ms []*Conv2D[float32], x *Mat[float32], relu bool, sum, add *Mat[float32], sumReLU bool) {
 	d := ms[0]
 	st := dirState(d)
 	pg := &st.fwd
@@ -423,7 +425,11 @@ func forwardMembers(ms []*Conv2D[float32], x *Mat[float32], relu bool, sum, add 
 					reluMask(yr, yr, yr)
 				}
 				if sum != nil && off == 0 {
-					addInto(sum.Row(s), yr, add.Row(s))
+					sr := sum.Row(s)
+					addInto(sr, yr, add.Row(s))
+					if sumReLU {
+						reluMask(sr, sr, sr)
+					}
 				}
 				off += m.OutC
 			}

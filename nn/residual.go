@@ -134,9 +134,10 @@ func (r *Residual[T]) convPair() (body *Sequential[T], a, b *Conv2D[float32]) {
 // ys) and the ReLU after it run fused. When the shortcut's output is at
 // hand (identity or convPair) and the body ends with a float32
 // convolution on the direct path, that convolution also adds it into r.y
-// per sample, in cache: then y is r.y and summed is true.
-func (r *Residual[T]) forwardBody(x *Mat[T]) (y, ys *Mat[T], summed bool) {
-	body, c, relu := r.convReLU()
+// per sample, in cache: then y is r.y and summed is true, and with relu
+// r.y is the ReLU of the sum.
+func (r *Residual[T]) forwardBody(x *Mat[T], relu bool) (y, ys *Mat[T], summed bool) {
+	body, c, rl := r.convReLU()
 	pb, a, b := r.convPair()
 	if body == nil && pb == nil {
 		return r.Body.Forward(x), nil, false
@@ -149,10 +150,10 @@ func (r *Residual[T]) forwardBody(x *Mat[T]) (y, ys *Mat[T], summed bool) {
 	if pb != nil {
 		ms = append(ms, b)
 	}
-	forwardMembers(ms, any(x).(*Mat[float32]), relu != nil, nil, nil)
+	forwardMembers(ms, any(x).(*Mat[float32]), rl != nil, nil, nil, false)
 	rest := body.Layers[1:]
-	if relu != nil {
-		relu.x, rest = c.y, body.Layers[2:]
+	if rl != nil {
+		rl.x, rest = c.y, body.Layers[2:]
 	}
 	if pb != nil {
 		ys = any(b.y).(*Mat[T])
@@ -181,12 +182,36 @@ func (r *Residual[T]) forwardBody(x *Mat[T]) (y, ys *Mat[T], summed bool) {
 	checkIn("conv2d", y, last.InShape())
 	r.y = reuse(r.y, y.Rows, last.OutShape().Size())
 	forwardMembers([]*Conv2D[float32]{last}, any(y).(*Mat[float32]), false,
-		any(r.y).(*Mat[float32]), any(skip).(*Mat[float32]))
+		any(r.y).(*Mat[float32]), any(skip).(*Mat[float32]), relu)
 	return r.y, ys, true
 }
 
 func (r *Residual[T]) Forward(x *Mat[T]) *Mat[T] {
-	yb, ys, summed := r.forwardBody(x)
+	yb, ys, summed := r.forwardBody(x, false)
+	return r.sum(x, yb, ys, summed)
+}
+
+// forwardReLU is a.Forward(r.Forward(x)) for the ReLU a after r: when the
+// block's last convolution adds the shortcut per sample (forwardBody) it
+// also applies the ReLU there, in cache, and a keeps that output as its x
+// (x > 0 exactly where relu(x) > 0: its Backward and Tangent masks are
+// the same), instead of a pass over the batch.
+func (r *Residual[T]) forwardReLU(x *Mat[T], a *activation[T]) *Mat[T] {
+	if !residualFused || !a.relu {
+		return a.Forward(r.Forward(x))
+	}
+	yb, ys, summed := r.forwardBody(x, true)
+	if !summed {
+		return a.Forward(r.sum(x, yb, ys, false))
+	}
+	checkIn(a.kind, yb, a.shape)
+	a.x = yb
+	return yb
+}
+
+// sum completes Forward from the body's output yb and, when forwardBody
+// computed it, the shortcut's ys (summed: yb is the sum already).
+func (r *Residual[T]) sum(x, yb, ys *Mat[T], summed bool) *Mat[T] {
 	if summed || !r.Skip {
 		return yb
 	}

@@ -163,3 +163,76 @@ func TestResidualConvPair(t *testing.T) {
 		}
 	}
 }
+
+// TestResidualReLUSum checks a Sequential of residual blocks each followed
+// by a ReLU, the ReLU applied in the block's sum (Residual.forwardReLU),
+// against the layers run one by one: output, dx, every gradient (Backward
+// and SetGrads) and the tangent bit for bit at GOMAXPROCS 1, 2 and 3.
+func TestResidualReLUSum(t *testing.T) {
+	oldDirect, oldProcs, oldFused := convDirect, runtime.GOMAXPROCS(0), residualFused
+	defer func() { convDirect, residualFused = oldDirect, oldFused; runtime.GOMAXPROCS(oldProcs) }()
+	convDirect = true
+	for ci, tc := range []struct {
+		in                 Shape
+		outC, stride, rows int
+		identity, skip     bool
+	}{
+		{Shape{16, 28, 28}, 16, 1, 5, true, true},
+		{Shape{16, 28, 28}, 32, 2, 9, false, true},
+		{Shape{5, 8, 7}, 12, 2, 3, false, true},
+		{Shape{5, 8, 7}, 12, 2, 3, false, false},
+		{Shape{6, 7, 5}, 6, 1, 3, true, true},
+	} {
+		rng := rand.New(rand.NewPCG(uint64(ci), 13))
+		model := func() *Sequential[float32] {
+			c1 := must(NewConv2D[float32](tc.in, tc.outC, 3, tc.stride, 1, false))
+			c2 := must(NewConv2D[float32](c1.OutShape(), tc.outC, 3, 1, 1, false))
+			var sc Layer[float32]
+			if !tc.identity {
+				sc = must(NewConv2D[float32](tc.in, tc.outC, 3, tc.stride, 1, true))
+			}
+			r := must(NewResidual[float32](must(NewSequential[float32](c1, NewReLU[float32](c1.OutShape()), c2)), sc, tc.skip))
+			return must(NewSequential[float32](r, NewReLU[float32](r.OutShape())))
+		}
+		proto := model()
+		for _, p := range proto.Params() {
+			fill32(rng, p.Value)
+		}
+		x := NewMat[float32](tc.rows, tc.in.Size())
+		fill32(rng, x.Data)
+		dy := NewMat[float32](tc.rows, proto.OutShape().Size())
+		fill32(rng, dy.Data)
+		run := func(fused bool, procs int) [][]float32 {
+			residualFused = fused
+			runtime.GOMAXPROCS(procs)
+			s := model()
+			for i, p := range s.Params() {
+				copy(p.Value, proto.Params()[i].Value)
+			}
+			got := [][]float32{clone32(s.Forward(x).Data)}
+			ZeroGrad[float32](s)
+			got = append(got, clone32(s.Backward(dy).Data))
+			for _, p := range s.Params() {
+				got = append(got, clone32(p.Grad))
+			}
+			got = append(got, clone32(s.Tangent(x).Data))
+			s.Forward(x)
+			got = append(got, clone32(s.SetGrads(dy, true).Data))
+			for _, p := range s.Params() {
+				got = append(got, clone32(p.Grad))
+			}
+			return got
+		}
+		ref := run(false, 1)
+		for _, procs := range []int{1, 2, 3} {
+			got := run(true, procs)
+			for i := range ref {
+				for j := range ref[i] {
+					if math.Float32bits(got[i][j]) != math.Float32bits(ref[i][j]) {
+						t.Fatalf("case %d procs %d: output %d element %d = %v, one by one %v", ci, procs, i, j, got[i][j], ref[i][j])
+					}
+				}
+			}
+		}
+	}
+}

@@ -40,10 +40,19 @@ func (s *Sequential[T]) OutShape() Shape     { return s.Layers[len(s.Layers)-1].
 func (s *Sequential[T]) Params() []*Param[T] { return s.params }
 
 func (s *Sequential[T]) Forward(x *Mat[T]) *Mat[T] {
-	for i, l := range s.Layers {
+	for i := 0; i < len(s.Layers); i++ {
+		l := s.Layers[i]
 		if a, ok := l.(*activation[T]); ok && i > 0 && reluAfterDense(a, s.Layers[i-1]) {
 			x = a.forward(x, true)
 			continue
+		}
+		// A ReLU after a residual block runs in the block's sum.
+		if r, ok := l.(*Residual[T]); ok && i+1 < len(s.Layers) {
+			if a, ok := s.Layers[i+1].(*activation[T]); ok && a.relu {
+				x = r.forwardReLU(x, a)
+				i++
+				continue
+			}
 		}
 		x = l.Forward(x)
 	}

@@ -79,7 +79,7 @@ func (a *activation[T]) forward(x *Mat[T], here bool) *Mat[T] {
 func (a *activation[T]) Backward(dy *Mat[T]) *Mat[T] {
 	a.dx = reuse(a.dx, dy.Rows, dy.Cols)
 	if dy.Rows != a.x.Rows {
-		a.backwardGroups(dy, dy.Rows/a.x.Rows)
+		a.backwardGroups(a.dx, dy, dy.Rows/a.x.Rows)
 		return a.dx
 	}
 	if a.relu {
@@ -93,14 +93,14 @@ func (a *activation[T]) Backward(dy *Mat[T]) *Mat[T] {
 	return a.dx
 }
 
-// backwardGroups is Backward for dy with rep rows per row of the last
-// Forward's x (broadcast.go): row r of dy takes the derivative at row r/rep
-// of x.
-func (a *activation[T]) backwardGroups(dy *Mat[T], rep int) {
+// backwardGroups writes dL/dx into dst (a.dx, or dy itself) for dy with
+// rep rows per row of the last Forward's x (broadcast.go): row r of dy
+// takes the derivative at row r/rep of x.
+func (a *activation[T]) backwardGroups(dst, dy *Mat[T], rep int) {
 	cols := dy.Cols
 	elementwise(dy.Rows, cols, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			dxr, dyr, xr := a.dx.Row(r), dy.Row(r), a.x.Row(r/rep)
+			dxr, dyr, xr := dst.Row(r), dy.Row(r), a.x.Row(r/rep)
 			if a.relu {
 				reluMask(dxr, dyr, xr)
 				continue
@@ -120,20 +120,7 @@ func (a *activation[T]) backwardInPlace(dy *Mat[T]) *Mat[T] {
 	if a.x.Rows > 0 && dy.Rows > a.x.Rows {
 		rep = dy.Rows / a.x.Rows
 	}
-	cols := dy.Cols
-	elementwise(dy.Rows, cols, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			dyr, xr := dy.Row(r), a.x.Row(r/rep)
-			if a.relu {
-				reluMask(dyr, dyr, xr)
-				continue
-			}
-			yr := a.y.Row(r / rep)
-			for i, g := range dyr {
-				dyr[i] = g * a.df(xr[i], yr[i])
-			}
-		}
-	})
+	a.backwardGroups(dy, dy, rep)
 	return dy
 }
 

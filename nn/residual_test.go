@@ -88,6 +88,18 @@ func TestAddInto(t *testing.T) {
 	}
 }
 
+// basicBlock32 is Model d's basic block: conv 3×3 (stride, no bias), ReLU,
+// conv 3×3 (no bias), plus the identity or a conv 3×3 shortcut with bias.
+func basicBlock32(in Shape, outC, stride int, identity, skip bool) *Residual[float32] {
+	c1 := must(NewConv2D[float32](in, outC, 3, stride, 1, false))
+	c2 := must(NewConv2D[float32](c1.OutShape(), outC, 3, 1, 1, false))
+	var sc Layer[float32]
+	if !identity {
+		sc = must(NewConv2D[float32](in, outC, 3, stride, 1, true))
+	}
+	return must(NewResidual[float32](must(NewSequential[float32](c1, NewReLU[float32](c1.OutShape()), c2)), sc, skip))
+}
+
 // TestResidualConvPair runs the blocks of Model d (conv 3×3, ReLU, conv
 // 3×3 plus the identity or, downsampling, a conv 3×3 stride 2 with bias),
 // blocks of odd sizes and one with the skip off, with the fused paths
@@ -113,15 +125,7 @@ func TestResidualConvPair(t *testing.T) {
 		{Shape{6, 7, 5}, 6, 1, 3, true, true},
 	} {
 		rng := rand.New(rand.NewPCG(uint64(ci), 11))
-		block := func() *Residual[float32] {
-			c1 := must(NewConv2D[float32](tc.in, tc.outC, 3, tc.stride, 1, false))
-			c2 := must(NewConv2D[float32](c1.OutShape(), tc.outC, 3, 1, 1, false))
-			var sc Layer[float32]
-			if !tc.identity {
-				sc = must(NewConv2D[float32](tc.in, tc.outC, 3, tc.stride, 1, true))
-			}
-			return must(NewResidual[float32](must(NewSequential[float32](c1, NewReLU[float32](c1.OutShape()), c2)), sc, tc.skip))
-		}
+		block := func() *Residual[float32] { return basicBlock32(tc.in, tc.outC, tc.stride, tc.identity, tc.skip) }
 		proto := block()
 		for _, p := range proto.Params() {
 			fill32(rng, p.Value)
@@ -185,13 +189,7 @@ func TestResidualReLUSum(t *testing.T) {
 	} {
 		rng := rand.New(rand.NewPCG(uint64(ci), 13))
 		model := func() *Sequential[float32] {
-			c1 := must(NewConv2D[float32](tc.in, tc.outC, 3, tc.stride, 1, false))
-			c2 := must(NewConv2D[float32](c1.OutShape(), tc.outC, 3, 1, 1, false))
-			var sc Layer[float32]
-			if !tc.identity {
-				sc = must(NewConv2D[float32](tc.in, tc.outC, 3, tc.stride, 1, true))
-			}
-			r := must(NewResidual[float32](must(NewSequential[float32](c1, NewReLU[float32](c1.OutShape()), c2)), sc, tc.skip))
+			r := basicBlock32(tc.in, tc.outC, tc.stride, tc.identity, tc.skip)
 			return must(NewSequential[float32](r, NewReLU[float32](r.OutShape())))
 		}
 		proto := model()

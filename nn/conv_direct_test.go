@@ -97,12 +97,8 @@ func TestConv2DDirectMatchesDefinition(t *testing.T) {
 					check32(t, name+" dx (BackwardDeltas)", got[len(got)-1], wantDx)
 					continue
 				}
-				for i := range ref {
-					for j := range ref[i] {
-						if math.Float32bits(got[i][j]) != math.Float32bits(ref[i][j]) {
-							t.Fatalf("%s: output %d element %d = %v, with 1 proc %v", name, i, j, got[i][j], ref[i][j])
-						}
-					}
+				if i, j, diff := bitDiff32(got, ref); diff {
+					t.Fatalf("%s: output %d element %d = %v, with 1 proc %v", name, i, j, got[i][j], ref[i][j])
 				}
 			}
 		}

@@ -88,6 +88,19 @@ func TestAddInto(t *testing.T) {
 	}
 }
 
+// bitDiff32 returns the first output i and element j where got and ref
+// differ in their bits, and whether there is one.
+func bitDiff32(got, ref [][]float32) (i, j int, diff bool) {
+	for i := range ref {
+		for j := range ref[i] {
+			if math.Float32bits(got[i][j]) != math.Float32bits(ref[i][j]) {
+				return i, j, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
 // basicBlock32 is Model d's basic block: conv 3×3 (stride, no bias), ReLU,
 // conv 3×3 (no bias), plus the identity or a conv 3×3 shortcut with bias.
 func basicBlock32(in Shape, outC, stride int, identity, skip bool) *Residual[float32] {
@@ -157,12 +170,8 @@ func TestResidualConvPair(t *testing.T) {
 		ref := run(false, 1)
 		for _, procs := range []int{1, 2, 3} {
 			got := run(true, procs)
-			for i := range ref {
-				for j := range ref[i] {
-					if math.Float32bits(got[i][j]) != math.Float32bits(ref[i][j]) {
-						t.Fatalf("case %d procs %d: output %d element %d = %v, one by one %v", ci, procs, i, j, got[i][j], ref[i][j])
-					}
-				}
+			if i, j, diff := bitDiff32(got, ref); diff {
+				t.Fatalf("case %d procs %d: output %d element %d = %v, one by one %v", ci, procs, i, j, got[i][j], ref[i][j])
 			}
 		}
 	}
@@ -224,12 +233,8 @@ func TestResidualReLUSum(t *testing.T) {
 		ref := run(false, 1)
 		for _, procs := range []int{1, 2, 3} {
 			got := run(true, procs)
-			for i := range ref {
-				for j := range ref[i] {
-					if math.Float32bits(got[i][j]) != math.Float32bits(ref[i][j]) {
-						t.Fatalf("case %d procs %d: output %d element %d = %v, one by one %v", ci, procs, i, j, got[i][j], ref[i][j])
-					}
-				}
+			if i, j, diff := bitDiff32(got, ref); diff {
+				t.Fatalf("case %d procs %d: output %d element %d = %v, one by one %v", ci, procs, i, j, got[i][j], ref[i][j])
 			}
 		}
 	}

@@ -93,7 +93,7 @@ func (bm bandMatrix) tridiagonalizeOn(ctx context.Context, d, e []float64, worke
 	parallel.Run(workers, func(wk int) {
 		states := make([]sweepState, g)
 		for i := range states {
-			states[i].v = make([]float64, b)
+			states[i] = newSweepState(b)
 		}
 		w := make([]float64, b)
 		for gi := wk; gi < groups; gi += workers {
@@ -197,7 +197,13 @@ type sweepState struct {
 	r0, length int
 	tau        float64
 	v          []float64
+	u          []float64 // the next reflector, while v is still applied (asm)
 	done       bool
+}
+
+// newSweepState returns a sweepState with its buffers for bandwidth b.
+func newSweepState(b int) sweepState {
+	return sweepState{v: make([]float64, b), u: make([]float64, b)}
 }
 
 // sweep runs sweep st to its end (dsb2st_kernels types 1, 2 and 3 in
@@ -241,6 +247,30 @@ func (bm bandMatrix) chaseStep(s *sweepState, w []float64) bool {
 	}
 	rows := min(b, n-rb)
 	below := ab[r0*ld+b:]
+	if bm.asm && tau != 0 && length > 1 {
+		// The right reflection's update of B's columns after the first and
+		// the left reflection by the reflector from the first, in one pass.
+		_, _, _ = below[(length-1)*(ld-1)+rows-1], v[length-1], w[rows-1]
+		sb2st.Gemv(rows, length, &below[0], ld-1, &v[0], &w[0])
+		sb2st.Ger(rows, 1, &below[0], ld-1, &v[0], &w[0], -tau)
+		beta, tau2 := larfg(rows, below[0], below[1:rows])
+		below[0] = beta
+		u := s.u
+		u[0] = 1
+		copy(u[1:rows], below[1:rows])
+		clear(below[1:rows])
+		if tau2 != 0 {
+			sb2st.GerDotAxpyCols(rows, length-1, &below[ld-1], ld-1, &v[1], &w[0], -tau, &u[0], tau2)
+		} else {
+			sb2st.Ger(rows, length-1, &below[ld-1], ld-1, &v[1], &w[0], -tau)
+		}
+		s.v, s.u = u, v
+		if rows < 2 {
+			return false
+		}
+		s.r0, s.length, s.tau = rb, rows, tau2
+		return true
+	}
 	if tau != 0 {
 		bm.rightReflect(rows, length, below, ld-1, v[:length], tau, w)
 	}

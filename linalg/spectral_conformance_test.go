@@ -319,6 +319,26 @@ func TestBandKernels(t *testing.T) {
 				got = slices.Clone(b0)
 				bm.leftReflect(rows, cols, got, ldb, v, tau)
 				check("leftReflect "+name, got, want)
+				if asm {
+					// GerDotAxpyCols: B + αyxᵀ, then (I − τuuᵀ) times that.
+					x, y, u := normal(cols), normal(rows), normal(rows)
+					alpha := rnd.NormFloat64()
+					want = slices.Clone(b0)
+					for q := 0; q < cols; q++ {
+						col := want[q*ldb : q*ldb+rows]
+						s := 0.0
+						for p := range col {
+							col[p] += alpha * x[q] * y[p]
+							s += u[p] * col[p]
+						}
+						for p := range col {
+							col[p] -= tau * s * u[p]
+						}
+					}
+					got = slices.Clone(b0)
+					sb2st.GerDotAxpyCols(rows, cols, &got[0], ldb, &x[0], &y[0], alpha, &u[0], tau)
+					check("GerDotAxpyCols "+name, got, want)
+				}
 			}
 			// symReflect: HDH on the lower triangle, H = I − τvvᵀ.
 			m, ldd := rows, rows+5
@@ -754,7 +774,7 @@ func TestBulgeChasingWavefront(t *testing.T) {
 		for _, asm := range []bool{false, true} {
 			ref := bandFromRows(c.n, c.b, a, c.n)
 			ref.asm = ref.asm && asm
-			s := sweepState{v: make([]float64, c.b)}
+			s := newSweepState(c.b)
 			w := make([]float64, c.b)
 			for st := 0; st < c.n-2; st++ {
 				ref.sweep(st, &s, w)

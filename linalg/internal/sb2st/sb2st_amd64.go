@@ -37,3 +37,10 @@ func SymvLower(m int, d *float64, ldd int, v, w *float64)
 //
 //go:noescape
 func Syr2Lower(m int, d *float64, ldd int, v, w *float64)
+
+// GerDotAxpyCols sets, for each column q < cols, b[q·ldb+p] += alpha·x[q]·y[p]
+// as Ger does, then b[q·ldb+p] −= s·v[p] with s = τ·Σ_p v[p]·b[q·ldb+p]
+// as DotAxpyCols does, p < rows (rows ≥ 1): the two in one pass over b.
+//
+//go:noescape
+func GerDotAxpyCols(rows, cols int, b *float64, ldb int, x, y *float64, alpha float64, v *float64, tau float64)

@@ -12,6 +12,31 @@
 	DECQ AX \
 	KMOVW AX, K1
 
+// CHUNKMASK sets K to the mask of the rows of the 8-row chunk that starts
+// off rows into a block of CX rows (min(max(CX−off, 0), 8) low bits);
+// clobbers AX. R13 = 0, R14 = 8 and R15 = 0xff must be set.
+#define CHUNKMASK(off, K) \
+	MOVQ CX, AX \
+	SUBQ $off, AX \
+	CMOVQLT R13, AX \
+	CMPQ AX, $8 \
+	CMOVQGT R14, AX \
+	BZHIQ AX, R15, AX \
+	KMOVW AX, K
+
+// BLOCKMASKS sets K1..K4 to the masks of the four chunks of a 32-row block.
+#define BLOCKMASKS \
+	CHUNKMASK(0, K1) \
+	CHUNKMASK(8, K2) \
+	CHUNKMASK(16, K3) \
+	CHUNKMASK(24, K4)
+
+// MASKCONSTS sets the constants CHUNKMASK reads.
+#define MASKCONSTS \
+	XORQ R13, R13 \
+	MOVQ $8, R14 \
+	MOVQ $0xff, R15
+
 // REDUCE sums the lanes of Z0 into X0; clobbers Z1.
 #define REDUCE \
 	VEXTRACTF64X4 $1, Z0, Y1 \
@@ -23,6 +48,9 @@
 
 // func Gemv(rows, cols int, b *float64, ldb int, x, y *float64)
 // y[p] = Σ_q x[q]·b[q·ldb+p] for p < rows, q < cols.
+//
+// Blocks of 32 rows held in eight accumulators (even and odd columns
+// apart), each column's x[q] broadcast once per block.
 TEXT ·Gemv(SB), NOSPLIT, $0-48
 	MOVQ rows+0(FP), CX
 	MOVQ cols+8(FP), BX
@@ -31,67 +59,80 @@ TEXT ·Gemv(SB), NOSPLIT, $0-48
 	SHLQ $3, R8
 	MOVQ x+32(FP), DI
 	MOVQ y+40(FP), DX
-	LEAQ (R8)(R8*2), R12 // 3·ldb
-gvChunk:
+	MASKCONSTS
+gvBlock:
 	TESTQ CX, CX
 	JLE gvDone
-	MOVQ $0xff, AX
-	KMOVW AX, K1
-	CMPQ CX, $8
-	JGE gvFull
-	TAILMASK
-gvFull:
+	BLOCKMASKS
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
 	MOVQ SI, R9
 	MOVQ DI, R10
 	MOVQ BX, R11
-gvCol4:
-	CMPQ R11, $4
+gvCol2:
+	CMPQ R11, $2
 	JLT gvCol1
 	VBROADCASTSD (R10), Z8
 	VBROADCASTSD 8(R10), Z9
-	VBROADCASTSD 16(R10), Z10
-	VBROADCASTSD 24(R10), Z11
 	VMOVUPD.Z (R9), K1, Z12
-	VMOVUPD.Z (R9)(R8*1), K1, Z13
-	VMOVUPD.Z (R9)(R8*2), K1, Z14
-	VMOVUPD.Z (R9)(R12*1), K1, Z15
+	VMOVUPD.Z 64(R9), K2, Z13
+	VMOVUPD.Z 128(R9), K3, Z14
+	VMOVUPD.Z 192(R9), K4, Z15
+	VMOVUPD.Z (R9)(R8*1), K1, Z16
+	VMOVUPD.Z 64(R9)(R8*1), K2, Z17
+	VMOVUPD.Z 128(R9)(R8*1), K3, Z18
+	VMOVUPD.Z 192(R9)(R8*1), K4, Z19
 	VFMADD231PD Z12, Z8, Z0
-	VFMADD231PD Z13, Z9, Z1
-	VFMADD231PD Z14, Z10, Z2
-	VFMADD231PD Z15, Z11, Z3
-	LEAQ (R9)(R8*4), R9
-	ADDQ $32, R10
-	SUBQ $4, R11
-	JMP gvCol4
+	VFMADD231PD Z13, Z8, Z1
+	VFMADD231PD Z14, Z8, Z2
+	VFMADD231PD Z15, Z8, Z3
+	VFMADD231PD Z16, Z9, Z4
+	VFMADD231PD Z17, Z9, Z5
+	VFMADD231PD Z18, Z9, Z6
+	VFMADD231PD Z19, Z9, Z7
+	LEAQ (R9)(R8*2), R9
+	ADDQ $16, R10
+	SUBQ $2, R11
+	JMP gvCol2
 gvCol1:
 	TESTQ R11, R11
 	JZ gvStore
 	VBROADCASTSD (R10), Z8
 	VMOVUPD.Z (R9), K1, Z12
+	VMOVUPD.Z 64(R9), K2, Z13
+	VMOVUPD.Z 128(R9), K3, Z14
+	VMOVUPD.Z 192(R9), K4, Z15
 	VFMADD231PD Z12, Z8, Z0
-	ADDQ R8, R9
-	ADDQ $8, R10
-	DECQ R11
-	JMP gvCol1
+	VFMADD231PD Z13, Z8, Z1
+	VFMADD231PD Z14, Z8, Z2
+	VFMADD231PD Z15, Z8, Z3
 gvStore:
-	VADDPD Z1, Z0, Z0
-	VADDPD Z3, Z2, Z2
-	VADDPD Z2, Z0, Z0
+	VADDPD Z4, Z0, Z0
+	VADDPD Z5, Z1, Z1
+	VADDPD Z6, Z2, Z2
+	VADDPD Z7, Z3, Z3
 	VMOVUPD Z0, K1, (DX)
-	ADDQ $64, SI
-	ADDQ $64, DX
-	SUBQ $8, CX
-	JMP gvChunk
+	VMOVUPD Z1, K2, 64(DX)
+	VMOVUPD Z2, K3, 128(DX)
+	VMOVUPD Z3, K4, 192(DX)
+	ADDQ $256, SI
+	ADDQ $256, DX
+	SUBQ $32, CX
+	JMP gvBlock
 gvDone:
 	VZEROUPPER
 	RET
 
 // func Ger(rows, cols int, b *float64, ldb int, x, y *float64, alpha float64)
 // b[q·ldb+p] += alpha·x[q]·y[p] for p < rows, q < cols.
+//
+// Blocks of 32 rows with alpha·y held in registers.
 TEXT ·Ger(SB), NOSPLIT, $0-56
 	MOVQ rows+0(FP), CX
 	MOVQ cols+8(FP), BX
@@ -101,47 +142,47 @@ TEXT ·Ger(SB), NOSPLIT, $0-56
 	MOVQ x+32(FP), DI
 	MOVQ y+40(FP), DX
 	VBROADCASTSD alpha+48(FP), Z31
-grChunk:
+	MASKCONSTS
+grBlock:
 	TESTQ CX, CX
 	JLE grDone
-	MOVQ $0xff, AX
-	KMOVW AX, K1
-	CMPQ CX, $8
-	JGE grFull
-	TAILMASK
-grFull:
+	BLOCKMASKS
 	VMOVUPD.Z (DX), K1, Z0
+	VMOVUPD.Z 64(DX), K2, Z1
+	VMOVUPD.Z 128(DX), K3, Z2
+	VMOVUPD.Z 192(DX), K4, Z3
 	VMULPD Z31, Z0, Z0
+	VMULPD Z31, Z1, Z1
+	VMULPD Z31, Z2, Z2
+	VMULPD Z31, Z3, Z3
 	MOVQ SI, R9
 	MOVQ DI, R10
 	MOVQ BX, R11
-grCol2:
-	CMPQ R11, $2
-	JLT grCol1
-	VBROADCASTSD (R10), Z8
-	VBROADCASTSD 8(R10), Z9
-	VMOVUPD.Z (R9), K1, Z12
-	VMOVUPD.Z (R9)(R8*1), K1, Z13
-	VFMADD231PD Z0, Z8, Z12
-	VFMADD231PD Z0, Z9, Z13
-	VMOVUPD Z12, K1, (R9)
-	VMOVUPD Z13, K1, (R9)(R8*1)
-	LEAQ (R9)(R8*2), R9
-	ADDQ $16, R10
-	SUBQ $2, R11
-	JMP grCol2
-grCol1:
+grCol:
 	TESTQ R11, R11
 	JZ grNext
 	VBROADCASTSD (R10), Z8
 	VMOVUPD.Z (R9), K1, Z12
+	VMOVUPD.Z 64(R9), K2, Z13
+	VMOVUPD.Z 128(R9), K3, Z14
+	VMOVUPD.Z 192(R9), K4, Z15
 	VFMADD231PD Z0, Z8, Z12
+	VFMADD231PD Z1, Z8, Z13
+	VFMADD231PD Z2, Z8, Z14
+	VFMADD231PD Z3, Z8, Z15
 	VMOVUPD Z12, K1, (R9)
+	VMOVUPD Z13, K2, 64(R9)
+	VMOVUPD Z14, K3, 128(R9)
+	VMOVUPD Z15, K4, 192(R9)
+	ADDQ R8, R9
+	ADDQ $8, R10
+	DECQ R11
+	JMP grCol
 grNext:
-	ADDQ $64, SI
-	ADDQ $64, DX
-	SUBQ $8, CX
-	JMP grChunk
+	ADDQ $256, SI
+	ADDQ $256, DX
+	SUBQ $32, CX
+	JMP grBlock
 grDone:
 	VZEROUPPER
 	RET
@@ -224,14 +265,146 @@ dacDone:
 // func SymvLower(m int, d *float64, ldd int, v, w *float64)
 // w[p] += Σ_q D(p,q)·v[q] for the symmetric m×m D whose lower triangle is
 // column-major at d (D(p,q) = d[q·ldd+p], p ≥ q).
+//
+// Four columns q..q+3 per pass over w: each 8-row chunk of w and v is
+// loaded once for the four, column j's dot product with v has its own
+// accumulator, and the first chunk masks the rows at and above column j's
+// diagonal (K2..K5). The last m mod 4 columns go one by one.
 TEXT ·SymvLower(SB), NOSPLIT, $0-40
 	MOVQ m+0(FP), R13
 	MOVQ d+8(FP), R14
 	MOVQ ldd+16(FP), R8
-	INCQ R8
-	SHLQ $3, R8 // (ldd+1)·8: from one diagonal entry to the next
+	SHLQ $3, R8 // ldd·8: from one column to the next
+	LEAQ (R8)(R8*2), R10 // 3·ldd·8
 	MOVQ v+24(FP), R15
 	MOVQ w+32(FP), R12
+sv4Block:
+	CMPQ R13, $4
+	JLT sv1Start
+	VBROADCASTSD (R15), Z24
+	VBROADCASTSD 8(R15), Z25
+	VBROADCASTSD 16(R15), Z26
+	VBROADCASTSD 24(R15), Z27
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	MOVQ R13, CX // rows of the block, the diagonal rows included
+	MOVQ R14, SI
+	MOVQ R15, DI
+	MOVQ R12, DX
+	// The first chunk: column j's rows below its diagonal.
+	MOVQ $0xff, AX
+	CMPQ CX, $8
+	JGE sv4Mask
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+sv4Mask:
+	KMOVW AX, K1
+	MOVQ AX, BX
+	ANDQ $0xfe, BX
+	KMOVW BX, K2
+	ANDQ $0xfc, BX
+	KMOVW BX, K3
+	ANDQ $0xf8, BX
+	KMOVW BX, K4
+	ANDQ $0xf0, BX
+	KMOVW BX, K5
+	VMOVUPD.Z (DI), K1, Z3
+	VMOVUPD.Z (DX), K1, Z4
+	VMOVUPD.Z (SI), K2, Z12
+	VMOVUPD.Z (SI)(R8*1), K3, Z13
+	VMOVUPD.Z (SI)(R8*2), K4, Z14
+	VMOVUPD.Z (SI)(R10*1), K5, Z15
+	VFMADD231PD Z3, Z12, Z20
+	VFMADD231PD Z3, Z13, Z21
+	VFMADD231PD Z3, Z14, Z22
+	VFMADD231PD Z3, Z15, Z23
+	VMULPD Z24, Z12, Z6
+	VFMADD231PD Z25, Z13, Z6
+	VMULPD Z26, Z14, Z7
+	VFMADD231PD Z27, Z15, Z7
+	VADDPD Z7, Z6, Z6
+	VADDPD Z6, Z4, Z4
+	VMOVUPD Z4, K1, (DX)
+	SUBQ $8, CX
+	JLE sv4Sum
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+sv4Loop:
+	MOVQ $0xff, AX
+	CMPQ CX, $8
+	JGE sv4Chunk
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+sv4Chunk:
+	KMOVW AX, K1
+	VMOVUPD.Z (DI), K1, Z3
+	VMOVUPD.Z (DX), K1, Z4
+	VMOVUPD.Z (SI), K1, Z12
+	VMOVUPD.Z (SI)(R8*1), K1, Z13
+	VMOVUPD.Z (SI)(R8*2), K1, Z14
+	VMOVUPD.Z (SI)(R10*1), K1, Z15
+	VFMADD231PD Z3, Z12, Z20
+	VFMADD231PD Z3, Z13, Z21
+	VFMADD231PD Z3, Z14, Z22
+	VFMADD231PD Z3, Z15, Z23
+	VMULPD Z24, Z12, Z6
+	VFMADD231PD Z25, Z13, Z6
+	VMULPD Z26, Z14, Z7
+	VFMADD231PD Z27, Z15, Z7
+	VADDPD Z7, Z6, Z6
+	VADDPD Z6, Z4, Z4
+	VMOVUPD Z4, K1, (DX)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	SUBQ $8, CX
+	JG sv4Loop
+sv4Sum:
+	// w[q+j] += (column j's dot product) + D(q+j,q+j)·v[q+j].
+	MOVQ R14, SI
+	VMOVAPD Z20, Z0
+	REDUCE
+	VMOVSD (SI), X2
+	VMULSD (R15), X2, X2
+	VADDSD X2, X0, X0
+	VADDSD (R12), X0, X0
+	VMOVSD X0, (R12)
+	LEAQ 8(SI)(R8*1), SI
+	VMOVAPD Z21, Z0
+	REDUCE
+	VMOVSD (SI), X2
+	VMULSD 8(R15), X2, X2
+	VADDSD X2, X0, X0
+	VADDSD 8(R12), X0, X0
+	VMOVSD X0, 8(R12)
+	LEAQ 8(SI)(R8*1), SI
+	VMOVAPD Z22, Z0
+	REDUCE
+	VMOVSD (SI), X2
+	VMULSD 16(R15), X2, X2
+	VADDSD X2, X0, X0
+	VADDSD 16(R12), X0, X0
+	VMOVSD X0, 16(R12)
+	LEAQ 8(SI)(R8*1), SI
+	VMOVAPD Z23, Z0
+	REDUCE
+	VMOVSD (SI), X2
+	VMULSD 24(R15), X2, X2
+	VADDSD X2, X0, X0
+	VADDSD 24(R12), X0, X0
+	VMOVSD X0, 24(R12)
+	LEAQ 8(SI)(R8*1), R14 // D(q+4,q+4)
+	ADDQ $32, R15
+	ADDQ $32, R12
+	SUBQ $4, R13
+	JMP sv4Block
+sv1Start:
+	ADDQ $8, R8 // (ldd+1)·8: from one diagonal entry to the next
 svCol:
 	TESTQ R13, R13
 	JZ svDone
@@ -335,5 +508,97 @@ s2Next:
 	DECQ R13
 	JMP s2Col
 s2Done:
+	VZEROUPPER
+	RET
+
+// func GerDotAxpyCols(rows, cols int, b *float64, ldb int, x, y *float64, alpha float64, v *float64, tau float64)
+// For each column q < cols: b[q·ldb+p] += alpha·x[q]·y[p] (as Ger), then
+// s = τ·Σ_p v[p]·b[q·ldb+p] and b[q·ldb+p] −= s·v[p] (as DotAxpyCols),
+// the column read from memory once for both.
+TEXT ·GerDotAxpyCols(SB), NOSPLIT, $0-72
+	MOVQ rows+0(FP), R13
+	MOVQ cols+8(FP), BX
+	MOVQ b+16(FP), SI
+	MOVQ ldb+24(FP), R8
+	SHLQ $3, R8
+	MOVQ x+32(FP), R15
+	MOVQ y+40(FP), R12
+	VBROADCASTSD alpha+48(FP), Z30
+	MOVQ v+56(FP), DI
+	VBROADCASTSD tau+64(FP), Z31
+	MOVQ R13, CX
+	ANDQ $7, CX
+	MOVQ $0xff, AX
+	TESTQ CX, CX
+	JZ gdaMask
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+gdaMask:
+	KMOVW AX, K1 // the mask of the last chunk (full if rows%8 == 0)
+	MOVQ R13, R14
+	SUBQ $1, R14
+	SHRQ $3, R14 // full chunks before the last
+gdaCol:
+	TESTQ BX, BX
+	JZ gdaDone
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VBROADCASTSD (R15), Z5
+	MOVQ SI, R9
+	MOVQ DI, R10
+	MOVQ R12, DX
+	MOVQ R14, R11
+gdaDot:
+	TESTQ R11, R11
+	JZ gdaDotLast
+	VMOVUPD (DX), Z6
+	VMULPD Z30, Z6, Z6
+	VMOVUPD (R9), Z2
+	VFMADD231PD Z6, Z5, Z2
+	VMOVUPD Z2, (R9)
+	VMOVUPD (R10), Z3
+	VFMADD231PD Z3, Z2, Z0
+	ADDQ $64, R9
+	ADDQ $64, R10
+	ADDQ $64, DX
+	DECQ R11
+	JMP gdaDot
+gdaDotLast:
+	VMOVUPD.Z (DX), K1, Z6
+	VMULPD Z30, Z6, Z6
+	VMOVUPD.Z (R9), K1, Z2
+	VFMADD231PD Z6, Z5, Z2
+	VMOVUPD Z2, K1, (R9)
+	VMOVUPD.Z (R10), K1, Z3
+	VFMADD231PD Z3, Z2, Z1
+	VADDPD Z1, Z0, Z0
+	REDUCE
+	VMULSD X31, X0, X0
+	VBROADCASTSD X0, Z4
+	MOVQ SI, R9
+	MOVQ DI, R10
+	MOVQ R14, R11
+gdaAxpy:
+	TESTQ R11, R11
+	JZ gdaAxpyLast
+	VMOVUPD (R9), Z2
+	VMOVUPD (R10), Z3
+	VFNMADD231PD Z4, Z3, Z2
+	VMOVUPD Z2, (R9)
+	ADDQ $64, R9
+	ADDQ $64, R10
+	DECQ R11
+	JMP gdaAxpy
+gdaAxpyLast:
+	VMOVUPD.Z (R9), K1, Z2
+	VMOVUPD.Z (R10), K1, Z3
+	VFNMADD231PD Z4, Z3, Z2
+	VMOVUPD Z2, K1, (R9)
+	ADDQ R8, SI
+	ADDQ $8, R15
+	DECQ BX
+	JMP gdaCol
+gdaDone:
 	VZEROUPPER
 	RET

@@ -16,4 +16,8 @@ func SymvLower(m int, d *float64, ldd int, v, w *float64) { noAsm() }
 
 func Syr2Lower(m int, d *float64, ldd int, v, w *float64) { noAsm() }
 
+func GerDotAxpyCols(rows, cols int, b *float64, ldb int, x, y *float64, alpha float64, v *float64, tau float64) {
+	noAsm()
+}
+
 func noAsm() { panic("sb2st: no assembly in this build") }

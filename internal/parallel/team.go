@@ -16,9 +16,13 @@ import (
 // whose idle vCPU halts at once (Firecracker with halt polling off) that is
 // about 90 µs from the go statement to the first instruction, as long as a
 // third of a Model d layer or a fifth of half of MLP 784-1000-10's forward
-// product. A spinning worker starts its task in well under a microsecond;
-// a training step's large products are about 150 µs apart, so a worker
-// spinning 200 µs takes the next one at once.
+// product. A spinning worker starts its task in well under a microsecond,
+// so it spins for longer than the gaps between a step's fork-joins: a Model d
+// step's large products are about 150 µs apart; MLP 784-1000-10's hidden
+// layer weight gradient starts 180–250 µs after the forward product, behind
+// the output layer's products and the loss on one goroutine. A worker that
+// spun 200 µs had parked by then, and that product took 1040–1070 µs instead
+// of 920–935 µs with the worker still spinning.
 //
 // A spinning goroutine yields to runnable goroutines every few polls, so a
 // fan-out outside the team (Run) still gets a processor. (A spin that ends
@@ -34,7 +38,7 @@ import (
 var teamSpin, teamJoinSpin atomic.Int64
 
 func init() {
-	teamSpin.Store(int64(200 * time.Microsecond))
+	teamSpin.Store(int64(400 * time.Microsecond))
 	teamJoinSpin.Store(int64(200 * time.Microsecond))
 }
 

@@ -67,27 +67,60 @@ var team struct {
 // goroutine, f(1), …, f(tasks−1) on workers, waking those that are parked.
 // A call made while another holds the team (concurrent or nested) takes
 // Run.
-func Team(tasks int, f func(task int)) { teamRun(tasks, true, f) }
+func Team(tasks int, f func(task int)) { teamRun(tasks, teamWake, f) }
 
 // TeamIfAwake is Team when every worker it needs is spinning (a fork-join
 // between two of Team's), and Run otherwise: for short passes that gain
 // from the team only when they need not wake it.
-func TeamIfAwake(tasks int, f func(task int)) { teamRun(tasks, false, f) }
+func TeamIfAwake(tasks int, f func(task int)) { teamRun(tasks, teamIfAwake, f) }
 
-func teamRun(tasks int, wake bool, f func(task int)) {
+// TeamOrInline is Team when every worker it needs is spinning and the team
+// is free, and otherwise calls f(0), …, f(tasks−1) in turn on the caller's
+// goroutine: for passes of a few tens of µs, which a goroutine started with
+// go (Run) does not speed up, as it starts late on an idle core and loses a
+// time slice on a busy one.
+func TeamOrInline(tasks int, f func(task int)) { teamRun(tasks, teamOrInline, f) }
+
+// teamMode is what teamRun does when it cannot hand tasks to spinning
+// workers: wake parked ones (teamWake), or take Run (teamIfAwake) or the
+// caller's goroutine (teamOrInline).
+type teamMode int
+
+const (
+	teamWake teamMode = iota
+	teamIfAwake
+	teamOrInline
+)
+
+// inline runs f(0), …, f(tasks−1) in turn on the caller's goroutine.
+func inline(tasks int, f func(task int)) {
+	for t := 0; t < tasks; t++ {
+		f(t)
+	}
+}
+
+func teamRun(tasks int, mode teamMode, f func(task int)) {
 	if tasks <= 1 {
 		Run(tasks, f)
 		return
 	}
 	if !team.mu.TryLock() {
+		if mode == teamOrInline {
+			inline(tasks, f)
+			return
+		}
 		Run(tasks, f)
 		return
 	}
 	defer team.mu.Unlock()
-	if !wake {
+	if mode != teamWake {
 		hot := len(team.workers) >= tasks-1
 		for _, w := range team.workers[:min(tasks-1, len(team.workers))] {
 			hot = hot && !w.parked.Load()
+		}
+		if !hot && mode == teamOrInline {
+			inline(tasks, f)
+			return
 		}
 		if !hot {
 			Run(tasks, f)

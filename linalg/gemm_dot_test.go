@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"gonum.org/v1/gonum/blas"
+
 	"github.com/fenchel-ml/fenchel/internal/parallel"
 )
 
@@ -14,7 +16,7 @@ import (
 // parallelFlops and gemmParallelFlops, which gemmDot splits in two halves
 // for the team's worker when it is spinning, and runs as two halves on the
 // caller otherwise: right after a fork-join of the team and with the
-// worker parked, Gemm gives the bits of gemmDot on all rows at once, in
+// worker parked, Kernels' GEMM gives the bits of gemmDot on all rows at once, in
 // float32 (and float64 where a set has dot kernels for it), with every
 // kernel set this machine can run that has them; C holds NaN before.
 func TestGemmDotTeamBits(t *testing.T) {
@@ -59,13 +61,13 @@ func TestGemmDotTeamBits(t *testing.T) {
 				} else {
 					waitParked()
 				}
-				Gemm(false, true, m, n, k, 0.5, a32, k, b32, k, 0, c32[i], n)
+				im.f32.Sgemm(blas.NoTrans, blas.Trans, m, n, k, 0.5, a32, k, b32, k, 0, c32[i], n)
 				if awake {
 					parallel.Team(2, func(int) {})
 				} else {
 					waitParked()
 				}
-				Gemm(false, true, m, n, k, 0.5, a, k, b, k, 0, c64[i], n)
+				im.f64.Dgemm(blas.NoTrans, blas.Trans, m, n, k, 0.5, a, k, b, k, 0, c64[i], n)
 			}
 			for i, how := range []string{"worker parked", "worker spinning"} {
 				for j := range want32 {

@@ -8,8 +8,9 @@ import (
 )
 
 // The fork-joins of the training step (nn's convolutions, elementwise
-// passes and pools, linalg's two-block products: about forty per Model d
-// step, four per MLP step) run on one team of persistent goroutines that
+// passes and pools, linalg's two-block and few-column products, the batch
+// gathering and the loss: about forty per Model d step, five per MLP
+// 784-1000-10 step) run on one team of persistent goroutines that
 // spin for teamSpin after each task before they park, and whose caller
 // spins for teamJoinSpin for them to finish before it blocks. A goroutine
 // started on an idle processor waits for the processor to wake: on a VM

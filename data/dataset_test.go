@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fenchel-ml/fenchel/internal/parallel"
 	"github.com/fenchel-ml/fenchel/nn"
 )
 
@@ -283,7 +284,9 @@ func TestPermutation(t *testing.T) {
 
 // TestGatherLargeBatch checks a float32 batch large enough to be shared by
 // two goroutines (gatherSplit values; an odd row count, so the halves
-// differ) against Row, row by row.
+// differ) against Row, row by row: with the team's worker parked (the
+// caller converts it alone) and right after a fork-join of the team (its
+// spinning worker takes the second half).
 func TestGatherLargeBatch(t *testing.T) {
 	train, _ := loadFixture(t, Normalization{})
 	rng := rand.New(rand.NewPCG(3, 9))
@@ -291,13 +294,18 @@ func TestGatherLargeBatch(t *testing.T) {
 	for i := range idx {
 		idx[i] = rng.IntN(train.N)
 	}
-	m := Gather[float32](train, idx, nil)
 	row := make([]float64, 784)
-	for r, i := range idx {
-		train.Row(row, i)
-		for j := range row {
-			if m.At(r, j) != float32(row[j]) {
-				t.Fatalf("row %d (sample %d) col %d = %v, want float32(%v)", r, i, j, m.At(r, j), row[j])
+	for _, awake := range []bool{false, true} {
+		if awake {
+			parallel.Team(2, func(int) {})
+		}
+		m := Gather[float32](train, idx, nil)
+		for r, i := range idx {
+			train.Row(row, i)
+			for j := range row {
+				if m.At(r, j) != float32(row[j]) {
+					t.Fatalf("team awake %v: row %d (sample %d) col %d = %v, want float32(%v)", awake, r, i, j, m.At(r, j), row[j])
+				}
 			}
 		}
 	}

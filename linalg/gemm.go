@@ -50,7 +50,9 @@ const parallelFlops = 1 << 20
 // 1.3·10⁶ products of MLP 784-1000-10's output layer (forward, weight and
 // input gradients: 30–40 CPU-µs each on one core) took more CPU and no less
 // wall time than on one goroutine; the training loop's CPU per step fell by
-// 5 % with this bound. A variable so tests can split small products.
+// 5 % with this bound (the forward one, a dot-product path, is shared with
+// the team's worker when that is spinning: gemmDot). A variable so tests
+// can split small products.
 var gemmParallelFlops = 1 << 22
 
 // microKernel computes C[0:mr, 0:nr] += alpha · Σ_p a[p·mr+i]·b[p·nr+j] for
@@ -390,7 +392,10 @@ func gemmBias[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, 
 		workers = 1
 	}
 	if dot {
-		gemmDot(kern, m, n, k, alpha, a, lda, b, ldb, c, ldc, workers)
+		// Too small for started goroutines, a dot-product path that is
+		// not tiny is still shared with the team's worker when it spins.
+		spinning := workers == 1 && m*n*k >= parallelFlops && runtime.GOMAXPROCS(0) > 1
+		gemmDot(kern, m, n, k, alpha, a, lda, b, ldb, c, ldc, workers, spinning)
 		if done != nil {
 			doneRows(m, n, done)
 		}
@@ -446,9 +451,12 @@ func gemmBias[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, 
 // (MLP 784-1000-10's 128×10×1000 output layer on one core: 41–53 CPU-µs
 // packed, 28–34 here, on a machine at load 4).
 // B's n rows are copied once into a zero-padded block of the kernel's row
-// count when n is less. Rows of C are shared among the workers; each element
-// is computed the same way whatever the split.
-func gemmDot[T Float](kern *microKernel[T], m, n, k int, alpha T, a []T, lda int, b []T, ldb int, c []T, ldc int, workers int) {
+// count when n is less. Rows of C are shared among the workers, or with
+// spinning, split in two halves for the team's worker if it is spinning
+// (parallel.TeamOrInline: MLP 784-1000-10's 128×10×1000 forward output
+// layer in 36–39 µs instead of 55–60 on one goroutine); each element is
+// computed the same way whatever the split.
+func gemmDot[T Float](kern *microKernel[T], m, n, k int, alpha T, a []T, lda int, b []T, ldb int, c []T, ldc int, workers int, spinning bool) {
 	dk := kern.dots[0]
 	for _, d := range kern.dots {
 		if n <= d.rows {
@@ -468,7 +476,7 @@ func gemmDot[T Float](kern *microKernel[T], m, n, k int, alpha T, a []T, lda int
 		b, ldb = w.b, k
 	}
 	_, _, _ = a[(m-1)*lda+k-1], b[(dk.rows-1)*ldb+k-1], c[(m-1)*ldc+n-1]
-	parallel.Ranges(0, m, workers, func(lo, hi int) {
+	rows := func(lo, hi int) {
 		i := lo
 		for ; i+2 <= hi; i += 2 {
 			dk.two(k, &a[i*lda], lda, &b[0], ldb, &c[i*ldc], ldc, n, alpha)
@@ -476,7 +484,19 @@ func gemmDot[T Float](kern *microKernel[T], m, n, k int, alpha T, a []T, lda int
 		if i < hi {
 			dk.one(k, &a[i*lda], lda, &b[0], ldb, &c[i*ldc], ldc, n, alpha)
 		}
-	})
+	}
+	if spinning {
+		h := m / 2 &^ 1
+		parallel.TeamOrInline(2, func(t int) {
+			if t == 0 {
+				rows(0, h)
+			} else {
+				rows(h, m)
+			}
+		})
+		return
+	}
+	parallel.Ranges(0, m, workers, rows)
 }
 
 // workspace holds the packing buffers of one goroutine.

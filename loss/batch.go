@@ -2,9 +2,17 @@ package loss
 
 import (
 	"fmt"
+	"runtime"
 
+	"github.com/fenchel-ml/fenchel/internal/parallel"
 	"github.com/fenchel-ml/fenchel/nn"
 )
+
+// batchSplitMin is the number of logits from which BatchGrad splits its
+// rows in two when the team's worker is spinning (parallel.TeamOrInline):
+// a softmax row of 10 classes costs about a third of a microsecond, so the
+// 128 rows of an MLP batch took 44–47 µs on one goroutine and 29 µs shared.
+const batchSplitMin = 640
 
 // BatchGrad evaluates loss l on a batch of logits z (one row of K logits per
 // sample) against integer labels with label smoothing s (targets from
@@ -13,6 +21,10 @@ import (
 // loss, into dz (same shape as z; dz may be nil when only the loss is needed),
 // and returns the sum of the per-row losses and the number of rows whose
 // first largest logit is the label.
+//
+// Rows are independent: a large batch is split into two halves of rows
+// when the team's worker is spinning, the per-row losses summed afterwards
+// in row order, so the result does not depend on the split.
 //
 // It errors on a shape mismatch, a label outside [0, K), an invalid
 // smoothing, and any NaN/Inf logit or loss, naming the row and value (the
@@ -35,7 +47,18 @@ func BatchGrad[T nn.Float](l Loss, z *nn.Mat[T], labels []int, smoothing float64
 		useLabel: l.OnSimplex() && smoothing == 0, scale: 1 / float64(rows)}
 	b.sm, b.fused = l.(Softmax)
 	b.fused = b.fused && dz != nil
-	correct, err = b.rows(0, rows)
+	if rows*K >= batchSplitMin && runtime.GOMAXPROCS(0) > 1 {
+		var counts [2]int
+		var errs [2]error
+		parallel.TeamOrInline(2, func(t int) { counts[t], errs[t] = b.rows(t*rows/2, (t+1)*rows/2) })
+		correct = counts[0] + counts[1]
+		err = errs[0]
+		if err == nil {
+			err = errs[1]
+		}
+	} else {
+		correct, err = b.rows(0, rows)
+	}
 	if err != nil {
 		return 0, 0, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fenchel-ml/fenchel/internal/parallel"
 	"github.com/fenchel-ml/fenchel/nn"
 )
 
@@ -266,10 +267,12 @@ func TestBatchGradProcs(t *testing.T) {
 			for _, procs := range []int{1, 2, 3, 4} {
 				runtime.GOMAXPROCS(procs)
 				dz := nn.NewMat[float32](rows, K)
+				parallel.Team(2, func(int) {}) // the worker spins: the rows are split
 				sum, c, err := BatchGrad(l, z, labels, s, dz)
 				if err != nil {
 					t.Fatal(err)
 				}
+				parallel.Team(2, func(int) {})
 				vsum, vc, err := BatchGrad(l, z, labels, s, nil)
 				if err != nil {
 					t.Fatal(err)
@@ -295,11 +298,21 @@ func TestBatchGradProcs(t *testing.T) {
 	bad.Data[150*K+7] = float32(math.Inf(1))
 	badLabels := append([]int(nil), labels...)
 	badLabels[170] = K
+	// Bad rows in the second half only, then in both halves.
+	bad2 := toF32(zf)
+	copy(bad2.Data, bad.Data)
+	bad2.Data[40*K+1] = float32(math.NaN())
 	for _, procs := range []int{1, 2, 4} {
 		runtime.GOMAXPROCS(procs)
+		parallel.Team(2, func(int) {})
 		_, _, err := BatchGrad(Softmax{}, bad, badLabels, 0, nn.NewMat[float32](rows, K))
 		if err == nil || !strings.Contains(err.Error(), "row 150: logit 7 = +Inf") {
 			t.Errorf("GOMAXPROCS %d: error %v, want the first bad row (150)", procs, err)
+		}
+		parallel.Team(2, func(int) {})
+		_, _, err = BatchGrad(Softmax{}, bad2, badLabels, 0, nn.NewMat[float32](rows, K))
+		if err == nil || !strings.Contains(err.Error(), "row 40: logit 1 = NaN") {
+			t.Errorf("GOMAXPROCS %d: error %v, want the first bad row (40)", procs, err)
 		}
 	}
 }

@@ -17,9 +17,9 @@ type Dense[T Float] struct {
 	gram        []T // scratch for AddGram
 
 	// WGradRows, if not nil, is called by SetGrads with row ranges [lo, hi)
-	// of W covering [0, Out) once each, as soon as those rows of W.Grad are
-	// final (linalg.GemmRows), possibly on several goroutines at once with
-	// disjoint ranges. It may update those rows of W.Value: SetGrads then
+	// of W covering [0, Out) once each, as soon as those rows of W.Grad and
+	// B.Grad are final (linalg.GemmRows), possibly on several goroutines at
+	// once with disjoint ranges. It may update those rows of W.Value: SetGrads then
 	// computes dL/dx first, and the weight-gradient product does not read W.
 	WGradRows func(lo, hi int)
 }
@@ -89,9 +89,14 @@ func (d *Dense[T]) SetGrads(dy *Mat[T], wantDx bool) *Mat[T] {
 		if wantDx {
 			dx = d.inputGrad(dy)
 		}
-		linalg.GemmRows(true, false, d.Out, d.In, n, 1, dy.Data, d.Out, d.x.Data, d.In, 0, d.W.Grad, d.In, d.WGradRows)
-		clear(d.B.Grad)
-		addRows(d.B.Grad, dy.Data, n, d.Out)
+		// The bias gradient of the rows [lo, hi) of W is the sums of those
+		// columns of dy, added on the goroutine that just packed them for
+		// the product (same bits as addRows on all columns).
+		linalg.GemmRows(true, false, d.Out, d.In, n, 1, dy.Data, d.Out, d.x.Data, d.In, 0, d.W.Grad, d.In, func(lo, hi int) {
+			clear(d.B.Grad[lo:hi])
+			addRowsLd(d.B.Grad[lo:hi], dy.Data[lo:], n, hi-lo, d.Out)
+			d.WGradRows(lo, hi)
+		})
 		return dx
 	}
 	linalg.Gemm(true, false, d.Out, d.In, n, 1, dy.Data, d.Out, d.x.Data, d.In, 0, d.W.Grad, d.In)
@@ -104,15 +109,19 @@ func (d *Dense[T]) SetGrads(dy *Mat[T], wantDx bool) *Mat[T] {
 }
 
 // addRows adds the rows of the rows×cols matrix a to dst, row by row.
-func addRows[T Float](dst, a []T, rows, cols int) {
+func addRows[T Float](dst, a []T, rows, cols int) { addRowsLd(dst, a, rows, cols, cols) }
+
+// addRowsLd is addRows on rows lda apart in a (a block of columns of a
+// wider matrix), with the same bits per column.
+func addRowsLd[T Float](dst, a []T, rows, cols, lda int) {
 	switch d := any(dst).(type) {
 	case []float32:
-		simd.AddRows32(d, any(a).([]float32), rows, cols)
+		simd.AddRowsLd32(d, any(a).([]float32), rows, cols, lda)
 	case []float64:
-		simd.AddRows64(d, any(a).([]float64), rows, cols)
+		simd.AddRowsLd64(d, any(a).([]float64), rows, cols, lda)
 	default:
 		for r := 0; r < rows; r++ {
-			for j, v := range a[r*cols : r*cols+cols] {
+			for j, v := range a[r*lda : r*lda+cols] {
 				dst[j] += v
 			}
 		}

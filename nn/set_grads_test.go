@@ -111,7 +111,7 @@ func TestSetGradsFloat32MLP(t *testing.T) {
 // weight gradient reported block by block, the last layer's after its
 // product): on one goroutine and on two, the gradients and
 // dL/dx are the bits of SetGrads without WGradRows, the calls cover every
-// row once, and in each call the rows' weight gradients are final.
+// row once, and in each call the rows' weight and bias gradients are final.
 func TestSetGradsWGradRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	d1, d2 := NewDense[float32](784, 1000), NewDense[float32](1000, 10)
@@ -146,14 +146,14 @@ func TestSetGradsWGradRows(t *testing.T) {
 			var mu sync.Mutex
 			type snap struct {
 				lo, hi int
-				w      []float32
+				w, b   []float32
 			}
 			calls := map[*Dense[float32]][]snap{}
 			for _, d := range []*Dense[float32]{d1, d2} {
 				d.WGradRows = func(lo, hi int) {
 					mu.Lock()
 					defer mu.Unlock()
-					calls[d] = append(calls[d], snap{lo, hi, slices.Clone(d.W.Grad[lo*d.In : hi*d.In])})
+					calls[d] = append(calls[d], snap{lo, hi, slices.Clone(d.W.Grad[lo*d.In : hi*d.In]), slices.Clone(d.B.Grad[lo:hi])})
 				}
 				defer func() { d.WGradRows = nil }()
 			}
@@ -173,7 +173,7 @@ func TestSetGradsWGradRows(t *testing.T) {
 					for r := c.lo; r < c.hi; r++ {
 						seen[r]++
 					}
-					if !slices.Equal(c.w, d.W.Grad[c.lo*d.In:c.hi*d.In]) {
+					if !slices.Equal(c.w, d.W.Grad[c.lo*d.In:c.hi*d.In]) || !slices.Equal(c.b, d.B.Grad[c.lo:c.hi]) {
 						t.Errorf("GOMAXPROCS %d: dense %d→%d: rows [%d, %d) reported before their gradients were final", procs, d.In, d.Out, c.lo, c.hi)
 					}
 				}

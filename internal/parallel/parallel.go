@@ -1,6 +1,6 @@
 // Package parallel is fenchel's one fan-out helper: run independent tasks
 // on goroutines and wait for all of them (Run, Ranges, Bounds; Team and
-// TeamIfAwake on persistent goroutines, for fork-joins of tens of µs). Callers decide how many tasks
+// TeamIfAwake, TeamOrInline on persistent goroutines, for fork-joins of tens of µs). Callers decide how many tasks
 // (usually runtime.GOMAXPROCS(0), or fewer when the work is small) and what
 // each task owns; a task must write only state no other task touches, so
 // results never depend on scheduling.

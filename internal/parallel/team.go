@@ -8,17 +8,22 @@ import (
 )
 
 // The fork-joins of the training step (nn's convolutions, elementwise
-// passes and pools, linalg's two-block products: about forty per Model d
-// step, four per MLP step) run on one team of persistent goroutines that
+// passes and pools, linalg's two-block and few-column products, the batch
+// gathering and the loss: about forty per Model d step, five per MLP
+// 784-1000-10 step) run on one team of persistent goroutines that
 // spin for teamSpin after each task before they park, and whose caller
 // spins for teamJoinSpin for them to finish before it blocks. A goroutine
 // started on an idle processor waits for the processor to wake: on a VM
 // whose idle vCPU halts at once (Firecracker with halt polling off) that is
 // about 90 µs from the go statement to the first instruction, as long as a
 // third of a Model d layer or a fifth of half of MLP 784-1000-10's forward
-// product. A spinning worker starts its task in well under a microsecond;
-// a training step's large products are about 150 µs apart, so a worker
-// spinning 200 µs takes the next one at once.
+// product. A spinning worker starts its task in well under a microsecond,
+// so it spins for longer than the gaps between a step's fork-joins: a Model d
+// step's large products are about 150 µs apart; MLP 784-1000-10's hidden
+// layer weight gradient starts 180–250 µs after the forward product, behind
+// the output layer's products and the loss on one goroutine. A worker that
+// spun 200 µs had parked by then, and that product took 1040–1070 µs instead
+// of 920–935 µs with the worker still spinning.
 //
 // A spinning goroutine yields to runnable goroutines every few polls, so a
 // fan-out outside the team (Run) still gets a processor. (A spin that ends
@@ -34,7 +39,7 @@ import (
 var teamSpin, teamJoinSpin atomic.Int64
 
 func init() {
-	teamSpin.Store(int64(200 * time.Microsecond))
+	teamSpin.Store(int64(400 * time.Microsecond))
 	teamJoinSpin.Store(int64(200 * time.Microsecond))
 }
 
@@ -63,27 +68,60 @@ var team struct {
 // goroutine, f(1), …, f(tasks−1) on workers, waking those that are parked.
 // A call made while another holds the team (concurrent or nested) takes
 // Run.
-func Team(tasks int, f func(task int)) { teamRun(tasks, true, f) }
+func Team(tasks int, f func(task int)) { teamRun(tasks, teamWake, f) }
 
 // TeamIfAwake is Team when every worker it needs is spinning (a fork-join
 // between two of Team's), and Run otherwise: for short passes that gain
 // from the team only when they need not wake it.
-func TeamIfAwake(tasks int, f func(task int)) { teamRun(tasks, false, f) }
+func TeamIfAwake(tasks int, f func(task int)) { teamRun(tasks, teamIfAwake, f) }
 
-func teamRun(tasks int, wake bool, f func(task int)) {
+// TeamOrInline is Team when every worker it needs is spinning and the team
+// is free, and otherwise calls f(0), …, f(tasks−1) in turn on the caller's
+// goroutine: for passes of a few tens of µs, which a goroutine started with
+// go (Run) does not speed up, as it starts late on an idle core and loses a
+// time slice on a busy one.
+func TeamOrInline(tasks int, f func(task int)) { teamRun(tasks, teamOrInline, f) }
+
+// teamMode is what teamRun does when it cannot hand tasks to spinning
+// workers: wake parked ones (teamWake), or take Run (teamIfAwake) or the
+// caller's goroutine (teamOrInline).
+type teamMode int
+
+const (
+	teamWake teamMode = iota
+	teamIfAwake
+	teamOrInline
+)
+
+// inline runs f(0), …, f(tasks−1) in turn on the caller's goroutine.
+func inline(tasks int, f func(task int)) {
+	for t := 0; t < tasks; t++ {
+		f(t)
+	}
+}
+
+func teamRun(tasks int, mode teamMode, f func(task int)) {
 	if tasks <= 1 {
 		Run(tasks, f)
 		return
 	}
 	if !team.mu.TryLock() {
+		if mode == teamOrInline {
+			inline(tasks, f)
+			return
+		}
 		Run(tasks, f)
 		return
 	}
 	defer team.mu.Unlock()
-	if !wake {
+	if mode != teamWake {
 		hot := len(team.workers) >= tasks-1
 		for _, w := range team.workers[:min(tasks-1, len(team.workers))] {
 			hot = hot && !w.parked.Load()
+		}
+		if !hot && mode == teamOrInline {
+			inline(tasks, f)
+			return
 		}
 		if !hot {
 			Run(tasks, f)

@@ -8,10 +8,10 @@ import (
 	"time"
 )
 
-// TestTeam checks that Team and TeamIfAwake call every task exactly
-// once, with the workers spinning and with them parking at once (the wake
+// TestTeam checks that Team, TeamIfAwake and TeamOrInline call every task
+// exactly once, with the workers spinning and with them parking at once (the wake
 // path), at GOMAXPROCS 1 to 3, from several goroutines at a time (all but
-// one take Run) and nested (the inner call takes Run).
+// one take Run or run inline) and nested (the inner call takes Run).
 func TestTeam(t *testing.T) {
 	oldSpin, oldJoin, oldProcs := teamSpin.Load(), teamJoinSpin.Load(), runtime.GOMAXPROCS(0)
 	defer func() { teamSpin.Store(oldSpin); teamJoinSpin.Store(oldJoin); runtime.GOMAXPROCS(oldProcs) }()
@@ -29,7 +29,7 @@ func TestTeam(t *testing.T) {
 						for _, tasks := range []int{0, 1, 2, 3, 5} {
 							seen := make([]atomic.Int32, max(tasks, 1))
 							inner := make([]atomic.Int32, max(tasks, 1)*2)
-							teamRun(tasks, rep%2 == 0, func(i int) {
+							teamRun(tasks, teamMode(rep%3), func(i int) {
 								seen[i].Add(1)
 								if rep%5 == 0 {
 									Team(2, func(j int) { inner[2*i+j].Add(1) })
@@ -108,4 +108,49 @@ func TestTeamLateTokens(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestTeamOrInline checks that TeamOrInline runs every task in order on
+// the caller's goroutine when the workers are parked, and hands the others
+// to the workers right after a fork-join of the team (they are spinning).
+func TestTeamOrInline(t *testing.T) {
+	oldSpin := teamSpin.Load()
+	defer teamSpin.Store(oldSpin)
+	teamSpin.Store(0)
+	Team(3, func(int) {})
+	for _, w := range team.workers[:2] {
+		for !w.parked.Load() {
+			time.Sleep(10 * time.Microsecond)
+		}
+	}
+	var order []int
+	TeamOrInline(3, func(i int) {
+		if i == 0 {
+			time.Sleep(2 * time.Millisecond) // the others would start meanwhile if not inline
+		}
+		order = append(order, i)
+	})
+	if len(order) != 3 || order[0] != 0 || order[1] != 1 || order[2] != 2 {
+		t.Fatalf("workers parked: tasks ran as %v, want [0 1 2] on the caller", order)
+	}
+	teamSpin.Store(int64(time.Second))
+	Team(3, func(int) {})
+	var other atomic.Int32
+	var seen int32
+	TeamOrInline(3, func(i int) {
+		if i > 0 {
+			other.Add(1)
+			return
+		}
+		// Inline, the other tasks would only start after this one.
+		for t0 := time.Now(); other.Load() < 2 && time.Since(t0) < 2*time.Second; {
+			runtime.Gosched()
+		}
+		seen = other.Load()
+	})
+	if seen != 2 {
+		t.Fatalf("workers spinning: the caller's task saw %d of the workers' 2 tasks run meanwhile", seen)
+	}
+	teamSpin.Store(0)
+	Team(3, func(int) {}) // the workers park again
 }

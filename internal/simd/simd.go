@@ -35,19 +35,23 @@ func ReLUMask64(dst, v, x []float64) {
 // dst[j] += a[0·cols+j] + a[1·cols+j] + … in that order (one rounding per
 // addition, row by row, as the plain loop), for j < cols. It is a bias
 // gradient: the column sums of dy.
-func AddRows32(dst, a []float32, rows, cols int) {
+func AddRows32(dst, a []float32, rows, cols int) { AddRowsLd32(dst, a, rows, cols, cols) }
+
+// AddRowsLd32 is AddRows32 on a matrix whose rows are lda ≥ cols apart in a
+// (a block of columns of a wider matrix), with the same bits per column.
+func AddRowsLd32(dst, a []float32, rows, cols, lda int) {
 	if rows == 0 || cols == 0 {
 		return
 	}
-	dst, a = dst[:cols], a[:rows*cols]
+	dst, a = dst[:cols], a[:(rows-1)*lda+cols]
 	n := 0
 	if useAsm && cols >= 8 {
 		n = cols &^ 7
-		addRows32AVX2(&dst[0], &a[0], rows, cols, n)
+		addRows32AVX2(&dst[0], &a[0], rows, lda, n)
 	}
 	if n < cols {
 		for r := 0; r < rows; r++ {
-			row := a[r*cols : r*cols+cols]
+			row := a[r*lda : r*lda+cols]
 			for j := n; j < cols; j++ {
 				dst[j] += row[j]
 			}
@@ -56,19 +60,22 @@ func AddRows32(dst, a []float32, rows, cols int) {
 }
 
 // AddRows64 is AddRows32 for float64.
-func AddRows64(dst, a []float64, rows, cols int) {
+func AddRows64(dst, a []float64, rows, cols int) { AddRowsLd64(dst, a, rows, cols, cols) }
+
+// AddRowsLd64 is AddRowsLd32 for float64.
+func AddRowsLd64(dst, a []float64, rows, cols, lda int) {
 	if rows == 0 || cols == 0 {
 		return
 	}
-	dst, a = dst[:cols], a[:rows*cols]
+	dst, a = dst[:cols], a[:(rows-1)*lda+cols]
 	n := 0
 	if useAsm && cols >= 4 {
 		n = cols &^ 3
-		addRows64AVX2(&dst[0], &a[0], rows, cols, n)
+		addRows64AVX2(&dst[0], &a[0], rows, lda, n)
 	}
 	if n < cols {
 		for r := 0; r < rows; r++ {
-			row := a[r*cols : r*cols+cols]
+			row := a[r*lda : r*lda+cols]
 			for j := n; j < cols; j++ {
 				dst[j] += row[j]
 			}

@@ -80,7 +80,8 @@ loop4_64:
 	RET
 
 // func addRows32AVX2(dst, a *float32, rows, cols, n int)
-// For each 8-column strip j < n (n a positive multiple of 8, rows ≥ 1):
+// For each 8-column strip j < n (n a positive multiple of 8, rows ≥ 1;
+// cols is the row stride of a):
 // acc = dst[j:j+8]; acc += a[r·cols+j : +8] for r = 0…rows−1 in order; store.
 TEXT ·addRows32AVX2(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI

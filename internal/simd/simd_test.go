@@ -90,37 +90,50 @@ func TestReLUMask(t *testing.T) {
 
 // TestAddRows checks the vector column sums bit for bit against the plain
 // row-by-row loop (the order of additions is part of the result), for row
-// and column counts around the vector widths.
+// and column counts around the vector widths, on contiguous rows (AddRows)
+// and on a block of columns of a wider matrix (AddRowsLd, the block's
+// first column 0 or 5 of rows lda = cols + 0, 3 or 16 apart).
 func TestAddRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, rows := range []int{0, 1, 2, 3, 7, 64, 129} {
 		for _, cols := range []int{0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 100, 1000} {
-			a32 := random32(rng, rows*cols)
-			d32 := random32(rng, cols)
-			want32 := append([]float32(nil), d32...)
-			for r := 0; r < rows; r++ {
-				for j := 0; j < cols; j++ {
-					want32[j] += a32[r*cols+j]
+			for _, c := range []struct{ off, pad int }{{0, 0}, {0, 3}, {5, 16}} {
+				lda := cols + c.pad
+				a32 := random32(rng, rows*lda+c.off)
+				d32 := random32(rng, cols)
+				want32 := append([]float32(nil), d32...)
+				for r := 0; r < rows; r++ {
+					for j := 0; j < cols; j++ {
+						want32[j] += a32[c.off+r*lda+j]
+					}
 				}
-			}
-			AddRows32(d32, a32, rows, cols)
-			for j := range d32 {
-				if math.Float32bits(d32[j]) != math.Float32bits(want32[j]) && !(d32[j] != d32[j] && want32[j] != want32[j]) {
-					t.Fatalf("AddRows32 %d×%d col %d: got %v, want %v", rows, cols, j, d32[j], want32[j])
+				if c.pad == 0 {
+					AddRows32(d32, a32, rows, cols)
+				} else {
+					AddRowsLd32(d32, a32[c.off:], rows, cols, lda)
 				}
-			}
-			a64 := random64(rng, rows*cols)
-			d64 := random64(rng, cols)
-			want64 := append([]float64(nil), d64...)
-			for r := 0; r < rows; r++ {
-				for j := 0; j < cols; j++ {
-					want64[j] += a64[r*cols+j]
+				for j := range d32 {
+					if math.Float32bits(d32[j]) != math.Float32bits(want32[j]) && !(d32[j] != d32[j] && want32[j] != want32[j]) {
+						t.Fatalf("AddRows32 %d×%d (lda %d) col %d: got %v, want %v", rows, cols, lda, j, d32[j], want32[j])
+					}
 				}
-			}
-			AddRows64(d64, a64, rows, cols)
-			for j := range d64 {
-				if math.Float64bits(d64[j]) != math.Float64bits(want64[j]) && !(d64[j] != d64[j] && want64[j] != want64[j]) {
-					t.Fatalf("AddRows64 %d×%d col %d: got %v, want %v", rows, cols, j, d64[j], want64[j])
+				a64 := random64(rng, rows*lda+c.off)
+				d64 := random64(rng, cols)
+				want64 := append([]float64(nil), d64...)
+				for r := 0; r < rows; r++ {
+					for j := 0; j < cols; j++ {
+						want64[j] += a64[c.off+r*lda+j]
+					}
+				}
+				if c.pad == 0 {
+					AddRows64(d64, a64, rows, cols)
+				} else {
+					AddRowsLd64(d64, a64[c.off:], rows, cols, lda)
+				}
+				for j := range d64 {
+					if math.Float64bits(d64[j]) != math.Float64bits(want64[j]) && !(d64[j] != d64[j] && want64[j] != want64[j]) {
+						t.Fatalf("AddRows64 %d×%d (lda %d) col %d: got %v, want %v", rows, cols, lda, j, d64[j], want64[j])
+					}
 				}
 			}
 		}

@@ -21,8 +21,9 @@ var bandSymmAsm = true
 
 // symmBlock is the height of the row blocks of bandSymm's tasks: each task
 // reads its block row and block column of the trailing matrix once (a
-// variable so tests can shrink it).
-var symmBlock = 256
+// variable so tests can shrink it). A multiple of sy2sb's twelve rows, so
+// that only the last block row and block column leave rows to Gemm.
+var symmBlock = 264
 
 // bandWork holds the O(n·nb) buffers of symToBand.
 type bandWork struct {
@@ -161,10 +162,13 @@ var lookAhead = true
 // (the diagonal block symmetrised into scratch) plus, for each tile C_JT
 // of its stored block row right of the diagonal, C_JT·V_Tᵀ into Zᵀ_J and
 // then, with the tile in cache, C_JTᵀ·V_Jᵀ into the task's own rows of
-// w.col. With the AVX-512 kernels and k a multiple of 16 both products run
-// on sy2sb's kernels, which read twelve rows (MulA12x16) or twelve columns
-// (MulAt12x16) of the tile where they lie against Vᵀ packed once, and Gemm
-// takes only the rows left over; otherwise both are Gemm calls. Each
+// w.col. With the AVX-512 kernels and k a multiple of 16 all three run on
+// sy2sb's kernels, which read twelve rows (MulA12x16; SetA12x16 on the
+// diagonal block, which starts Zᵀ_J) or twelve columns (SetAt12x16, which
+// writes w.col without its being cleared) of the tile where they lie
+// against Vᵀ packed once, and Gemm takes only the rows left over (none but
+// in the last block row and column: symmBlock is a multiple of twelve);
+// otherwise all are Gemm calls. Each
 // stored entry of C is read from memory once and never packed, where a
 // task per block row and block column read it twice and packed it twice:
 // at m = 4000, k = 32 that took 1.3-1.5× the CPU time (BenchmarkBandSymm).
@@ -237,7 +241,21 @@ func bandSymm(m, k int, c []float64, ldc int, v, zt []float64, w *bandWork) {
 					}
 				}
 			}
-			gemm(false, true, nj, k, nj, 1, d, nj, v[j0:], m, 0, zj, k)
+			drows := 0
+			if direct {
+				// The symmetrised block twelve rows at a time, as the
+				// tiles' rows below.
+				drows = nj / 12 * 12
+				for i0 := 0; i0 < drows; i0 += 12 {
+					_ = d[(i0+11)*nj+nj-1]
+					for q := 0; q < k; q += 16 {
+						sy2sb.SetA12x16(nj, &d[i0*nj], nj, &w.vp[(q*m+j0*16)], &zj[i0*k+q], k)
+					}
+				}
+			}
+			if drows < nj {
+				gemm(false, true, nj-drows, k, nj, 1, d[drows*nj:], nj, v[j0:], m, 0, zj[drows*k:], k)
+			}
 			col := w.col[w.colOff[b]:]
 			for t0 := j1; t0 < m; t0 += symmBlock {
 				t1 := min(t0+symmBlock, m)
@@ -262,11 +280,10 @@ func bandSymm(m, k int, c []float64, ldc int, v, zt []float64, w *bandWork) {
 					// The rows of C_JTᵀ are columns of the stored tile:
 					// twelve of them at a time straight from c.
 					full = (t1 - t0) / 12 * 12
-					clear(out[:full*k])
 					for i0 := 0; i0 < full; i0 += 12 {
 						_ = c[(j0+nj-1)*ldc+t0+i0+11]
 						for q := 0; q < k; q += 16 {
-							sy2sb.MulAt12x16(nj, &c[j0*ldc+t0+i0], ldc, &w.vp[(q*m+j0*16)], &out[i0*k+q], k)
+							sy2sb.SetAt12x16(nj, &c[j0*ldc+t0+i0], ldc, &w.vp[(q*m+j0*16)], &out[i0*k+q], k)
 						}
 					}
 				}

@@ -805,8 +805,9 @@ func TestBulgeChasingWavefront(t *testing.T) {
 }
 
 // TestBandSymm checks the band reduction's symmetric product C·Vᵀ, with
-// and without sy2sb's kernel, against a plain sum over the full matrix,
-// for block heights that leave partial tiles and kernel edges.
+// and without sy2sb's kernels, against a plain sum over the full matrix,
+// for block heights that leave partial tiles and kernel edges, on output
+// and scratch buffers that start as NaN.
 func TestBandSymm(t *testing.T) {
 	defer func(b int, a bool) { symmBlock, bandSymmAsm = b, a }(symmBlock, bandSymmAsm)
 	rnd := rand.New(rand.NewPCG(51, 52))
@@ -829,8 +830,16 @@ func TestBandSymm(t *testing.T) {
 		}
 		for _, asm := range []bool{false, true} {
 			symmBlock, bandSymmAsm = c.block, asm
+			// Zᵀ and the scratch start as NaN: every value must be written
+			// before it is read.
 			zt := make([]float64, c.m*c.k)
-			bandSymm(c.m, c.k, a, c.m, v, zt, new(bandWork))
+			w := &bandWork{col: make([]float64, c.m*c.m*c.k), diag: [][]float64{make([]float64, c.block*c.block)}}
+			for _, s := range [][]float64{zt, w.col, w.diag[0]} {
+				for i := range s {
+					s[i] = math.NaN()
+				}
+			}
+			bandSymm(c.m, c.k, a, c.m, v, zt, w)
 			for r := 0; r < c.m; r++ {
 				for q := 0; q < c.k; q++ {
 					want, mag := 0.0, 0.0

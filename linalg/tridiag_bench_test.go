@@ -85,8 +85,8 @@ func BenchmarkTridiagValues(b *testing.B) {
 // C·Vᵀ with C m×m (upper triangle) and V k×m, with and without sy2sb's
 // kernel.
 func BenchmarkBandSymm(b *testing.B) {
-	for _, m := range []int{2000, 4000} {
-		k := 32
+	for _, mk := range []struct{ m, k int }{{2000, 32}, {4000, 32}, {4000, 64}} {
+		m, k := mk.m, mk.k
 		c := randomGram(m)
 		rnd := rand.New(rand.NewPCG(9, 10))
 		v := make([]float64, k*m)
@@ -95,7 +95,7 @@ func BenchmarkBandSymm(b *testing.B) {
 		}
 		zt := make([]float64, m*k)
 		for _, asm := range []bool{true, false} {
-			b.Run(fmt.Sprintf("asm=%v/m=%d", asm, m), func(b *testing.B) {
+			b.Run(fmt.Sprintf("asm=%v/m=%d/k=%d", asm, m, k), func(b *testing.B) {
 				defer func(a bool) { bandSymmAsm = a }(bandSymmAsm)
 				bandSymmAsm = asm
 				w := new(bandWork)

@@ -23,3 +23,15 @@ func MulAt12x16(k int, a *float64, lda int, b, c *float64, ldc int)
 //
 //go:noescape
 func MulA12x16(k int, a *float64, lda int, b, c *float64, ldc int)
+
+// SetAt12x16 is MulAt12x16 storing the tile over c[i·ldc+j] (its prior
+// contents neither read nor needed) instead of adding to it.
+//
+//go:noescape
+func SetAt12x16(k int, a *float64, lda int, b, c *float64, ldc int)
+
+// SetA12x16 is MulA12x16 storing the tile over c[i·ldc+j] (its prior
+// contents neither read nor needed) instead of adding to it.
+//
+//go:noescape
+func SetA12x16(k int, a *float64, lda int, b, c *float64, ldc int)

@@ -13,3 +13,11 @@ func MulAt12x16(k int, a *float64, lda int, b, c *float64, ldc int) {
 func MulA12x16(k int, a *float64, lda int, b, c *float64, ldc int) {
 	panic("sy2sb: no assembly in this build")
 }
+
+func SetAt12x16(k int, a *float64, lda int, b, c *float64, ldc int) {
+	panic("sy2sb: no assembly in this build")
+}
+
+func SetA12x16(k int, a *float64, lda int, b, c *float64, ldc int) {
+	panic("sy2sb: no assembly in this build")
+}

@@ -10,13 +10,6 @@ package sy2sb
 // Built reports that this build has the assembly kernels.
 const Built = true
 
-// MulAt12x16 sets c[i·ldc+j] += Σ_p a[p·lda+i]·b[p·16+j] for i < 12,
-// j < 16, p < k: a 12×16 tile of AᵀB for the row-major A (k rows, 12 of
-// its columns at a) and a 16-wide panel of B packed row by row.
-//
-//go:noescape
-func MulAt12x16(k int, a *float64, lda int, b, c *float64, ldc int)
-
 // MulA12x16 sets c[i·ldc+j] += Σ_p a[i·lda+p]·b[p·16+j] for i < 12,
 // j < 16, p < k: a 12×16 tile of AB for twelve rows of the row-major A at
 // a and a 16-wide panel of B packed row by row.
@@ -24,8 +17,10 @@ func MulAt12x16(k int, a *float64, lda int, b, c *float64, ldc int)
 //go:noescape
 func MulA12x16(k int, a *float64, lda int, b, c *float64, ldc int)
 
-// SetAt12x16 is MulAt12x16 storing the tile over c[i·ldc+j] (its prior
-// contents neither read nor needed) instead of adding to it.
+// SetAt12x16 sets c[i·ldc+j] = Σ_p a[p·lda+i]·b[p·16+j] for i < 12,
+// j < 16, p < k (c's prior contents neither read nor needed): a 12×16 tile
+// of AᵀB for the row-major A (k rows, 12 of its columns at a) and a 16-wide
+// panel of B packed row by row.
 //
 //go:noescape
 func SetAt12x16(k int, a *float64, lda int, b, c *float64, ldc int)

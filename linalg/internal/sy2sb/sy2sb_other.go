@@ -6,10 +6,6 @@ package sy2sb
 // below are never called.
 const Built = false
 
-func MulAt12x16(k int, a *float64, lda int, b, c *float64, ldc int) {
-	panic("sy2sb: no assembly in this build")
-}
-
 func MulA12x16(k int, a *float64, lda int, b, c *float64, ldc int) {
 	panic("sy2sb: no assembly in this build")
 }

@@ -37,6 +37,48 @@
 	MOVQ $8, R14 \
 	MOVQ $0xff, R15
 
+// LASTCHUNK sets K1 to the mask of the last 8-row chunk of a column of R13
+// rows (full if R13 is a multiple of 8) and R14 to the full chunks before
+// it; clobbers AX and CX.
+#define LASTCHUNK \
+	MOVQ R13, CX \
+	ANDQ $7, CX \
+	MOVQ $0xff, AX \
+	TESTQ CX, CX \
+	JZ lastMask \
+	MOVQ $1, AX \
+	SHLQ CX, AX \
+	DECQ AX \
+lastMask: \
+	KMOVW AX, K1 \
+	MOVQ R13, R14 \
+	SUBQ $1, R14 \
+	SHRQ $3, R14
+
+// AXPYCOL sets b[p] −= s·v[p] for the column b at SI, v at DI and s in every
+// lane of Z4, over R14 full chunks and the last under K1 (LASTCHUNK);
+// clobbers R9–R11, Z2 and Z3.
+#define AXPYCOL \
+	MOVQ SI, R9 \
+	MOVQ DI, R10 \
+	MOVQ R14, R11 \
+axpy: \
+	TESTQ R11, R11 \
+	JZ axpyLast \
+	VMOVUPD (R9), Z2 \
+	VMOVUPD (R10), Z3 \
+	VFNMADD231PD Z4, Z3, Z2 \
+	VMOVUPD Z2, (R9) \
+	ADDQ $64, R9 \
+	ADDQ $64, R10 \
+	DECQ R11 \
+	JMP axpy \
+axpyLast: \
+	VMOVUPD.Z (R9), K1, Z2 \
+	VMOVUPD.Z (R10), K1, Z3 \
+	VFNMADD231PD Z4, Z3, Z2 \
+	VMOVUPD Z2, K1, (R9)
+
 // REDUCE sums the lanes of Z0 into X0; clobbers Z1.
 #define REDUCE \
 	VEXTRACTF64X4 $1, Z0, Y1 \
@@ -197,19 +239,7 @@ TEXT ·DotAxpyCols(SB), NOSPLIT, $0-48
 	SHLQ $3, R8
 	MOVQ v+32(FP), DI
 	VBROADCASTSD tau+40(FP), Z31
-	MOVQ R13, CX
-	ANDQ $7, CX
-	MOVQ $0xff, AX
-	TESTQ CX, CX
-	JZ dacMask
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
-dacMask:
-	KMOVW AX, K1 // the mask of the last chunk (full if rows%8 == 0)
-	MOVQ R13, R14
-	SUBQ $1, R14
-	SHRQ $3, R14 // full chunks before the last
+	LASTCHUNK
 dacCol:
 	TESTQ BX, BX
 	JZ dacDone
@@ -236,25 +266,7 @@ dacDotLast:
 	REDUCE
 	VMULSD X31, X0, X0
 	VBROADCASTSD X0, Z4
-	MOVQ SI, R9
-	MOVQ DI, R10
-	MOVQ R14, R11
-dacAxpy:
-	TESTQ R11, R11
-	JZ dacAxpyLast
-	VMOVUPD (R9), Z2
-	VMOVUPD (R10), Z3
-	VFNMADD231PD Z4, Z3, Z2
-	VMOVUPD Z2, (R9)
-	ADDQ $64, R9
-	ADDQ $64, R10
-	DECQ R11
-	JMP dacAxpy
-dacAxpyLast:
-	VMOVUPD.Z (R9), K1, Z2
-	VMOVUPD.Z (R10), K1, Z3
-	VFNMADD231PD Z4, Z3, Z2
-	VMOVUPD Z2, K1, (R9)
+	AXPYCOL
 	ADDQ R8, SI
 	DECQ BX
 	JMP dacCol
@@ -526,19 +538,7 @@ TEXT ·GerDotAxpyCols(SB), NOSPLIT, $0-72
 	VBROADCASTSD alpha+48(FP), Z30
 	MOVQ v+56(FP), DI
 	VBROADCASTSD tau+64(FP), Z31
-	MOVQ R13, CX
-	ANDQ $7, CX
-	MOVQ $0xff, AX
-	TESTQ CX, CX
-	JZ gdaMask
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
-gdaMask:
-	KMOVW AX, K1 // the mask of the last chunk (full if rows%8 == 0)
-	MOVQ R13, R14
-	SUBQ $1, R14
-	SHRQ $3, R14 // full chunks before the last
+	LASTCHUNK
 gdaCol:
 	TESTQ BX, BX
 	JZ gdaDone
@@ -576,25 +576,7 @@ gdaDotLast:
 	REDUCE
 	VMULSD X31, X0, X0
 	VBROADCASTSD X0, Z4
-	MOVQ SI, R9
-	MOVQ DI, R10
-	MOVQ R14, R11
-gdaAxpy:
-	TESTQ R11, R11
-	JZ gdaAxpyLast
-	VMOVUPD (R9), Z2
-	VMOVUPD (R10), Z3
-	VFNMADD231PD Z4, Z3, Z2
-	VMOVUPD Z2, (R9)
-	ADDQ $64, R9
-	ADDQ $64, R10
-	DECQ R11
-	JMP gdaAxpy
-gdaAxpyLast:
-	VMOVUPD.Z (R9), K1, Z2
-	VMOVUPD.Z (R10), K1, Z3
-	VFNMADD231PD Z4, Z3, Z2
-	VMOVUPD Z2, K1, (R9)
+	AXPYCOL
 	ADDQ R8, SI
 	ADDQ $8, R15
 	DECQ BX

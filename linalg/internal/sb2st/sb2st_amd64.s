@@ -280,8 +280,9 @@ dacDone:
 //
 // Four columns q..q+3 per pass over w: each 8-row chunk of w and v is
 // loaded once for the four, column j's dot product with v has its own
-// accumulator, and the first chunk masks the rows at and above column j's
-// diagonal (K2..K5). The last m mod 4 columns go one by one.
+// accumulator, and column j's chunks are loaded under Kj+2: in the first
+// chunk it masks the rows at and above column j's diagonal, in the others it
+// is K1, the chunk's rows. The last m mod 4 columns go one by one.
 TEXT ·SymvLower(SB), NOSPLIT, $0-40
 	MOVQ m+0(FP), R13
 	MOVQ d+8(FP), R14
@@ -323,43 +324,27 @@ sv4Mask:
 	KMOVW BX, K4
 	ANDQ $0xf0, BX
 	KMOVW BX, K5
+	JMP sv4Chunk
+sv4Loop:
+	MOVQ $0xff, AX
+	CMPQ CX, $8
+	JGE sv4Full
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+sv4Full:
+	KMOVW AX, K1
+	KMOVW AX, K2
+	KMOVW AX, K3
+	KMOVW AX, K4
+	KMOVW AX, K5
+sv4Chunk:
 	VMOVUPD.Z (DI), K1, Z3
 	VMOVUPD.Z (DX), K1, Z4
 	VMOVUPD.Z (SI), K2, Z12
 	VMOVUPD.Z (SI)(R8*1), K3, Z13
 	VMOVUPD.Z (SI)(R8*2), K4, Z14
 	VMOVUPD.Z (SI)(R10*1), K5, Z15
-	VFMADD231PD Z3, Z12, Z20
-	VFMADD231PD Z3, Z13, Z21
-	VFMADD231PD Z3, Z14, Z22
-	VFMADD231PD Z3, Z15, Z23
-	VMULPD Z24, Z12, Z6
-	VFMADD231PD Z25, Z13, Z6
-	VMULPD Z26, Z14, Z7
-	VFMADD231PD Z27, Z15, Z7
-	VADDPD Z7, Z6, Z6
-	VADDPD Z6, Z4, Z4
-	VMOVUPD Z4, K1, (DX)
-	SUBQ $8, CX
-	JLE sv4Sum
-	ADDQ $64, SI
-	ADDQ $64, DI
-	ADDQ $64, DX
-sv4Loop:
-	MOVQ $0xff, AX
-	CMPQ CX, $8
-	JGE sv4Chunk
-	MOVQ $1, AX
-	SHLQ CX, AX
-	DECQ AX
-sv4Chunk:
-	KMOVW AX, K1
-	VMOVUPD.Z (DI), K1, Z3
-	VMOVUPD.Z (DX), K1, Z4
-	VMOVUPD.Z (SI), K1, Z12
-	VMOVUPD.Z (SI)(R8*1), K1, Z13
-	VMOVUPD.Z (SI)(R8*2), K1, Z14
-	VMOVUPD.Z (SI)(R10*1), K1, Z15
 	VFMADD231PD Z3, Z12, Z20
 	VFMADD231PD Z3, Z13, Z21
 	VFMADD231PD Z3, Z14, Z22

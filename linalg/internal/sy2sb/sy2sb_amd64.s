@@ -2,19 +2,8 @@
 
 #include "textflag.h"
 
-// AT_TILE loads the arguments of SetAt12x16 and accumulates
-// the 12×16 tile of AᵀB in Z0–Z23 (row i in Z2i, Z2i+1; Z30–Z31 row p of b,
-// Z28–Z29 the broadcasts), then goes on at tileStore with DX at c and R9 at
-// ldc·8.
-#define AT_TILE \
-	MOVQ k+0(FP), CX \
-	MOVQ a+8(FP), SI \
-	MOVQ lda+16(FP), R8 \
-	SHLQ $3, R8 \
-	MOVQ b+24(FP), DI \
-	MOVQ c+32(FP), DX \
-	MOVQ ldc+40(FP), R9 \
-	SHLQ $3, R9 \
+// ZERO_TILE clears the tile Z0–Z23.
+#define ZERO_TILE \
 	VPXORD Z0, Z0, Z0 \
 	VPXORD Z1, Z1, Z1 \
 	VPXORD Z2, Z2, Z2 \
@@ -38,7 +27,22 @@
 	VPXORD Z20, Z20, Z20 \
 	VPXORD Z21, Z21, Z21 \
 	VPXORD Z22, Z22, Z22 \
-	VPXORD Z23, Z23, Z23 \
+	VPXORD Z23, Z23, Z23
+
+// AT_TILE loads the arguments of SetAt12x16 and accumulates
+// the 12×16 tile of AᵀB in Z0–Z23 (row i in Z2i, Z2i+1; Z30–Z31 row p of b,
+// Z28–Z29 the broadcasts), then goes on at tileStore with DX at c and R9 at
+// ldc·8.
+#define AT_TILE \
+	MOVQ k+0(FP), CX \
+	MOVQ a+8(FP), SI \
+	MOVQ lda+16(FP), R8 \
+	SHLQ $3, R8 \
+	MOVQ b+24(FP), DI \
+	MOVQ c+32(FP), DX \
+	MOVQ ldc+40(FP), R9 \
+	SHLQ $3, R9 \
+	ZERO_TILE \
 	TESTQ CX, CX \
 	JLE tileStore \
 tileLoop: \
@@ -101,30 +105,7 @@ tileLoop: \
 	LEAQ (R8)(R8*2), R12 \
 	LEAQ (SI)(R8*4), R10 \
 	LEAQ (R10)(R8*4), R11 \
-	VPXORD Z0, Z0, Z0 \
-	VPXORD Z1, Z1, Z1 \
-	VPXORD Z2, Z2, Z2 \
-	VPXORD Z3, Z3, Z3 \
-	VPXORD Z4, Z4, Z4 \
-	VPXORD Z5, Z5, Z5 \
-	VPXORD Z6, Z6, Z6 \
-	VPXORD Z7, Z7, Z7 \
-	VPXORD Z8, Z8, Z8 \
-	VPXORD Z9, Z9, Z9 \
-	VPXORD Z10, Z10, Z10 \
-	VPXORD Z11, Z11, Z11 \
-	VPXORD Z12, Z12, Z12 \
-	VPXORD Z13, Z13, Z13 \
-	VPXORD Z14, Z14, Z14 \
-	VPXORD Z15, Z15, Z15 \
-	VPXORD Z16, Z16, Z16 \
-	VPXORD Z17, Z17, Z17 \
-	VPXORD Z18, Z18, Z18 \
-	VPXORD Z19, Z19, Z19 \
-	VPXORD Z20, Z20, Z20 \
-	VPXORD Z21, Z21, Z21 \
-	VPXORD Z22, Z22, Z22 \
-	VPXORD Z23, Z23, Z23 \
+	ZERO_TILE \
 	TESTQ CX, CX \
 	JLE tileStore \
 tileLoop: \

@@ -98,44 +98,36 @@ func TestAddRows(t *testing.T) {
 	for _, rows := range []int{0, 1, 2, 3, 7, 64, 129} {
 		for _, cols := range []int{0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 100, 1000} {
 			for _, c := range []struct{ off, pad int }{{0, 0}, {0, 3}, {5, 16}} {
-				lda := cols + c.pad
-				a32 := random32(rng, rows*lda+c.off)
-				d32 := random32(rng, cols)
-				want32 := append([]float32(nil), d32...)
-				for r := 0; r < rows; r++ {
-					for j := 0; j < cols; j++ {
-						want32[j] += a32[c.off+r*lda+j]
-					}
-				}
-				if c.pad == 0 {
-					AddRows32(d32, a32, rows, cols)
-				} else {
-					AddRowsLd32(d32, a32[c.off:], rows, cols, lda)
-				}
-				for j := range d32 {
-					if math.Float32bits(d32[j]) != math.Float32bits(want32[j]) && !(d32[j] != d32[j] && want32[j] != want32[j]) {
-						t.Fatalf("AddRows32 %d×%d (lda %d) col %d: got %v, want %v", rows, cols, lda, j, d32[j], want32[j])
-					}
-				}
-				a64 := random64(rng, rows*lda+c.off)
-				d64 := random64(rng, cols)
-				want64 := append([]float64(nil), d64...)
-				for r := 0; r < rows; r++ {
-					for j := 0; j < cols; j++ {
-						want64[j] += a64[c.off+r*lda+j]
-					}
-				}
-				if c.pad == 0 {
-					AddRows64(d64, a64, rows, cols)
-				} else {
-					AddRowsLd64(d64, a64[c.off:], rows, cols, lda)
-				}
-				for j := range d64 {
-					if math.Float64bits(d64[j]) != math.Float64bits(want64[j]) && !(d64[j] != d64[j] && want64[j] != want64[j]) {
-						t.Fatalf("AddRows64 %d×%d (lda %d) col %d: got %v, want %v", rows, cols, lda, j, d64[j], want64[j])
-					}
-				}
+				checkAddRows(t, "AddRows32", rng, random32, AddRows32, AddRowsLd32, rows, cols, c.off, c.pad)
+				checkAddRows(t, "AddRows64", rng, random64, AddRows64, AddRowsLd64, rows, cols, c.off, c.pad)
 			}
+		}
+	}
+}
+
+// checkAddRows runs one case of TestAddRows for one precision: add on
+// contiguous rows when pad is 0, else addLd on rows lda = cols + pad apart
+// starting off values into the matrix.
+func checkAddRows[T float32 | float64](t *testing.T, name string, rng *rand.Rand, random func(*rand.Rand, int) []T,
+	add func(d, a []T, rows, cols int), addLd func(d, a []T, rows, cols, lda int), rows, cols, off, pad int) {
+	t.Helper()
+	lda := cols + pad
+	a := random(rng, rows*lda+off)
+	d := random(rng, cols)
+	want := append([]T(nil), d...)
+	for r := 0; r < rows; r++ {
+		for j := 0; j < cols; j++ {
+			want[j] += a[off+r*lda+j]
+		}
+	}
+	if pad == 0 {
+		add(d, a, rows, cols)
+	} else {
+		addLd(d, a[off:], rows, cols, lda)
+	}
+	for j := range d {
+		if math.Float64bits(float64(d[j])) != math.Float64bits(float64(want[j])) && !(d[j] != d[j] && want[j] != want[j]) {
+			t.Fatalf("%s %d×%d (lda %d) col %d: got %v, want %v", name, rows, cols, lda, j, d[j], want[j])
 		}
 	}
 }

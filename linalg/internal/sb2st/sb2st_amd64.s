@@ -12,6 +12,18 @@
 	DECQ AX \
 	KMOVW AX, K1
 
+// DIAGSUM adds to w[q+j] at off(R12) the dot product accumulated in acc and
+// D(q+j,q+j)·v[q+j], with SI at D(q+j,q+j) and v[q+j] at off(R15) (SymvLower);
+// clobbers Z0–Z2.
+#define DIAGSUM(acc, off) \
+	VMOVAPD acc, Z0 \
+	REDUCE \
+	VMOVSD (SI), X2 \
+	VMULSD off(R15), X2, X2 \
+	VADDSD X2, X0, X0 \
+	VADDSD off(R12), X0, X0 \
+	VMOVSD X0, off(R12)
+
 // CHUNKMASK sets K to the mask of the rows of the 8-row chunk that starts
 // off rows into a block of CX rows (min(max(CX−off, 0), 8) low bits);
 // clobbers AX. R13 = 0, R14 = 8 and R15 = 0xff must be set.
@@ -364,37 +376,13 @@ sv4Chunk:
 sv4Sum:
 	// w[q+j] += (column j's dot product) + D(q+j,q+j)·v[q+j].
 	MOVQ R14, SI
-	VMOVAPD Z20, Z0
-	REDUCE
-	VMOVSD (SI), X2
-	VMULSD (R15), X2, X2
-	VADDSD X2, X0, X0
-	VADDSD (R12), X0, X0
-	VMOVSD X0, (R12)
+	DIAGSUM(Z20, 0)
 	LEAQ 8(SI)(R8*1), SI
-	VMOVAPD Z21, Z0
-	REDUCE
-	VMOVSD (SI), X2
-	VMULSD 8(R15), X2, X2
-	VADDSD X2, X0, X0
-	VADDSD 8(R12), X0, X0
-	VMOVSD X0, 8(R12)
+	DIAGSUM(Z21, 8)
 	LEAQ 8(SI)(R8*1), SI
-	VMOVAPD Z22, Z0
-	REDUCE
-	VMOVSD (SI), X2
-	VMULSD 16(R15), X2, X2
-	VADDSD X2, X0, X0
-	VADDSD 16(R12), X0, X0
-	VMOVSD X0, 16(R12)
+	DIAGSUM(Z22, 16)
 	LEAQ 8(SI)(R8*1), SI
-	VMOVAPD Z23, Z0
-	REDUCE
-	VMOVSD (SI), X2
-	VMULSD 24(R15), X2, X2
-	VADDSD X2, X0, X0
-	VADDSD 24(R12), X0, X0
-	VMOVSD X0, 24(R12)
+	DIAGSUM(Z23, 24)
 	LEAQ 8(SI)(R8*1), R14 // D(q+4,q+4)
 	ADDQ $32, R15
 	ADDQ $32, R12

@@ -394,8 +394,8 @@ func gemmBias[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, 
 	if dot {
 		// Too small for started goroutines, a dot-product path that is
 		// not tiny is still shared with the team's worker when it spins.
-		spinning := workers == 1 && m*n*k >= parallelFlops && runtime.GOMAXPROCS(0) > 1
-		gemmDot(kern, m, n, k, alpha, a, lda, b, ldb, c, ldc, workers, spinning)
+		share := workers == 1 && m*n*k >= parallelFlops && runtime.GOMAXPROCS(0) > 1
+		gemmDot(kern, m, n, k, alpha, a, lda, b, ldb, c, ldc, workers, share)
 		if done != nil {
 			doneRows(m, n, done)
 		}
@@ -452,11 +452,11 @@ func gemmBias[T Float](kern *microKernel[T], tA, tB bool, m, n, k int, alpha T, 
 // packed, 28–34 here, on a machine at load 4).
 // B's n rows are copied once into a zero-padded block of the kernel's row
 // count when n is less. Rows of C are shared among the workers, or with
-// spinning, split in two halves for the team's worker if it is spinning
+// share, split in two halves for the team's worker if it is spinning
 // (parallel.TeamOrInline: MLP 784-1000-10's 128×10×1000 forward output
 // layer in 36–39 µs instead of 55–60 on one goroutine); each element is
 // computed the same way whatever the split.
-func gemmDot[T Float](kern *microKernel[T], m, n, k int, alpha T, a []T, lda int, b []T, ldb int, c []T, ldc int, workers int, spinning bool) {
+func gemmDot[T Float](kern *microKernel[T], m, n, k int, alpha T, a []T, lda int, b []T, ldb int, c []T, ldc int, workers int, share bool) {
 	dk := kern.dots[0]
 	for _, d := range kern.dots {
 		if n <= d.rows {
@@ -485,7 +485,7 @@ func gemmDot[T Float](kern *microKernel[T], m, n, k int, alpha T, a []T, lda int
 			dk.one(k, &a[i*lda], lda, &b[0], ldb, &c[i*ldc], ldc, n, alpha)
 		}
 	}
-	if spinning {
+	if share {
 		h := m / 2 &^ 1
 		parallel.TeamOrInline(2, func(t int) {
 			if t == 0 {

@@ -28,13 +28,7 @@ func BenchmarkConv2DForwardBackward(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			for _, p := range l.Params() {
-				fill32(rng, p.Value)
-			}
-			x := NewMat[float32](batch, tc.in.Size())
-			dy := NewMat[float32](batch, l.OutShape().Size())
-			fill32(rng, x.Data)
-			fill32(rng, dy.Data)
+			x, dy := randomCase32(rng, l, batch)
 			flops := 3 * 2 * float64(batch*tc.outC*l.patch()*l.geom.outArea())
 			b.ResetTimer()
 			for b.Loop() {
@@ -50,4 +44,17 @@ func fill32(rng *rand.Rand, v []float32) {
 	for i := range v {
 		v[i] = float32(rng.NormFloat64())
 	}
+}
+
+// randomCase32 fills l's parameters from rng, then returns a random batch
+// x of rows inputs and a random dL/dy for it, drawn in that order.
+func randomCase32(rng *rand.Rand, l Layer[float32], rows int) (x, dy *Mat[float32]) {
+	for _, p := range l.Params() {
+		fill32(rng, p.Value)
+	}
+	x = NewMat[float32](rows, l.InShape().Size())
+	fill32(rng, x.Data)
+	dy = NewMat[float32](rows, l.OutShape().Size())
+	fill32(rng, dy.Data)
+	return x, dy
 }

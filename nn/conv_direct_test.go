@@ -41,13 +41,7 @@ func TestConv2DDirectMatchesDefinition(t *testing.T) {
 		for _, bias := range []bool{true, false} {
 			rng := rand.New(rand.NewPCG(uint64(ci), 7))
 			proto := must(NewConv2D[float32](tc.in, tc.outC, tc.k, tc.stride, tc.pad, bias))
-			for _, p := range proto.Params() {
-				fill32(rng, p.Value)
-			}
-			x := NewMat[float32](tc.rows, tc.in.Size())
-			fill32(rng, x.Data)
-			dy := NewMat[float32](tc.rows, proto.OutShape().Size())
-			fill32(rng, dy.Data)
+			x, dy := randomCase32(rng, proto, tc.rows)
 			c, h, w := tc.in[0], tc.in[1], tc.in[2]
 			w64 := to64(proto.Weight.Value)
 			var b64 []float64
@@ -159,13 +153,7 @@ func BenchmarkConv2DPaths(b *testing.B) {
 				convDirect = direct
 				rng := rand.New(rand.NewPCG(1, 2))
 				l := must(NewConv2D[float32](tc.in, tc.outC, tc.k, tc.stride, tc.pad, tc.bias))
-				for _, p := range l.Params() {
-					fill32(rng, p.Value)
-				}
-				x := NewMat[float32](batch, tc.in.Size())
-				dy := NewMat[float32](batch, l.OutShape().Size())
-				fill32(rng, x.Data)
-				fill32(rng, dy.Data)
+				x, dy := randomCase32(rng, l, batch)
 				flops := 3 * 2 * float64(batch*tc.outC*l.patch()*l.geom.outArea())
 				c0 := cputime.Process()
 				for b.Loop() {

@@ -140,13 +140,7 @@ func TestResidualConvPair(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(ci), 11))
 		block := func() *Residual[float32] { return basicBlock32(tc.in, tc.outC, tc.stride, tc.identity, tc.skip) }
 		proto := block()
-		for _, p := range proto.Params() {
-			fill32(rng, p.Value)
-		}
-		x := NewMat[float32](tc.rows, tc.in.Size())
-		fill32(rng, x.Data)
-		dy := NewMat[float32](tc.rows, proto.OutShape().Size())
-		fill32(rng, dy.Data)
+		x, dy := randomCase32(rng, proto, tc.rows)
 		run := func(fused bool, procs int) [][]float32 {
 			residualFused = fused
 			runtime.GOMAXPROCS(procs)
@@ -202,13 +196,7 @@ func TestResidualReLUSum(t *testing.T) {
 			return must(NewSequential[float32](r, NewReLU[float32](r.OutShape())))
 		}
 		proto := model()
-		for _, p := range proto.Params() {
-			fill32(rng, p.Value)
-		}
-		x := NewMat[float32](tc.rows, tc.in.Size())
-		fill32(rng, x.Data)
-		dy := NewMat[float32](tc.rows, proto.OutShape().Size())
-		fill32(rng, dy.Data)
+		x, dy := randomCase32(rng, proto, tc.rows)
 		run := func(fused bool, procs int) [][]float32 {
 			residualFused = fused
 			runtime.GOMAXPROCS(procs)
